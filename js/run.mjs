@@ -1,0 +1,100 @@
+/**
+ * Runs one Python program inside Pyodide under Node, the way `jspiprof run` asks for it.
+ *
+ * Usage: node run.mjs CONFIG.json   (the config is written by jspiprof.runner; see RunConfig there)
+ * Exit status: the Python program's exit status; 2 when Pyodide or the program's packages cannot be loaded.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { wrapLoadPyodide } from "./hook.mjs";
+
+/**
+ * @typedef {object} RunConfig
+ * @property {string} pyodideDir folder of the npm `pyodide` package
+ * @property {"script"|"code"|"module"} mode what `target` is
+ * @property {string} target script path, code text or module name
+ * @property {string[]} argv sys.argv for the program
+ * @property {string} cwd working directory inside Pyodide (mounted from the host)
+ * @property {string[]} mounts host folders mounted at the same path inside Pyodide
+ * @property {string[]} wheels absolute paths of wheels to load before the program starts
+ * @property {string} probeDir host folder of the `jspiprof` Python package
+ * @property {string[]} probeModules file names of its modules that run inside Pyodide
+ */
+
+/** Write all of `data` to a file descriptor, retrying while a non-blocking pipe is full. */
+function writeAll(fd, data) {
+  let offset = 0;
+  while (offset < data.length) {
+    try {
+      offset += fs.writeSync(fd, data, offset, data.length - offset);
+    } catch (error) {
+      if (error.code !== "EAGAIN") throw error;
+    }
+  }
+  return data.length;
+}
+
+/** Print one sentence to stderr and leave with status 2. */
+function fail(message) {
+  writeAll(2, Buffer.from(`jspiprof: ${message}\n`));
+  process.exit(2);
+}
+
+/** @param {any} pyodide @param {RunConfig} config */
+function mountHostFolders(pyodide, config) {
+  for (const folder of config.mounts) {
+    pyodide.FS.mkdirTree(folder);
+    pyodide.FS.mount(pyodide.FS.filesystems.NODEFS, { root: folder }, folder);
+  }
+}
+
+/** Copy jspiprof's in-Pyodide modules into Pyodide's site-packages. @param {any} pyodide @param {RunConfig} config */
+function installProbe(pyodide, config) {
+  const sitePackages = pyodide.runPython("import site; site.getsitepackages()[0]");
+  const packageDir = `${sitePackages}/jspiprof`;
+  pyodide.FS.mkdirTree(packageDir);
+  for (const name of config.probeModules) {
+    pyodide.FS.writeFile(`${packageDir}/${name}`, fs.readFileSync(path.join(config.probeDir, name)));
+  }
+}
+
+/** @param {any} pyodide @param {RunConfig} config */
+async function loadWheels(pyodide, config) {
+  if (config.wheels.length === 0) return;
+  const errors = [];
+  const loaded = await pyodide.loadPackage(config.wheels, {
+    messageCallback: () => {},
+    errorCallback: (message) => errors.push(message),
+  });
+  const loadedFiles = new Set(loaded.map((pkg) => pkg.fileName));
+  const missing = config.wheels.filter((wheel) => !loadedFiles.has(path.basename(wheel)));
+  if (missing.length > 0) {
+    fail(`Pyodide did not load ${missing.map((w) => path.basename(w)).join(", ")}${errors.length ? ` (${errors.join("; ")})` : ""}.`);
+  }
+}
+
+async function main() {
+  /** @type {RunConfig} */
+  const config = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
+  const { loadPyodide } = await import(pathToFileURL(path.join(config.pyodideDir, "pyodide.mjs")).href);
+  const pyodide = await wrapLoadPyodide(loadPyodide)({
+    indexURL: config.pyodideDir + path.sep,
+  });
+  pyodide.setStdout({ write: (buf) => writeAll(1, buf) });
+  pyodide.setStderr({ write: (buf) => writeAll(2, buf) });
+  mountHostFolders(pyodide, config);
+  installProbe(pyodide, config);
+  await loadWheels(pyodide, config);
+  const namespace = pyodide.toPy({
+    request: { mode: config.mode, target: config.target, argv: config.argv, cwd: config.cwd },
+  });
+  const status = await pyodide.runPythonAsync(
+    "from jspiprof.launcher import run_program\nrun_program(**request)",
+    { globals: namespace },
+  );
+  namespace.destroy();
+  process.exitCode = status;
+}
+
+await main();

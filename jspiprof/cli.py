@@ -1,0 +1,92 @@
+"""The `jspiprof` command line: thin click commands over the library; errors are one sentence, never a traceback."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from jspiprof import __version__
+from jspiprof.runner import Program, build_config, run_in_node
+from jspiprof.runtime import RuntimeProblem, cache_home, ensure_runtime, install
+from jspiprof.wheels import download_wheels, read_requirements
+
+_HOME_OPTION = click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="JSPIPROF_HOME",
+    help="Cache folder for Node, Pyodide and wheels [env: JSPIPROF_HOME; default: ~/.cache/jspiprof].",
+)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="jspiprof")
+def main() -> None:
+    """Profile and debug JSPI stack switching in Pyodide."""
+
+
+@main.command()
+@_HOME_OPTION
+def setup(home: Path | None) -> None:
+    """Install Node (with JSPI) and Pyodide into the cache; does nothing when they are already there."""
+    try:
+        install(cache_home(home))
+    except RuntimeProblem as problem:
+        raise click.ClickException(str(problem)) from None
+
+
+def _program(script_and_args: tuple[str, ...], code: str | None, module: str | None) -> Program:
+    if code is not None and module is not None:
+        raise click.UsageError("Give either -c CODE or -m MODULE, not both.")
+    if code is not None:
+        return Program("code", code, ["-c", *script_and_args])
+    if module is not None:
+        return Program("module", module, [module, *script_and_args])
+    if not script_and_args:
+        raise click.UsageError("Give a script to run, or -c CODE, or -m MODULE.")
+    return Program("script", script_and_args[0], list(script_and_args))
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option("-c", "code", metavar="CODE", help="Run this Python code instead of a script.")
+@click.option("-m", "module", metavar="MODULE", help="Run this module as __main__ (like python -m).")
+@click.option("--with", "packages", metavar="PKG", multiple=True, help="Load this PyPI package (pure-Python wheel) first; repeatable.")
+@click.option("-r", "--requirements", type=click.Path(dir_okay=False, path_type=Path), help="Load the packages listed in this requirements file.")
+@click.option("--node", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="Run under this Node (24.20+, 25 or 26) instead of the cached Node 26.")
+@_HOME_OPTION
+@click.argument("script_and_args", nargs=-1, type=click.UNPROCESSED, metavar="[SCRIPT] [ARGS]...")
+def run(
+    code: str | None,
+    module: str | None,
+    packages: tuple[str, ...],
+    requirements: Path | None,
+    node: Path | None,
+    home: Path | None,
+    script_and_args: tuple[str, ...],
+) -> None:
+    """Run a Python program inside Pyodide under Node with JSPI.
+
+    The program is entered the way `pyodide.runPythonAsync` enters Python, so `run_sync`, `time.sleep`,
+    `asyncio.run` and `requests` stack-switch at top level, as in Chrome.
+
+    \b
+    - sys.argv is SCRIPT ARGS... as given (['-c', ARGS...] with -c, [MODULE, ARGS...] with -m).
+    - The current folder and the script's folder are mounted at their own paths inside Pyodide,
+      so the program reads and writes real files; it starts in the current folder.
+    - stdout and stderr are streamed live, unbuffered.
+    - The exit status is the program's: sys.exit(n) gives n; an uncaught exception prints its
+      traceback and gives 1.
+    - Ctrl-C or SIGTERM stops Node; no process is left behind.
+    - Node and Pyodide are installed into the cache on first use (see `jspiprof setup`).
+    """
+    program = _program(script_and_args, code, module)
+    cache = cache_home(home)
+    try:
+        runtime = ensure_runtime(cache, node)
+        requested = list(packages) + (read_requirements(requirements) if requirements else [])
+        wheels = download_wheels(requested, cache)
+        config = build_config(program, runtime, wheels, Path.cwd())
+    except RuntimeProblem as problem:
+        raise click.ClickException(str(problem)) from None
+    sys.exit(run_in_node(config, runtime))

