@@ -1,0 +1,5 @@
+"""`python -m jspiprof` is the `jspiprof` command."""
+
+from jspiprof.cli import main
+
+main()
