@@ -1,0 +1,99 @@
+"""Numbers about suspensions: per site, per entry kind, per path, and where the run's time went.
+
+Percentiles interpolate linearly between the sorted values (numpy's default), so the p50 of 10, 20, 30
+and 40 is 25.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from jspiprof.analysis.tables import Tables
+
+_QUANTILES = {"wait_p50_us": 0.5, "wait_p95_us": 0.95, "wait_p99_us": 0.99}
+
+
+def wait_stats(suspensions: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Suspensions grouped by the column `by`, largest total wait first.
+
+    Columns: count, wait_total_us, wait_mean_us, wait_p50_us, wait_p95_us, wait_p99_us, wait_max_us,
+    resume_total_us, resume_mean_us, depth_mean, depth_max, stack_bytes_mean, stack_bytes_max.
+    """
+    groups = suspensions.groupby(by, sort=False)
+    table = groups.agg(
+        count=("wait_us", "size"),
+        wait_total_us=("wait_us", "sum"),
+        wait_mean_us=("wait_us", "mean"),
+        wait_max_us=("wait_us", "max"),
+        resume_total_us=("resume_us", "sum"),
+        resume_mean_us=("resume_us", "mean"),
+        depth_mean=("depth", "mean"),
+        depth_max=("depth", "max"),
+        stack_bytes_mean=("stack_bytes", "mean"),
+        stack_bytes_max=("stack_bytes", "max"),
+    )
+    quantiles = groups["wait_us"].quantile(list(_QUANTILES.values())).unstack()
+    for name, q in _QUANTILES.items():
+        table[name] = quantiles[q] if len(table) else pd.Series(dtype="float64")
+    order = ["count", "wait_total_us", "wait_mean_us", "wait_p50_us", "wait_p95_us", "wait_p99_us", "wait_max_us",
+             "resume_total_us", "resume_mean_us", "depth_mean", "depth_max", "stack_bytes_mean", "stack_bytes_max"]
+    return table[order].sort_values(["wait_total_us", "count"], ascending=False, kind="stable")
+
+
+def site_stats(t: Tables) -> pd.DataFrame:
+    """`wait_stats` per site, with `paths` (the paths seen there, most frequent first) and `function`."""
+    table = wait_stats(t.suspensions, "site")
+    if not len(table):
+        return table.assign(paths=pd.Series(dtype=object))
+    paths = t.suspensions.groupby("site", sort=False)["path"].agg(lambda p: ", ".join(p.value_counts().index))
+    return table.assign(paths=paths.reindex(table.index))
+
+
+def kind_stats(t: Tables) -> pd.DataFrame:
+    """Per entry kind: entries, their total duration, and `wait_stats` of the suspensions inside them."""
+    entries = t.entries.groupby("kind").agg(entries=("id", "size"), entry_total_us=("duration_us", "sum"))
+    waits = wait_stats(t.suspensions, "kind")
+    table = entries.join(waits, how="left")
+    table["count"] = table["count"].fillna(0).astype("int64")
+    table["wait_total_us"] = table["wait_total_us"].fillna(0.0)
+    return table.rename(columns={"count": "suspensions"}).sort_values(["wait_total_us", "entries"], ascending=False, kind="stable")
+
+
+def path_stats(t: Tables) -> pd.DataFrame:
+    """`wait_stats` per path (run_sync, time.sleep, urllib3, ...)."""
+    return wait_stats(t.suspensions, "path")
+
+
+@dataclass
+class TimeAccounting:
+    """Where the run's window went, in µs; the three parts add up to `window_us`.
+
+    - `running_us`: some entry was running Python (inside an entry and not suspended).
+    - `suspended_us`: every running entry was suspended in a stack switch (wait + resume delay).
+    - `other_us`: no Python entry was active: JavaScript, idle, or the event loop.
+    """
+
+    window_us: float
+    running_us: float
+    suspended_us: float
+    other_us: float
+
+
+def time_accounting(t: Tables) -> TimeAccounting:
+    """Split the run's window into running Python, suspended and the rest (a sweep over entries and suspensions)."""
+    e, s = t.entries, t.suspensions
+    times = np.concatenate([e["start_us"], e["end_us"], s["start_us"], s["end_us"]]).astype("float64")
+    active = np.concatenate([np.ones(len(e)), -np.ones(len(e)), np.zeros(2 * len(s))])
+    suspended = np.concatenate([np.zeros(2 * len(e)), np.ones(len(s)), -np.ones(len(s))])
+    order = np.argsort(times, kind="stable")
+    times = np.clip(times[order], t.start_us, t.end_us)
+    active, suspended = np.cumsum(active[order]), np.cumsum(suspended[order])
+    spans = np.diff(times)
+    running = active[:-1] - suspended[:-1] > 0
+    waiting = ~running & (suspended[:-1] > 0)
+    running_us, suspended_us = float(spans[running].sum()), float(spans[waiting].sum())
+    window = t.duration_us
+    return TimeAccounting(window, running_us, suspended_us, window - running_us - suspended_us)

@@ -1,0 +1,104 @@
+"""A trace as pandas tables: one DataFrame per kind of event, with the columns the analysis needs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from operator import attrgetter
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+LIBRARY_SITE = "(library code)"
+"""The site shown for suspensions whose stack holds only library frames (the trace's `site` is null)."""
+
+_SUSPENSION_FIELDS = ("id", "entry", "path", "start_us", "wait_us", "resume_us", "stack_bytes", "depth", "site", "awaitable", "outcome", "error")
+_ENTRY_FIELDS = ("id", "kind", "promising", "name", "caller", "parent", "start_us", "end_us", "outcome", "error")
+_FAILED_FIELDS = ("ts_us", "entry", "reason", "path", "depth", "site", "error")
+_FRAME_FIELDS = ("id", "file", "line", "function", "library")
+
+
+@dataclass
+class Tables:
+    """The trace's events as DataFrames (times in µs from the trace origin).
+
+    - `suspensions`: one row per suspension, plus `end_us` (stack restored), `switch_us` (wait + resume),
+      `site` (null replaced by `LIBRARY_SITE`), `stack_id` (index into `stacks`) and the entry's `kind`.
+    - `entries`: one row per entry, `end_us` filled with the trace end for entries still running, plus
+      `finished` and `duration_us`.
+    - `failed_switches`, `frames`: one row per event.
+    - `stacks`: the distinct Python stacks (frame ids, outermost first); `stack_id` indexes this list.
+    - `start_us`, `end_us`: the run's window, from the first entry's start to the end of the trace.
+    - `dropped`: events lost by the recorder; `finished`: the trace has its `end` line.
+    """
+
+    suspensions: pd.DataFrame
+    entries: pd.DataFrame
+    failed_switches: pd.DataFrame
+    frames: pd.DataFrame
+    stacks: list[tuple[int, ...]]
+    start_us: float
+    end_us: float
+    dropped: int
+    finished: bool
+    header: Any
+
+    @property
+    def duration_us(self) -> float:
+        """Length of the run's window."""
+        return self.end_us - self.start_us
+
+
+def _columns(items: Sequence[Any], fields: Iterable[str]) -> dict[str, list[Any]]:
+    return {field: list(map(attrgetter(field), items)) for field in fields}
+
+
+def _intern_stacks(stacks: Iterable[Sequence[int]]) -> tuple[np.ndarray, list[tuple[int, ...]]]:
+    """Map each stack to a small integer id; returns (ids, distinct stacks)."""
+    ids: dict[tuple[int, ...], int] = {}
+    column = [ids.setdefault(tuple(stack), len(ids)) for stack in stacks]
+    return np.asarray(column, dtype=np.int64), list(ids)
+
+
+def tables(trace: Any) -> Tables:
+    """Turn a `jspiprof.trace.Trace` into `Tables`."""
+    entry_list = list(trace.entries.values()) if isinstance(trace.entries, dict) else list(trace.entries)
+    frame_list = list(trace.frames.values()) if isinstance(trace.frames, dict) else list(trace.frames)
+    suspension_list = list(trace.suspensions)
+    failed_list = list(trace.failed_switches)
+
+    suspensions = pd.DataFrame(_columns(suspension_list, _SUSPENSION_FIELDS))
+    for column in ("start_us", "wait_us", "resume_us"):
+        suspensions[column] = suspensions[column].astype("float64")
+    for column in ("id", "entry", "stack_bytes", "depth"):
+        suspensions[column] = suspensions[column].astype("int64")
+    suspensions["site"] = suspensions["site"].fillna(LIBRARY_SITE).astype(object)
+    suspensions["switch_us"] = suspensions["wait_us"] + suspensions["resume_us"]
+    suspensions["end_us"] = suspensions["start_us"] + suspensions["switch_us"]
+    suspensions["stack_id"], stacks = _intern_stacks(map(attrgetter("stack"), suspension_list))
+
+    entries = pd.DataFrame(_columns(entry_list, _ENTRY_FIELDS))
+    entries["start_us"] = entries["start_us"].astype("float64")
+    entries["end_us"] = entries["end_us"].astype("float64")
+    entries["parent"] = entries["parent"].astype("Int64")
+
+    failed = pd.DataFrame(_columns(failed_list, _FAILED_FIELDS))
+    failed["ts_us"] = failed["ts_us"].astype("float64")
+    failed["entry"] = failed["entry"].astype("Int64")
+    frames = pd.DataFrame(_columns(frame_list, _FRAME_FIELDS)).set_index("id", drop=False)
+
+    if trace.end is not None:
+        end_us = float(trace.end.ts_us)
+    else:
+        ends = [suspensions["end_us"].max(), entries["start_us"].max(), entries["end_us"].max(), failed["ts_us"].max()]
+        end_us = float(max((value for value in ends if pd.notna(value)), default=0.0))
+    start_us = float(entries["start_us"].min()) if len(entries) else 0.0
+
+    entries["finished"] = entries["end_us"].notna()
+    entries["end_us"] = entries["end_us"].fillna(end_us)
+    entries["duration_us"] = entries["end_us"] - entries["start_us"]
+    kinds = entries.set_index("id")["kind"]
+    suspensions["kind"] = suspensions["entry"].map(kinds)
+    dropped = int(trace.end.dropped) if trace.end is not None else sum(int(d.count) for d in trace.dropped)
+    return Tables(suspensions, entries, failed, frames, stacks, start_us, end_us, dropped, trace.end is not None, trace.header)

@@ -1,0 +1,72 @@
+"""The analysis numbers equal those derived by hand from the fixture traces in tests/fixtures/analysis/."""
+
+from __future__ import annotations
+
+import pytest
+
+from fixture_trace import FIXTURES, load
+from jspiprof.analysis import LIBRARY_SITE, kind_stats, path_stats, site_stats, summary, tables, time_accounting
+
+
+@pytest.fixture
+def small():
+    """small_app.jsonl: entry 1 (runPythonAsync, 1000-101000 µs) with 3 urllib3 waits at app.py:4
+    (10, 20, 30 ms; resume 100, 200, 300 µs; 4096, 4096, 8192 bytes; depth 4) and one time.sleep at app.py:12
+    (25 ms, resume 1000 µs, depth 1); entry 2 (call, 95000-96000 µs) with one failed switch; trace end 110000 µs."""
+    return tables(load(FIXTURES / "small_app.jsonl"))
+
+
+def test_per_site_numbers_match_hand_computation(small):
+    sites = site_stats(small)
+    assert list(sites.index) == ["/home/app/app.py:4", "/home/app/app.py:12"]  # 60 ms before 25 ms
+    a = sites.loc["/home/app/app.py:4"]
+    assert a["count"] == 3
+    assert a["wait_total_us"] == 60000  # 10000 + 20000 + 30000
+    assert a["wait_mean_us"] == 20000
+    assert a["wait_p50_us"] == 20000  # middle of 3 values
+    assert a["wait_p95_us"] == pytest.approx(29000)  # rank 0.95 * 2 = 1.9: 20000 + 0.9 * 10000
+    assert a["wait_p99_us"] == pytest.approx(29800)  # rank 1.98: 20000 + 0.98 * 10000
+    assert a["wait_max_us"] == 30000
+    assert a["resume_total_us"] == 600 and a["resume_mean_us"] == 200
+    assert a["depth_max"] == 4
+    assert a["stack_bytes_mean"] == pytest.approx(16384 / 3) and a["stack_bytes_max"] == 8192
+    b = sites.loc["/home/app/app.py:12"]
+    assert (b["count"], b["wait_total_us"], b["wait_p95_us"], b["depth_max"]) == (1, 25000, 25000, 1)
+
+
+def test_breakdowns_per_entry_kind_and_per_path(small):
+    kinds = kind_stats(small)
+    assert kinds.loc["runPythonAsync", "entries"] == 1 and kinds.loc["runPythonAsync", "suspensions"] == 4
+    assert kinds.loc["runPythonAsync", "wait_total_us"] == 85000  # 60000 + 25000
+    assert kinds.loc["call", "suspensions"] == 0 and kinds.loc["call", "entry_total_us"] == 1000
+    paths = path_stats(small)
+    assert paths.loc["urllib3", "count"] == 3 and paths.loc["time.sleep", "wait_total_us"] == 25000
+
+
+def test_time_accounting_splits_the_window(small):
+    accounting = time_accounting(small)
+    assert accounting.window_us == 109000  # first entry start 1000 -> end line 110000
+    # suspended: (10000+100) + (20000+200) + (30000+300) + (25000+1000) = 86600; entry 2 runs while entry 1 is not suspended
+    assert accounting.suspended_us == 86600
+    assert accounting.running_us == 13400  # entry 1 lasts 100000, minus 86600 suspended
+    assert accounting.other_us == 9000  # 110000 - 101000 after entry 1 returned
+
+
+def test_summary_is_the_stats_json(small):
+    result = summary(small)
+    assert result["suspensions"] == 4 and result["failed_switches"] == 1
+    assert result["total_wait_ms"] == 85.0
+    assert result["entries"] == {"call": 1, "runPythonAsync": 1}
+    assert result["sites"][0] == {
+        "site": "/home/app/app.py:4", "count": 3, "wait_ms_total": 60.0, "wait_ms_mean": 20.0, "wait_ms_p50": 20.0,
+        "wait_ms_p95": 29.0, "wait_ms_p99": 29.8, "wait_ms_max": 30.0, "resume_ms_total": 0.6, "max_depth": 4,
+        "stack_bytes_max": 8192, "paths": ["urllib3"],
+    }
+    assert [s["site"] for s in result["sites"]] == ["/home/app/app.py:4", "/home/app/app.py:12"]
+    assert (result["running_ms"], result["suspended_ms"], result["other_ms"]) == (13.4, 86.6, 9.0)
+
+
+def test_suspensions_with_only_library_frames_are_grouped_under_one_label():
+    t = tables(load(FIXTURES / "small_app.jsonl"))
+    t.suspensions.loc[0, "site"] = LIBRARY_SITE
+    assert LIBRARY_SITE in site_stats(t).index
