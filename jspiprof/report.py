@@ -1,0 +1,121 @@
+"""The HTML report: one self-contained file (plotly.js inlined once) that opens offline in any browser."""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+import pandas as pd
+import plotly.io as pio
+from plotly.offline import get_plotlyjs
+
+from jspiprof import views
+from jspiprof.analysis import Insight, Tables, kind_stats, path_stats, site_stats, time_accounting
+
+MAX_TABLE_ROWS = 100
+"""Tables show at most this many rows (sites by total wait, failed switches in time order)."""
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1400px; padding: 1em 2em; color: #222; }
+h1 { margin-bottom: 0.2em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ddd; }
+.meta { color: #666; } .cards { display: flex; flex-wrap: wrap; gap: 1em; }
+.card { border: 1px solid #ddd; border-radius: 6px; padding: 0.6em 1em; min-width: 9em; }
+.card b { display: block; font-size: 1.5em; } .accounting { display: flex; height: 1.6em; border-radius: 4px; overflow: hidden; }
+.accounting div { color: white; font-size: 0.8em; padding: 0.3em; white-space: nowrap; overflow: hidden; }
+.insight { border-left: 4px solid #d62728; padding: 0.2em 1em; margin: 1em 0; background: #fafafa; }
+.insight h3 { margin: 0.4em 0; } .stake { font-weight: bold; color: #d62728; }
+table { border-collapse: collapse; font-size: 0.85em; } th, td { border: 1px solid #ddd; padding: 0.25em 0.5em; text-align: right; }
+th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; } .none { color: #666; font-style: italic; }
+"""
+
+
+def _ms(us: float) -> str:
+    return f"{us / 1000:,.1f} ms"
+
+
+def _table(frame: pd.DataFrame, empty: str) -> str:
+    if not len(frame):
+        return f'<p class="none">{html.escape(empty)}</p>'
+    shown = frame.head(MAX_TABLE_ROWS)
+    note = f"<p class=\"meta\">First {MAX_TABLE_ROWS:,} of {len(frame):,} rows.</p>" if len(frame) > MAX_TABLE_ROWS else ""
+    return shown.to_html(escape=True, float_format=lambda v: f"{v:,.3f}", na_rep="", border=0) + note
+
+
+def _in_ms(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rename *_us columns to *_ms with values divided by 1000."""
+    renamed = {}
+    for column in frame.columns:
+        if str(column).endswith("_us"):
+            frame = frame.assign(**{column: frame[column] / 1000})
+            renamed[column] = str(column)[:-3] + "_ms"
+    return frame.rename(columns=renamed)
+
+
+def _insight(insight: Insight) -> str:
+    evidence = "".join(f"<li>{html.escape(line)}</li>" for line in insight.evidence)
+    return (
+        f'<div class="insight"><h3>{html.escape(insight.title)}</h3>'
+        f'<p>Time at stake: <span class="stake">{_ms(insight.at_stake_us)}</span> '
+        f'<span class="meta">({html.escape(insight.estimate)})</span></p>'
+        f"<ul>{evidence}</ul><p><b>What to do:</b> {html.escape(insight.suggestion)}</p></div>"
+    )
+
+
+def _figure(figure: Any) -> str:
+    return pio.to_html(figure, full_html=False, include_plotlyjs=False, config={"displaylogo": False, "responsive": True})
+
+
+def _program(header: Any) -> str:
+    program = getattr(header, "program", None)
+    if isinstance(program, dict) and program.get("argv"):
+        return " ".join(str(arg) for arg in program["argv"])
+    return "(unknown program)"
+
+
+def render(t: Tables, found: list[Insight], title: str) -> str:
+    """The report as one HTML page: summary, time accounting, insights, charts, tables and failed switches."""
+    s = t.suspensions
+    accounting = time_accounting(t)
+    window = max(accounting.window_us, 1e-9)
+    parts = [(accounting.running_us, "running Python", "#1f77b4"), (accounting.suspended_us, "suspended", "#d62728"), (accounting.other_us, "other (JS / idle)", "#999")]
+    bar = "".join(
+        f'<div style="width:{100 * us / window:.3f}%;background:{color}" title="{label}: {_ms(us)}">{label} {100 * us / window:.0f}%</div>'
+        for us, label, color in parts if us > 0
+    )
+    runtime = getattr(t.header, "runtime", None) or {}
+    cards = [
+        ("suspensions", f"{len(s):,}"), ("total wait", _ms(s["wait_us"].sum())), ("failed switches", f"{len(t.failed_switches):,}"),
+        ("entries", f"{len(t.entries):,}"), ("run window", _ms(accounting.window_us)), ("running Python", _ms(accounting.running_us)),
+        ("suspended", _ms(accounting.suspended_us)), ("other (JS / idle)", _ms(accounting.other_us)),
+    ]
+    warnings = []
+    if not t.finished:
+        warnings.append("The trace has no end line: the program crashed or was killed; everything recorded before is shown.")
+    if t.dropped:
+        warnings.append(f"{t.dropped:,} events were dropped by the recorder: counts are lower bounds.")
+    failed = t.failed_switches.assign(ts_us=t.failed_switches["ts_us"] - t.start_us).rename(columns={"ts_us": "at_us"})
+    sections = [
+        f"<h1>{html.escape(title)}</h1>",
+        f'<p class="meta">{html.escape(_program(t.header))} · {html.escape(str(runtime.get("host", "")))} '
+        f'{html.escape(str(runtime.get("host_version", "")))} · Pyodide {html.escape(str(runtime.get("pyodide", "")))} · '
+        f'JSPI: {html.escape(str(runtime.get("jspi", "")))}</p>',
+        *(f'<p class="insight">{html.escape(w)}</p>' for w in warnings),
+        '<div class="cards">' + "".join(f'<div class="card">{html.escape(k)}<b>{html.escape(v)}</b></div>' for k, v in cards) + "</div>",
+        "<h2>Where the time went</h2>", f'<div class="accounting">{bar}</div>',
+        "<h2>Insights</h2>",
+        "".join(map(_insight, found)) or '<p class="none">No pattern that wastes time was found in this trace.</p>',
+        "<h2>Flame chart</h2>", _figure(views.flame_chart(t)),
+        "<h2>Flame graphs</h2>", _figure(views.flame_graph(t, "wait")), _figure(views.flame_graph(t, "running")),
+        "<h2>Waits</h2>", _figure(views.wait_histogram(t)), _figure(views.depth_vs_wait(t)),
+        "<h2>Sites (largest total wait first)</h2>", _table(_in_ms(site_stats(t)), "No suspension was recorded."),
+        "<h2>Per path</h2>", _table(_in_ms(path_stats(t)), "No suspension was recorded."),
+        "<h2>Per entry kind</h2>", _table(_in_ms(kind_stats(t)), "No entry was recorded."),
+        "<h2>Failed switches</h2>", _table(_in_ms(failed.drop(columns=["entry"]).set_index("at_us", drop=False)).reset_index(drop=True), "No failed switch: every requested stack switch was possible."),
+    ]
+    return (
+        f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
+        f"<style>{_STYLE}</style><script type=\"text/javascript\">{get_plotlyjs()}</script></head>"
+        f"<body>{''.join(sections)}<script type=\"application/json\" id=\"jspiprof-summary\">"
+        f"{json.dumps({'suspensions': len(s), 'failed_switches': len(t.failed_switches)})}</script></body></html>"
+    )

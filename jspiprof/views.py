@@ -1,0 +1,243 @@
+"""Plotly figures of a trace: flame chart over time, flame graphs, wait histogram, depth against wait.
+
+Every figure stays light on big traces: spans shorter than one pixel column of a 2000-column chart are
+merged, suspensions are drawn with WebGL (`scattergl`), and histograms are binned in Python.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from jspiprof.analysis import Tables
+
+COLUMNS = 2000
+"""Time resolution of the flame chart: spans closer than 1/COLUMNS of the run are merged."""
+EXACT_LIMIT = 20_000
+"""Up to this many suspensions, each is drawn by itself; above, they are merged per stack and time column."""
+MAX_TRACKS = 40
+"""Entries with suspensions get their own track, the longest MAX_TRACKS of them; the others share one track."""
+SCATTER_LIMIT = 20_000
+"""Depth against wait draws points up to this many suspensions, and a density heatmap above."""
+
+PATH_COLORS = {
+    "urllib3": "#d62728", "run_sync": "#ff7f0e", "time.sleep": "#9467bd", "asyncio.run": "#8c564b",
+    "run_until_complete": "#e377c2", "socket": "#bcbd22", "ssl": "#17becf", "other": "#7f7f7f",
+}
+USER_COLOR, LIBRARY_COLOR, ENTRY_COLOR = "#1f77b4", "#aec7e8", "#2ca02c"
+ROW_PX = 18
+
+
+def _ms(us: float) -> str:
+    return f"{us / 1000:,.3f} ms"
+
+
+def _frame_labels(t: Tables) -> pd.Series:
+    f = t.frames
+    return f["function"].astype(str) + " (" + f["file"].astype(str).str.rsplit("/", n=1).str[-1] + ":" + f["line"].astype(str) + ")"
+
+
+def _pieces(t: Tables, column_us: float) -> pd.DataFrame:
+    """Suspensions, or when there are many, suspensions merged per entry, stack, path and time column."""
+    s = t.suspensions[["entry", "stack_id", "path", "start_us", "end_us", "wait_us", "depth"]]
+    if len(s) <= EXACT_LIMIT:
+        return s.assign(count=1)
+    column = ((s["start_us"] - t.start_us) // column_us).astype("int64")
+    return (
+        s.assign(column=column)
+        .groupby(["entry", "stack_id", "path", "column"], sort=False)
+        .agg(start_us=("start_us", "min"), end_us=("end_us", "max"), wait_us=("wait_us", "sum"), depth=("depth", "first"), count=("wait_us", "size"))
+        .reset_index()
+    )
+
+
+def _frame_spans(t: Tables, pieces: pd.DataFrame) -> pd.DataFrame:
+    """Python frames live across consecutive suspensions of an entry, merged into one span per depth.
+
+    A frame continues while the consecutive suspensions of its entry share the same functions from the
+    outermost frame down to it (lines may differ); `frame` is its first frame id.
+    """
+    functions = t.frames["file"].astype(str) + "\0" + t.frames["function"].astype(str)
+    prefix_ids: dict[tuple[str, ...], int] = {}
+    rows = []
+    for stack_id, stack in enumerate(t.stacks):
+        names = tuple(functions.get(frame, str(frame)) for frame in stack)
+        for depth in range(1, len(stack) + 1):
+            rows.append((stack_id, depth, stack[depth - 1], prefix_ids.setdefault(names[:depth], len(prefix_ids))))
+    prefixes = pd.DataFrame(rows, columns=["stack_id", "depth", "frame", "prefix"])
+    exploded = pieces[["entry", "stack_id", "start_us", "end_us", "count"]].merge(prefixes, on="stack_id")
+    exploded = exploded.sort_values(["entry", "depth", "start_us"], kind="stable")
+    same_row = (exploded["entry"] == exploded["entry"].shift()) & (exploded["depth"] == exploded["depth"].shift())
+    new_span = ~same_row | (exploded["prefix"] != exploded["prefix"].shift())
+    return (
+        exploded.assign(span=new_span.cumsum())
+        .groupby("span", sort=False)
+        .agg(entry=("entry", "first"), depth=("depth", "first"), frame=("frame", "first"), start_us=("start_us", "min"),
+             end_us=("end_us", "max"), count=("count", "sum"))
+    )
+
+
+def _segments(x0: pd.Series, x1: pd.Series, y: pd.Series, text: pd.Series) -> dict[str, np.ndarray]:
+    """Line segments x0-x1 at height y, separated by gaps, with hover text on both ends."""
+    n = len(x0)
+    xs, ys, texts = np.empty(3 * n), np.empty(3 * n), np.empty(3 * n, dtype=object)
+    xs[0::3], xs[1::3], xs[2::3] = x0.to_numpy(float), x1.to_numpy(float), np.nan
+    ys[0::3], ys[1::3], ys[2::3] = y.to_numpy(float), y.to_numpy(float), np.nan
+    labels = text.to_numpy(object)
+    texts[0::3], texts[1::3], texts[2::3] = labels, labels, None
+    return {"x": xs, "y": ys, "text": texts}
+
+
+def _tracks(t: Tables) -> tuple[pd.Series, pd.Series, list[tuple[float, str]]]:
+    """Row offset of each entry's track, the row of each entry's own span, and the track labels."""
+    e = t.entries
+    deepest = t.suspensions.groupby("entry")["depth"].max()
+    with_suspensions = e[e["id"].isin(deepest.index)].nlargest(MAX_TRACKS, "duration_us").sort_values("start_us")
+    offsets, labels, row = {}, [], 0
+    for _, entry in with_suspensions.iterrows():
+        offsets[entry["id"]] = row
+        name = entry["name"] if isinstance(entry["name"], str) else ""
+        labels.append((row, f"entry {entry['id']} {entry['kind']} {name}".strip()))
+        row += int(deepest[entry["id"]]) + 3
+    others = e[~e["id"].isin(offsets)]
+    if len(others):
+        labels.append((row, f"{len(others):,} other entries"))
+    shared = row
+    offset = e["id"].map(offsets)
+    return offset, offset.fillna(shared), labels
+
+
+def flame_chart(t: Tables) -> go.Figure:
+    """Entries, the Python frames live at their suspensions (by depth) and the suspensions themselves, over time.
+
+    One track per entry (entries without suspensions share the last track). Times are ms from the first entry.
+    """
+    column_us = max(t.duration_us, 1.0) / COLUMNS
+    offset, entry_row, labels = _tracks(t)
+    offset.index = t.entries["id"]
+    entry_row.index = t.entries["id"]
+    ms = lambda us: (us - t.start_us) / 1000  # noqa: E731 - local unit conversion
+    fig = go.Figure()
+
+    e = t.entries
+    entry_text = "entry " + e["id"].astype(str) + " " + e["kind"].astype(str) + " " + e["name"].fillna("").astype(str) + "<br>" + (e["duration_us"] / 1000).round(3).astype(str) + " ms"
+    fig.add_trace(go.Scattergl(name="entries", mode="lines", line={"width": ROW_PX - 4, "color": ENTRY_COLOR}, hoverinfo="text",
+                               **_segments(ms(e["start_us"]), ms(e["end_us"]), e["id"].map(entry_row), entry_text)))
+
+    pieces = _pieces(t, column_us)
+    if len(pieces):
+        spans = _frame_spans(t, pieces)
+        labels_by_frame = _frame_labels(t)
+        library = t.frames["library"].astype(bool)
+        for is_library, group in spans.groupby(spans["frame"].map(library), sort=True):
+            text = group["frame"].map(labels_by_frame) + "<br>across " + group["count"].astype(str) + " suspension(s)"
+            fig.add_trace(go.Scattergl(
+                name="library frames" if is_library else "your frames", mode="lines", hoverinfo="text",
+                line={"width": ROW_PX - 4, "color": LIBRARY_COLOR if is_library else USER_COLOR},
+                **_segments(ms(group["start_us"]), ms(group["end_us"]), group["entry"].map(offset) + group["depth"], text)))
+        for path, group in pieces.groupby("path", sort=True):
+            text = ("suspension " + str(path) + "<br>" + group["count"].astype(str) + " suspension(s), wait " + (group["wait_us"] / 1000).round(3).astype(str) + " ms")
+            rows = group["entry"].map(offset).fillna(group["entry"].map(entry_row)) + group["depth"] + 1
+            fig.add_trace(go.Scattergl(
+                name=f"suspension: {path}", mode="lines", hoverinfo="text",
+                line={"width": ROW_PX - 4, "color": PATH_COLORS.get(str(path), "#7f7f7f")},
+                **_segments(ms(group["start_us"]), ms(group["end_us"]), rows, text)))
+
+    rows = max([row for row, _ in labels] + [0]) + int(t.suspensions["depth"].max() if len(t.suspensions) else 0) + 3
+    fig.update_layout(
+        title="Flame chart: entries, Python frames and suspensions over time",
+        height=min(160 + rows * ROW_PX, 4000), xaxis_title="time since the first entry (ms)", hovermode="closest",
+        yaxis={"autorange": "reversed", "tickvals": [row for row, _ in labels], "ticktext": [label for _, label in labels], "zeroline": False},
+        legend={"orientation": "h", "y": -0.15 if rows < 20 else -0.05},
+        margin={"l": 220},
+    )
+    return fig
+
+
+def _running_before(t: Tables) -> pd.Series:
+    """Python running time of each suspension's entry since its previous switch (or since the entry began)."""
+    s = t.suspensions.sort_values(["entry", "start_us"], kind="stable")
+    previous_end = s.groupby("entry")["end_us"].shift()
+    starts = s["entry"].map(t.entries.set_index("id")["start_us"])
+    return (s["start_us"] - previous_end.fillna(starts)).clip(lower=0).reindex(t.suspensions.index)
+
+
+def flame_graph(t: Tables, weight: str) -> go.Figure:
+    """An icicle of the aggregated Python stacks at the suspensions (outermost at the top).
+
+    `weight="wait"`: each suspension's wait, in a leaf named after its path. `weight="running"`: the Python
+    running time of the entry between its previous switch and this one, charged to the stack at this switch.
+    """
+    s = t.suspensions
+    values = s["wait_us"] if weight == "wait" else _running_before(t)
+    per_stack = pd.DataFrame({"stack_id": s["stack_id"], "path": s["path"], "value": values}).groupby(["stack_id", "path"], sort=False)["value"].sum()
+    labels_by_frame = _frame_labels(t)
+    library = t.frames["library"].astype(bool)
+    root = "all suspensions" if weight == "wait" else "all running time"
+    nodes: dict[str, list] = {root: [root, "", 0.0, ENTRY_COLOR]}
+    for (stack_id, path), value in per_stack.items():
+        parent = root
+        nodes[root][2] += value
+        for frame in t.stacks[stack_id]:
+            node = f"{parent}/{frame}"
+            if node not in nodes:
+                nodes[node] = [labels_by_frame.get(frame, str(frame)), parent, 0.0, LIBRARY_COLOR if library.get(frame, True) else USER_COLOR]
+            nodes[node][2] += value
+            parent = node
+        if weight == "wait":
+            leaf = f"{parent}/:{path}"
+            nodes.setdefault(leaf, [f"suspended: {path}", parent, 0.0, PATH_COLORS.get(str(path), "#7f7f7f")])[2] += value
+    ids = list(nodes)
+    label, parents, value, color = (list(column) for column in zip(*nodes.values()))
+    fig = go.Figure(go.Icicle(
+        ids=ids, labels=label, parents=parents, values=[v / 1000 for v in value], branchvalues="total",
+        marker={"colors": color}, tiling={"orientation": "v"}, maxdepth=12,
+        hovertemplate="%{label}<br>%{value:,.3f} ms (%{percentRoot:.1%})<extra></extra>",
+    ))
+    what = "time suspended (wait)" if weight == "wait" else "Python running time before each switch"
+    fig.update_layout(title=f"Flame graph weighted by {what}", height=520, margin={"t": 50, "l": 10, "r": 10, "b": 10})
+    return fig
+
+
+def _wait_bins(waits_ms: np.ndarray) -> np.ndarray:
+    low = max(float(waits_ms.min()), 1e-3) if len(waits_ms) else 1e-3
+    high = max(float(waits_ms.max()), low * 10) if len(waits_ms) else 1.0
+    return np.logspace(np.floor(np.log10(low)), np.ceil(np.log10(high)), 41)
+
+
+def wait_histogram(t: Tables) -> go.Figure:
+    """How many suspensions waited how long (log-spaced bins), stacked by path."""
+    s = t.suspensions
+    waits = s["wait_us"].to_numpy(float) / 1000
+    edges = _wait_bins(waits)
+    labels = [f"{edges[i]:.3g}–{edges[i + 1]:.3g}" for i in range(len(edges) - 1)]
+    fig = go.Figure()
+    for path, group in s.groupby("path", sort=True):
+        counts, _ = np.histogram(np.clip(group["wait_us"].to_numpy(float) / 1000, edges[0], edges[-1]), bins=edges)
+        fig.add_trace(go.Bar(x=labels, y=counts, name=str(path), marker_color=PATH_COLORS.get(str(path), "#7f7f7f")))
+    fig.update_layout(title="Wait per suspension", barmode="stack", xaxis_title="wait (ms, log-spaced bins)", yaxis_title="suspensions", height=420)
+    return fig
+
+
+def depth_vs_wait(t: Tables) -> go.Figure:
+    """Python stack depth against wait, one point per suspension (a density heatmap on big traces)."""
+    s = t.suspensions
+    fig = go.Figure()
+    if len(s) <= SCATTER_LIMIT:
+        for path, group in s.groupby("path", sort=True):
+            fig.add_trace(go.Scattergl(
+                x=group["depth"], y=group["wait_us"] / 1000, mode="markers", name=str(path), opacity=0.6,
+                marker={"color": PATH_COLORS.get(str(path), "#7f7f7f"), "size": 7},
+                text=group["site"], hovertemplate="%{text}<br>depth %{x}<br>wait %{y:,.3f} ms<extra></extra>"))
+        fig.update_yaxes(type="log")
+    else:
+        waits = s["wait_us"].to_numpy(float) / 1000
+        edges = _wait_bins(waits)
+        depths = np.arange(s["depth"].min(), s["depth"].max() + 2)
+        counts, _, _ = np.histogram2d(s["depth"].to_numpy(float), np.clip(waits, edges[0], edges[-1]), bins=[depths, edges])
+        fig.add_trace(go.Heatmap(x=depths[:-1], y=[f"{edges[i]:.3g}" for i in range(len(edges) - 1)], z=np.log10(counts.T + 1),
+                                 customdata=counts.T, colorscale="Viridis", colorbar={"title": "log10 count"},
+                                 hovertemplate="depth %{x}<br>wait ≥ %{y} ms<br>%{customdata:,} suspensions<extra></extra>"))
+    fig.update_layout(title="Stack depth against wait", xaxis_title="Python stack depth (frames)", yaxis_title="wait (ms)", height=420)
+    return fig
