@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from jspiprof.analysis import Tables
+from jspiprof.analysis import Tables, running_before_switch
+from jspiprof.analysis.spans import frame_spans, merged_suspensions
 
 COLUMNS = 2000
 """Time resolution of the flame chart: spans closer than 1/COLUMNS of the run are merged."""
@@ -40,42 +41,9 @@ def _frame_labels(t: Tables) -> pd.Series:
 
 def _pieces(t: Tables, column_us: float) -> pd.DataFrame:
     """Suspensions, or when there are many, suspensions merged per entry, stack, path and time column."""
-    s = t.suspensions[["entry", "stack_id", "path", "start_us", "end_us", "wait_us", "depth"]]
-    if len(s) <= EXACT_LIMIT:
-        return s.assign(count=1)
-    column = ((s["start_us"] - t.start_us) // column_us).astype("int64")
-    return (
-        s.assign(column=column)
-        .groupby(["entry", "stack_id", "path", "column"], sort=False)
-        .agg(start_us=("start_us", "min"), end_us=("end_us", "max"), wait_us=("wait_us", "sum"), depth=("depth", "first"), count=("wait_us", "size"))
-        .reset_index()
-    )
-
-
-def _frame_spans(t: Tables, pieces: pd.DataFrame) -> pd.DataFrame:
-    """Python frames live across consecutive suspensions of an entry, merged into one span per depth.
-
-    A frame continues while the consecutive suspensions of its entry share the same functions from the
-    outermost frame down to it (lines may differ); `frame` is its first frame id.
-    """
-    functions = t.frames["file"].astype(str) + "\0" + t.frames["function"].astype(str)
-    prefix_ids: dict[tuple[str, ...], int] = {}
-    rows = []
-    for stack_id, stack in enumerate(t.stacks):
-        names = tuple(functions.get(frame, str(frame)) for frame in stack)
-        for depth in range(1, len(stack) + 1):
-            rows.append((stack_id, depth, stack[depth - 1], prefix_ids.setdefault(names[:depth], len(prefix_ids))))
-    prefixes = pd.DataFrame(rows, columns=["stack_id", "depth", "frame", "prefix"])
-    exploded = pieces[["entry", "stack_id", "start_us", "end_us", "count"]].merge(prefixes, on="stack_id")
-    exploded = exploded.sort_values(["entry", "depth", "start_us"], kind="stable")
-    same_row = (exploded["entry"] == exploded["entry"].shift()) & (exploded["depth"] == exploded["depth"].shift())
-    new_span = ~same_row | (exploded["prefix"] != exploded["prefix"].shift())
-    return (
-        exploded.assign(span=new_span.cumsum())
-        .groupby("span", sort=False)
-        .agg(entry=("entry", "first"), depth=("depth", "first"), frame=("frame", "first"), start_us=("start_us", "min"),
-             end_us=("end_us", "max"), count=("count", "sum"))
-    )
+    if len(t.suspensions) <= EXACT_LIMIT:
+        return t.suspensions[["entry", "stack_id", "path", "start_us", "end_us", "wait_us", "depth"]].assign(count=1)
+    return merged_suspensions(t, column_us)
 
 
 def _segments(x0: pd.Series, x1: pd.Series, y: pd.Series, text: pd.Series) -> dict[str, np.ndarray]:
@@ -127,7 +95,7 @@ def flame_chart(t: Tables) -> go.Figure:
 
     pieces = _pieces(t, column_us)
     if len(pieces):
-        spans = _frame_spans(t, pieces)
+        spans = frame_spans(t, pieces)
         labels_by_frame = _frame_labels(t)
         library = t.frames["library"].astype(bool)
         for is_library, group in spans.groupby(spans["frame"].map(library), sort=True):
@@ -155,14 +123,6 @@ def flame_chart(t: Tables) -> go.Figure:
     return fig
 
 
-def _running_before(t: Tables) -> pd.Series:
-    """Python running time of each suspension's entry since its previous switch (or since the entry began)."""
-    s = t.suspensions.sort_values(["entry", "start_us"], kind="stable")
-    previous_end = s.groupby("entry")["end_us"].shift()
-    starts = s["entry"].map(t.entries.set_index("id")["start_us"])
-    return (s["start_us"] - previous_end.fillna(starts)).clip(lower=0).reindex(t.suspensions.index)
-
-
 def flame_graph(t: Tables, weight: str) -> go.Figure:
     """An icicle of the aggregated Python stacks at the suspensions (outermost at the top).
 
@@ -170,7 +130,7 @@ def flame_graph(t: Tables, weight: str) -> go.Figure:
     running time of the entry between its previous switch and this one, charged to the stack at this switch.
     """
     s = t.suspensions
-    values = s["wait_us"] if weight == "wait" else _running_before(t)
+    values = s["wait_us"] if weight == "wait" else running_before_switch(t)
     per_stack = pd.DataFrame({"stack_id": s["stack_id"], "path": s["path"], "value": values}).groupby(["stack_id", "path"], sort=False)["value"].sum()
     labels_by_frame = _frame_labels(t)
     library = t.frames["library"].astype(bool)

@@ -97,3 +97,12 @@ def time_accounting(t: Tables) -> TimeAccounting:
     running_us, suspended_us = float(spans[running].sum()), float(spans[waiting].sum())
     window = t.duration_us
     return TimeAccounting(window, running_us, suspended_us, window - running_us - suspended_us)
+
+
+def running_before_switch(t: Tables) -> pd.Series:
+    """For each suspension (same index), the time its entry ran Python since its previous switch (or since
+    the entry began): the running time that led up to this switch."""
+    s = t.suspensions.sort_values(["entry", "start_us"], kind="stable")
+    previous_end = s.groupby("entry")["end_us"].shift()
+    starts = s["entry"].map(t.entries.set_index("id")["start_us"])
+    return (s["start_us"] - previous_end.fillna(starts)).clip(lower=0).reindex(t.suspensions.index)

@@ -1,0 +1,79 @@
+"""Chrome trace event JSON, which Perfetto (ui.perfetto.dev) and chrome://tracing open.
+
+One process; one track (thread) per entry. On each track: the entry as a slice, the Python frames live
+across its suspensions as nested slices, each suspension as a slice (`suspended: PATH`) with its resume
+delay as a child slice, a flow arrow from the suspension to its resume, and failed switches as instant events.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any, TextIO
+
+import pandas as pd
+
+from jspiprof import __version__
+from jspiprof.analysis import Tables
+from jspiprof.analysis.spans import frame_spans
+
+PID = 1
+NO_ENTRY_TID = 0
+
+
+def _records(frame: pd.DataFrame) -> Iterator[dict[str, Any]]:
+    for row in frame.itertuples(index=False):
+        yield row._asdict()
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe value: NaN / NA become null, numpy numbers become Python numbers."""
+    if value is None or (not isinstance(value, (str, list, dict)) and pd.isna(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def events(t: Tables, program: str) -> Iterator[dict[str, Any]]:
+    """The trace events, metadata first, then slices, flows and instants."""
+    yield {"ph": "M", "name": "process_name", "pid": PID, "tid": NO_ENTRY_TID, "args": {"name": f"jspiprof: {program}"}}
+    for e in _records(t.entries[["id", "kind", "name", "start_us"]].sort_values("start_us")):
+        name = f"entry {e['id']} {e['kind']}" + (f" {e['name']}" if isinstance(e["name"], str) else "")
+        yield {"ph": "M", "name": "thread_name", "pid": PID, "tid": int(e["id"]), "args": {"name": name}}
+        yield {"ph": "M", "name": "thread_sort_index", "pid": PID, "tid": int(e["id"]), "args": {"sort_index": int(e["id"])}}
+    for e in _records(t.entries):
+        yield {"ph": "X", "cat": "entry", "name": f"{e['kind']}" + (f" {e['name']}" if isinstance(e["name"], str) else ""),
+               "pid": PID, "tid": int(e["id"]), "ts": float(e["start_us"]), "dur": float(e["duration_us"]),
+               "args": {"caller": _clean(e["caller"]), "parent": _clean(e["parent"]), "promising": bool(e["promising"]),
+                        "outcome": _clean(e["outcome"]) if e["finished"] else "still running", "error": _clean(e["error"])}}
+    frames = t.frames
+    spans = frame_spans(t, t.suspensions.assign(count=1))
+    for span in _records(spans):
+        frame = frames.loc[span["frame"]]
+        yield {"ph": "X", "cat": "library" if frame["library"] else "python", "name": str(frame["function"]),
+               "pid": PID, "tid": int(span["entry"]), "ts": float(span["start_us"]), "dur": float(span["end_us"] - span["start_us"]),
+               "args": {"location": f"{frame['file']}:{frame['line']}", "depth": int(span["depth"]), "suspensions": int(span["count"])}}
+    columns = ["id", "entry", "path", "start_us", "wait_us", "resume_us", "stack_bytes", "depth", "site", "awaitable", "outcome", "error"]
+    for s in _records(t.suspensions[columns]):
+        tid, start, wait, resume = int(s["entry"]), float(s["start_us"]), float(s["wait_us"]), float(s["resume_us"])
+        yield {"ph": "X", "cat": "suspension", "name": f"suspended: {s['path']}", "pid": PID, "tid": tid, "ts": start, "dur": wait + resume,
+               "args": {"site": _clean(s["site"]), "wait_us": wait, "resume_us": resume, "stack_bytes": int(s["stack_bytes"]),
+                        "depth": int(s["depth"]), "awaitable": _clean(s["awaitable"]), "outcome": s["outcome"], "error": _clean(s["error"])}}
+        yield {"ph": "X", "cat": "resume", "name": "resume", "pid": PID, "tid": tid, "ts": start + wait, "dur": resume}
+        yield {"ph": "s", "cat": "switch", "name": "suspend → resume", "id": int(s["id"]), "pid": PID, "tid": tid, "ts": start}
+        yield {"ph": "f", "bp": "e", "cat": "switch", "name": "suspend → resume", "id": int(s["id"]), "pid": PID, "tid": tid, "ts": start + wait}
+    for f in _records(t.failed_switches):
+        yield {"ph": "i", "s": "t", "cat": "failed_switch", "name": f"failed switch: {f['path']}", "pid": PID,
+               "tid": int(f["entry"]) if pd.notna(f["entry"]) else NO_ENTRY_TID, "ts": float(f["ts_us"]),
+               "args": {"reason": f["reason"], "site": _clean(f["site"]), "depth": int(f["depth"]), "error": f["error"]}}
+
+
+def write(t: Tables, out: TextIO, program: str) -> None:
+    """Write the Chrome trace JSON object (`traceEvents`, `displayTimeUnit`, `otherData`) to `out`."""
+    out.write('{"displayTimeUnit": "ms", "otherData": ')
+    out.write(json.dumps({"exporter": f"jspiprof {__version__}", "program": program}))
+    out.write(', "traceEvents": [\n')
+    for i, event in enumerate(events(t, program)):
+        if i:
+            out.write(",\n")
+        out.write(json.dumps(event))
+    out.write("\n]}\n")
