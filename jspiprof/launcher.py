@@ -34,6 +34,9 @@ def run_program(mode: str, target: str, argv: list[str], cwd: str) -> int:
     sys.argv = list(argv)
     try:
         if mode == "script":
+            # like `python app.py`: the script's folder, not the current folder ('' in Pyodide's default path,
+            # where e.g. a `js/` folder would shadow Pyodide's `js` module)
+            sys.path[:] = [entry for entry in sys.path if entry != ""]
             sys.path.insert(0, os.path.dirname(os.path.abspath(target)))
             runpy.run_path(target, run_name="__main__")
         elif mode == "module":
