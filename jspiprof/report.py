@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 from typing import Any
 
 import pandas as pd
@@ -116,6 +115,5 @@ def render(t: Tables, found: list[Insight], title: str) -> str:
     return (
         f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
         f"<style>{_STYLE}</style><script type=\"text/javascript\">{get_plotlyjs()}</script></head>"
-        f"<body>{''.join(sections)}<script type=\"application/json\" id=\"jspiprof-summary\">"
-        f"{json.dumps({'suspensions': len(s), 'failed_switches': len(t.failed_switches)})}</script></body></html>"
+        f"<body>{''.join(sections)}</body></html>"
     )

@@ -1,0 +1,104 @@
+"""The HTML report: one offline file whose numbers match the trace and whose charts draw in headless Chromium."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.support.ui import WebDriverWait
+
+from fixture_trace import FIXTURES, load
+from jspiprof.analysis import insights, tables
+from jspiprof.report import render
+
+sys.path.insert(0, str(FIXTURES))
+from make_patterns import Writer  # noqa: E402 - the fixture writer, for a trace too big to commit
+
+HEADLESS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def report_of(path: Path, out: Path) -> Path:
+    t = tables(load(path))
+    out.write_text(render(t, insights(t), path.name), encoding="utf-8")
+    return out
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[webdriver.Chrome]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in HEADLESS + ["--window-size=1400,1000", "--enable-unsafe-swiftshader"]:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
+    yield driver
+    driver.quit()
+
+
+def charts_drawn(browser: webdriver.Chrome, path: Path) -> dict:
+    browser.get(path.as_uri())
+    WebDriverWait(browser, 60).until(lambda d: d.execute_script(
+        "return [...document.querySelectorAll('.plotly-graph-div')].every(div => div.querySelector('.main-svg'))"))
+    return browser.execute_script("""
+        const divs = [...document.querySelectorAll('.plotly-graph-div')];
+        return {charts: divs.length,
+                svg: divs.filter(d => d.querySelector('.main-svg')).length,
+                gl: divs.filter(d => d.querySelector('canvas')).length,
+                traces: divs.map(d => d.data.length),
+                text: document.body.innerText};""")
+
+
+def errors(browser: webdriver.Chrome) -> list[dict]:
+    return [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+def test_report_is_one_offline_file_with_plotly_inlined_once(tmp_path: Path):
+    html = report_of(FIXTURES / "small_app.jsonl", tmp_path / "report.html").read_text()
+    assert html.count("plotly.js v") <= 2 and len(re.findall(r"<script[^>]+src=", html)) == 0  # nothing fetched
+    assert html.count("Plotly.newPlot") == 5
+
+
+def test_report_renders_with_its_charts_and_hand_computed_numbers(tmp_path: Path, browser: webdriver.Chrome):
+    page = charts_drawn(browser, report_of(FIXTURES / "small_app.jsonl", tmp_path / "report.html"))
+    assert page["charts"] == page["svg"] == 5  # flame chart, 2 flame graphs, wait histogram, depth vs wait
+    assert page["gl"] >= 2  # the flame chart and depth against wait draw with WebGL
+    text = page["text"]
+    # summary cards: 4 suspensions, 10+20+30+25 = 85 ms waited, 1 failed switch, 109 ms window,
+    # 13.4 ms running (100 ms entry - 86.6 ms suspended), 86.6 ms suspended, 9 ms after the entry returned
+    for expected in ["suspensions\n4", "total wait\n85.0 ms", "failed switches\n1", "run window\n109.0 ms",
+                     "running Python\n13.4 ms", "suspended\n86.6 ms", "other (JS / idle)\n9.0 ms"]:
+        assert expected in text
+    assert "/home/app/app.py:4\t3\t60.000\t20.000\t20.000\t29.000\t29.800\t30.000" in text  # site row: count, total, mean, p50, p95, p99, max (ms)
+    assert "No pattern that wastes time" in text
+    assert "sync-entry" in text and "/home/app/app.py:20" in text  # the failed switch table
+    assert errors(browser) == []
+
+
+def test_report_shows_the_insight_of_a_pattern(tmp_path: Path, browser: webdriver.Chrome):
+    text = charts_drawn(browser, report_of(FIXTURES / "sequential.jsonl", tmp_path / "report.html"))["text"]
+    assert "10 waits one after the other" not in text  # 20 suspensions, not 10
+    assert "20 waits one after the other at /app/crawler.py:25" in text and "460.0 ms" in text
+    assert errors(browser) == []
+
+
+def test_big_trace_report_stays_light_and_draws(tmp_path: Path, browser: webdriver.Chrome):
+    """50,000 suspensions: above the level-of-detail limit, the report still draws every chart quickly."""
+    writer = Writer(tmp_path / "big.jsonl")
+    writer.emit(type="entry", id=1, kind="runPythonAsync", promising=True, name=None, caller=None, parent=None, start_us=0.0)
+    t = 10.0
+    for i in range(50_000):
+        stack = [("/app/loop.py", 5, "<module>"), ("/app/loop.py", 9 + i % 3, f"work{i % 3}")]
+        t = writer.suspension(1, "run_sync", t, 100 + i % 7 * 50, 20, stack) + 30
+    writer.emit(type="entry_end", id=1, end_us=t, outcome="return", error=None)
+    writer.close(t + 10)
+    report = report_of(tmp_path / "big.jsonl", tmp_path / "report.html")
+    assert report.stat().st_size < 12_000_000
+    page = charts_drawn(browser, report)
+    assert page["charts"] == page["svg"] == 5 and "50,000" in page["text"]
+    assert errors(browser) == []
