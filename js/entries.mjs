@@ -1,0 +1,210 @@
+/**
+ * Sees every entry (JavaScript calling into Python) by wrapping the functions Pyodide reads at call time:
+ * - `pyodide.runPython` / `runPythonAsync`;
+ * - the callable PyProxy methods `apply`/`call` (a direct call `f(x)` goes through `apply`), `callKwargs`,
+ *   `callWithOptions`, `callPromising`, `callPromisingKwargs` (patched on every PyProxy class as Pyodide
+ *   creates it through `Module.getPyProxyClass`);
+ * - `Module.callPyObject` (once-callables) and `Module.callPyObjectMaybePromising` (every webloop handle: a task);
+ * - `Module.promisingApply`, where a promising entry's Python code actually starts running. A promising call
+ *   reaches it after `API.scheduleCallback`, so the entry is handed over through the scheduled callback; this
+ *   keeps concurrent promising entries apart.
+ */
+
+const CALLABLE_FLAG = 256;
+
+/**
+ * @param {any} pyodide the object loadPyodide returned
+ * @param {import("./recorder.mjs").Recorder} recorder
+ */
+export function hookEntries(pyodide, recorder) {
+  const Module = pyodide._module;
+  const API = pyodide._api;
+  /** One-shot: the next Python call is the inner call of an entry already recorded (runPython's eval_code). */
+  let innerCall = false;
+  /** The promising entry being set up synchronously (between its start and its scheduleCallback). */
+  let scheduling = null;
+  /** The promising entry whose `promisingApply` runs next (set when its scheduled callback fires). */
+  let applying = null;
+
+  /** The Python callable's `__qualname__` (or `__name__`) for a PyObject pointer. @param {number} ptr */
+  function nameOf(ptr) {
+    let proxy;
+    try {
+      proxy = Module.pyproxy_new(ptr, { gcRegister: false });
+      const name = proxy.__qualname__ ?? proxy.__name__;
+      return typeof name === "string" ? name : proxy.type;
+    } catch {
+      return null;
+    } finally {
+      proxy?.destroy();
+    }
+  }
+
+  /** Run a synchronous entry `call()` as the current entry, recording its end. */
+  function runSync(kind, ptr, call) {
+    if (innerCall || !recorder.recording) {
+      innerCall = false;
+      return call();
+    }
+    const entry = recorder.startEntry(kind ?? (recorder.current === null ? "call" : "callback"), false, nameOf(ptr), true);
+    const outer = recorder.current;
+    recorder.current = entry;
+    try {
+      const result = call();
+      recorder.endEntry(entry);
+      return result;
+    } catch (error) {
+      recorder.endEntry(entry, error);
+      throw error;
+    } finally {
+      recorder.current = outer;
+    }
+  }
+
+  /** Start a promising entry whose Python code will run in `promisingApply`; `call()` returns its promise. */
+  function runPromising(kind, name, withCaller, call) {
+    if (innerCall || !recorder.recording) {
+      innerCall = false;
+      return call();
+    }
+    const entry = recorder.startEntry(kind, true, name, withCaller);
+    scheduling = entry;
+    let promise;
+    try {
+      promise = call();
+    } catch (error) {
+      recorder.endEntry(entry, error);
+      throw error;
+    } finally {
+      scheduling = null;
+    }
+    promise.then(
+      () => recorder.endEntry(entry),
+      (error) => recorder.endEntry(entry, error),
+    );
+    return promise;
+  }
+
+  const scheduleCallback = API.scheduleCallback;
+  API.scheduleCallback = function jspiprofScheduleCallback(callback, delay) {
+    const entry = scheduling;
+    if (entry === null) return scheduleCallback(callback, delay);
+    scheduling = null;
+    return scheduleCallback(() => {
+      applying = entry;
+      callback();
+      queueMicrotask(() => {
+        if (applying === entry) applying = null;
+      });
+    }, delay);
+  };
+
+  const promisingApply = Module.promisingApply;
+  Module.promisingApply = function jspiprofPromisingApply(...args) {
+    const entry = applying;
+    if (entry === null) return promisingApply(...args);
+    applying = null;
+    const outer = recorder.current;
+    entry.outer = outer;
+    recorder.current = entry;
+    let promise;
+    try {
+      promise = promisingApply(...args);
+    } finally {
+      recorder.current = outer;
+    }
+    // After its last resume the entry runs from a microtask; once it is done it no longer runs.
+    const done = () => {
+      if (recorder.current === entry) recorder.current = entry.outer;
+    };
+    promise.then(done, done);
+    return promise;
+  };
+
+  const callPyObjectMaybePromising = Module.callPyObjectMaybePromising;
+  Module.callPyObjectMaybePromising = function jspiprofCallMaybePromising(ptr, args) {
+    if (!Module.jspiSupported) return runSync("task", ptr, () => callPyObjectMaybePromising(ptr, args));
+    return runPromising("task", null, false, () => callPyObjectMaybePromising(ptr, args));
+  };
+
+  const callPyObject = Module.callPyObject;
+  Module.callPyObject = function jspiprofCallPyObject(ptr, args) {
+    return runSync(null, ptr, () => callPyObject(ptr, args));
+  };
+
+  const patched = new WeakSet();
+  /** Wrap the entry methods of one callable PyProxy class prototype. */
+  function patchCallable(proto) {
+    if (patched.has(proto)) return;
+    patched.add(proto);
+    // apply and call (a direct call `f(x)`) go through Module.callPyObject, which records them.
+    const { callKwargs, callWithOptions, callPromising, callPromisingKwargs } = proto;
+    const getPtr = Module.PyProxy_getPtr;
+    proto.callKwargs = function (...args) {
+      return runSync(null, getPtr(this), () => callKwargs.apply(this, args));
+    };
+    proto.callWithOptions = function (options, ...args) {
+      if (options?.promising) {
+        return runPromising("callWithOptions", nameOf(getPtr(this)), true, () => callWithOptions.call(this, options, ...args));
+      }
+      return runSync(null, getPtr(this), () => callWithOptions.call(this, options, ...args));
+    };
+    proto.callPromising = function (...args) {
+      return runPromising("callPromising", nameOf(getPtr(this)), true, () => callPromising.apply(this, args));
+    };
+    proto.callPromisingKwargs = function (...args) {
+      return runPromising("callPromisingKwargs", nameOf(getPtr(this)), true, () => callPromisingKwargs.apply(this, args));
+    };
+  }
+
+  const getPyProxyClass = Module.getPyProxyClass;
+  Module.getPyProxyClass = function jspiprofGetPyProxyClass(flags) {
+    const cls = getPyProxyClass(flags);
+    if (flags & CALLABLE_FLAG) patchCallable(cls.prototype);
+    return cls;
+  };
+  for (const callable of [API.pyodide_code.eval_code, API.pyodide_code.eval_code_async]) {
+    patchCallable(Object.getPrototypeOf(callable));
+  }
+
+  const runPython = pyodide.runPython;
+  pyodide.runPython = function (code, options) {
+    if (!recorder.recording) return runPython.call(this, code, options);
+    const entry = recorder.startEntry("runPython", false, null, true);
+    const outer = recorder.current;
+    recorder.current = entry;
+    innerCall = true;
+    try {
+      const result = runPython.call(this, code, options);
+      recorder.endEntry(entry);
+      return result;
+    } catch (error) {
+      recorder.endEntry(entry, error);
+      throw error;
+    } finally {
+      innerCall = false;
+      recorder.current = outer;
+    }
+  };
+
+  const runPythonAsync = pyodide.runPythonAsync;
+  pyodide.runPythonAsync = function (code, options) {
+    if (!recorder.recording) return runPythonAsync.call(this, code, options);
+    const entry = recorder.startEntry("runPythonAsync", true, null, true);
+    const outer = recorder.current;
+    recorder.current = entry;
+    innerCall = true;
+    let promise;
+    try {
+      promise = runPythonAsync.call(this, code, options);
+    } finally {
+      innerCall = false;
+      recorder.current = outer;
+    }
+    promise.then(
+      () => recorder.endEntry(entry),
+      (error) => recorder.endEntry(entry, error),
+    );
+    return promise;
+  };
+}

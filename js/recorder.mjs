@@ -1,0 +1,189 @@
+/**
+ * The recorder: owns the trace clock, the ids, the entry that is running now, and turns what the hooks see
+ * into trace events (`docs/trace-format.md`). The hooks (`entries.mjs`, `switches.mjs`) only call it.
+ */
+
+/**
+ * @typedef {object} Entry
+ * @property {number} id
+ * @property {string} kind
+ * @property {boolean} promising
+ * @property {Entry|null} outer the entry that was running before this one was resumed or entered
+ *
+ * @typedef {object} StackInfo what the Python probe found at a switch
+ * @property {number[]} stack frame ids, outermost first
+ * @property {number} depth
+ * @property {string|null} site
+ * @property {string} path
+ *
+ * @typedef {object} Writer
+ * @property {(event: object) => void} write
+ * @property {() => void} flush
+ * @property {(end: {ts_us: number, exit_status: number|null}) => void} close
+ * @property {(nowUs: number) => object[]} events
+ */
+
+const NO_STACK = Object.freeze({ stack: [], depth: 0, site: null, path: "other" });
+
+/** Files whose frames are not "the caller" of an entry: Pyodide's own and jspiprof's. */
+function callerFinder(skipPrefixes) {
+  const lineRe = /\(?((?:[a-z][a-z0-9+.-]*:\/\/|\/)[^\s()]*?):(\d+):\d+\)?\s*$/i;
+  /** @returns {string|null} "file:line" of the first JS stack frame outside Pyodide and jspiprof */
+  return function findCaller() {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 60;
+    const stack = new Error().stack ?? "";
+    Error.stackTraceLimit = limit;
+    for (const line of stack.split("\n").slice(1)) {
+      const match = lineRe.exec(line);
+      if (match === null) continue;
+      const file = match[1];
+      if (skipPrefixes.some((prefix) => file.startsWith(prefix))) continue;
+      return `${file}:${match[2]}`;
+    }
+    return null;
+  };
+}
+
+/** `type: message` (first line) of a thrown JS or Python error. @param {any} error */
+export function describeError(error) {
+  if (error === null || typeof error !== "object") return `Error: ${String(error)}`;
+  const type = error.type ?? error.name ?? "Error";
+  let message = String(error.message ?? "");
+  if (error.type !== undefined) {
+    // A PythonError's message is the whole traceback; its last line is "Type: message".
+    const lines = message.trimEnd().split("\n");
+    const last = lines[lines.length - 1] ?? "";
+    message = last.startsWith(`${type}: `) ? last.slice(type.length + 2) : last === type ? "" : last;
+  } else {
+    message = message.split("\n")[0];
+  }
+  return message === "" ? type : `${type}: ${message}`;
+}
+
+export class Recorder {
+  /**
+   * @param {Writer|null} writer where events go (set before recording starts)
+   * @param {object} options
+   * @param {string[]} options.skipCallerPrefixes JS files that are never an entry's caller
+   * @param {(event: object) => void} [options.onFailedSwitch]
+   * @param {boolean} options.recording whether to record from the start
+   */
+  constructor(writer, { skipCallerPrefixes, onFailedSwitch, recording }) {
+    this.writer = writer;
+    this.originMs = performance.now();
+    /** JS files that are never an entry's caller (more are added once Pyodide's folder is known). */
+    this.skipCallerPrefixes = [...skipCallerPrefixes];
+    this.findCaller = callerFinder(this.skipCallerPrefixes);
+    this.onFailedSwitch = onFailedSwitch;
+    this.recording = recording;
+    /** @type {Entry|null} the entry whose Python code runs now */
+    this.current = null;
+    this.nextEntryId = 1;
+    this.nextSuspensionId = 1;
+    /** Asks the Python probe for the stack at a switch; set once the probe is installed. @type {(() => StackInfo)|null} */
+    this.captureStack = null;
+  }
+
+  nowUs() {
+    return (performance.now() - this.originMs) * 1000;
+  }
+
+  /**
+   * Record that JS entered Python. Returns null when not recording.
+   * @param {string} kind @param {boolean} promising @param {string|null} name @param {boolean} withCaller
+   * @returns {Entry|null}
+   */
+  startEntry(kind, promising, name, withCaller) {
+    if (!this.recording) return null;
+    const parent = this.current;
+    const entry = { id: this.nextEntryId++, kind, promising, outer: null };
+    this.writer.write({
+      type: "entry",
+      id: entry.id,
+      kind,
+      promising,
+      name,
+      caller: withCaller ? this.findCaller() : null,
+      parent: parent === null ? null : parent.id,
+      start_us: this.nowUs(),
+    });
+    return entry;
+  }
+
+  /** @param {Entry} entry @param {any} [error] present when the entry threw */
+  endEntry(entry, error) {
+    const failed = arguments.length > 1;
+    this.writer.write({
+      type: "entry_end",
+      id: entry.id,
+      end_us: this.nowUs(),
+      outcome: failed ? "exception" : "return",
+      error: failed ? describeError(error) : null,
+    });
+  }
+
+  /** The Python stack at a switch, or an empty one when the probe is not there (or failed). @returns {StackInfo} */
+  stackAtSwitch() {
+    if (this.captureStack === null) return NO_STACK;
+    try {
+      return this.captureStack();
+    } catch {
+      return NO_STACK;
+    }
+  }
+
+  /**
+   * Write a suspension that has been resumed.
+   * @param {{entry: Entry|null, startUs: number, settleUs: number, info: StackInfo, awaitable: string|null, error: any, failed: boolean}} s
+   * @param {number} restoredUs @param {number} stackBytes
+   */
+  writeSuspension(s, restoredUs, stackBytes) {
+    const settleUs = s.settleUs > 0 ? s.settleUs : restoredUs;
+    this.writer.write({
+      type: "suspension",
+      id: this.nextSuspensionId++,
+      entry: s.entry === null ? null : s.entry.id,
+      path: s.info.path,
+      start_us: s.startUs,
+      wait_us: settleUs - s.startUs,
+      resume_us: restoredUs - settleUs,
+      stack_bytes: stackBytes,
+      stack: s.info.stack,
+      depth: s.info.depth,
+      site: s.info.site,
+      awaitable: s.awaitable,
+      outcome: s.failed ? "exception" : "value",
+      error: s.failed ? describeError(s.error) : null,
+    });
+  }
+
+  /** @param {string} reason @param {string} error */
+  writeFailedSwitch(reason, error) {
+    const info = this.stackAtSwitch();
+    const event = {
+      type: "failed_switch",
+      ts_us: this.nowUs(),
+      entry: this.current === null ? null : this.current.id,
+      reason,
+      path: info.path,
+      stack: info.stack,
+      depth: info.depth,
+      site: info.site,
+      error,
+    };
+    this.writer.write(event);
+    if (this.onFailedSwitch) {
+      try {
+        this.onFailedSwitch(event);
+      } catch (callbackError) {
+        console.error("jspiprof: the onFailedSwitch callback threw:", callbackError);
+      }
+    }
+  }
+
+  /** Write a frame line (from the probe) straight to the trace. @param {object} frame */
+  writeFrame(frame) {
+    this.writer.write(frame);
+  }
+}

@@ -1,0 +1,260 @@
+"""The Python half of the profiler: runs inside Pyodide (standard library only) and is called by the JS hook.
+
+At every stack switch the hook calls `capture()` from inside Pyodide's `saveState` (the GIL is held and the
+Python frames are intact). `capture()` walks the Python stack and answers with a small integer, the id of that
+stack; the hook asks `describe(id)` only the first time it sees an id. So a switch repeated from the same place
+costs one stack walk with dictionary lookups, and frames are interned: each (code, line) gets a frame id, sent
+to the trace once.
+
+It also gives programs `start()`, `stop()` and `profile` (a context manager and decorator) to record a region.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import os
+import sys
+from collections.abc import Callable
+from types import CodeType, FrameType
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_JSPIPROF_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_STDLIB_DIRS = tuple(
+    {os.path.dirname(os.__file__) + os.sep, os.path.dirname(os.path.dirname(os.__file__)) + os.sep + "lib-dynload" + os.sep}
+)
+_LAUNCHER_FILE = _JSPIPROF_DIR + "launcher.py"
+_RUNPY_FILES = ("runpy.py", "<frozen runpy>")
+
+_SOCKET_CALLS = frozenset({"recv", "recv_into", "recvfrom", "recvfrom_into", "send", "sendall", "sendto", "connect", "connect_ex", "accept", "create_connection"})
+_SSL_CALLS = frozenset({"do_handshake", "read", "write", "unwrap", "wrap_socket"})
+
+_BOUNDARY = -1
+"""Frame id of jspiprof's launcher: the stack stops there (the program's own frames start above it)."""
+
+_frame_ids: dict[tuple[CodeType, int], int] = {}
+_new_frames: list[dict[str, Any]] = []
+_code_info: dict[CodeType, tuple[str, str, bool]] = {}
+_stack_ids: dict[tuple[int, ...], int] = {}
+_stacks: list[dict[str, Any]] = []
+_control: Any = None
+
+
+def is_library_file(filename: str) -> bool:
+    """True for the standard library, Pyodide's own modules, installed packages and jspiprof itself."""
+    return (
+        filename.startswith("<frozen ")
+        or filename.startswith(_STDLIB_DIRS)
+        or filename.startswith(_JSPIPROF_DIR)
+        or "/site-packages/" in filename
+        or "/dist-packages/" in filename
+    )
+
+
+def _info(code: CodeType) -> tuple[str, str, bool]:
+    info = _code_info.get(code)
+    if info is None:
+        info = (code.co_filename, code.co_qualname, is_library_file(code.co_filename))
+        _code_info[code] = info
+    return info
+
+
+def _intern(key: tuple[CodeType, int]) -> int:
+    code, line = key
+    filename, qualname, library = _info(code)
+    if filename == _LAUNCHER_FILE:
+        frame_id = _BOUNDARY
+    else:
+        frame_id = len(_frame_ids) + 1
+        _new_frames.append({"type": "frame", "id": frame_id, "file": filename, "line": line, "function": qualname, "library": library})
+    _frame_ids[key] = frame_id
+    return frame_id
+
+
+def capture() -> int:
+    """The id of the Python stack that called into the switch (this function's caller's stack)."""
+    try:
+        top = sys._getframe(1)
+    except ValueError:
+        top = None
+    ids = [top.f_lasti] if top is not None else [-1]
+    frame = top
+    while frame is not None:
+        key = (frame.f_code, frame.f_lineno)
+        frame_id = _frame_ids.get(key)
+        if frame_id is None:
+            frame_id = _intern(key)
+        if frame_id == _BOUNDARY:
+            break
+        ids.append(frame_id)
+        frame = frame.f_back
+    stack_key = tuple(ids)
+    stack_id = _stack_ids.get(stack_key)
+    if stack_id is None:
+        stack_id = _new_stack(stack_key, top)
+    return stack_id
+
+
+def _new_stack(stack_key: tuple[int, ...], top: FrameType | None) -> int:
+    innermost_first = list(stack_key[1:])
+    frames = {frame["id"]: frame for frame in _new_frames}
+    while innermost_first and _frame_file(innermost_first[-1], frames).endswith(_RUNPY_FILES):
+        innermost_first.pop()
+    site = None
+    for frame_id in innermost_first:
+        frame = _frame_by_id(frame_id, frames)
+        if not frame["library"]:
+            site = f"{frame['file']}:{frame['line']}"
+            break
+    stack_id = len(_stacks)
+    _stacks.append({"stack": innermost_first[::-1], "depth": len(innermost_first), "site": site, "path": path_of(top)})
+    _stack_ids[stack_key] = stack_id
+    return stack_id
+
+
+_known_frames: dict[int, dict[str, Any]] = {}
+
+
+def _frame_by_id(frame_id: int, new: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    return new.get(frame_id) or _known_frames[frame_id]
+
+
+def _frame_file(frame_id: int, new: dict[int, dict[str, Any]]) -> str:
+    return _frame_by_id(frame_id, new)["file"]
+
+
+def describe(stack_id: int) -> str:
+    """JSON for the hook: the frames not sent yet, and the stack's frame ids (outermost first), depth, site, path."""
+    frames = list(_new_frames)
+    for frame in frames:
+        _known_frames[frame["id"]] = frame
+    _new_frames.clear()
+    return json.dumps({"frames": frames, **_stacks[stack_id]})
+
+
+def path_of(top: FrameType | None) -> str:
+    """What asked for the switch, from the innermost Python frame (and its caller)."""
+    if top is None:
+        return "other"
+    filename = top.f_code.co_filename
+    name = top.f_code.co_name
+    if "/urllib3/" in filename:
+        return "urllib3"
+    if filename.endswith("pyodide/webloop.py"):
+        if name == "_sleep":
+            return "time.sleep"
+        if name == "run_until_complete":
+            caller = top.f_back
+            if caller is not None and caller.f_code.co_name == "_run" and caller.f_code.co_filename == filename:
+                return "asyncio.run"
+            return "run_until_complete"
+    if filename.endswith("/ssl.py"):
+        return "ssl"
+    if filename.endswith("/socket.py"):
+        return "socket"
+    callee = _callee_name(top)
+    if callee is None:
+        return "other"
+    if callee in _SOCKET_CALLS:
+        return "socket"
+    if callee in _SSL_CALLS:
+        return "ssl"
+    if callee == "run_sync" or _is_run_sync(top.f_globals.get(callee)):
+        return "run_sync"
+    return "other"
+
+
+def _is_run_sync(obj: object) -> bool:
+    try:
+        from pyodide.ffi import run_sync
+    except ImportError:
+        return False
+    return obj is run_sync
+
+
+def _callee_name(frame: FrameType) -> str | None:
+    """The last name of the callee of the call the frame is executing (`run_sync`, `sleep`, `recv`), if any."""
+    import dis
+
+    code = frame.f_code
+    instructions = list(dis.get_instructions(code))
+    call = next((ins for ins in instructions if ins.offset == frame.f_lasti), None)
+    if call is None or call.positions is None or call.positions.col_offset is None:
+        return None
+    start = (call.positions.lineno, call.positions.col_offset)
+    best: tuple[int, str] | None = None
+    for ins in instructions:
+        if ins.offset >= call.offset or not ins.opname.startswith("LOAD_") or ins.positions is None:
+            continue
+        if (ins.positions.lineno, ins.positions.col_offset) != start or not isinstance(ins.argval, str):
+            continue
+        end = (ins.positions.end_lineno or 0) * 100000 + (ins.positions.end_col_offset or 0)
+        if best is None or end > best[0]:
+            best = (end, ins.argval)
+    return None if best is None else best[1]
+
+
+def attach(control: Any) -> None:
+    """Called by the JS hook once: `control` has `start()` and `stop()` (and `recording`)."""
+    global _control
+    _control = control
+
+
+def _hook() -> Any:
+    if _control is None:
+        raise RuntimeError(
+            "jspiprof is not recording this Pyodide: load Pyodide through the jspiprof JS hook (wrapLoadPyodide) or run the program with `jspiprof run`."
+        )
+    return _control
+
+
+def start() -> None:
+    """Record stack switches from now on (into the trace the JS hook writes)."""
+    _hook().start()
+
+
+def stop() -> None:
+    """Stop recording stack switches."""
+    _hook().stop()
+
+
+def is_recording() -> bool:
+    """Whether stack switches are being recorded now."""
+    return bool(_hook().isRecording())
+
+
+class profile:
+    """Record the stack switches of a region: `with jspiprof.profile(): ...` or `@jspiprof.profile()`.
+
+    Recording is on inside the region and back to what it was after it (so regions nest, and under
+    `jspiprof run`, which records everything, they change nothing). Results and exceptions pass through.
+    """
+
+    def __enter__(self) -> profile:
+        self._was_recording = is_recording()
+        start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if not self._was_recording:
+            stop()
+
+    def __call__(self, function: F) -> F:
+        if inspect.iscoroutinefunction(function):
+
+            @functools.wraps(function)
+            async def run_async(*args: Any, **kwargs: Any) -> Any:
+                with profile():
+                    return await function(*args, **kwargs)
+
+            return run_async  # type: ignore[return-value]
+
+        @functools.wraps(function)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            with profile():
+                return function(*args, **kwargs)
+
+        return run  # type: ignore[return-value]
