@@ -20,6 +20,7 @@ import { wrapLoadPyodide } from "./hook.mjs";
  * @property {string[]} wheels absolute paths of wheels to load before the program starts
  * @property {string} probeDir host folder of the `jspiprof` Python package
  * @property {string[]} probeModules file names of its modules that run inside Pyodide
+ * @property {string|null} trace file the trace is streamed to (null: no trace)
  */
 
 /** Write all of `data` to a file descriptor, retrying while a non-blocking pipe is full. */
@@ -74,13 +75,40 @@ async function loadWheels(pyodide, config) {
   }
 }
 
+/**
+ * Run `load` (which loads Pyodide) and turn a broken Pyodide into one sentence. A damaged pyodide.asm.wasm
+ * makes Pyodide's loader print to the console and then never settle, so its console output is held back
+ * and an event loop that runs dry before loading ends means the load failed.
+ * @template T @param {RunConfig} config @param {() => Promise<T>} load @returns {Promise<T>}
+ */
+async function whileLoadingPyodide(config, load) {
+  const held = [];
+  const console_ = { error: console.error, warn: console.warn };
+  console.error = console.warn = (...args) => held.push(args.map(String).join(" "));
+  const stalled = () =>
+    fail(`Pyodide in ${config.pyodideDir} could not be loaded (${held[0] ?? "it never finished loading"}): the cache is damaged; delete that folder and run \`jspiprof setup\` again.`);
+  process.once("beforeExit", stalled);
+  try {
+    return await load();
+  } finally {
+    process.off("beforeExit", stalled);
+    Object.assign(console, console_);
+    for (const line of held) console.error(line);
+  }
+}
+
+/** What the hook records for this run: the whole program, streamed to `config.trace`. @param {RunConfig} config */
+function traceOptions(config) {
+  return { trace: config.trace ?? undefined, record: config.trace != null, program: { argv: config.argv, mode: config.mode } };
+}
+
 async function main() {
   /** @type {RunConfig} */
   const config = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
   const { loadPyodide } = await import(pathToFileURL(path.join(config.pyodideDir, "pyodide.mjs")).href);
-  const pyodide = await wrapLoadPyodide(loadPyodide)({
+  const pyodide = await whileLoadingPyodide(config, () => wrapLoadPyodide(loadPyodide, traceOptions(config))({
     indexURL: config.pyodideDir + path.sep,
-  });
+  }));
   pyodide.setStdout({ write: (buf) => writeAll(1, buf) });
   pyodide.setStderr({ write: (buf) => writeAll(2, buf) });
   mountHostFolders(pyodide, config);

@@ -3,11 +3,12 @@
 `jspiprof run` enters Python through `runPythonAsync`, so the program may stack-switch at top level.
 """
 
+import io
 import os
 import runpy
 import sys
 import traceback
-from types import TracebackType
+from types import ModuleType, TracebackType
 
 
 def exit_status(code: object) -> int:
@@ -28,6 +29,16 @@ def _user_traceback(tb: TracebackType | None) -> TracebackType | None:
     return tb
 
 
+def _run_script(path: str) -> None:
+    """Run a script file as the `__main__` module like `python path` (runpy would replace sys.argv[0] with `path`)."""
+    with io.open_code(path) as file:
+        code = compile(file.read(), path, "exec")
+    main = ModuleType("__main__")
+    main.__file__ = path
+    sys.modules["__main__"] = main
+    exec(code, main.__dict__)
+
+
 def run_program(mode: str, target: str, argv: list[str], cwd: str) -> int:
     """Run a script (`mode="script"`), code (`"code"`) or module (`"module"`) as `__main__`; return its exit status."""
     os.chdir(cwd)
@@ -38,7 +49,7 @@ def run_program(mode: str, target: str, argv: list[str], cwd: str) -> int:
             # where e.g. a `js/` folder would shadow Pyodide's `js` module)
             sys.path[:] = [entry for entry in sys.path if entry != ""]
             sys.path.insert(0, os.path.dirname(os.path.abspath(target)))
-            runpy.run_path(target, run_name="__main__")
+            _run_script(target)
         elif mode == "module":
             sys.path.insert(0, cwd)
             runpy.run_module(target, run_name="__main__", alter_sys=True)

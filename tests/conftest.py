@@ -74,9 +74,14 @@ def jspiprof_runtime() -> Runtime:
 
 @pytest.fixture
 def run_cli(jspiprof_runtime: Runtime, tmp_path: Path) -> RunCli:
-    """Run `jspiprof ARGS...` as a user would (in `tmp_path` unless `cwd=` is given); returns the finished process."""
+    """Run `jspiprof ARGS...` as a user would (in `tmp_path` unless `cwd=` is given); returns the finished process.
 
-    def run(*args: str, cwd: Path | None = None, timeout: float = 120, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    `env=` adds or overrides environment variables (e.g. `{"JSPIPROF_HOME": ...}`) for that one run.
+    """
+
+    def run(
+        *args: str, cwd: Path | None = None, timeout: float = 120, input: str | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "jspiprof", *args],
             cwd=cwd or tmp_path,
@@ -84,6 +89,7 @@ def run_cli(jspiprof_runtime: Runtime, tmp_path: Path) -> RunCli:
             text=True,
             timeout=timeout,
             input=input,
+            env={**os.environ, **(env or {})},
         )
 
     return run
