@@ -4,9 +4,12 @@
  * (frames not sent yet, stack, depth, site, path) and caches it, so a repeated switch costs one small call.
  */
 
-/** The probe's Python files, relative to this module: the `jspiprof` package folder next to `js/`. */
+/**
+ * The probe's Python files, relative to this module: the `jspiprof` package folder next to `js/` in a source
+ * checkout, or the package this module is shipped in (`jspiprof/_js/`) when installed from the wheel.
+ */
 const PROBE_FILES = ["__init__.py", "probe.py"];
-const PACKAGE_URL = new URL("../jspiprof/", import.meta.url);
+const PACKAGE_URL = new URL(import.meta.url.includes("/jspiprof/_js/") ? "../" : "../jspiprof/", import.meta.url);
 
 /** Read one of the probe's files, from disk under Node or over HTTP in a browser. @param {string} name */
 async function readProbeFile(name) {

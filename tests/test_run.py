@@ -272,3 +272,18 @@ def test_cached_node_that_does_not_start_is_one_clear_sentence(run_cli, tmp_path
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr.startswith(f"Error: The cached Node at {node_folder / 'bin' / 'node'} does not start or lacks JSPI")
     assert len(done.stderr.splitlines()) == 1
+
+
+def test_the_built_wheel_installed_into_an_empty_venv_runs_programs(tmp_path: Path, jspiprof_runtime) -> None:
+    project = Path(__file__).resolve().parent.parent
+    build = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(tmp_path / "dist"), str(project)]
+    subprocess.run(build, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "venv")], check=True, capture_output=True)
+    (wheel,) = (tmp_path / "dist").glob("jspiprof-*.whl")
+    install = [str(tmp_path / "venv" / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check", str(wheel)]
+    subprocess.run(install, check=True, capture_output=True)
+    _write(tmp_path / "app.py", "import sys, time\nfrom pyodide.ffi import can_run_sync\ntime.sleep(0.01)\nprint(can_run_sync(), sys.argv)\n")
+    jspiprof = str(tmp_path / "venv" / "bin" / "jspiprof")
+    done = subprocess.run([jspiprof, "run", "app.py", "x"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "True ['app.py', 'x']\n"
