@@ -1,0 +1,36 @@
+# The two commands of the README. Both do their own set-up on a fresh machine (Python 3.11+ and npm are needed).
+#   make demo   run the example app inside Pyodide under Node 26 with JSPI
+#   make test   run every test, inside Pyodide in Node 26 and in headless Chromium
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: demo test browser
+
+demo: $(VENV)/.installed
+	$(BIN)/jspiprof setup
+	$(BIN)/jspiprof run --with requests examples/crawler.py
+
+test: $(VENV)/.installed-test browser
+	$(BIN)/jspiprof setup
+	$(BIN)/python tests/pyodide_dist.py
+	$(BIN)/python -m pytest
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $(VENV)/.installed $@
+
+# Debian's Chromium and its WebDriver, for the tests in the browser runtime.
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		echo "Installing Debian's chromium and chromium-driver..."; \
+		$(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; \
+	fi
