@@ -11,6 +11,7 @@ from plotly.offline import get_plotlyjs
 
 from jspiprof import views
 from jspiprof.analysis import Insight, Tables, kind_stats, path_stats, site_stats, time_accounting
+from jspiprof.trace import Header
 
 MAX_TABLE_ROWS = 100
 """Tables show at most this many rows (sites by total wait, failed switches in time order)."""
@@ -65,11 +66,15 @@ def _figure(figure: Any) -> str:
     return pio.to_html(figure, full_html=False, include_plotlyjs=False, config={"displaylogo": False, "responsive": True})
 
 
-def _program(header: Any) -> str:
-    program = getattr(header, "program", None)
-    if isinstance(program, dict) and program.get("argv"):
-        return " ".join(str(arg) for arg in program["argv"])
+def _program(header: Header) -> str:
+    if header.program and header.program.get("argv"):
+        return " ".join(str(arg) for arg in header.program["argv"])
     return "(unknown program)"
+
+
+def _runtime(header: Header) -> str:
+    r = header.runtime
+    return f"{r.host} {r.host_version} · Pyodide {r.pyodide} · JSPI: {r.jspi}"
 
 
 def render(t: Tables, found: list[Insight], title: str) -> str:
@@ -82,7 +87,6 @@ def render(t: Tables, found: list[Insight], title: str) -> str:
         f'<div style="width:{100 * us / window:.3f}%;background:{color}" title="{label}: {_ms(us)}">{label} {100 * us / window:.0f}%</div>'
         for us, label, color in parts if us > 0
     )
-    runtime = getattr(t.header, "runtime", None) or {}
     cards = [
         ("suspensions", f"{len(s):,}"), ("total wait", _ms(s["wait_us"].sum())), ("failed switches", f"{len(t.failed_switches):,}"),
         ("entries", f"{len(t.entries):,}"), ("run window", _ms(accounting.window_us)), ("running Python", _ms(accounting.running_us)),
@@ -96,9 +100,7 @@ def render(t: Tables, found: list[Insight], title: str) -> str:
     failed = t.failed_switches.assign(ts_us=t.failed_switches["ts_us"] - t.start_us).rename(columns={"ts_us": "at_us"})
     sections = [
         f"<h1>{html.escape(title)}</h1>",
-        f'<p class="meta">{html.escape(_program(t.header))} · {html.escape(str(runtime.get("host", "")))} '
-        f'{html.escape(str(runtime.get("host_version", "")))} · Pyodide {html.escape(str(runtime.get("pyodide", "")))} · '
-        f'JSPI: {html.escape(str(runtime.get("jspi", "")))}</p>',
+        f'<p class="meta">{html.escape(_program(t.header))} · {html.escape(_runtime(t.header))}</p>',
         *(f'<p class="insight">{html.escape(w)}</p>' for w in warnings),
         '<div class="cards">' + "".join(f'<div class="card">{html.escape(k)}<b>{html.escape(v)}</b></div>' for k, v in cards) + "</div>",
         "<h2>Where the time went</h2>", f'<div class="accounting">{bar}</div>',

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from fixture_trace import FIXTURES, load
 from jspiprof.analysis import LIBRARY_SITE, kind_stats, path_stats, site_stats, summary, tables, time_accounting
+from jspiprof.trace import read_trace as load
+
+FIXTURES = Path(__file__).parent / "fixtures" / "analysis"
 
 
 @pytest.fixture

@@ -12,9 +12,11 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from fixture_trace import FIXTURES, load
 from jspiprof.analysis import tables
 from jspiprof.exporters import chrome, speedscope
+from jspiprof.trace import read_trace as load
+
+FIXTURES = Path(__file__).parent / "fixtures" / "analysis"
 
 TRACES = ["small_app", "sequential", "hot_loop", "polling", "deep"]
 

@@ -12,9 +12,11 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
 
-from fixture_trace import FIXTURES, load
 from jspiprof.analysis import insights, tables
 from jspiprof.report import render
+from jspiprof.trace import read_trace as load
+
+FIXTURES = Path(__file__).parent / "fixtures" / "analysis"
 
 sys.path.insert(0, str(FIXTURES))
 from make_patterns import Writer  # noqa: E402 - the fixture writer, for a trace too big to commit

@@ -73,7 +73,7 @@ def test_argv_with_dash_c_and_dash_m(run_cli, tmp_path: Path) -> None:
     [("sys.exit(3)", 3, ""), ("sys.exit(0)", 0, ""), ("sys.exit()", 0, ""), ("sys.exit('bad input')", 1, "bad input\n")],
 )
 def test_exit_status_is_the_programs(run_cli, code: str, status: int, stderr: str) -> None:
-    done = run_cli("run", "-c", f"import sys\nprint('before')\n{code}\nprint('after')")
+    done = run_cli("run", "--no-trace", "-c", f"import sys\nprint('before')\n{code}\nprint('after')")
     assert (done.returncode, done.stdout, done.stderr) == (status, "before\n", stderr)
 
 
@@ -87,7 +87,7 @@ def test_uncaught_exception_prints_a_cpython_traceback_of_the_users_frames_and_e
         parse("not a number")
         """,
     )
-    done = run_cli("run", "app.py")
+    done = run_cli("run", "--no-trace", "app.py")
     cpython = subprocess.run([sys.executable, "app.py"], cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == cpython.returncode == 1
     lines = done.stderr.splitlines()

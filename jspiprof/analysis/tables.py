@@ -10,8 +10,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from jspiprof.trace import Header, Trace
+
 LIBRARY_SITE = "(library code)"
 """The site shown for suspensions whose stack holds only library frames (the trace's `site` is null)."""
+NO_ENTRY = -1
+"""The `entry` of suspensions recorded outside any entry (the trace's `entry` is null)."""
 
 _SUSPENSION_FIELDS = ("id", "entry", "path", "start_us", "wait_us", "resume_us", "stack_bytes", "depth", "site", "awaitable", "outcome", "error")
 _ENTRY_FIELDS = ("id", "kind", "promising", "name", "caller", "parent", "start_us", "end_us", "outcome", "error")
@@ -24,7 +28,7 @@ class Tables:
     """The trace's events as DataFrames (times in µs from the trace origin).
 
     - `suspensions`: one row per suspension, plus `end_us` (stack restored), `switch_us` (wait + resume),
-      `site` (null replaced by `LIBRARY_SITE`), `stack_id` (index into `stacks`) and the entry's `kind`.
+      `site` (null replaced by `LIBRARY_SITE`), `entry` (null replaced by `NO_ENTRY`), `stack_id` (index into `stacks`) and the entry's `kind`.
     - `entries`: one row per entry, `end_us` filled with the trace end for entries still running, plus
       `finished` and `duration_us`.
     - `failed_switches`, `frames`: one row per event.
@@ -42,7 +46,7 @@ class Tables:
     end_us: float
     dropped: int
     finished: bool
-    header: Any
+    header: Header
 
     @property
     def duration_us(self) -> float:
@@ -61,16 +65,17 @@ def _intern_stacks(stacks: Iterable[Sequence[int]]) -> tuple[np.ndarray, list[tu
     return np.asarray(column, dtype=np.int64), list(ids)
 
 
-def tables(trace: Any) -> Tables:
+def tables(trace: Trace) -> Tables:
     """Turn a `jspiprof.trace.Trace` into `Tables`."""
-    entry_list = list(trace.entries.values()) if isinstance(trace.entries, dict) else list(trace.entries)
-    frame_list = list(trace.frames.values()) if isinstance(trace.frames, dict) else list(trace.frames)
+    entry_list = list(trace.entries.values())
+    frame_list = list(trace.frames.values())
     suspension_list = list(trace.suspensions)
     failed_list = list(trace.failed_switches)
 
     suspensions = pd.DataFrame(_columns(suspension_list, _SUSPENSION_FIELDS))
     for column in ("start_us", "wait_us", "resume_us"):
         suspensions[column] = suspensions[column].astype("float64")
+    suspensions["entry"] = suspensions["entry"].fillna(NO_ENTRY)
     for column in ("id", "entry", "stack_bytes", "depth"):
         suspensions[column] = suspensions[column].astype("int64")
     suspensions["site"] = suspensions["site"].fillna(LIBRARY_SITE).astype(object)
@@ -100,5 +105,5 @@ def tables(trace: Any) -> Tables:
     entries["duration_us"] = entries["end_us"] - entries["start_us"]
     kinds = entries.set_index("id")["kind"]
     suspensions["kind"] = suspensions["entry"].map(kinds)
-    dropped = int(trace.end.dropped) if trace.end is not None else sum(int(d.count) for d in trace.dropped)
+    dropped = trace.end.dropped if trace.end is not None else trace.dropped_count
     return Tables(suspensions, entries, failed, frames, stacks, start_us, end_us, dropped, trace.end is not None, trace.header)
