@@ -61,13 +61,16 @@ export function hookEntries(pyodide, recorder) {
     }
   }
 
-  /** Start a promising entry whose Python code will run in `promisingApply`; `call()` returns its promise. */
-  function runPromising(kind, name, withCaller, call) {
+  /**
+   * Start a promising entry whose Python code will run in `promisingApply`; `call()` returns its promise.
+   * `parent` defaults to the entry running now (a webloop task's is the entry that scheduled it).
+   */
+  function runPromising(kind, name, withCaller, call, parent = recorder.current) {
     if (innerCall || !recorder.recording) {
       innerCall = false;
       return call();
     }
-    const entry = recorder.startEntry(kind, true, name, withCaller);
+    const entry = recorder.startEntry(kind, true, name, withCaller, parent);
     scheduling = entry;
     let promise;
     try {
@@ -86,6 +89,25 @@ export function hookEntries(pyodide, recorder) {
   }
 
   const scheduleCallback = API.scheduleCallback;
+
+  // The webloop schedules each handle (task step) with scheduleCallback: a task's parent is the entry that
+  // scheduled it, if still running (so a run_sync's inner task steps nest under the entry that called run_sync).
+  /** The entry that scheduled the webloop handle about to run. @type {import("./recorder.mjs").Entry|null} */
+  let scheduledBy = null;
+  const webloop = pyodide.pyimport("pyodide.webloop");
+  webloop.scheduleCallback = function jspiprofWebloopSchedule(callback, delay) {
+    const parent = recorder.current;
+    if (parent === null) return scheduleCallback(callback, delay);
+    return scheduleCallback(() => {
+      scheduledBy = parent;
+      try {
+        callback();
+      } finally {
+        scheduledBy = null;
+      }
+    }, delay);
+  };
+  webloop.destroy();
   API.scheduleCallback = function jspiprofScheduleCallback(callback, delay) {
     const entry = scheduling;
     if (entry === null) return scheduleCallback(callback, delay);
@@ -124,7 +146,12 @@ export function hookEntries(pyodide, recorder) {
   const callPyObjectMaybePromising = Module.callPyObjectMaybePromising;
   Module.callPyObjectMaybePromising = function jspiprofCallMaybePromising(ptr, args) {
     if (!Module.jspiSupported) return runSync("task", ptr, () => callPyObjectMaybePromising(ptr, args));
-    return runPromising("task", null, false, () => callPyObjectMaybePromising(ptr, args));
+    // A task step scheduled by a step that has ended since belongs to that step's parent: chains of steps
+    // collapse onto the entry still waiting for them (runPythonAsync, or the task that called run_sync).
+    let parent = scheduledBy;
+    scheduledBy = null;
+    while (parent !== null && parent.ended) parent = parent.parent;
+    return runPromising("task", null, false, () => callPyObjectMaybePromising(ptr, args), parent);
   };
 
   const callPyObject = Module.callPyObject;

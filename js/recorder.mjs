@@ -8,6 +8,8 @@
  * @property {number} id
  * @property {string} kind
  * @property {boolean} promising
+ * @property {Entry|null} parent
+ * @property {boolean} ended
  * @property {Entry|null} outer the entry that was running before this one was resumed or entered
  *
  * @typedef {object} StackInfo what the Python probe found at a switch
@@ -92,12 +94,12 @@ export class Recorder {
   /**
    * Record that JS entered Python. Returns null when not recording.
    * @param {string} kind @param {boolean} promising @param {string|null} name @param {boolean} withCaller
+   * @param {Entry|null} [parent] default: the entry running now
    * @returns {Entry|null}
    */
-  startEntry(kind, promising, name, withCaller) {
+  startEntry(kind, promising, name, withCaller, parent = this.current) {
     if (!this.recording) return null;
-    const parent = this.current;
-    const entry = { id: this.nextEntryId++, kind, promising, outer: null };
+    const entry = { id: this.nextEntryId++, kind, promising, parent, ended: false, outer: null };
     this.writer.write({
       type: "entry",
       id: entry.id,
@@ -114,6 +116,7 @@ export class Recorder {
   /** @param {Entry} entry @param {any} [error] present when the entry threw */
   endEntry(entry, error) {
     const failed = arguments.length > 1;
+    entry.ended = true;
     this.writer.write({
       type: "entry_end",
       id: entry.id,

@@ -10,7 +10,11 @@ import click
 from jspiprof import __version__
 from jspiprof.runner import Program, build_config, run_in_node
 from jspiprof.runtime import RuntimeProblem, cache_home, ensure_runtime, install
+from jspiprof.summary import format_summary, summarize
+from jspiprof.trace import TraceError, read_trace
 from jspiprof.wheels import download_wheels, read_requirements
+
+DEFAULT_TRACE = Path("jspiprof-trace.jsonl")
 
 _HOME_OPTION = click.option(
     "--home",
@@ -54,6 +58,8 @@ def _program(script_and_args: tuple[str, ...], code: str | None, module: str | N
 @click.option("--with", "packages", metavar="PKG", multiple=True, help="Load this PyPI package (pure-Python wheel) first; repeatable.")
 @click.option("-r", "--requirements", type=click.Path(dir_okay=False, path_type=Path), help="Load the packages listed in this requirements file.")
 @click.option("--node", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="Run under this Node (24.20+, 25 or 26) instead of the cached Node 26.")
+@click.option("-o", "--trace", "trace_path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_TRACE, show_default=True, help="Record the stack switches into this trace file (overwritten).")
+@click.option("--no-trace", is_flag=True, help="Record nothing: just run the program.")
 @_HOME_OPTION
 @click.argument("script_and_args", nargs=-1, type=click.UNPROCESSED, metavar="[SCRIPT] [ARGS]...")
 def run(
@@ -62,10 +68,12 @@ def run(
     packages: tuple[str, ...],
     requirements: Path | None,
     node: Path | None,
+    trace_path: Path,
+    no_trace: bool,
     home: Path | None,
     script_and_args: tuple[str, ...],
 ) -> None:
-    """Run a Python program inside Pyodide under Node with JSPI.
+    """Run a Python program inside Pyodide under Node with JSPI, recording its stack switches.
 
     The program is entered the way `pyodide.runPythonAsync` enters Python, so `run_sync`, `time.sleep`,
     `asyncio.run` and `requests` stack-switch at top level, as in Chrome.
@@ -79,6 +87,9 @@ def run(
       traceback and gives 1.
     - Ctrl-C or SIGTERM stops Node; no process is left behind.
     - Node and Pyodide are installed into the cache on first use (see `jspiprof setup`).
+    - Every stack switch, entry and failed switch is streamed to the trace (-o, default
+      ./jspiprof-trace.jsonl; docs/trace-format.md); at exit its path and a summary go to stderr.
+      A crash or SIGTERM still leaves a readable trace.
     """
     program = _program(script_and_args, code, module)
     cache = cache_home(home)
@@ -89,4 +100,23 @@ def run(
         config = build_config(program, runtime, wheels, Path.cwd())
     except RuntimeProblem as problem:
         raise click.ClickException(str(problem)) from None
-    sys.exit(run_in_node(config, runtime))
+    if not no_trace:
+        config.trace = str(trace_path.resolve())
+    status = run_in_node(config, runtime)
+    if not no_trace:
+        _print_trace_summary(trace_path)
+    sys.exit(status)
+
+
+def _print_trace_summary(trace_path: Path) -> None:
+    """Tell where the trace is and what it holds (stderr, so the program's stdout stays its own)."""
+    if not trace_path.is_file():
+        click.echo(f"jspiprof: no trace was written to {trace_path} (Node ended before Pyodide was loaded).", err=True)
+        return
+    try:
+        summary = summarize(read_trace(trace_path))
+    except TraceError as error:
+        click.echo(f"jspiprof: trace {trace_path} is unreadable: {error}", err=True)
+        return
+    click.echo(f"jspiprof: trace written to {trace_path}", err=True)
+    click.echo(format_summary(summary), err=True)

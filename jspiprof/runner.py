@@ -41,6 +41,7 @@ class RunConfig:
     wheels: list[str]
     probeDir: str
     probeModules: list[str] = field(default_factory=lambda: list(PROBE_MODULES))
+    trace: str | None = None
 
 
 def host_mounts(program: Program, cwd: Path) -> list[str]:
