@@ -74,3 +74,13 @@ def test_suspensions_with_only_library_frames_are_grouped_under_one_label():
     t = tables(load(FIXTURES / "small_app.jsonl"))
     t.suspensions.loc[0, "site"] = LIBRARY_SITE
     assert LIBRARY_SITE in site_stats(t).index
+
+
+def test_an_entry_waiting_for_its_child_entries_is_not_running_python():
+    """nested_tasks.jsonl: runPythonAsync entry 1 (0-10000 µs) runs task 2 (1000-9000), which suspends at
+    2000-7000 while task 3 (3000-4000) runs; the end line is at 11000."""
+    accounting = time_accounting(tables(load(FIXTURES / "nested_tasks.jsonl")))
+    # entry 1 itself: 0-1000 and 9000-10000; task 2 itself: 1000-2000 and 7000-9000; task 3: 3000-4000
+    assert accounting.running_us == 6000
+    assert accounting.suspended_us == 4000  # 2000-7000 minus task 3's 1000
+    assert accounting.other_us == 1000  # 10000-11000

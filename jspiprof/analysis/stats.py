@@ -71,9 +71,10 @@ def path_stats(t: Tables) -> pd.DataFrame:
 class TimeAccounting:
     """Where the run's window went, in µs; the three parts add up to `window_us`.
 
-    - `running_us`: some entry was running Python (inside an entry and not suspended).
-    - `suspended_us`: every running entry was suspended in a stack switch (wait + resume delay).
-    - `other_us`: no Python entry was active: JavaScript, idle, or the event loop.
+    - `running_us`: Python was running: some entry was active, not suspended, and had no active child entry
+      (a runPythonAsync entry whose body runs as webloop tasks is not itself running meanwhile).
+    - `suspended_us`: no Python was running and a suspension was in progress (wait + resume delay).
+    - `other_us`: the rest: JavaScript, idle, or the event loop between entries.
     """
 
     window_us: float
@@ -82,19 +83,32 @@ class TimeAccounting:
     other_us: float
 
 
-def time_accounting(t: Tables) -> TimeAccounting:
-    """Split the run's window into running Python, suspended and the rest (a sweep over entries and suspensions)."""
+def _own_running(t: Tables) -> tuple[np.ndarray, np.ndarray]:
+    """Intervals where an entry runs Python itself: active, minus its child entries, minus its suspensions."""
     e, s = t.entries, t.suspensions
-    times = np.concatenate([e["start_us"], e["end_us"], s["start_us"], s["end_us"]]).astype("float64")
-    active = np.concatenate([np.ones(len(e)), -np.ones(len(e)), np.zeros(2 * len(s))])
-    suspended = np.concatenate([np.zeros(2 * len(e)), np.ones(len(s)), -np.ones(len(s))])
+    children = e[e["parent"].notna()]
+    owner = np.concatenate([e["id"], e["id"], children["parent"].astype("int64"), children["parent"].astype("int64"), s["entry"], s["entry"]])
+    times = np.concatenate([e["start_us"], e["end_us"], children["start_us"], children["end_us"], s["start_us"], s["end_us"]])
+    step = np.concatenate([np.ones(len(e)), -np.ones(len(e)), -np.ones(len(children)), np.ones(len(children)), -np.ones(len(s)), np.ones(len(s))])
+    order = np.lexsort((times, owner))
+    owner, times, step = owner[order], times[order].astype("float64"), step[order]
+    score = pd.Series(step).groupby(owner).cumsum().to_numpy()
+    running = (score[:-1] == 1) & (owner[:-1] == owner[1:])
+    return times[:-1][running], times[1:][running]
+
+
+def time_accounting(t: Tables) -> TimeAccounting:
+    """Split the run's window into running Python, suspended and the rest (sweeps over entries and suspensions)."""
+    run_starts, run_ends = _own_running(t)
+    s = t.suspensions
+    times = np.concatenate([run_starts, run_ends, s["start_us"], s["end_us"]]).astype("float64")
+    running_step = np.concatenate([np.ones(len(run_starts)), -np.ones(len(run_ends)), np.zeros(2 * len(s))])
+    suspended_step = np.concatenate([np.zeros(2 * len(run_starts)), np.ones(len(s)), -np.ones(len(s))])
     order = np.argsort(times, kind="stable")
-    times = np.clip(times[order], t.start_us, t.end_us)
-    active, suspended = np.cumsum(active[order]), np.cumsum(suspended[order])
-    spans = np.diff(times)
-    running = active[:-1] - suspended[:-1] > 0
-    waiting = ~running & (suspended[:-1] > 0)
-    running_us, suspended_us = float(spans[running].sum()), float(spans[waiting].sum())
+    spans = np.diff(np.clip(times[order], t.start_us, t.end_us))
+    running = np.cumsum(running_step[order])[:-1] > 0
+    suspended = ~running & (np.cumsum(suspended_step[order])[:-1] > 0)
+    running_us, suspended_us = float(spans[running].sum()), float(spans[suspended].sum())
     window = t.duration_us
     return TimeAccounting(window, running_us, suspended_us, window - running_us - suspended_us)
 
