@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import sys
+import warnings
 from pathlib import Path
 
 import click
 
-from jspiprof import __version__
+from jspiprof import __version__, console, report
+from jspiprof.analysis import Tables, insights, summary, tables
+from jspiprof.exporters import chrome, speedscope
 from jspiprof.runner import Program, build_config, run_in_node
 from jspiprof.runtime import RuntimeProblem, cache_home, ensure_runtime, install
 from jspiprof.summary import format_summary, summarize
@@ -120,3 +124,81 @@ def _print_trace_summary(trace_path: Path) -> None:
         return
     click.echo(f"jspiprof: trace written to {trace_path}", err=True)
     click.echo(format_summary(summary), err=True)
+
+
+def _read_tables(trace_path: Path) -> Tables:
+    """Read a trace file into analysis tables, showing progress on stderr; bad input is one sentence."""
+    with click.progressbar(length=2, label=f"reading {trace_path}", file=sys.stderr) as progress:
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                trace = read_trace(trace_path)
+        except TraceError as error:
+            raise click.ClickException(str(error)) from None
+        progress.update(1)
+        result = tables(trace)
+        progress.update(1)
+    for warning in caught:
+        click.echo(f"jspiprof: {warning.message}", err=True)
+    return result
+
+
+def _trace_argument(function):  # noqa: ANN001, ANN202 - a click decorator
+    return click.argument("trace_path", metavar="TRACE", type=click.Path(dir_okay=False, path_type=Path))(function)
+
+
+@main.command()
+@_trace_argument
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+def stats(trace_path: Path, as_json: bool) -> None:
+    """Print a trace's numbers: suspensions, failed switches, waits per site, time accounting and insights.
+
+    With --json: one object with suspensions, failed_switches, total_wait_ms, entries (kind -> count),
+    sites (largest total wait first; site, count, wait_ms_total/mean/p50/p95/p99/max, max_depth, ...),
+    paths, kinds, running/suspended/other ms and insights.
+    """
+    t = _read_tables(trace_path)
+    result = summary(t, insights(t))
+    click.echo(json.dumps(result, indent=1) if as_json else console.render(result))
+
+
+@main.command("report")
+@_trace_argument
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="HTML file to write [default: TRACE with .html].")
+def report_command(trace_path: Path, output: Path | None) -> None:
+    """Write a self-contained HTML report (works offline): summary, insights, flame chart and graphs, tables."""
+    output = output or trace_path.with_suffix(".html")
+    t = _read_tables(trace_path)
+    with click.progressbar(length=2, label=f"writing {output}", file=sys.stderr) as progress:
+        page = report.render(t, insights(t), trace_path.name)
+        progress.update(1)
+        try:
+            output.write_text(page, encoding="utf-8")
+        except OSError as error:
+            raise click.ClickException(f"Cannot write the report to {output}: {error.strerror or error}.") from None
+        progress.update(1)
+    click.echo(f"report written to {output}", err=True)
+
+
+_EXPORTERS = {"chrome": (chrome.write, ".chrome.json"), "speedscope": (speedscope.write, ".speedscope.json")}
+
+
+@main.command()
+@_trace_argument
+@click.option("--format", "format_", type=click.Choice(sorted(_EXPORTERS)), required=True,
+              help="chrome: trace event JSON for Perfetto / chrome://tracing; speedscope: speedscope's file format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write [default: TRACE with .chrome.json / .speedscope.json].")
+def export(trace_path: Path, format_: str, output: Path | None) -> None:
+    """Export a trace to a format that existing viewers open (Perfetto, chrome://tracing, speedscope)."""
+    write, suffix = _EXPORTERS[format_]
+    output = output or trace_path.with_suffix(suffix)
+    t = _read_tables(trace_path)
+    program = " ".join(t.header.program.get("argv", [])) if t.header.program else trace_path.name
+    with click.progressbar(length=1, label=f"writing {output}", file=sys.stderr) as progress:
+        try:
+            with output.open("w", encoding="utf-8") as out:
+                write(t, out, program)
+        except OSError as error:
+            raise click.ClickException(f"Cannot write {output}: {error.strerror or error}.") from None
+        progress.update(1)
+    click.echo(f"{format_} export written to {output}", err=True)
