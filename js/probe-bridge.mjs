@@ -1,13 +1,16 @@
 /**
  * Installs the Python probe (`jspiprof/probe.py`) into Pyodide and lets the hook ask it for the Python stack at
  * a switch. The probe answers with a stack id; the first time an id is seen the hook asks for its description
- * (frames not sent yet, stack, depth, site, path) and caches it, so a repeated switch costs one small call.
+ * (frames not sent yet, stack, depth, site, path) and caches it. A stack seen before is recognised from wasm
+ * memory without calling Python at all (`stack-keys.mjs`).
  */
 
 /**
  * The probe's Python files, relative to this module: the `jspiprof` package folder next to `js/` in a source
  * checkout, or the package this module is shipped in (`jspiprof/_js/`) when installed from the wheel.
  */
+import { createStackKeys } from "./stack-keys.mjs";
+
 const PROBE_FILES = ["__init__.py", "probe.py"];
 const PACKAGE_URL = new URL(import.meta.url.includes("/jspiprof/_js/") ? "../" : "../jspiprof/", import.meta.url);
 
@@ -49,7 +52,11 @@ export async function installProbe(pyodide, recorder, control, callPyObject) {
   const describePtr = getPtr(describe);
   /** @type {Map<number, import("./recorder.mjs").StackInfo>} */
   const stacks = new Map();
+  const keys = createStackKeys(pyodide._module);
+  probe.calibrate((expected) => keys.calibrate(expected.toJs()));
   recorder.captureStack = () => {
+    const known = keys.lookup();
+    if (known !== undefined) return known;
     const id = callPyObject(capturePtr, []);
     let info = stacks.get(id);
     if (info === undefined) {
@@ -58,6 +65,7 @@ export async function installProbe(pyodide, recorder, control, callPyObject) {
       info = { stack: description.stack, depth: description.depth, site: description.site, path: description.path };
       stacks.set(id, info);
     }
+    keys.remember(info);
     return info;
   };
   return probe;

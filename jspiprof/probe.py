@@ -197,6 +197,16 @@ def _callee_name(frame: FrameType) -> str | None:
     return None if best is None else best[1]
 
 
+def calibrate(check: Callable[[list[int]], bool]) -> bool:
+    """Let the hook find CPython's frame layout: `check` gets the code addresses of this call's stack, innermost first."""
+    frame: FrameType | None = sys._getframe()
+    addresses = []
+    while frame is not None:
+        addresses.append(id(frame.f_code))
+        frame = frame.f_back
+    return bool(check(addresses))
+
+
 def attach(control: Any) -> None:
     """Called by the JS hook once: `control` has `start()` and `stop()` (and `recording`)."""
     global _control
