@@ -2,7 +2,8 @@
 
 Python inside Pyodide cannot listen on a socket, so the server is Node's own `http` module, started through
 `pyodide.code.run_js`. Its request handlers are JavaScript, so they never appear in the profile: the trace
-shows only the program's side of each request. The server is `unref()`-ed, so Node exits when the program ends.
+shows only the program's side of each request. The server and its connections are `unref()`-ed, so Node exits as soon as the program ends
+(kept-alive connections would otherwise hold it for seconds).
 """
 
 from pyodide.code import run_js
@@ -15,6 +16,7 @@ def serve(handler_js: str) -> str:
         "(async () => {"
         ' const http = await import("node:http");'
         f" const server = http.createServer({handler_js});"
+        ' server.on("connection", (socket) => socket.unref());'
         ' await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));'
         " server.unref();"
         ' return "http://127.0.0.1:" + server.address().port;'

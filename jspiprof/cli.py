@@ -15,7 +15,7 @@ from jspiprof.exporters import chrome, speedscope
 from jspiprof.runner import Program, build_config, run_in_node
 from jspiprof.runtime import RuntimeProblem, cache_home, ensure_runtime, install
 from jspiprof.summary import format_summary, summarize
-from jspiprof.trace import TraceError, read_trace
+from jspiprof.trace import Trace, TraceError, read_trace
 from jspiprof.wheels import download_wheels, read_requirements
 
 DEFAULT_TRACE = Path("jspiprof-trace.jsonl")
@@ -118,12 +118,32 @@ def _print_trace_summary(trace_path: Path) -> None:
         click.echo(f"jspiprof: no trace was written to {trace_path} (Node ended before Pyodide was loaded).", err=True)
         return
     try:
-        summary = summarize(read_trace(trace_path))
+        trace = read_trace(trace_path)
     except TraceError as error:
         click.echo(f"jspiprof: trace {trace_path} is unreadable: {error}", err=True)
         return
     click.echo(f"jspiprof: trace written to {trace_path}", err=True)
-    click.echo(format_summary(summary), err=True)
+    click.echo(format_summary(summarize(trace)), err=True)
+    _write_run_report(trace, trace_path)
+
+
+TOP_FINDINGS = 3
+
+
+def _write_run_report(trace: Trace, trace_path: Path) -> None:
+    """Write the HTML report next to the trace and print the top findings (stderr)."""
+    t = tables(trace)
+    found = insights(t)
+    output = trace_path.with_suffix(".html")
+    try:
+        output.write_text(report.render(t, found, trace_path.name), encoding="utf-8")
+    except OSError as error:
+        click.echo(f"jspiprof: cannot write the report to {output}: {error.strerror or error}.", err=True)
+    else:
+        click.echo(f"jspiprof: report written to {output} (open it in a browser)", err=True)
+    for insight in found[:TOP_FINDINGS]:
+        click.echo(f"jspiprof: finding: {insight.title} (about {insight.at_stake_us / 1000:,.1f} ms at stake)", err=True)
+        click.echo(f"    {insight.suggestion}", err=True)
 
 
 def _read_tables(trace_path: Path) -> Tables:
@@ -202,3 +222,50 @@ def export(trace_path: Path, format_: str, output: Path | None) -> None:
             raise click.ClickException(f"Cannot write {output}: {error.strerror or error}.") from None
         progress.update(1)
     click.echo(f"{format_} export written to {output}", err=True)
+
+
+@main.command()
+@click.argument("source", metavar="[TRACE | FILE | -]", required=False, type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help='Print a JSON list of {"class", "message", "location", "fix"}.')
+def diagnose(source: Path | None, as_json: bool) -> None:
+    """Explain every stack-switching failure, with the exact fix.
+
+    SOURCE is a jspiprof trace (recognised by its header line) or plain error text: a Python traceback and/or
+    JS stack copied from a browser console or a Node log. `-` reads stdin; no SOURCE reads ./jspiprof-trace.jsonl.
+    """
+    from jspiprof.diagnose_trace import diagnose_input
+
+    source = source or DEFAULT_TRACE
+    if str(source) == "-":
+        content = sys.stdin.read()
+    else:
+        try:
+            content = source.read_text(encoding="utf-8", errors="replace")
+        except OSError as error:
+            raise click.ClickException(f"Cannot read {source}: {error.strerror or error}; give a trace, a log file or - for stdin.") from None
+    try:
+        problems = diagnose_input(content)
+    except TraceError as error:
+        raise click.ClickException(f"{source} looks like a jspiprof trace but is not valid: {error}") from None
+    if as_json:
+        click.echo(json.dumps([problem.to_json() for problem in problems], indent=2))
+    elif not problems:
+        click.echo(f"No stack-switching failure found in {'stdin' if str(source) == '-' else source}.")
+    else:
+        click.echo("\n\n".join(problem.render() for problem in problems))
+
+
+@main.command()
+@_HOME_OPTION
+def doctor(home: Path | None) -> None:
+    """Check this machine's runtimes for JSPI (Node on PATH, the cached Node, the Pyodide cache, Chromium) and say what to fix.
+
+    Exits with status 1 when something `jspiprof run` needs is missing.
+    """
+    from jspiprof.doctor import run_checks
+
+    checks = run_checks(cache_home(home))
+    for check in checks:
+        click.echo(check.render())
+    if any(check.status == "missing" for check in checks):
+        sys.exit(1)
