@@ -361,11 +361,23 @@ def _source_line(frame: JsFrame | None) -> str | None:
         return None
 
 
-def _callee_at(frame: JsFrame | None) -> str | None:
+def _call_on_line(source: str, python_name: str | None) -> str | None:
+    """The `...runPython` call on a JS line, or the call whose name matches the Python function's (`loadConfig` for `load_config`)."""
+    calls = re.findall(r"([\w$][\w$.]*)\s*\(", source)
+    runpython = [call for call in calls if call.endswith("runPython")]
+    if python_name is None:
+        return runpython[0] if runpython else None
+    wanted = python_name.replace("_", "").lower()
+    return next((call for call in calls if call.rsplit(".", 1)[-1].replace("_", "").lower() == wanted), None)
+
+
+def _callee_at(frame: JsFrame | None, python_name: str | None = None) -> str | None:
     """The JS expression called at `frame` (V8 columns point at the callee), e.g. `getStatus` or `pyodide.runPython`."""
     source = _source_line(frame)
-    if source is None or frame is None or frame.column is None:
+    if source is None or frame is None:
         return None
+    if frame.column is None:  # a trace's caller has no column: find the call on the line
+        return _call_on_line(source, python_name)
     start = frame.column - 1
     while start > 0 and re.match(r"[\w$.]", source[start - 1]):
         start -= 1
@@ -386,7 +398,7 @@ def _fix_runpython(entry: Entry) -> str:
 
 
 def _fix_pyproxy_call(entry: Entry, function: str) -> str:
-    callee = _callee_at(entry.caller)
+    callee = _callee_at(entry.caller, function)
     where = f" at {entry.caller.location}" if entry.caller else ""
     if callee is None:
         callee = "pyFunc"
@@ -420,7 +432,22 @@ def _fix_js_callback(entry: Entry, function: str) -> str:
     )
 
 
-def _fix_reentrant(js_function: str, function: str) -> str:
+def js_function_at(frame: JsFrame | None) -> str | None:
+    """The name of the JS function defined on the line of `frame` (`globalThis.forEachItem = (...) =>`), if readable."""
+    source = _source_line(frame) or ""
+    match = re.search(r"function\s+([\w$]+)|([\w$][\w$.]*)\s*=\s*(?:async\s+)?(?:function\b|\([^)]*\)\s*=>|[\w$]+\s*=>)", source)
+    return (match[1] or match[2]) if match else None
+
+
+def _fix_reentrant(js_function: str | None, function: str) -> str:
+    if js_function is None:
+        return (
+            f"The JS code that calls the Python callback `{function}` calls it synchronously, so that callback is a new "
+            "synchronous entry. Either make that JS function async and have it `await callback.callPromising(...)`, "
+            f"then `await` it from Python; or make `{function}` an `async def` and have JS collect and await the "
+            "Promises it returns; or guard the blocking call in the callback: `if can_run_sync(): run_sync(aw)` else "
+            "schedule it with `asyncio.ensure_future(aw)`."
+        )
     return (
         f"The JS function `{js_function}` calls the Python callback `{function}` synchronously, so that callback is a "
         f"new synchronous entry. Either make JS wait for it: in `{js_function}` call `await callback.callPromising(item)` "
@@ -432,9 +459,10 @@ def _fix_reentrant(js_function: str, function: str) -> str:
 
 def suggested_edit(entry: Entry, function: str) -> tuple[str, str] | None:
     """The fix as a substitution, when the code to change is known: the JS call at the caller, or the Python def."""
-    callee = _callee_at(entry.caller)
-    if entry.kind == "runPython" and callee and callee.endswith("runPython"):
-        return f"{callee}(", f"await {callee}Async("
+    if entry.kind == "runPython":
+        callee = _callee_at(entry.caller)
+        return (f"{callee}(", f"await {callee}Async(") if callee and callee.endswith("runPython") else None
+    callee = _callee_at(entry.caller, function)
     if entry.kind == "call" and entry.caller is not None and entry.via is None and callee:
         return f"{callee}(", f"await {callee}.callPromising("
     if entry.via is not None and entry.via.function.startswith("Array."):
@@ -470,6 +498,20 @@ NO_JSPI_ADVICE = (
     "have it on by default. Firefox: set `javascript.options.wasm_js_promise_integration` to true in "
     "about:config. Safari has no JSPI: there use `await` (async def, runPythonAsync, pyfetch) instead of "
     "run_sync/time.sleep/requests. Check with `\"Suspending\" in WebAssembly`, or run `jspiprof doctor`."
+)
+
+
+PYODIDE_INTERNAL_FIX = (
+    "Report it at Pyodide's GitHub issues (it is a bug in Pyodide, not in your code) with: the Pyodide version "
+    "(`pyodide.version`), the runtime and its version (`node --version` or the browser's user agent), how Python "
+    "was entered (runPython, runPythonAsync, callPromising, a PyProxy call, an event handler), the full traceback "
+    "with its JS stack, and a minimal script that reproduces it. Meanwhile, enter Python once through "
+    "runPythonAsync or callPromising and avoid reaching into Pyodide's private `_module`/`_api` state."
+)
+NOT_AWAITABLE_FIX = (
+    "Pass run_sync something it can wait for: a coroutine object (`run_sync(load())`, not `run_sync(load)`), "
+    "an asyncio Future/Task, or a JS Promise (`run_sync(fetch(url))`). If the value is already computed, use it "
+    "directly without run_sync."
 )
 
 
@@ -520,11 +562,7 @@ def diagnose_report(report: ErrorReport) -> Problem | None:
             f"Pyodide's stack switching hit an internal error it calls a bug: {_first_line(text)}"
             + (f" It happened at {where}." if where else ""),
             where,
-            "Report it at Pyodide's GitHub issues with: the Pyodide version, the runtime and its version (Node "
-            "`node --version` or the browser's user agent), how Python was entered (runPython, runPythonAsync, "
-            "callPromising, a PyProxy call, an event handler), this full traceback with the JS stack, and a minimal "
-            "script that reproduces it. Meanwhile avoid the pattern: enter Python once, promising, and keep "
-            "JS -> Python calls inside it synchronous-free.",
+            PYODIDE_INTERNAL_FIX,
             chain,
         )
     if NO_JSPI_TEXT in text or (URLLIB3_TEXT in text and (entry.kind == "promising" or _old_node(report.runtime))):
@@ -545,9 +583,7 @@ def diagnose_report(report: ErrorReport) -> Problem | None:
             f"run_sync was given an object of type {given}, which is not awaitable"
             + (f", in {site.describe()}." if site else "."),
             site.location if site else None,
-            "Pass run_sync something it can wait for: a coroutine object (`run_sync(load())`, not `run_sync(load)`), "
-            "an asyncio Future/Task, or a JS Promise (`run_sync(fetch(url))`). If the value is already computed, use it "
-            "directly without run_sync.",
+            NOT_AWAITABLE_FIX,
             chain,
         )
     if SYNC_ENTRY_TEXT not in text and URLLIB3_TEXT not in text:

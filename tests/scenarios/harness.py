@@ -60,6 +60,19 @@ def node_workdir(folder: Path, npm_folder: Path) -> Path:
     return folder
 
 
+def hooked(script: Path, js_dir: Path, options: str = "{ trace: process.env.JSPIPROF_TRACE }") -> str:
+    """The scenario's source with loadPyodide wrapped by jspiprof's hook, as a user wires it (same line numbers)."""
+    source = script.read_text()
+    original = 'import { loadPyodide } from "pyodide";'
+    assert original in source, f"{script.name} does not import loadPyodide from pyodide"
+    wired = (
+        'import { loadPyodide as loadPyodideOriginal } from "pyodide"; '
+        f'import {{ wrapLoadPyodide }} from "{(js_dir / "hook.mjs").as_uri()}"; '
+        f"const loadPyodide = wrapLoadPyodide(loadPyodideOriginal, {options});"
+    )
+    return source.replace(original, wired, 1)
+
+
 def run_node(script: Path, node: Path, workdir: Path, env: dict[str, str] | None = None, timeout: float = 90) -> tuple[int, str]:
     """Copy `script` into `workdir` and run it with `node`; the exit status and stdout + stderr as printed."""
     target = workdir / script.name

@@ -1,0 +1,227 @@
+"""Explains the stack-switching failures a jspiprof trace recorded (standard library only).
+
+Each `failed_switch` is read with its entry: the entry's kind says how JS entered Python (runPython, a direct
+PyProxy call, a JS callback), its `parent` chain says whether a promising entry was running around it (then
+Python -> JS -> Python re-entered synchronously), its `caller` is the JS location, the `path` names a blocking
+API, the `reason` says when the runtime had no JSPI, and the `stack` is the Python chain. Entries that ended
+with an error no failed switch explains (urllib3's own check, `run_sync(42)`, no JSPI) are read from their
+error text. `time.sleep` calls that busy-waited show up as failed switches with the `busy-wait` reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from jspiprof import diagnose as text
+from jspiprof.diagnose import Entry, JsFrame, Problem
+from jspiprof.trace import Entry as TraceEntry
+from jspiprof.trace import SCHEMA, FailedSwitch, Frame, Trace, read_trace
+
+_ARRAY_METHODS = ("map", "forEach", "filter", "reduce", "reduceRight", "some", "every", "find", "findIndex", "flatMap", "sort")
+_BLOCKING_PATHS = {"asyncio.run": "asyncio.run", "run_until_complete": "loop.run_until_complete", "urllib3": "urllib3"}
+
+
+def _js_frame(location: str | None) -> JsFrame | None:
+    """A trace `caller` ("file:line") as a JS frame; None for Node's own timers and other built-in code."""
+    if not location:
+        return None
+    file, _, line = location.rpartition(":")
+    if not line.isdigit() or file.startswith("node:") or file in ("/timers", "<anonymous>"):
+        return None
+    return JsFrame("", file, int(line))
+
+
+def _entry(trace_entry: TraceEntry) -> tuple[Entry, str]:
+    """How JS entered Python (in the text diagnosis' terms) and the Python function's name."""
+    caller = _js_frame(trace_entry.caller)
+    function = trace_entry.name or "the function"
+    if trace_entry.kind == "runPython":
+        return Entry("runPython", caller, None), function
+    if trace_entry.kind in ("call", "callback"):
+        source = text._source_line(caller) or ""
+        method = next((m for m in _ARRAY_METHODS if re.search(rf"\.{m}\(\s*[\w$.]+\s*\)", source)), None)
+        if method is not None:
+            return Entry("call", caller, JsFrame(f"Array.{method}", "<anonymous>")), function
+        if trace_entry.kind == "callback" or caller is None:
+            return Entry("call", None, None), function
+        return Entry("call", caller, None), function
+    return Entry("promising", caller, None), function
+
+
+def _ancestors(trace: Trace, entry: TraceEntry) -> list[TraceEntry]:
+    chain: list[TraceEntry] = []
+    parent = entry.parent
+    while parent is not None and parent in trace.entries:
+        chain.append(trace.entries[parent])
+        parent = trace.entries[parent].parent
+    return chain
+
+
+def _chain(frames: list[Frame]) -> list[str]:
+    """The frames from the first user frame (where the entry's own code starts) down to the switch."""
+    first_user = next((position for position, frame in enumerate(frames) if not frame.library), 0)
+    return [f"{frame.function} ({frame.location})" for frame in frames[first_user:]]
+
+
+def _site_frame(frames: list[Frame]) -> Frame | None:
+    return next((frame for frame in reversed(frames) if not frame.library), None)
+
+
+def _runtime(trace: Trace) -> str:
+    runtime = trace.header.runtime
+    return f"node {runtime.host_version}" if runtime.host == "node" else runtime.host_version
+
+
+def _failed_switch(trace: Trace, failed: FailedSwitch) -> Problem:
+    frames = trace.stack_frames(failed.stack)
+    chain = _chain(frames)
+    site = _site_frame(frames)
+    site_text = f"the call in {site.function} ({site.location})" if site else "the Python code"
+    trace_entry = trace.entries.get(failed.entry) if failed.entry is not None else None
+    if failed.reason == "no-jspi":
+        return Problem(
+            "no-jspi",
+            f"{site_text.capitalize()} needed a stack switch ({failed.path}), but this runtime ({_runtime(trace)}) has no JSPI.",
+            failed.site,
+            text.no_jspi_advice(_runtime(trace)),
+            chain,
+        )
+    if failed.reason not in ("sync-entry", "busy-wait"):
+        return Problem(
+            "pyodide-internal",
+            f"Pyodide's stack switching failed with an error it calls a bug ({failed.error}) at {site_text}.",
+            failed.site,
+            text.PYODIDE_INTERNAL_FIX,
+            chain,
+        )
+    if trace_entry is None:
+        entry, function = Entry("unknown", None, None), "the function"
+    else:
+        entry, function = _entry(trace_entry)
+    entered_by = text._entered_by(entry, function)
+    location = entry.caller.location if entry.caller else failed.site
+    if failed.reason == "busy-wait":
+        return Problem(
+            "busy-wait-sleep",
+            f"time.sleep in {site_text.removeprefix('the call in ')} could not stack switch, so it busy-waited and blocked "
+            f"the JS event loop for the whole sleep ({failed.error}); Python was entered synchronously: {entered_by}.",
+            location,
+            text._entry_fix(entry, function) + " Inside async code, use `await asyncio.sleep(t)` instead of time.sleep(t).",
+            chain,
+            text.suggested_edit(entry, function),
+        )
+    promising_around = [outer for outer in _ancestors(trace, trace_entry) if outer.promising] if trace_entry else []
+    if promising_around and trace_entry is not None and not trace_entry.promising:
+        js_location = trace_entry.caller or "an unknown JS location"
+        return Problem(
+            "reentrant-sync-callback",
+            f"Python code running in a promising entry ({promising_around[-1].kind} at {promising_around[-1].caller}) "
+            f"called JS, and the JS code at {js_location} called the Python function `{function}` back synchronously; "
+            f"that inner call is a synchronous entry, so {site_text} could not stack switch ({failed.path}).",
+            trace_entry.caller,
+            text._fix_reentrant(text.js_function_at(_js_frame(trace_entry.caller)), function),
+            chain,
+        )
+    api = _BLOCKING_PATHS.get(failed.path)
+    if api is not None:
+        return Problem(
+            "blocking-api-from-sync",
+            f"{api} in {site_text.removeprefix('the call in ')} needs to suspend until the JS event loop delivers the "
+            f"result, but Python was entered synchronously: {entered_by}.",
+            location,
+            text._entry_fix(entry, function) + (" Inside async code, replace `" + api + "(coro)` with `await coro`." if api != "urllib3" else ""),
+            chain,
+            text.suggested_edit(entry, function),
+        )
+    class_id = {"runPython": "sync-runpython"}.get(entry.kind) or (
+        "sync-pyproxy-call" if entry.caller is not None and entry.via is None else "sync-js-callback"
+    )
+    return Problem(
+        class_id,
+        f"{site_text.capitalize()} needed to stack switch ({failed.path}), but Python was entered synchronously: {entered_by}.",
+        location,
+        text._entry_fix(entry, function),
+        chain,
+        text.suggested_edit(entry, function),
+    )
+
+
+def _entry_error(trace: Trace, trace_entry: TraceEntry) -> Problem | None:
+    """A problem shown only by an entry's error (no failed switch was recorded for it)."""
+    error = trace_entry.error or ""
+    entry, function = _entry(trace_entry)
+    location = entry.caller.location if entry.caller else trace_entry.caller
+    if text.NO_JSPI_TEXT in error or (text.URLLIB3_TEXT in error and trace_entry.promising):
+        return Problem("no-jspi", f"{error.splitlines()[0]} (runtime: {_runtime(trace)}).", location, text.no_jspi_advice(_runtime(trace)))
+    if text.URLLIB3_TEXT in error:
+        return Problem(
+            "blocking-api-from-sync",
+            f"requests/urllib3 needs to suspend for its fetch (urllib3 said: {text.URLLIB3_TEXT} ...), but Python was "
+            f"entered synchronously: {text._entered_by(entry, function)}.",
+            location,
+            text._entry_fix(entry, function) + " Or use the async API directly: `await pyodide.http.pyfetch(url)` in an async def.",
+            [],
+            text.suggested_edit(entry, function),
+        )
+    awaitable = re.search(r"object (.+) is not awaitable", error)
+    if awaitable and error.startswith("TypeError"):
+        return Problem(
+            "not-awaitable",
+            f"run_sync was given an object of type {awaitable[1]}, which is not awaitable, in the Python code entered at {location}.",
+            location,
+            text.NOT_AWAITABLE_FIX,
+        )
+    if text.PYODIDE_BUG_TEXT in error:
+        return Problem("pyodide-internal", f"Pyodide's stack switching failed with an error it calls a bug: {error}", location, text.PYODIDE_INTERNAL_FIX)
+    return None
+
+
+def diagnose_trace(trace: Trace) -> list[Problem]:
+    """The stack-switching problems a trace shows, each once (repeats are counted in the message)."""
+    problems: list[Problem] = []
+    explained: set[int] = set()
+    for failed in trace.failed_switches:
+        problems.append(_failed_switch(trace, failed))
+        if failed.entry is not None and failed.reason != "busy-wait":
+            explained.add(failed.entry)
+            explained.update(outer.id for outer in _ancestors(trace, trace.entries[failed.entry]))
+    errors = [entry for entry in trace.entries.values() if entry.outcome == "exception" and entry.id not in explained]
+    for entry in errors:
+        # An error passes up through the entries around it: keep only the innermost entry that had it.
+        if any(inner.parent == entry.id and inner.error == entry.error for inner in errors):
+            continue
+        problem = _entry_error(trace, entry)
+        if problem is not None:
+            problems.append(problem)
+    if trace.header.runtime.jspi == "none" and not any(problem.class_id == "no-jspi" for problem in problems) and problems:
+        problems.append(Problem("no-jspi", f"This runtime ({_runtime(trace)}) has no JSPI.", None, text.no_jspi_advice(_runtime(trace))))
+    return _merge_repeats(problems)
+
+
+def _merge_repeats(problems: list[Problem]) -> list[Problem]:
+    counts = Counter((problem.class_id, problem.location, problem.message) for problem in problems)
+    merged: list[Problem] = []
+    seen: set[tuple[str, str | None, str]] = set()
+    for problem in problems:
+        key = (problem.class_id, problem.location, problem.message)
+        if key in seen:
+            continue
+        seen.add(key)
+        if counts[key] > 1:
+            problem.message += f" (happened {counts[key]} times)"
+        merged.append(problem)
+    return merged
+
+
+def is_trace(text: str) -> bool:
+    """True when `text` starts with a jspiprof trace header line."""
+    first = text.lstrip("\ufeff").split("\n", 1)[0]
+    return first.startswith("{") and '"header"' in first and SCHEMA in first
+
+
+def diagnose_input(content: str) -> list[Problem]:
+    """The problems in a trace (detected by its header line) or in plain error text."""
+    if is_trace(content):
+        return diagnose_trace(read_trace(content.splitlines(keepends=True)))
+    return text.diagnose_text(content)

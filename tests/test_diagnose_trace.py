@@ -1,0 +1,137 @@
+"""`jspiprof diagnose` reads a trace recorded by the hook and names the class, location and fix of each failure.
+
+The same user-shaped Node scenarios as tests/test_diagnose.py run with `loadPyodide` wrapped by jspiprof's hook
+(one import line changed, as a user wires it); their trace goes through `jspiprof diagnose --json`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from jspiprof.runtime import Runtime, cache_home, js_dir
+from jspiprof.wheels import download_wheels
+
+sys.path.insert(0, str(Path(__file__).parent / "scenarios"))
+from harness import FIXTURES, HERE, SYSTEM_NODE, expected_location, hooked, node_workdir, run_node  # noqa: E402
+
+
+def js_line_of(script: Path, text: str, base: str) -> str:
+    """`base/NAME:LINE` of the first line of the scenario that contains `text`."""
+    line = next(number for number, source in enumerate(script.read_text().splitlines(), 1) if text in source)
+    return f"{base}/{script.name}:{line}"
+
+
+TRACE_CASES = {
+    # scenario: (class, where the location is: None = the scenario's `<- location` marker, else the line containing this text)
+    "runpython_run_sync": ("sync-runpython", None),
+    "runpython_asyncio_run": ("blocking-api-from-sync", None),
+    "runpython_run_until_complete": ("blocking-api-from-sync", None),
+    "pyproxy_call": ("sync-pyproxy-call", None),
+    "requests_pyproxy_call": ("blocking-api-from-sync", None),
+    "array_map": ("sync-js-callback", None),
+    "set_timeout_create_proxy": ("sync-js-callback", None),
+    "reentrant_callback": ("reentrant-sync-callback", None),
+    "pyodide_internal": ("pyodide-internal", None),
+    # The trace has no Python stack for an error raised before any switch: the entry's JS caller is the location.
+    "run_sync_not_awaitable": ("not-awaitable", "runPythonAsync("),
+    "no_jspi_run_sync": ("no-jspi", "runPythonAsync("),
+}
+
+
+@pytest.fixture(scope="module")
+def traced(jspiprof_runtime: Runtime, tmp_path_factory: pytest.TempPathFactory, http_server: str):
+    """Run a scenario under the hook; returns (folder, trace path, printed text)."""
+    folder = node_workdir(tmp_path_factory.mktemp("traced"), jspiprof_runtime.pyodide_dir.parent.parent)
+    wheels = download_wheels(["requests"], cache_home())
+    env = {"WHEELS": ",".join(map(str, wheels)), "URL": f"{http_server}/text"}
+
+    def run(name: str) -> tuple[Path, str]:
+        script = folder / f"{name}.mjs"
+        script.write_text(hooked(HERE / "node" / f"{name}.mjs", js_dir()))
+        trace = folder / f"{name}.jsonl"
+        node = SYSTEM_NODE if name.startswith("no_jspi") else jspiprof_runtime.node
+        _, text = run_node(script, node, folder, {**env, "JSPIPROF_TRACE": str(trace)})
+        assert trace.is_file(), text[-3000:]
+        return trace, text
+
+    run.folder = folder  # type: ignore[attr-defined]
+    return run
+
+
+@pytest.mark.parametrize("name", sorted(TRACE_CASES))
+def test_trace_failure_is_diagnosed(name: str, traced, run_cli) -> None:
+    if name.startswith("no_jspi") and not SYSTEM_NODE.exists():
+        pytest.skip("needs the system Node 20 (no JSPI) at /usr/bin/node")
+    trace, text = traced(name)
+    done = run_cli("diagnose", "--json", str(trace))
+    assert done.returncode == 0, done.stderr
+    problems = json.loads(done.stdout)
+    class_id, line_text = TRACE_CASES[name]
+    script = HERE / "node" / f"{name}.mjs"
+    base = traced.folder.as_uri()
+    location = expected_location(script, base) if line_text is None else js_line_of(script, line_text, base)
+    assert [(problem["class"], problem["location"]) for problem in problems] == [(class_id, location)], text[-2000:]
+    assert set(problems[0]) == {"class", "message", "location", "fix"}
+
+
+def test_trace_diagnosis_gives_the_python_chain_and_the_fix(traced, run_cli) -> None:
+    trace, _ = traced("runpython_asyncio_run")
+    done = run_cli("diagnose", str(trace))
+    assert "Python chain: <module> (<exec>:11) -> start (<exec>:9) -> _run (" in done.stdout
+    assert "with `await pyodide.runPythonAsync(code)`" in done.stdout
+
+
+def test_diagnose_reads_console_text_from_a_file_or_stdin(run_cli) -> None:
+    text = (FIXTURES / "node-array_map.txt").read_text()
+    from_stdin = run_cli("diagnose", "--json", "-", input=text)
+    from_file = run_cli("diagnose", "--json", str(FIXTURES / "node-array_map.txt"))
+    assert json.loads(from_stdin.stdout) == json.loads(from_file.stdout)
+    assert [problem["class"] for problem in json.loads(from_file.stdout)] == ["sync-js-callback"]
+
+
+def test_diagnose_says_when_there_is_nothing_to_explain(run_cli) -> None:
+    done = run_cli("diagnose", "-", input="all good\n")
+    assert done.returncode == 0
+    assert done.stdout == "No stack-switching failure found in stdin.\n"
+
+
+def test_diagnose_of_a_missing_file_is_one_sentence(run_cli, tmp_path: Path) -> None:
+    done = run_cli("diagnose", str(tmp_path / "nothing.log"))
+    assert done.returncode == 1
+    assert done.stderr.startswith("Error: Cannot read ") and "Traceback" not in done.stderr
+
+
+def test_diagnose_of_a_broken_trace_names_the_problem(run_cli, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"type": "header", "schema": "jspiprof-trace", "version": 99}\n')
+    done = run_cli("diagnose", str(broken))
+    assert done.returncode == 1
+    assert "looks like a jspiprof trace but is not valid" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_doctor_reports_every_runtime_and_passes_on_a_set_up_machine(run_cli) -> None:
+    done = run_cli("doctor")
+    assert done.returncode == 0, done.stdout
+    names = [line.split(":", 1)[0].split(None, 1)[1] for line in done.stdout.splitlines()]
+    assert names == ["node on PATH", "cached Node 26.10.0", "Pyodide cache", "Chromium", "chromedriver"]
+    assert "Node v26.10.0 with JSPI on by default (it refuses --experimental-wasm-jspi: pass no flag)" in done.stdout
+
+
+def test_doctor_tells_what_to_install_when_the_cache_is_empty(run_cli, tmp_path: Path) -> None:
+    done = run_cli("doctor", "--home", str(tmp_path / "empty-cache"))
+    assert done.returncode == 1
+    assert "missing cached Node 26.10.0: not found: run `jspiprof setup`" in done.stdout
+    assert "missing Pyodide cache:" in done.stdout
+
+
+@pytest.mark.skipif(not SYSTEM_NODE.exists(), reason="needs the system Node 20 at /usr/bin/node")
+def test_doctor_explains_a_node_without_jspi(tmp_path: Path) -> None:
+    from jspiprof.doctor import check_node
+
+    check = check_node("node on PATH", SYSTEM_NODE, needed=False)
+    assert check.status == "warn"
+    assert "without JSPI: it has no standard JSPI: install Node 24.20+ or 26" in check.detail
