@@ -11,12 +11,12 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from jspiprof.analysis import Tables, running_before_switch
-from jspiprof.analysis.spans import frame_spans, merged_suspensions
+from jspiprof.analysis.spans import column_spans, frame_spans
 
 COLUMNS = 2000
 """Time resolution of the flame chart: spans closer than 1/COLUMNS of the run are merged."""
-EXACT_LIMIT = 20_000
-"""Up to this many suspensions, each is drawn by itself; above, they are merged per stack and time column."""
+SPAN_BUDGET = 20_000
+"""Up to this many spans (suspensions + frames), each is drawn by itself; above, spans are merged per time column."""
 MAX_TRACKS = 40
 """Entries with suspensions get their own track, the longest MAX_TRACKS of them; the others share one track."""
 SCATTER_LIMIT = 20_000
@@ -39,11 +39,14 @@ def _frame_labels(t: Tables) -> pd.Series:
     return f["function"].astype(str) + " (" + f["file"].astype(str).str.rsplit("/", n=1).str[-1] + ":" + f["line"].astype(str) + ")"
 
 
-def _pieces(t: Tables, column_us: float) -> pd.DataFrame:
-    """Suspensions, or when there are many, suspensions merged per entry, stack, path and time column."""
-    if len(t.suspensions) <= EXACT_LIMIT:
-        return t.suspensions[["entry", "stack_id", "path", "start_us", "end_us", "wait_us", "depth"]].assign(count=1)
-    return merged_suspensions(t, column_us)
+def _spans(t: Tables, column_us: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Suspension and frame spans to draw: exact when they fit in SPAN_BUDGET, else by time column."""
+    if len(t.suspensions) <= SPAN_BUDGET:
+        suspensions = t.suspensions[["entry", "stack_id", "path", "start_us", "end_us", "wait_us", "depth"]].assign(count=1)
+        frames = frame_spans(t, suspensions)
+        if len(suspensions) + len(frames) <= SPAN_BUDGET:
+            return suspensions, frames
+    return column_spans(t, column_us)
 
 
 def _segments(x0: pd.Series, x1: pd.Series, y: pd.Series, text: pd.Series) -> dict[str, np.ndarray]:
@@ -93,24 +96,22 @@ def flame_chart(t: Tables) -> go.Figure:
     fig.add_trace(go.Scattergl(name="entries", mode="lines", line={"width": ROW_PX - 4, "color": ENTRY_COLOR}, hoverinfo="text",
                                **_segments(ms(e["start_us"]), ms(e["end_us"]), e["id"].map(entry_row), entry_text)))
 
-    pieces = _pieces(t, column_us)
-    if len(pieces):
-        spans = frame_spans(t, pieces)
-        labels_by_frame = _frame_labels(t)
-        library = t.frames["library"].astype(bool)
-        for is_library, group in spans.groupby(spans["frame"].map(library), sort=True):
-            text = group["frame"].map(labels_by_frame) + "<br>across " + group["count"].astype(str) + " suspension(s)"
-            fig.add_trace(go.Scattergl(
-                name="library frames" if is_library else "your frames", mode="lines", hoverinfo="text",
-                line={"width": ROW_PX - 4, "color": LIBRARY_COLOR if is_library else USER_COLOR},
-                **_segments(ms(group["start_us"]), ms(group["end_us"]), group["entry"].map(offset) + group["depth"], text)))
-        for path, group in pieces.groupby("path", sort=True):
-            text = ("suspension " + str(path) + "<br>" + group["count"].astype(str) + " suspension(s), wait " + (group["wait_us"] / 1000).round(3).astype(str) + " ms")
-            rows = group["entry"].map(offset).fillna(group["entry"].map(entry_row)) + group["depth"] + 1
-            fig.add_trace(go.Scattergl(
-                name=f"suspension: {path}", mode="lines", hoverinfo="text",
-                line={"width": ROW_PX - 4, "color": PATH_COLORS.get(str(path), "#7f7f7f")},
-                **_segments(ms(group["start_us"]), ms(group["end_us"]), rows, text)))
+    pieces, spans = _spans(t, column_us)
+    labels_by_frame = _frame_labels(t)
+    library = t.frames["library"].astype(bool)
+    for is_library, group in spans.groupby(spans["frame"].map(library), sort=True):
+        text = group["frame"].map(labels_by_frame) + "<br>across " + group["count"].astype(str) + " suspension(s)"
+        fig.add_trace(go.Scattergl(
+            name="library frames" if is_library else "your frames", mode="lines", hoverinfo="text",
+            line={"width": ROW_PX - 4, "color": LIBRARY_COLOR if is_library else USER_COLOR},
+            **_segments(ms(group["start_us"]), ms(group["end_us"]), group["entry"].map(offset) + group["depth"], text)))
+    for path, group in pieces.groupby("path", sort=True):
+        text = "suspended: " + str(path) + "<br>" + group["count"].astype(str) + " suspension(s), wait " + (group["wait_us"] / 1000).round(3).astype(str) + " ms"
+        rows = group["entry"].map(offset).fillna(group["entry"].map(entry_row)) + group["depth"] + 1
+        fig.add_trace(go.Scattergl(
+            name=f"suspension: {path}", mode="lines", hoverinfo="text",
+            line={"width": ROW_PX - 4, "color": PATH_COLORS.get(str(path), "#7f7f7f")},
+            **_segments(ms(group["start_us"]), ms(group["end_us"]), rows, text)))
 
     rows = max([row for row, _ in labels] + [0]) + int(t.suspensions["depth"].max() if len(t.suspensions) else 0) + 3
     fig.update_layout(
