@@ -5,6 +5,7 @@
  * Exit status: the Python program's exit status; 2 when Pyodide or the program's packages cannot be loaded.
  */
 import fs from "node:fs";
+import module from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { wrapLoadPyodide } from "./hook.mjs";
@@ -99,8 +100,12 @@ async function whileLoadingPyodide(config, load) {
 
 /** What the hook records for this run: the whole program, streamed to `config.trace`. @param {RunConfig} config */
 function traceOptions(config) {
-  return { trace: config.trace ?? undefined, record: config.trace != null, program: { argv: config.argv, mode: config.mode } };
+  return { trace: config.trace ?? undefined, record: config.trace != null, explain: true, program: { argv: config.argv, mode: config.mode } };
 }
+
+// Node keeps the compiled code of the modules imported from here on (Pyodide's 1.2 MB pyodide.asm.mjs) in its
+// own cache folder between runs, so a warm start skips compiling them. NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+module.enableCompileCache();
 
 async function main() {
   /** @type {RunConfig} */
