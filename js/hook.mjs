@@ -17,6 +17,8 @@ import { Recorder } from "./recorder.mjs";
 import { hookStackRestore, hookSwitchImports } from "./switches.mjs";
 import { hookEntries } from "./entries.mjs";
 import { installProbe } from "./probe-bridge.mjs";
+import { hideHookFrames } from "./tracebacks.mjs";
+import { FailureExplainer } from "./explain.mjs";
 
 const JS_DIR = new URL("./", import.meta.url).href;
 const IS_NODE = typeof process !== "undefined" && typeof process.versions?.node === "string";
@@ -29,6 +31,7 @@ const IS_NODE = typeof process !== "undefined" && typeof process.versions?.node 
  * @property {boolean} [record] record from the start (default true); Python's `jspiprof.start()`/`stop()` switch it
  * @property {object|null} [program] the header's `program` field (what ran)
  * @property {(event: object) => void} [onFailedSwitch] called with each `failed_switch` event as it happens
+ * @property {boolean} [explain] print the diagnosis of each failed switch to console.error as it happens (default false)
  */
 
 /**
@@ -109,7 +112,7 @@ export function wrapLoadPyodide(loadPyodide = globalThis.loadPyodide, profilerOp
       IS_NODE && profilerOptions.trace
         ? await FileTraceWriter.open(profilerOptions.trace, header, profilerOptions.flushIntervalMs ?? 100, () => recorder.nowUs())
         : new MemoryTraceWriter(header, profilerOptions.bufferSize ?? 200000);
-    recorder.writer = writer;
+    recorder.writer = profilerOptions.explain ? new FailureExplainer().watch(writer) : writer;
 
     const control = {
       start: () => {
@@ -123,6 +126,7 @@ export function wrapLoadPyodide(loadPyodide = globalThis.loadPyodide, profilerOp
     const callPyObject = pyodide._module.callPyObject;
     await installProbe(pyodide, recorder, control, callPyObject);
     hookEntries(pyodide, recorder);
+    hideHookFrames(pyodide._module, JS_DIR);
     recorder.recording = profilerOptions.record ?? true;
 
     /** @type {ProfilerHandle} */
