@@ -54,8 +54,9 @@ class Tables:
         return self.end_us - self.start_us
 
 
-def _columns(items: Sequence[Any], fields: Iterable[str]) -> dict[str, list[Any]]:
-    return {field: list(map(attrgetter(field), items)) for field in fields}
+def _frame(items: Sequence[Any], fields: tuple[str, ...]) -> pd.DataFrame:
+    """A DataFrame with one row per item and one column per field (read as attributes)."""
+    return pd.DataFrame.from_records(list(map(attrgetter(*fields), items)), columns=list(fields), nrows=len(items))
 
 
 def _intern_stacks(stacks: Iterable[Sequence[int]]) -> tuple[np.ndarray, list[tuple[int, ...]]]:
@@ -72,7 +73,7 @@ def tables(trace: Trace) -> Tables:
     suspension_list = list(trace.suspensions)
     failed_list = list(trace.failed_switches)
 
-    suspensions = pd.DataFrame(_columns(suspension_list, _SUSPENSION_FIELDS))
+    suspensions = _frame(suspension_list, _SUSPENSION_FIELDS)
     for column in ("start_us", "wait_us", "resume_us"):
         suspensions[column] = suspensions[column].astype("float64")
     suspensions["entry"] = suspensions["entry"].fillna(NO_ENTRY)
@@ -83,15 +84,15 @@ def tables(trace: Trace) -> Tables:
     suspensions["end_us"] = suspensions["start_us"] + suspensions["switch_us"]
     suspensions["stack_id"], stacks = _intern_stacks(map(attrgetter("stack"), suspension_list))
 
-    entries = pd.DataFrame(_columns(entry_list, _ENTRY_FIELDS))
+    entries = _frame(entry_list, _ENTRY_FIELDS)
     entries["start_us"] = entries["start_us"].astype("float64")
     entries["end_us"] = entries["end_us"].astype("float64")
     entries["parent"] = entries["parent"].astype("Int64")
 
-    failed = pd.DataFrame(_columns(failed_list, _FAILED_FIELDS))
+    failed = _frame(failed_list, _FAILED_FIELDS)
     failed["ts_us"] = failed["ts_us"].astype("float64")
     failed["entry"] = failed["entry"].astype("Int64")
-    frames = pd.DataFrame(_columns(frame_list, _FRAME_FIELDS)).set_index("id", drop=False)
+    frames = _frame(frame_list, _FRAME_FIELDS).set_index("id", drop=False)
 
     if trace.end is not None:
         end_us = float(trace.end.ts_us)

@@ -1,0 +1,85 @@
+"""How fast `jspiprof report` turns a trace into its HTML report, against merely parsing the trace's JSON.
+
+    pip install -r benchmarks/requirements.txt   # orjson, the fastest JSON parser for Python
+    python benchmarks/report_speed.py [SIZES...]  # default: 10000 100000 1000000 suspensions
+
+For each size, a synthetic trace (synthetic_trace.py) is written once into a temporary folder, then, each in
+a fresh Python process, side by side:
+- parse: read the file and `orjson.loads` every line (the floor: any reader must at least do this);
+- report: `jspiprof report TRACE -o report.html` in-process (read_trace, tables, insights, render, write),
+  timed after the imports, with its peak memory (max RSS of the process) and the report's size.
+The ratio report / parse is printed; the goal is <= 3. The command's wall time (Python start-up and the
+imports of pandas and plotly included) is printed too.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+GOAL = 3.0
+
+_PARSE = """
+import sys, time
+try:
+    from orjson import loads
+    parser = "orjson"
+except ImportError:
+    from json import loads
+    parser = "json (install orjson for the fastest parser)"
+start = time.perf_counter()
+with open(sys.argv[1], "rb") as file:
+    events = [loads(line) for line in file]
+print(time.perf_counter() - start, parser)
+"""
+
+_REPORT = """
+import sys, time
+from click.testing import CliRunner
+from jspiprof.cli import main
+start = time.perf_counter()
+result = CliRunner().invoke(main, ["report", sys.argv[1], "-o", sys.argv[2]])
+assert result.exit_code == 0, result.output
+print(time.perf_counter() - start)
+"""
+
+
+def _child(code: str, *args: str) -> tuple[str, float, float]:
+    """Run `code` in a fresh Python; returns (its stdout, wall seconds, peak RSS in MiB)."""
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True)
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        raise SystemExit(f"benchmark child failed with status {process.returncode}")
+    return output, time.perf_counter() - started, usage.ru_maxrss / 1024
+
+
+def main(sizes: list[int]) -> None:
+    sys.path.insert(0, str(HERE))
+    from synthetic_trace import write
+
+    with tempfile.TemporaryDirectory(prefix="jspiprof-bench-") as folder:
+        print(f"{'suspensions':>12} {'trace MB':>9} {'parse s':>8} {'report s':>9} {'ratio':>6} {'command s':>10} {'peak MiB':>9} {'report MB':>10}")
+        parser_name = ""
+        for size in sizes:
+            trace = Path(folder) / f"trace-{size}.jsonl"
+            write(size, trace)
+            output = Path(folder) / f"report-{size}.html"
+            parse_out, _, _ = _child(_PARSE, str(trace))
+            parse_s, parser_name = parse_out.split(" ", 1)
+            report_out, wall, peak = _child(_REPORT, str(trace), str(output))
+            ratio = float(report_out) / float(parse_s)
+            print(f"{size:>12,} {trace.stat().st_size / 1e6:>9.1f} {float(parse_s):>8.2f} {float(report_out):>9.2f} "
+                  f"{ratio:>6.2f} {wall:>10.2f} {peak:>9.0f} {output.stat().st_size / 1e6:>10.1f}", flush=True)
+        print(f"parser: {parser_name.strip()}; goal: report / parse <= {GOAL:g}")
+
+
+if __name__ == "__main__":
+    main([int(arg) for arg in sys.argv[1:]] or [10_000, 100_000, 1_000_000])
