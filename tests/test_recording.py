@@ -13,6 +13,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from hook_scripts import node_script
 from jspiprof.trace import Suspension, Trace, read_trace
 
 SCHEMA = json.loads((Path(__file__).parent.parent / "docs" / "trace-schema.json").read_text())
@@ -317,15 +318,3 @@ def test_a_profiled_region_records_only_inside_it(mode: str, jspiprof_runtime, t
     trace = read_trace(tmp_path / "trace.jsonl")
     (suspension,) = trace.suspensions
     assert suspension.path == "time.sleep" and suspension.site == f"region.py:{code.splitlines().index(next(l for l in code.splitlines() if l.endswith('# inside'))) + 1}"
-
-
-def node_script(runtime, trace: Path, options: str, body: str) -> str:
-    """A Node ES module that loads Pyodide through the hook (streaming to `trace`) and runs `body`."""
-    hook = Path(__file__).parent.parent / "js" / "hook.mjs"
-    return textwrap.dedent(
-        f"""\
-        import {{ wrapLoadPyodide }} from {json.dumps(hook.as_uri())};
-        const {{ loadPyodide }} = await import({json.dumps((runtime.pyodide_dir / "pyodide.mjs").as_uri())});
-        const pyodide = await wrapLoadPyodide(loadPyodide, {{ trace: {json.dumps(str(trace))}, ...{options} }})({{ indexURL: {json.dumps(str(runtime.pyodide_dir) + "/")} }});
-        """
-    ) + body + "\npyodide.jspiprof.close(0);\n"

@@ -1,0 +1,107 @@
+"""The JS hook driven from JavaScript (real Pyodide under Node 26): entries from every JS entry point, failed
+switches with their synchronous entry, interleaved promising calls, the in-memory buffer."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from hook_scripts import node_script
+from jspiprof.trace import read_trace
+
+
+def run_hook_script(runtime, tmp_path: Path, body: str, options: str = "{}") -> tuple[str, Path]:
+    """Run `body` in a Node module that loaded Pyodide through the hook; return its stdout and the script path."""
+    script = tmp_path / "driver.mjs"
+    script.write_text(node_script(runtime, tmp_path / "trace.jsonl", options, body))
+    done = subprocess.run([str(runtime.node), str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout, script
+
+
+def line_in(script: Path, marker: str) -> str:
+    """`file-URL:line` of the script line that ends with `// marker`."""
+    for number, text in enumerate(script.read_text().splitlines(), start=1):
+        if text.rstrip().endswith(f"// {marker}"):
+            return f"{script.as_uri()}:{number}"
+    raise AssertionError(f"no line marked {marker}")
+
+
+def test_failed_switches_from_run_python_and_a_direct_call_name_their_entry(jspiprof_runtime, tmp_path: Path) -> None:
+    body = """\
+const seen = [];
+const code = "import asyncio\\nfrom pyodide.ffi import run_sync\\ndef wait():\\n    return run_sync(asyncio.sleep(0))\\n";
+pyodide.runPython(code, { filename: "app.py" });
+try { pyodide.runPython("wait()", { filename: "top.py" }); } catch (error) { seen.push(error.type); }  // runPython
+const wait = pyodide.globals.get("wait");
+try { wait(); } catch (error) { seen.push(error.type); }  // direct call
+console.log(JSON.stringify(seen));
+"""
+    stdout, script = run_hook_script(jspiprof_runtime, tmp_path, body, "{ onFailedSwitch: (event) => console.log('failed switch at', event.site) }")
+    assert stdout.splitlines() == ["failed switch at app.py:4", "failed switch at app.py:4", '["RuntimeError","RuntimeError"]']
+    trace = read_trace(tmp_path / "trace.jsonl")
+    assert trace.suspensions == []
+    from_run_python, from_call = trace.failed_switches
+    run_python_entry = trace.entries[from_run_python.entry]
+    call_entry = trace.entries[from_call.entry]
+    assert (run_python_entry.kind, run_python_entry.promising, run_python_entry.caller) == ("runPython", False, line_in(script, "runPython"))
+    assert (call_entry.kind, call_entry.name, call_entry.promising, call_entry.caller) == ("call", "wait", False, line_in(script, "direct call"))
+    for failed in (from_run_python, from_call):
+        assert (failed.reason, failed.path, failed.site) == ("sync-entry", "run_sync", "app.py:4")
+        assert failed.error.startswith("RuntimeError: Cannot stack switch because the Python entrypoint was a synchronous function.")
+    assert [f.location for f in trace.stack_frames(from_run_python.stack)][-2:] == ["top.py:1", "app.py:4"]
+    assert (run_python_entry.outcome, call_entry.outcome) == ("exception", "exception")
+    assert run_python_entry.error.startswith("RuntimeError: Cannot stack switch")
+
+
+def test_two_interleaved_call_promising_calls_each_own_their_suspensions(jspiprof_runtime, tmp_path: Path) -> None:
+    body = """\
+pyodide.runPython(`
+import asyncio
+from pyodide.ffi import run_sync
+def work(name, delay):
+    for _ in range(3):
+        run_sync(asyncio.sleep(delay))  # switch
+    return name
+`, { filename: "work.py" });
+const work = pyodide.globals.get("work");
+const slow = work.callPromising("slow", 0.06);  // slow
+const fast = work.callPromising("fast", 0.003);  // fast
+console.log(JSON.stringify(await Promise.all([slow, fast])));
+"""
+    stdout, script = run_hook_script(jspiprof_runtime, tmp_path, body)
+    assert stdout == '["slow","fast"]\n'
+    trace = read_trace(tmp_path / "trace.jsonl")
+    calls = {entry.caller: entry for entry in trace.entries.values() if entry.kind == "callPromising"}
+    slow, fast = calls[line_in(script, "slow")], calls[line_in(script, "fast")]
+    assert (slow.name, slow.promising, fast.name) == ("work", True, "work")
+    owned = {entry.id: [s for s in trace.suspensions if s.entry == entry.id] for entry in (slow, fast)}
+    assert [len(owned[slow.id]), len(owned[fast.id])] == [3, 3]
+    assert all(s.site == "work.py:6" and s.path == "run_sync" for s in trace.suspensions)
+    assert min(s.wait_us for s in owned[slow.id]) >= 50000 > max(s.wait_us for s in owned[fast.id])
+    # They really interleaved: the fast call switched while the slow one was suspended.
+    first_slow = owned[slow.id][0]
+    assert any(first_slow.start_us < s.start_us < first_slow.end_us for s in owned[fast.id])
+    assert slow.end_us > fast.end_us and (slow.outcome, fast.outcome) == ("return", "return")
+
+
+def test_without_a_file_the_trace_stays_in_a_bounded_buffer_and_counts_what_it_drops(jspiprof_runtime, tmp_path: Path) -> None:
+    body = """\
+await pyodide.runPythonAsync("import time\\nfor _ in range(50):\\n    time.sleep(0)");
+const events = pyodide.jspiprof.events();
+console.log(JSON.stringify(events));
+console.log(JSON.stringify(pyodide.jspiprof.toJSONL()));
+"""
+    script = tmp_path / "driver.mjs"
+    script.write_text(node_script(jspiprof_runtime, tmp_path / "unused.jsonl", "{ trace: undefined, bufferSize: 40 }", body))
+    done = subprocess.run([str(jspiprof_runtime.node), str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    events_line, text_line = done.stdout.splitlines()
+    events = json.loads(events_line)
+    assert len(events) == 1 + 40 + 1
+    assert events[0]["type"] == "header" and events[-1]["type"] == "dropped" and events[-1]["count"] > 50
+    assert not (tmp_path / "unused.jsonl").exists()
+    (tmp_path / "buffer.jsonl").write_text(json.loads(text_line))
+    trace = read_trace(tmp_path / "buffer.jsonl")
+    assert trace.dropped_count == events[-1]["count"] and not trace.complete
