@@ -82,6 +82,12 @@ def test_report_renders_with_its_charts_and_hand_computed_numbers(tmp_path: Path
     assert errors(browser) == []
 
 
+def test_report_of_a_trace_without_any_event_still_draws(tmp_path: Path, browser: webdriver.Chrome):
+    page = charts_drawn(browser, report_of(FIXTURES / "empty.jsonl", tmp_path / "report.html"))
+    assert page["charts"] == page["svg"] == 5 and "suspensions\n0" in page["text"]
+    assert errors(browser) == []
+
+
 def test_report_shows_the_insight_of_a_pattern(tmp_path: Path, browser: webdriver.Chrome):
     text = charts_drawn(browser, report_of(FIXTURES / "sequential.jsonl", tmp_path / "report.html"))["text"]
     assert "10 waits one after the other" not in text  # 20 suspensions, not 10
