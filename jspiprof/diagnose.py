@@ -37,6 +37,10 @@ URLLIB3_TEXT = "urllib3 only works in Node.js with pyodide.runPythonAsync"
 PYODIDE_BUG_TEXT = "This is a bug in Pyodide"
 
 _PYODIDE_JS_FILES = {"pyodide.asm.mjs", "pyodide.asm.js", "pyodide.mjs", "pyodide.js", "pyodide.asm.wasm"}
+_JSPIPROF_JS_FILES = {
+    "hook.mjs", "entries.mjs", "switches.mjs", "recorder.mjs", "probe-bridge.mjs", "trace-writer.mjs", "explain.mjs", "run.mjs",
+}  # fmt: skip
+"""jspiprof's own JS modules (the hook wraps Pyodide's entry points, so its frames sit among Pyodide's)."""
 _PROMISING_ENTRY_FUNCTIONS = {
     "runPythonAsync",
     "callPromising",
@@ -96,8 +100,12 @@ class JsFrame:
     def pyodide(self) -> bool:
         """Pyodide's own JS or wasm code (or jspiprof's hook, which wraps it)."""
         name = self.url.rsplit("/", 1)[-1]
-        return name in _PYODIDE_JS_FILES or self.url.startswith("wasm://") or "wasm-function[" in self.url or (
-            "/jspiprof/" in self.url and name in ("hook.mjs", "explain.mjs")
+        folder = self.url.rsplit("/", 2)[-2] if self.url.count("/") >= 2 else ""
+        return (
+            name in _PYODIDE_JS_FILES
+            or self.url.startswith("wasm://")
+            or "wasm-function[" in self.url
+            or (folder in ("js", "_js") and name in _JSPIPROF_JS_FILES)
         )
 
     @property

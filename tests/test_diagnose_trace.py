@@ -49,9 +49,9 @@ def traced(jspiprof_runtime: Runtime, tmp_path_factory: pytest.TempPathFactory, 
     wheels = download_wheels(["requests"], cache_home())
     env = {"WHEELS": ",".join(map(str, wheels)), "URL": f"{http_server}/text"}
 
-    def run(name: str) -> tuple[Path, str]:
+    def run(name: str, options: str = "{ trace: process.env.JSPIPROF_TRACE }") -> tuple[Path, str]:
         script = folder / f"{name}.mjs"
-        script.write_text(hooked(HERE / "node" / f"{name}.mjs", js_dir()))
+        script.write_text(hooked(HERE / "node" / f"{name}.mjs", js_dir(), options))
         trace = folder / f"{name}.jsonl"
         node = SYSTEM_NODE if name.startswith("no_jspi") else jspiprof_runtime.node
         _, text = run_node(script, node, folder, {**env, "JSPIPROF_TRACE": str(trace)})
@@ -76,6 +76,21 @@ def test_trace_failure_is_diagnosed(name: str, traced, run_cli) -> None:
     location = expected_location(script, base) if line_text is None else js_line_of(script, line_text, base)
     assert [(problem["class"], problem["location"]) for problem in problems] == [(class_id, location)], text[-2000:]
     assert set(problems[0]) == {"class", "message", "location", "fix"}
+
+
+@pytest.mark.parametrize("name", ["pyproxy_call", "array_map", "set_timeout_create_proxy", "reentrant_callback", "runpython_asyncio_run", "run_sync_not_awaitable", "requests_pyproxy_call"])
+def test_the_hook_prints_the_diagnosis_when_the_failure_happens(name: str, traced) -> None:
+    trace, text = traced(name, "{ trace: process.env.JSPIPROF_TRACE, explain: true }")
+    class_id, line_text = TRACE_CASES[name]
+    script = HERE / "node" / f"{name}.mjs"
+    base = traced.folder.as_uri()
+    location = expected_location(script, base) if line_text is None else js_line_of(script, line_text, base)
+    printed = [line for line in text.splitlines() if line.startswith("jspiprof: [")]
+    assert len(printed) == 1 and printed[0].startswith(f"jspiprof: [{class_id}] "), text[-3000:]
+    explanation = text[text.index(printed[0]) :]
+    assert explanation.splitlines()[1] == f"  where: {location}"
+    assert explanation.splitlines()[2].startswith("  fix: ")
+    assert text.index(printed[0]) < text.index("Error"), "the diagnosis comes before the error it explains"
 
 
 def test_trace_diagnosis_gives_the_python_chain_and_the_fix(traced, run_cli) -> None:
