@@ -68,7 +68,7 @@ def test_a_broken_file_is_one_clear_error_naming_the_line(fixture: str, message:
 
 
 def test_a_truncated_last_line_is_skipped_with_a_warning() -> None:
-    with pytest.warns(TruncatedTraceWarning, match=r"last line \(line 101\) is truncated"):
+    with pytest.warns(TruncatedTraceWarning, match=r"last line \(line 102\) is truncated"):
         trace = read_trace(FIXTURES / "broken" / "truncated.jsonl")
     assert not trace.complete and len(trace.suspensions) == 6
 
