@@ -41,7 +41,7 @@ def _frame_labels(t: Tables) -> pd.Series:
 
 def _spans(t: Tables, column_us: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Suspension and frame spans to draw: exact when they fit in SPAN_BUDGET, else by time column."""
-    if len(t.suspensions) <= SPAN_BUDGET:
+    if len(t.suspensions) <= SPAN_BUDGET // 4:  # each suspension adds frame spans too: more rarely fits
         suspensions = t.suspensions[["entry", "stack_id", "path", "start_us", "end_us", "wait_us", "depth"]].assign(count=1)
         frames = frame_spans(t, suspensions)
         if len(suspensions) + len(frames) <= SPAN_BUDGET:
