@@ -18,15 +18,20 @@ test: $(VENV)/.installed-test browser
 	$(BIN)/python tests/pyodide_dist.py
 	$(BIN)/python -m pytest
 
-$(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $(VENV)/.installed $@
+
+# Debian's python3 makes venvs only with python3-venv installed.
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || { \
+		echo "Installing Debian's python3-venv..."; \
+		$(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv \
+		&& $(PYTHON) -m venv --clear $(VENV); }
 
 # Debian's Chromium and its WebDriver, for the tests in the browser runtime.
 browser:
