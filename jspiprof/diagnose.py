@@ -339,8 +339,22 @@ def _user_frame_before(frames: list[PyFrame], position: int) -> PyFrame | None:
 
 
 def _chain(frames: list[PyFrame]) -> list[str]:
-    """The Python frames from the entry down to the call that needed to suspend, without Pyodide's eval machinery."""
-    return [frame.describe() for frame in frames if "/_pyodide/" not in frame.file]
+    """The Python frames from the entry down to the call that needed to suspend, without Pyodide's and jspiprof's machinery."""
+    return [frame.describe() for frame in frames if "/_pyodide/" not in frame.file and "/jspiprof/" not in frame.file]
+
+
+def _reentry_boundary(frames: list[PyFrame]) -> int | None:
+    """The index of the innermost frame that its caller did not call directly (its source line does not call it by name).
+
+    Tracebacks print each frame's source line; a Python function called back from JS is not named as a call
+    (`name(`) on the line of the Python frame before it, which called into JS.
+    """
+    for position in range(len(frames) - 1, 0, -1):
+        caller, callee = frames[position - 1], frames[position]
+        name = callee.function.rsplit(".", 1)[-1]
+        if caller.source is not None and not callee.library and not re.search(rf"\b{re.escape(name)}\s*\(", caller.source):
+            return position
+    return None
 
 
 def _site(frames: list[PyFrame]) -> PyFrame | None:
@@ -558,7 +572,8 @@ def diagnose_report(report: ErrorReport) -> Problem | None:
     entry = read_entry(report.js_frames)
     if entry.kind == "unknown":  # no JS stack was printed: Pyodide's eval frames still tell runPython(Async)
         evaluators = {frame.function for frame in frames if "/_pyodide/" in frame.file}
-        entry.kind = "promising" if "eval_code_async" in evaluators else "runPython" if "eval_code" in evaluators else "unknown"
+        launched = any(frame.file.endswith("/jspiprof/launcher.py") for frame in frames)  # `jspiprof run` = runPythonAsync
+        entry.kind = "promising" if "eval_code_async" in evaluators or launched else "runPython" if "eval_code" in evaluators else "unknown"
     site = _site(frames)
     chain = _chain(frames)
     entered = _entry_function(frames)
@@ -608,6 +623,22 @@ def diagnose_report(report: ErrorReport) -> Problem | None:
             f"{_site_text(site)} could not stack switch even though the outer code was entered promising.",
             js_frame.location,
             _fix_reentrant(js_frame.function, callback_name),
+            chain,
+        )
+    if entry.kind == "promising" and SYNC_ENTRY_TEXT in text:
+        # Entered promising, yet a synchronous entry failed: Python called JS (here with no JS frame in the
+        # traceback, e.g. a function made by run_js), which called a Python function back synchronously.
+        boundary = _reentry_boundary(frames)
+        outer, callback = (frames[boundary - 1], frames[boundary]) if boundary else (None, entered)
+        callback_name = callback.function if callback else "the callback"
+        where = f" at {outer.describe()}" if outer else ""
+        return Problem(
+            "reentrant-sync-callback",
+            f"Python was entered promising, but the Python function `{callback_name}` was called back synchronously by "
+            f"JS code that Python called{where}; that inner call is a synchronous entry, so {_site_text(site)} could "
+            "not stack switch.",
+            outer.location if outer else (site.location if site else None),
+            _fix_reentrant(None, callback_name),
             chain,
         )
     blocking = _blocking_api(frames, messages) or _blocking_api([frame for part in report.parts for frame in part.frames], messages)

@@ -10,6 +10,8 @@ import sys
 import traceback
 from types import ModuleType, TracebackType
 
+from jspiprof.diagnose import add_notes
+
 
 def exit_status(code: object) -> int:
     """The process exit status CPython gives for `sys.exit(code)`; a non-integer is printed to stderr."""
@@ -61,6 +63,7 @@ def run_program(mode: str, target: str, argv: list[str], cwd: str) -> int:
     except SystemExit as stop:
         return exit_status(stop.code)
     except BaseException as error:  # noqa: BLE001 - an uncaught exception ends the program, as in CPython
+        add_notes(error)  # a stack-switching failure gets its diagnosis and fix under the traceback
         traceback.print_exception(type(error), error, _user_traceback(error.__traceback__), file=sys.stderr)
         return 1
     finally:

@@ -1,0 +1,101 @@
+"""Inside Pyodide: `jspiprof.diagnose.explain(exc)` and the notes `jspiprof run` adds to an uncaught failure."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+import jspiprof.diagnose
+from jspiprof.runtime import Runtime
+
+sys.path.insert(0, str(Path(__file__).parent / "scenarios"))
+from harness import browser  # noqa: E402
+
+REENTRANT_APP = """\
+import asyncio
+from pyodide.code import run_js
+from pyodide.ffi import run_sync
+
+for_each = run_js("(items, callback) => { for (const item of items) callback(item); }")
+
+
+def handle(item):
+    run_sync(asyncio.sleep(0))
+    print("handled", item)
+
+
+for_each([1, 2], handle)
+"""
+
+EXPLAIN_CAUGHT = """\
+from pyodide.ffi import run_sync
+from jspiprof.diagnose import explain
+
+def compute():
+    return run_sync(42)
+
+try:
+    compute()
+except TypeError as error:
+    problem, = explain(error)
+    print(problem.class_id, problem.location)
+"""
+
+
+def test_an_uncaught_failure_in_jspiprof_run_carries_its_diagnosis(run_cli, tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(REENTRANT_APP)
+    done = run_cli("run", "app.py")
+    assert done.returncode == 1
+    app = tmp_path / "app.py"
+    # Printed by the JS hook the moment the switch failed, before the traceback ...
+    assert "jspiprof: [reentrant-sync-callback]" in done.stderr
+    # ... and attached to the exception as a note, under the traceback.
+    note = done.stderr[done.stderr.index("jspiprof diagnose: [reentrant-sync-callback]") :]
+    assert done.stderr.index("Traceback") < done.stderr.index("jspiprof diagnose:")
+    assert f"  where: {app}:13\n" in note
+    assert "`if can_run_sync(): run_sync(aw)`" in note
+
+
+def test_explain_reads_a_caught_exception_inside_pyodide_under_node(run_cli, tmp_path: Path) -> None:
+    done = run_cli("run", "--no-trace", "-c", EXPLAIN_CAUGHT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "not-awaitable <string>:5\n"
+
+
+PAGE = """<!doctype html>
+<script src="pyodide/pyodide.js"></script>
+<script type="module">
+const pyodide = await loadPyodide();
+const site = pyodide.runPython("import site; site.getsitepackages()[0]");
+pyodide.FS.mkdirTree(`${site}/jspiprof`);
+pyodide.FS.writeFile(`${site}/jspiprof/__init__.py`, "");
+pyodide.FS.writeFile(`${site}/jspiprof/diagnose.py`, await (await fetch("diagnose.py")).text());
+const explainSync = pyodide.runPython(`
+from jspiprof.diagnose import explain
+from pyodide.ffi import run_sync
+import asyncio
+
+def save(event=None):
+    try:
+        run_sync(asyncio.sleep(0))
+    except RuntimeError as error:
+        problem, = explain(error)
+        return problem.class_id
+save
+`);
+console.log("direct call:", explainSync());
+document.title = "ready";
+</script>
+"""
+
+
+def test_explain_reads_a_caught_exception_inside_pyodide_in_chromium(jspiprof_runtime: Runtime, tmp_path: Path) -> None:
+    with browser(jspiprof_runtime.pyodide_dir, tmp_path) as chromium:
+        shutil.copyfile(jspiprof.diagnose.__file__, tmp_path / "diagnose.py")
+        (tmp_path / "explain.html").write_text(PAGE)
+        console = chromium.open("explain.html", settle=0.2)
+    # From the exception alone (no JS stack), a failed switch in a function JS called is a direct call or a callback.
+    assert console.splitlines() == ["direct call: sync-pyproxy-call"]
