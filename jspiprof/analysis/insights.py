@@ -114,10 +114,10 @@ def sequential_waits(t: Tables) -> list[Insight]:
             continue
         found.append(Insight(
             kind="sequential-waits",
-            title=f"{int(run['count'])} waits one after the other at {run['site']}",
+            title=f"{int(run['count']):,} waits one after the other at {run['site']}",
             site=str(run["site"]),
             evidence=[
-                f"{int(run['count'])} suspensions ({run['path']}) in entry {int(run['entry'])} ({run['kind']}), "
+                f"{int(run['count']):,} suspensions ({run['path']}) in entry {int(run['entry'])} ({run['kind']}), "
                 f"back to back from {_ms(run['start_us'] - t.start_us)} to {_ms(run['end_us'] - t.start_us)} into the run, "
                 f"none overlapping",
                 f"they waited {_ms(run['wait_total_us'])} in total; the longest single wait was {_ms(run['wait_max_us'])}",
@@ -149,11 +149,11 @@ def sleep_polling(t: Tables) -> list[Insight]:
         inside = s[(s["entry"] == entry) & (s["start_us"] > group["start_us"].min()) & (s["start_us"] < group["end_us"].max())]
         others = inside[inside["site"] != site]["site"].value_counts()
         evidence = [
-            f"{len(group)} time.sleep suspensions at {site} in entry {int(entry)}, median {_ms(interval)} each, "
+            f"{len(group):,} time.sleep suspensions at {site} in entry {int(entry)}, median {_ms(interval)} each, "
             f"{_ms(group['wait_us'].sum())} slept in total, in {loops} polling loop{'s' if loops > 1 else ''}",
         ]
         if len(others):
-            evidence.append(f"alternating with {int(others.iloc[0])} waits at {others.index[0]} (the check being polled)")
+            evidence.append(f"alternating with {int(others.iloc[0]):,} waits at {others.index[0]} (the check being polled)")
         found.append(Insight(
             kind="sleep-polling",
             title=f"Polling with time.sleep at {site}",
