@@ -45,13 +45,12 @@ def events(t: Tables, program: str) -> Iterator[dict[str, Any]]:
                "pid": PID, "tid": int(e["id"]), "ts": float(e["start_us"]), "dur": float(e["duration_us"]),
                "args": {"caller": _clean(e["caller"]), "parent": _clean(e["parent"]), "promising": bool(e["promising"]),
                         "outcome": _clean(e["outcome"]) if e["finished"] else "still running", "error": _clean(e["error"])}}
-    frames = t.frames
+    frames = {int(f.id): (str(f.function), "library" if f.library else "python", f"{f.file}:{f.line}") for f in t.frames.itertuples()}
     spans = frame_spans(t, t.suspensions.assign(count=1))
-    for span in _records(spans):
-        frame = frames.loc[span["frame"]]
-        yield {"ph": "X", "cat": "library" if frame["library"] else "python", "name": str(frame["function"]),
-               "pid": PID, "tid": int(span["entry"]), "ts": float(span["start_us"]), "dur": float(span["end_us"] - span["start_us"]),
-               "args": {"location": f"{frame['file']}:{frame['line']}", "depth": int(span["depth"]), "suspensions": int(span["count"])}}
+    for entry, depth, frame_id, start, end, count in spans[["entry", "depth", "frame", "start_us", "end_us", "count"]].itertuples(index=False):
+        function, category, location = frames[int(frame_id)]
+        yield {"ph": "X", "cat": category, "name": function, "pid": PID, "tid": int(entry), "ts": float(start), "dur": float(end - start),
+               "args": {"location": location, "depth": int(depth), "suspensions": int(count)}}
     columns = ["id", "entry", "path", "start_us", "wait_us", "resume_us", "stack_bytes", "depth", "site", "awaitable", "outcome", "error"]
     for s in _records(t.suspensions[columns]):
         tid, start, wait, resume = int(s["entry"]), float(s["start_us"]), float(s["wait_us"]), float(s["resume_us"])
