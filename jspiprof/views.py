@@ -1,7 +1,8 @@
 """Plotly figures of a trace: flame chart over time, flame graphs, wait histogram, depth against wait.
 
-Every figure stays light on big traces: spans shorter than one pixel column of a 2000-column chart are
-merged, suspensions are drawn with WebGL (`scattergl`), and histograms are binned in Python.
+Every figure stays light on big traces: past a budget of spans, the flame chart draws frames and suspensions
+as spans over the 2000 time columns they occupy, lines are drawn with WebGL (`scattergl`), histograms are
+binned in Python, and depth against wait becomes a density heatmap.
 """
 
 from __future__ import annotations
@@ -28,10 +29,6 @@ PATH_COLORS = {
 }
 USER_COLOR, LIBRARY_COLOR, ENTRY_COLOR = "#1f77b4", "#aec7e8", "#2ca02c"
 ROW_PX = 18
-
-
-def _ms(us: float) -> str:
-    return f"{us / 1000:,.3f} ms"
 
 
 def _frame_labels(t: Tables) -> pd.Series:
