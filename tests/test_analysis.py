@@ -84,3 +84,16 @@ def test_an_entry_waiting_for_its_child_entries_is_not_running_python():
     assert accounting.running_us == 6000
     assert accounting.suspended_us == 4000  # 2000-7000 minus task 3's 1000
     assert accounting.other_us == 1000  # 10000-11000
+
+
+def test_analysis_agrees_with_the_run_summary_on_a_recorded_trace():
+    """tests/fixtures/small.jsonl was recorded from a real run; the stdlib summary `jspiprof run` prints and
+    the pandas analysis count and rank it independently."""
+    from jspiprof.summary import summarize
+
+    trace = load(Path(__file__).parent / "fixtures" / "small.jsonl")
+    expected, result = summarize(trace), summary(tables(trace))
+    assert (result["suspensions"], result["failed_switches"]) == (expected.suspensions, expected.failed_switches)
+    assert result["total_wait_ms"] == pytest.approx(expected.total_wait_us / 1000, abs=1e-3)
+    assert [s["site"] for s in result["sites"]][: len(expected.top_sites)] == [s.site for s in expected.top_sites]
+    assert {p: v["count"] for p, v in result["paths"].items()} == expected.paths
