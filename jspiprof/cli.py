@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -147,20 +148,33 @@ def _write_run_report(trace: Trace, trace_path: Path) -> None:
 
 
 def _read_tables(trace_path: Path) -> Tables:
-    """Read a trace file into analysis tables, showing progress on stderr; bad input is one sentence."""
-    with click.progressbar(length=2, label=f"reading {trace_path}", file=sys.stderr) as progress:
+    """Read a trace file into analysis tables, with a progress bar on stderr; bad input is one sentence."""
+    try:
+        size = trace_path.stat().st_size
+        file = trace_path.open(encoding="utf-8", newline="")
+    except OSError as error:
+        raise click.ClickException(f"Cannot read the trace {trace_path}: {error.strerror or error}.") from None
+    with file, click.progressbar(length=size, label=f"reading {trace_path}", file=sys.stderr) as progress:
+        def lines() -> Iterator[str]:
+            read = 0
+            for number, line in enumerate(file):
+                read += len(line)
+                if number % 20_000 == 0:
+                    progress.update(read)
+                    read = 0
+                yield line
+
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                trace = read_trace(trace_path)
+                trace = read_trace(lines())
         except TraceError as error:
             raise click.ClickException(str(error)) from None
-        progress.update(1)
-        result = tables(trace)
-        progress.update(1)
+        except UnicodeDecodeError:
+            raise click.ClickException(f"{trace_path} is not a jspiprof trace: it is not UTF-8 text.") from None
     for warning in caught:
         click.echo(f"jspiprof: {warning.message}", err=True)
-    return result
+    return tables(trace)
 
 
 def _trace_argument(function):  # noqa: ANN001, ANN202 - a click decorator
