@@ -1,0 +1,107 @@
+"""The JS hook in a real browser page: headless Chromium (JSPI on by default) loads pyodide.js and js/hook.mjs
+from 127.0.0.1; the trace comes back as JSON Lines text from the in-memory buffer."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+
+from conftest import CHROME_FLAGS
+from jspiprof.trace import read_trace
+
+REPO = Path(__file__).parent.parent
+
+PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>jspiprof hook</title>
+<script src="/pyodide/pyodide.js"></script>
+<script type="module">
+import { wrapLoadPyodide } from "/js/hook.mjs";
+window.recordInPage = async (bufferSize) => {
+  const pyodide = await wrapLoadPyodide(undefined, { bufferSize })({ indexURL: "/pyodide/" });
+  await pyodide.runPythonAsync(`
+import asyncio, time
+from pyodide.ffi import run_sync
+async def pause():
+    await asyncio.sleep(0.005)
+    return 1
+run_sync(pause())
+time.sleep(0.005)
+`, { filename: "page.py" });
+  try {
+    pyodide.runPython("from pyodide.ffi import run_sync\\nimport asyncio\\nrun_sync(asyncio.sleep(0))", { filename: "sync.py" });
+  } catch (error) {}
+  return pyodide.jspiprof.toJSONL();
+};
+window.pageReady = true;
+</script></head><body></body></html>
+"""
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm"}
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def page_url(jspiprof_runtime, tmp_path: Path) -> Iterator[str]:
+    """A page on 127.0.0.1 serving Pyodide, jspiprof's js/ and its Python probe."""
+    (tmp_path / "pyodide").symlink_to(jspiprof_runtime.pyodide_dir)
+    (tmp_path / "js").symlink_to(REPO / "js")
+    (tmp_path / "jspiprof").symlink_to(REPO / "jspiprof")
+    (tmp_path / "index.html").write_text(PAGE)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
+    server.shutdown()
+
+
+@pytest.fixture
+def chromium() -> Iterator[webdriver.Chrome]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in CHROME_FLAGS:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService("/usr/bin/chromedriver"))
+    driver.set_script_timeout(120)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def record_in_page(chromium: webdriver.Chrome, page_url: str, buffer_size: int) -> str:
+    chromium.get(page_url)
+    chromium.execute_async_script("const done = arguments[0]; const wait = () => window.pageReady ? done() : setTimeout(wait, 20); wait();")
+    script = "const done = arguments[arguments.length - 1]; window.recordInPage(arguments[0]).then(done, (e) => done('ERROR ' + e));"
+    return chromium.execute_async_script(script, buffer_size)
+
+
+def test_a_browser_page_records_suspensions_and_a_failed_switch(chromium, page_url: str, tmp_path: Path) -> None:
+    text = record_in_page(chromium, page_url, 100000)
+    assert not text.startswith("ERROR"), text
+    (tmp_path / "page.jsonl").write_text(text)
+    trace = read_trace(tmp_path / "page.jsonl")
+    assert trace.header.runtime.host == "browser" and trace.header.runtime.jspi == "WebAssembly.Suspending"
+    assert "Chrome" in trace.header.runtime.host_version
+    assert [(s.path, s.site) for s in trace.suspensions] == [("run_sync", "page.py:7"), ("time.sleep", "page.py:8")]
+    (failed,) = trace.failed_switches
+    assert (failed.site, failed.reason, trace.entries[failed.entry].kind) == ("sync.py:3", "sync-entry", "runPython")
+    run_python_line = next(n for n, line in enumerate(PAGE.splitlines(), 1) if "pyodide.runPython(" in line)
+    assert trace.entries[failed.entry].caller == page_url.replace("index.html", f"index.html:{run_python_line}")
+    assert trace.dropped_count == 0
+
+
+def test_a_full_browser_buffer_counts_what_it_dropped(chromium, page_url: str, tmp_path: Path) -> None:
+    (tmp_path / "page.jsonl").write_text(record_in_page(chromium, page_url, 5))
+    trace = read_trace(tmp_path / "page.jsonl")
+    assert trace.dropped_count > 0
+    kept = len((tmp_path / "page.jsonl").read_text().splitlines())
+    assert kept == 1 + 5 + 1  # header, the first 5 events, the dropped line
