@@ -97,7 +97,7 @@ def render(t: Tables, found: list[Insight], title: str) -> str:
         warnings.append("The trace has no end line: the program crashed or was killed; everything recorded before is shown.")
     if t.dropped:
         warnings.append(f"{t.dropped:,} events were dropped by the recorder: counts are lower bounds.")
-    failed = t.failed_switches.assign(ts_us=t.failed_switches["ts_us"] - t.start_us).rename(columns={"ts_us": "at_us"})
+    failed = t.failed_switches.assign(ts_us=t.failed_switches["ts_us"] - t.start_us).rename(columns={"ts_us": "at_us"})  # since the first entry
     sections = [
         f"<h1>{html.escape(title)}</h1>",
         f'<p class="meta">{html.escape(_program(t.header))} · {html.escape(_runtime(t.header))}</p>',
@@ -112,7 +112,7 @@ def render(t: Tables, found: list[Insight], title: str) -> str:
         "<h2>Sites (largest total wait first)</h2>", _table(_in_ms(site_stats(t)), "No suspension was recorded."),
         "<h2>Per path</h2>", _table(_in_ms(path_stats(t)), "No suspension was recorded."),
         "<h2>Per entry kind</h2>", _table(_in_ms(kind_stats(t)), "No entry was recorded."),
-        "<h2>Failed switches</h2>", _table(_in_ms(failed.drop(columns=["entry"]).set_index("at_us", drop=False)).reset_index(drop=True), "No failed switch: every requested stack switch was possible."),
+        "<h2>Failed switches</h2>", _table(_in_ms(failed).set_index("at_ms"), "No failed switch: every requested stack switch was possible."),
     ]
     return (
         f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
