@@ -125,7 +125,7 @@ export class FailureExplainer {
 
   /** The Python chain of a stack, from the first user frame down. @param {number[]} stack */
   chain(stack) {
-    const frames = stack.map((id) => this.frames.get(id)).filter(Boolean);
+    const frames = stack.map((id) => this.frames.get(id)).filter((frame) => frame && !frame.file.includes("/jspiprof/"));
     const first = Math.max(0, frames.findIndex((frame) => !frame.library));
     return frames.slice(first).map((frame) => `${frame.function} (${frame.file}:${frame.line})`).join(" -> ");
   }

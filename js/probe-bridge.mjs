@@ -11,7 +11,7 @@
  */
 import { createStackKeys } from "./stack-keys.mjs";
 
-const PROBE_FILES = ["__init__.py", "probe.py"];
+const PROBE_FILES = ["__init__.py", "probe.py", "busywait.py"];
 const PACKAGE_URL = new URL(import.meta.url.includes("/jspiprof/_js/") ? "../" : "../jspiprof/", import.meta.url);
 
 /** Read one of the probe's files, from disk under Node or over HTTP in a browser. @param {string} name */
@@ -45,6 +45,12 @@ export async function installProbe(pyodide, recorder, control, callPyObject) {
   }
   const probe = pyodide.pyimport("jspiprof.probe");
   probe.attach(control);
+  // A time.sleep that cannot stack switch busy-waits and blocks the event loop: record it as a failed switch.
+  pyodide.pyimport("jspiprof.busywait").install((seconds) => {
+    if (recorder.recording) {
+      recorder.writeFailedSwitch("busy-wait", `time.sleep(${seconds}) busy-waited, blocking the JS event loop: no stack switch was possible here`, "time.sleep");
+    }
+  });
   const getPtr = pyodide._module.PyProxy_getPtr;
   const capture = probe.capture;
   const describe = probe.describe;

@@ -87,8 +87,9 @@ export class Recorder {
     this.captureStack = null;
   }
 
+  /** Microseconds since the trace origin, to the nanosecond (short numbers are quicker to write). */
   nowUs() {
-    return (performance.now() - this.originMs) * 1000;
+    return Math.round((performance.now() - this.originMs) * 1e6) / 1000;
   }
 
   /**
@@ -117,6 +118,8 @@ export class Recorder {
   endEntry(entry, error) {
     const failed = arguments.length > 1;
     entry.ended = true;
+    // A promising entry's last part ran from a microtask after a resume: it no longer runs.
+    if (this.current === entry) this.current = entry.outer;
     this.writer.write({
       type: "entry_end",
       id: entry.id,
@@ -161,15 +164,15 @@ export class Recorder {
     });
   }
 
-  /** @param {string} reason @param {string} error */
-  writeFailedSwitch(reason, error) {
+  /** @param {string} reason @param {string} error @param {string|null} [path] when the caller knows it better than the stack */
+  writeFailedSwitch(reason, error, path = null) {
     const info = this.stackAtSwitch();
     const event = {
       type: "failed_switch",
       ts_us: this.nowUs(),
       entry: this.current === null ? null : this.current.id,
       reason,
-      path: info.path,
+      path: path ?? info.path,
       stack: info.stack,
       depth: info.depth,
       site: info.site,

@@ -61,7 +61,7 @@ def _ancestors(trace: Trace, entry: TraceEntry) -> list[TraceEntry]:
 def _chain(frames: list[Frame]) -> list[str]:
     """The frames from the first user frame (where the entry's own code starts) down to the switch."""
     first_user = next((position for position, frame in enumerate(frames) if not frame.library), 0)
-    return [f"{frame.function} ({frame.location})" for frame in frames[first_user:]]
+    return [f"{frame.function} ({frame.location})" for frame in frames[first_user:] if "/jspiprof/" not in frame.file]
 
 
 def _site_frame(frames: list[Frame]) -> Frame | None:

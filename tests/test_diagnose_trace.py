@@ -7,6 +7,7 @@ The same user-shaped Node scenarios as tests/test_diagnose.py run with `loadPyod
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -36,6 +37,7 @@ TRACE_CASES = {
     "set_timeout_create_proxy": ("sync-js-callback", None),
     "reentrant_callback": ("reentrant-sync-callback", None),
     "pyodide_internal": ("pyodide-internal", None),
+    "runpython_time_sleep": ("busy-wait-sleep", None),
     # The trace has no Python stack for an error raised before any switch: the entry's JS caller is the location.
     "run_sync_not_awaitable": ("not-awaitable", "runPythonAsync("),
     "no_jspi_run_sync": ("no-jspi", "runPythonAsync("),
@@ -59,6 +61,7 @@ def traced(jspiprof_runtime: Runtime, tmp_path_factory: pytest.TempPathFactory, 
         return trace, text
 
     run.folder = folder  # type: ignore[attr-defined]
+    run.node = jspiprof_runtime.node  # type: ignore[attr-defined]
     return run
 
 
@@ -78,7 +81,7 @@ def test_trace_failure_is_diagnosed(name: str, traced, run_cli) -> None:
     assert set(problems[0]) == {"class", "message", "location", "fix"}
 
 
-@pytest.mark.parametrize("name", ["pyproxy_call", "array_map", "set_timeout_create_proxy", "reentrant_callback", "runpython_asyncio_run", "run_sync_not_awaitable", "requests_pyproxy_call"])
+@pytest.mark.parametrize("name", ["runpython_time_sleep", "pyproxy_call", "array_map", "set_timeout_create_proxy", "reentrant_callback", "runpython_asyncio_run", "run_sync_not_awaitable", "requests_pyproxy_call"])
 def test_the_hook_prints_the_diagnosis_when_the_failure_happens(name: str, traced) -> None:
     trace, text = traced(name, "{ trace: process.env.JSPIPROF_TRACE, explain: true }")
     class_id, line_text = TRACE_CASES[name]
@@ -90,7 +93,8 @@ def test_the_hook_prints_the_diagnosis_when_the_failure_happens(name: str, trace
     explanation = text[text.index(printed[0]) :]
     assert explanation.splitlines()[1] == f"  where: {location}"
     assert explanation.splitlines()[2].startswith("  fix: ")
-    assert text.index(printed[0]) < text.index("Error"), "the diagnosis comes before the error it explains"
+    if class_id != "busy-wait-sleep":  # a busy wait raises nothing
+        assert text.index(printed[0]) < text.index("Error"), "the diagnosis comes before the error it explains"
 
 
 def test_trace_diagnosis_gives_the_python_chain_and_the_fix(traced, run_cli) -> None:
@@ -150,3 +154,18 @@ def test_doctor_explains_a_node_without_jspi(tmp_path: Path) -> None:
     check = check_node("node on PATH", SYSTEM_NODE, needed=False)
     assert check.status == "warn"
     assert "without JSPI: it has no standard JSPI: install Node 24.20+ or 26" in check.detail
+
+
+def test_applying_the_busy_wait_fix_unblocks_the_event_loop(traced) -> None:
+    from jspiprof.diagnose_trace import diagnose_trace
+    from jspiprof.trace import read_trace
+
+    trace, text = traced("runpython_time_sleep")
+    assert int(re.search(r"fired after (\d+) ms", text)[1]) >= 190  # the busy wait held the timer back
+    problem, = diagnose_trace(read_trace(trace))
+    assert problem.edit == ("pyodide.runPython(", "await pyodide.runPythonAsync(")
+    script = traced.folder / "runpython_time_sleep.mjs"
+    script.write_text(script.read_text().replace(*problem.edit, 1))
+    _, text = run_node(script, traced.node, traced.folder, {"JSPIPROF_TRACE": str(trace)})
+    assert int(re.search(r"fired after (\d+) ms", text)[1]) < 150, text
+    assert read_trace(trace).failed_switches == []
