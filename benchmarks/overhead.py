@@ -44,11 +44,11 @@ async def fetch(delay):
     return cpu(200)
 
 def app(n):
-    for i in range(n // 10):
-        cpu(2000)
-        run_sync(fetch(0.001))
+    for i in range(n // 30):
+        cpu(5000)
+        run_sync(fetch(0.002))
         if i % 3 == 0:
-            time.sleep(0.0005)
+            time.sleep(0.001)
         if i % 5 == 0:
             asyncio.run(fetch(0))
 

@@ -112,12 +112,10 @@ export function hookEntries(pyodide, recorder) {
     const entry = scheduling;
     if (entry === null) return scheduleCallback(callback, delay);
     scheduling = null;
+    // `callback` resumes Pyodide's async call, whose next step (a microtask) is that entry's promisingApply.
     return scheduleCallback(() => {
       applying = entry;
       callback();
-      queueMicrotask(() => {
-        if (applying === entry) applying = null;
-      });
     }, delay);
   };
 
@@ -129,18 +127,11 @@ export function hookEntries(pyodide, recorder) {
     const outer = recorder.current;
     entry.outer = outer;
     recorder.current = entry;
-    let promise;
     try {
-      promise = promisingApply(...args);
+      return promisingApply(...args);
     } finally {
       recorder.current = outer;
     }
-    // After its last resume the entry runs from a microtask; once it is done it no longer runs.
-    const done = () => {
-      if (recorder.current === entry) recorder.current = entry.outer;
-    };
-    promise.then(done, done);
-    return promise;
   };
 
   const callPyObjectMaybePromising = Module.callPyObjectMaybePromising;
