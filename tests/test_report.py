@@ -110,3 +110,34 @@ def test_big_trace_report_stays_light_and_draws(tmp_path: Path, browser: webdriv
     page = charts_drawn(browser, report)
     assert page["charts"] == page["svg"] == 5 and "50,000" in page["text"]
     assert errors(browser) == []
+
+
+def test_flame_chart_draws_frames_by_depth_and_suspensions_below_them():
+    from jspiprof.views import flame_chart
+
+    figure = flame_chart(tables(load(FIXTURES / "small_app.jsonl")))
+    spans = {}
+    for trace in figure.data:  # segments are (start, end, gap) triples, in ms since the first entry (1000 µs)
+        spans[trace.name] = [(float(x0), float(x1), float(y)) for x0, x1, y in zip(trace.x[0::3], trace.x[1::3], trace.y[0::3])]
+    assert spans["entries"] == [(0.0, 100.0, 0.0), (94.0, 95.0, 7.0)]  # entry 1's track, then the shared track
+    # <module> is live across all 4 suspensions (2000 -> 91000 µs); fetch across the 3 requests (-> 64300 µs)
+    assert spans["your frames"] == [(1.0, 90.0, 1.0), (1.0, 63.3, 2.0)]
+    assert spans["library frames"] == [(1.0, 63.3, 3.0), (1.0, 63.3, 4.0)]
+    # each suspension one row below its innermost frame: start -> start + wait + resume
+    assert spans["suspension: urllib3"] == [(1.0, 11.1, 5.0), (12.0, 32.2, 5.0), (33.0, 63.3, 5.0)]
+    assert spans["suspension: time.sleep"] == [(64.0, 90.0, 2.0)]
+
+
+def test_flame_graphs_weigh_stacks_by_wait_and_by_running_time_before_each_switch():
+    from jspiprof.views import flame_graph
+
+    t = tables(load(FIXTURES / "small_app.jsonl"))
+    wait = dict(zip(flame_graph(t, "wait").data[0].labels, flame_graph(t, "wait").data[0].values))
+    assert wait["all suspensions"] == 85.0  # ms
+    assert wait["<module> (app.py:10)"] == 60.0 and wait["suspended: urllib3"] == 60.0  # 10 + 20 + 30
+    assert wait["<module> (app.py:12)"] == 25.0 and wait["suspended: time.sleep"] == 25.0
+    running = dict(zip(flame_graph(t, "running").data[0].labels, flame_graph(t, "running").data[0].values))
+    # Python ran 2000-1000, 13000-12100, 34000-33200 µs before the 3 requests and 65000-64300 µs before the sleep
+    assert running["all running time"] == pytest.approx(3.4)
+    assert running["fetch (app.py:4)"] == pytest.approx(1.0 + 0.9 + 0.8)
+    assert running["<module> (app.py:12)"] == pytest.approx(0.7)
