@@ -46,7 +46,7 @@ export function hookEntries(pyodide, recorder) {
       innerCall = false;
       return call();
     }
-    const entry = recorder.startEntry(kind ?? (recorder.current === null ? "call" : "callback"), false, nameOf(ptr), true);
+    const entry = recorder.startEntry(kind ?? (recorder.current === null ? "call" : "callback"), false, nameOf(ptr), kind !== "task");
     const outer = recorder.current;
     recorder.current = entry;
     try {

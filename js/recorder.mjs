@@ -29,7 +29,8 @@ const NO_STACK = Object.freeze({ stack: [], depth: 0, site: null, path: "other" 
 
 /** Files whose frames are not "the caller" of an entry: Pyodide's own and jspiprof's. */
 function callerFinder(skipPrefixes) {
-  const lineRe = /\(?((?:[a-z][a-z0-9+.-]*:\/\/|\/)[^\s()]*?):(\d+):\d+\)?\s*$/i;
+  // "    at fn (URL-or-path:line:column)" or "    at URL-or-path:line:column" (not node:internal/... frames)
+  const lineRe = /(?:\(|at )((?:[a-z][a-z0-9+.-]*:\/\/|\/)[^\s()]*):(\d+):\d+\)?\s*$/i;
   /** @returns {string|null} "file:line" of the first JS stack frame outside Pyodide and jspiprof */
   return function findCaller() {
     const limit = Error.stackTraceLimit;
