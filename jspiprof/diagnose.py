@@ -706,10 +706,18 @@ def _entered_by(entry: Entry, function: str) -> str:
     return f"`{function}` was called synchronously from JS"
 
 
+_BUSY_WAIT_REPORT = re.compile(r"^jspiprof: \[busy-wait-sleep\] (?P<message>.+)\n  where: (?P<where>.+)\n  fix: (?P<fix>.+)$", re.MULTILINE)
+
+
 def diagnose_text(text: str) -> list[Problem]:
-    """The stack-switching problems in plain error text (console or log output), one per printed error."""
-    problems = (diagnose_report(report) for report in parse_text(text))
-    return [problem for problem in problems if problem is not None]
+    """The stack-switching problems in plain error text (console or log output), one per printed error.
+
+    A busy-waiting time.sleep raises nothing; it is in a console only as the report the JS hook printed
+    (`explain: true`) when it recorded it, and is read back from there.
+    """
+    problems = [problem for problem in (diagnose_report(report) for report in parse_text(text)) if problem is not None]
+    busy = [Problem("busy-wait-sleep", m["message"], m["where"], m["fix"]) for m in _BUSY_WAIT_REPORT.finditer(text)]
+    return problems + busy
 
 
 def explain(error: BaseException) -> list[Problem]:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from jspiprof.diagnose import diagnose_text
 from jspiprof.runtime import Runtime, cache_home, js_dir
 from jspiprof.wheels import download_wheels
 
@@ -95,6 +96,9 @@ def test_the_hook_prints_the_diagnosis_when_the_failure_happens(name: str, trace
     assert explanation.splitlines()[2].startswith("  fix: ")
     if class_id != "busy-wait-sleep":  # a busy wait raises nothing
         assert text.index(printed[0]) < text.index("Error"), "the diagnosis comes before the error it explains"
+    # The console text as a whole gives one diagnosis (the hook's report does not count twice); its traceback
+    # names the Python line itself where the trace only knows the entry (run_sync(42)).
+    assert [(problem.class_id, problem.location) for problem in diagnose_text(text)] == [(class_id, expected_location(script, base))]
 
 
 def test_trace_diagnosis_gives_the_python_chain_and_the_fix(traced, run_cli) -> None:
