@@ -103,6 +103,16 @@ function traceOptions(config) {
   return { trace: config.trace ?? undefined, record: config.trace != null, explain: true, program: { argv: config.argv, mode: config.mode } };
 }
 
+/**
+ * Pyodide's start-up snapshot (made by snapshot.mjs with the same options), when the cache has one: loading
+ * from it skips initialising Python, which is most of the start-up time.
+ * @param {RunConfig} config
+ */
+function startupSnapshot(config) {
+  const file = path.join(config.pyodideDir, "jspiprof-startup.snapshot");
+  return fs.existsSync(file) ? { _loadSnapshot: fs.readFileSync(file) } : {};
+}
+
 // Node keeps the compiled code of the modules imported from here on (Pyodide's 1.2 MB pyodide.asm.mjs) in its
 // own cache folder between runs, so a warm start skips compiling them. NODE_DISABLE_COMPILE_CACHE=1 turns it off.
 module.enableCompileCache();
@@ -113,6 +123,7 @@ async function main() {
   const { loadPyodide } = await import(pathToFileURL(path.join(config.pyodideDir, "pyodide.mjs")).href);
   const pyodide = await whileLoadingPyodide(config, () => wrapLoadPyodide(loadPyodide, traceOptions(config))({
     indexURL: config.pyodideDir + path.sep,
+    ...startupSnapshot(config),
   }));
   pyodide.setStdout({ write: (buf) => writeAll(1, buf) });
   pyodide.setStderr({ write: (buf) => writeAll(2, buf) });

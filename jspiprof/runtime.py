@@ -21,6 +21,8 @@ NODE_VERSION = "26.10.0"
 PYODIDE_VERSION = "314.0.7"
 HOME_VARIABLE = "JSPIPROF_HOME"
 _PYODIDE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json")
+SNAPSHOT_FILE = "jspiprof-startup.snapshot"
+"""Pyodide's memory right after loading, kept in the Pyodide folder; js/run.mjs starts from it when it is there."""
 
 
 class RuntimeProblem(Exception):
@@ -128,9 +130,21 @@ def install(home: Path, *, quiet: bool = False) -> Runtime:
     probed = probe_node(node)
     if probed is None:
         raise RuntimeProblem(f"The cached Node at {node} does not start or lacks JSPI: delete {folder} and run `jspiprof setup` again.")
+    if not (pyodide_dir / SNAPSHOT_FILE).is_file():
+        _make_snapshot(node, probed[1], pyodide_dir)
     if not quiet:
         print(f"jspiprof: Node {probed[0]} and Pyodide {PYODIDE_VERSION} ready in {folder}", file=sys.stderr)
     return Runtime(node, probed[0], probed[1], pyodide_dir)
+
+
+def _make_snapshot(node: Path, flags: tuple[str, ...], pyodide_dir: Path) -> None:
+    """Save Pyodide's start-up snapshot (once; a few seconds). Without it runs still work, only start slower."""
+    print("jspiprof: saving a start-up snapshot of Pyodide (once, a few seconds)...", file=sys.stderr, flush=True)
+    command = [str(node), *flags, str(js_dir() / "snapshot.mjs"), str(pyodide_dir), str(pyodide_dir / SNAPSHOT_FILE)]
+    try:
+        subprocess.run(command, capture_output=True, timeout=120, env={**os.environ, "NODE_NO_WARNINGS": "1"})
+    except subprocess.TimeoutExpired:
+        pass
 
 
 def ensure_runtime(home: Path, node: Path | None = None) -> Runtime:

@@ -21,7 +21,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
-from jspiprof.runtime import PYODIDE_VERSION, Runtime, cache_home, install
+from jspiprof.runtime import PYODIDE_VERSION, SNAPSHOT_FILE, Runtime, cache_home, install
 from jspiprof.wheels import download_wheels
 
 DIST_PACKAGES = ("pytest", "tblib", "urllib3")
@@ -84,7 +84,7 @@ def build_dist(runtime: Runtime, home: Path) -> Path:
     scratch = folder.with_name(folder.name + ".partial")
     shutil.rmtree(scratch, ignore_errors=True)
     # Copies, not symlinks: Node resolves symlinks, and Pyodide would then read the original lock file.
-    shutil.copytree(runtime.pyodide_dir, scratch)
+    shutil.copytree(runtime.pyodide_dir, scratch, ignore=shutil.ignore_patterns(SNAPSHOT_FILE))
     for wheel in wheels:
         shutil.copy2(wheel, scratch / wheel.name)
     lock = _adjusted_lock(json.loads((scratch / "pyodide-lock.json").read_text()), wheels)

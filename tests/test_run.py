@@ -11,6 +11,8 @@ from typing import IO
 
 import pytest
 
+from jspiprof.runtime import SNAPSHOT_FILE
+
 
 def test_time_sleep_stack_switches_at_top_level(run_cli, tmp_path: Path) -> None:
     script = tmp_path / "app.py"
@@ -288,3 +290,17 @@ def test_the_built_wheel_installed_into_an_empty_venv_runs_programs(tmp_path: Pa
     done = subprocess.run([jspiprof, "run", "app.py", "x"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "True ['app.py', 'x']\n"
+
+
+def test_a_run_saves_the_start_up_snapshot_once_when_the_cache_has_none(run_cli, tmp_path: Path, jspiprof_runtime) -> None:
+    home = tmp_path / "home"
+    snapshot = _cache_copy(jspiprof_runtime, home) / SNAPSHOT_FILE
+    snapshot.unlink(missing_ok=True)
+    code = "import asyncio, time; time.sleep(0.01); print(asyncio.run(asyncio.sleep(0.01, 'ran')))"
+    first = run_cli("run", "-c", code, env={"JSPIPROF_HOME": str(home)})
+    assert (first.returncode, first.stdout) == (0, "ran\n"), first.stderr
+    assert "saving a start-up snapshot" in first.stderr
+    assert snapshot.is_file() and not snapshot.is_symlink()
+    second = run_cli("run", "-c", code, env={"JSPIPROF_HOME": str(home)})
+    assert (second.returncode, second.stdout) == (0, "ran\n"), second.stderr
+    assert "snapshot" not in second.stderr
