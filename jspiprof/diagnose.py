@@ -12,8 +12,11 @@ loop), JS frames inside the Python traceback (Python -> JS -> Python), and the P
 
 from __future__ import annotations
 
+import functools
 import re
+import sys
 import traceback
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -371,16 +374,28 @@ def _entry_function(frames: list[PyFrame]) -> PyFrame | None:
 # Concrete fixes
 
 
+@functools.cache
+def _source_lines(url: str) -> list[str]:
+    """The lines of a JS file on this machine: a path, a file: URL, or a page served from 127.0.0.1/localhost."""
+    parsed = urlparse(url)
+    try:
+        if parsed.scheme in ("http", "https"):
+            if parsed.hostname not in ("127.0.0.1", "localhost") or sys.platform == "emscripten":  # no sockets in Pyodide
+                return []
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.read().decode("utf-8", errors="replace").splitlines()
+        path = Path(unquote(parsed.path)) if parsed.scheme == "file" else Path(url)
+        return path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError, ValueError):
+        return []
+
+
 def _source_line(frame: JsFrame | None) -> str | None:
-    """The JS source line at `frame`, when its file is on this machine (Node scripts, local pages)."""
+    """The JS source line at `frame`, when its file can be read from here (Node scripts, pages served locally)."""
     if frame is None or frame.line is None:
         return None
-    url = urlparse(frame.url)
-    path = Path(unquote(url.path)) if url.scheme == "file" else Path(frame.url)
-    try:
-        return path.read_text(encoding="utf-8").splitlines()[frame.line - 1]
-    except (OSError, IndexError, UnicodeDecodeError, ValueError):
-        return None
+    lines = _source_lines(frame.url)
+    return lines[frame.line - 1] if 0 < frame.line <= len(lines) else None
 
 
 def _call_on_line(source: str, python_name: str | None) -> str | None:

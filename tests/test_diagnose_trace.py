@@ -18,7 +18,7 @@ from jspiprof.runtime import Runtime, cache_home, js_dir
 from jspiprof.wheels import download_wheels
 
 sys.path.insert(0, str(Path(__file__).parent / "scenarios"))
-from harness import FIXTURES, HERE, SYSTEM_NODE, expected_location, hooked, node_workdir, run_node  # noqa: E402
+from harness import FIXTURES, HERE, SYSTEM_NODE, browser, expected_location, hooked, node_workdir, run_node  # noqa: E402
 
 
 def js_line_of(script: Path, text: str, base: str) -> str:
@@ -173,3 +173,33 @@ def test_applying_the_busy_wait_fix_unblocks_the_event_loop(traced) -> None:
     _, text = run_node(script, traced.node, traced.folder, {"JSPIPROF_TRACE": str(trace)})
     assert int(re.search(r"fired after (\d+) ms", text)[1]) < 150, text
     assert read_trace(trace).failed_switches == []
+
+
+BROWSER_TRACE_CASES = {
+    "click_listener": (["sync-js-callback"], "save"),
+    # save_draft calls time.sleep before run_sync: in the same synchronous entry, that sleep busy-waited.
+    "pyproxy_call": (["busy-wait-sleep", "sync-pyproxy-call"], "save"),
+    "reentrant_callback": (["reentrant-sync-callback"], None),
+    "runpython_fetch": (["sync-runpython"], None),
+}
+
+
+def test_chromium_traces_are_diagnosed(jspiprof_runtime: Runtime, tmp_path: Path, run_cli) -> None:
+    """The browser pages with loadPyodide wrapped by the hook (same line); the trace comes from pyodide.jspiprof.toJSONL()."""
+    repo = Path(__file__).parent.parent
+    with browser(jspiprof_runtime.pyodide_dir, tmp_path) as chromium:
+        (tmp_path / "js").symlink_to(repo / "js")
+        (tmp_path / "jspiprof").symlink_to(repo / "jspiprof")
+        for name, (class_ids, click) in BROWSER_TRACE_CASES.items():
+            page = tmp_path / f"{name}.html"
+            page.write_text(page.read_text().replace(
+                "const pyodide = await loadPyodide();",
+                'const { wrapLoadPyodide } = await import("/js/hook.mjs"); const pyodide = window.pyodide = await wrapLoadPyodide(globalThis.loadPyodide, { explain: true })();',
+            ))
+            console = chromium.open(page.name, click)
+            trace = tmp_path / f"{name}.jsonl"
+            trace.write_text(chromium.run_script("return window.pyodide.jspiprof.toJSONL()"))
+            done = run_cli("diagnose", "--json", str(trace))
+            location = expected_location(HERE / "browser" / page.name, chromium.base)
+            assert [(p["class"], p["location"]) for p in json.loads(done.stdout)] == [(c, location) for c in class_ids], (name, done.stdout, console)
+            assert all(f"jspiprof: [{class_id}]" in console for class_id in class_ids)

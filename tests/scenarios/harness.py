@@ -91,6 +91,10 @@ class Browser:
     driver: object
     base: str
 
+    def run_script(self, script: str) -> object:
+        """Run JS in the page and return its value."""
+        return self.driver.execute_script(script)  # type: ignore[attr-defined]
+
     def open(self, page: str, click: str | None = None, settle: float = 1.5) -> str:
         """Load `page`, wait for its title to become "ready", click the element with id `click`; the console text."""
         driver = self.driver
@@ -137,6 +141,8 @@ def browser(pyodide_dir: Path, folder: Path) -> Iterator[Browser]:
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, ".mjs": "text/javascript", ".wasm": "application/wasm"}
+
     def log_message(self, format: str, *args: object) -> None:
         pass
 
