@@ -128,6 +128,8 @@ async function main() {
   pyodide.setStdout({ write: (buf) => writeAll(1, buf) });
   pyodide.setStderr({ write: (buf) => writeAll(2, buf) });
   mountHostFolders(pyodide, config);
+  // Real TCP sockets for the program (socket, ssl): each blocking syscall stack-switches, as CPython blocks.
+  await pyodide.useNodeSockFS();
   installProbe(pyodide, config);
   await loadWheels(pyodide, config);
   const namespace = pyodide.toPy({

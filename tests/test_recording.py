@@ -237,6 +237,30 @@ def test_requests_get_is_recorded_as_urllib3_at_the_callers_line(run_cli, tmp_pa
     assert "/urllib3/" in innermost.file and innermost.library
 
 
+def test_socket_syscalls_are_recorded_as_socket_at_the_users_lines(run_cli, tmp_path: Path, http_server: str) -> None:
+    port = http_server.rsplit(":", 1)[1]
+    trace, done, app = record(
+        run_cli,
+        tmp_path,
+        f"""\
+        import socket
+
+        connection = socket.create_connection(("127.0.0.1", {port}))  # connect
+        connection.sendall(b"GET /text HTTP/1.0\\r\\nHost: 127.0.0.1\\r\\n\\r\\n")  # send
+        reply = b""
+        while chunk := connection.recv(4096):  # receive
+            reply += chunk
+        print(reply.splitlines()[-1].decode())
+        """,
+    )
+    assert done.stdout == "hello from 127.0.0.1\n"
+    assert {s.path for s in trace.suspensions} == {"socket"}
+    sites = by_site(trace)
+    assert line_of(app, "connect") in sites and line_of(app, "receive") in sites
+    assert set(sites) <= {line_of(app, marker) for marker in ("connect", "send", "receive")}
+    assert all(s.awaitable == "Promise" for s in trace.suspensions)
+
+
 PROGRAM_WITH_RESULTS = """\
 import asyncio, sys, time
 from pyodide.ffi import run_sync
