@@ -105,3 +105,47 @@ console.log(JSON.stringify(pyodide.jspiprof.toJSONL()));
     (tmp_path / "buffer.jsonl").write_text(json.loads(text_line))
     trace = read_trace(tmp_path / "buffer.jsonl")
     assert trace.dropped_count == events[-1]["count"] and not trace.complete
+
+
+def test_every_js_entry_point_is_an_entry_of_its_kind(jspiprof_runtime, tmp_path: Path) -> None:
+    body = """\
+pyodide.runPython("def f(x=1):\\n    return x\\nasync def g():\\n    return 2\\nfrom pyodide.code import run_js\\ndef h():\\n    return run_js('(cb) => cb(3)')(f)\\n");  // runPython
+const [f, g, h] = ["f", "g", "h"].map((name) => pyodide.globals.get(name));
+const results = [
+  f(1),  // direct call
+  f.callKwargs({ x: 4 }),  // callKwargs
+  await f.callPromising(5),  // callPromising
+  await f.callPromisingKwargs({ x: 6 }),  // callPromisingKwargs
+  await f.callWithOptions({ promising: true }, 7),  // callWithOptions
+  await g(),  // async function
+  h(),  // callback through JS
+  await pyodide.runPythonAsync("8"),  // runPythonAsync
+];
+console.log(JSON.stringify(results));
+"""
+    stdout, script = run_hook_script(jspiprof_runtime, tmp_path, body)
+    assert stdout == "[1,4,5,6,7,2,3,8]\n"
+    trace = read_trace(tmp_path / "trace.jsonl")
+    by_caller = {}
+    for entry in trace.entries.values():
+        if entry.kind != "callback":  # the callback's JS caller is the run_js function, called from `h()`'s line
+            by_caller.setdefault(entry.caller, []).append(entry)
+    expected = {
+        "runPython": ("runPython", None, False),
+        "direct call": ("call", "f", False),
+        "callKwargs": ("call", "f", False),
+        "callPromising": ("callPromising", "f", True),
+        "callPromisingKwargs": ("callPromisingKwargs", "f", True),
+        "callWithOptions": ("callWithOptions", "f", True),
+        "callback through JS": ("call", "h", False),
+        "runPythonAsync": ("runPythonAsync", None, True),
+        "async function": ("call", "g", False),
+    }
+    for marker, kind_name_promising in expected.items():
+        (entry,) = by_caller[line_in(script, marker)]
+        assert (entry.kind, entry.name, entry.promising) == kind_name_promising, marker
+        assert entry.outcome == "return"
+    (callback,) = [e for e in trace.entries.values() if e.kind == "callback"]
+    assert callback.name == "f" and trace.entries[callback.parent].name == "h"
+    # `await g()` runs g's coroutine as a webloop task; the runPythonAsync body too.
+    assert sum(e.kind == "task" for e in trace.entries.values()) >= 2
