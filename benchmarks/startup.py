@@ -5,13 +5,14 @@
 Warm (everything cached), the modes interleaved repetition after repetition; the figures are medians of the
 wall time and of the CPU time of the child processes (the CPU time is steadier on a busy machine):
 - floor: Node 26 importing pyodide.mjs and awaiting loadPyodide(), nothing else;
+- floor, from the snapshot: the same, loading from jspiprof's start-up snapshot (as `jspiprof run` does);
 - run --no-trace: `jspiprof run --no-trace empty.py` (CLI, runtime check, Node, Pyodide, launcher);
 - run --no-trace, no compile cache: the same with NODE_DISABLE_COMPILE_CACHE=1 (run.mjs enables Node's
   compile cache so a warm start does not compile pyodide.asm.mjs again);
 - run: `jspiprof run empty.py`, which also records a trace and writes the report.
 `--cold` also times one `jspiprof run --no-trace empty.py` with an empty JSPIPROF_HOME (npm installs Node and
 Pyodide; npm's own download cache, if warm, makes this faster than a first install on a new machine).
-Goal: run --no-trace / floor <= 1.3.
+Goal: run --no-trace / floor <= 1.0 (the snapshot more than pays for the CLI and the launcher).
 """
 
 from __future__ import annotations
@@ -26,11 +27,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from jspiprof.runtime import cache_home, ensure_runtime
+from jspiprof.runtime import SNAPSHOT_FILE, cache_home, ensure_runtime
 
 FLOOR_JS = """
-const { loadPyodide } = await import(process.argv[2] + "/pyodide.mjs");
-await loadPyodide({ indexURL: process.argv[2] + "/" });
+import fs from "node:fs";
+const [pyodideDir, snapshot] = process.argv.slice(2);
+const { loadPyodide } = await import(pyodideDir + "/pyodide.mjs");
+await loadPyodide({ indexURL: pyodideDir + "/", ...(snapshot ? { _loadSnapshot: fs.readFileSync(snapshot) } : {}) });
 """
 
 
@@ -50,6 +53,7 @@ def main() -> None:
     parser.add_argument("--cold", action="store_true", help="also time one run with an empty cache")
     args = parser.parse_args()
     runtime = ensure_runtime(cache_home())
+    snapshot = runtime.pyodide_dir / SNAPSHOT_FILE
     jspiprof = [sys.executable, "-m", "jspiprof", "run"]
     with tempfile.TemporaryDirectory(prefix="jspiprof-startup-") as scratch:
         folder = Path(scratch)
@@ -58,6 +62,7 @@ def main() -> None:
         floor_file.write_text(FLOOR_JS)
         modes = {
             "floor": ([str(runtime.node), str(floor_file), str(runtime.pyodide_dir)], None),
+            "floor, from the snapshot": ([str(runtime.node), str(floor_file), str(runtime.pyodide_dir), str(snapshot)], None),
             "run --no-trace": ([*jspiprof, "--no-trace", "empty.py"], None),
             "run --no-trace, no compile cache": ([*jspiprof, "--no-trace", "empty.py"], {"NODE_DISABLE_COMPILE_CACHE": "1"}),
             "run": ([*jspiprof, "empty.py"], None),

@@ -6,6 +6,7 @@ else `~/.cache/jspiprof`. Installing is idempotent: a complete install is recogn
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -137,10 +138,25 @@ def install(home: Path, *, quiet: bool = False) -> Runtime:
     return Runtime(node, probed[0], probed[1], pyodide_dir)
 
 
+def _snapshot_imports() -> list[str]:
+    """The standard-library modules that jspiprof's in-Pyodide modules import (e.g. urllib.request: 1.2 s in Pyodide)."""
+    from jspiprof.runner import PROBE_MODULES  # imported here: the runner imports this module
+
+    names: set[str] = set()
+    for module in PROBE_MODULES:
+        for node in ast.walk(ast.parse((Path(__file__).parent / module).read_text())):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module)
+    # jspiprof's own modules are installed per run; `js` and `pyodide` hold JS objects a snapshot cannot keep.
+    return sorted(name for name in names if name.split(".")[0] not in ("jspiprof", "js", "pyodide", "__future__"))
+
+
 def _make_snapshot(node: Path, flags: tuple[str, ...], pyodide_dir: Path) -> None:
     """Save Pyodide's start-up snapshot (once; a few seconds). Without it runs still work, only start slower."""
     print("jspiprof: saving a start-up snapshot of Pyodide (once, a few seconds)...", file=sys.stderr, flush=True)
-    command = [str(node), *flags, str(js_dir() / "snapshot.mjs"), str(pyodide_dir), str(pyodide_dir / SNAPSHOT_FILE)]
+    command = [str(node), *flags, str(js_dir() / "snapshot.mjs"), str(pyodide_dir), str(pyodide_dir / SNAPSHOT_FILE), *_snapshot_imports()]
     try:
         subprocess.run(command, capture_output=True, timeout=120, env={**os.environ, "NODE_NO_WARNINGS": "1"})
     except subprocess.TimeoutExpired:
