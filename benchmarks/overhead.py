@@ -1,6 +1,6 @@
 """How much jspiprof slows a program down, next to cProfile: prints medians and the ratios to raw.
 
-    python benchmarks/overhead.py [--reps 7] [--n 3000]
+    python benchmarks/overhead.py [--reps 15] [--n 2000]
 
 One Node process, one Pyodide loaded through the jspiprof hook. Each loop runs raw (recording off),
 under jspiprof (recording into a trace file) and under cProfile (recording off), the three modes
@@ -91,8 +91,8 @@ console.log(JSON.stringify(results));
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=7, help="repetitions of each mode (interleaved)")
-    parser.add_argument("--n", type=int, default=3000, help="switches per worst-case loop (the app loop scales with it)")
+    parser.add_argument("--reps", type=int, default=15, help="repetitions of each mode (interleaved)")
+    parser.add_argument("--n", type=int, default=2000, help="switches per worst-case loop (the app loop scales with it)")
     args = parser.parse_args()
     runtime = ensure_runtime(cache_home())
     with tempfile.TemporaryDirectory(prefix="jspiprof-bench-") as scratch:
