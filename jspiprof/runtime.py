@@ -131,8 +131,7 @@ def install(home: Path, *, quiet: bool = False) -> Runtime:
     probed = probe_node(node)
     if probed is None:
         raise RuntimeProblem(f"The cached Node at {node} does not start or lacks JSPI: delete {folder} and run `jspiprof setup` again.")
-    if not (pyodide_dir / SNAPSHOT_FILE).is_file():
-        _make_snapshot(node, probed[1], pyodide_dir)
+    _ensure_snapshot(node, probed[1], pyodide_dir)
     if not quiet:
         print(f"jspiprof: Node {probed[0]} and Pyodide {PYODIDE_VERSION} ready in {folder}", file=sys.stderr)
     return Runtime(node, probed[0], probed[1], pyodide_dir)
@@ -153,14 +152,24 @@ def _snapshot_imports() -> list[str]:
     return sorted(name for name in names if name.split(".")[0] not in ("jspiprof", "js", "pyodide", "__future__"))
 
 
-def _make_snapshot(node: Path, flags: tuple[str, ...], pyodide_dir: Path) -> None:
-    """Save Pyodide's start-up snapshot (once; a few seconds). Without it runs still work, only start slower."""
+def _ensure_snapshot(node: Path, flags: tuple[str, ...], pyodide_dir: Path) -> None:
+    """Save Pyodide's start-up snapshot unless one with today's module list is there (once; a few seconds).
+
+    Without a snapshot runs still work, only start slower.
+    """
+    snapshot = pyodide_dir / SNAPSHOT_FILE
+    listing = snapshot.with_name(SNAPSHOT_FILE + ".imports")
+    imports = _snapshot_imports()
+    if snapshot.is_file() and listing.is_file() and listing.read_text().split() == imports:
+        return
     print("jspiprof: saving a start-up snapshot of Pyodide (once, a few seconds)...", file=sys.stderr, flush=True)
-    command = [str(node), *flags, str(js_dir() / "snapshot.mjs"), str(pyodide_dir), str(pyodide_dir / SNAPSHOT_FILE), *_snapshot_imports()]
+    command = [str(node), *flags, str(js_dir() / "snapshot.mjs"), str(pyodide_dir), str(snapshot), *imports]
     try:
-        subprocess.run(command, capture_output=True, timeout=120, env={**os.environ, "NODE_NO_WARNINGS": "1"})
+        done = subprocess.run(command, capture_output=True, timeout=120, env={**os.environ, "NODE_NO_WARNINGS": "1"})
     except subprocess.TimeoutExpired:
-        pass
+        return
+    if done.returncode == 0 and snapshot.is_file():
+        listing.write_text("\n".join(imports) + "\n")
 
 
 def ensure_runtime(home: Path, node: Path | None = None) -> Runtime:

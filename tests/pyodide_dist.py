@@ -84,7 +84,7 @@ def build_dist(runtime: Runtime, home: Path) -> Path:
     scratch = folder.with_name(folder.name + ".partial")
     shutil.rmtree(scratch, ignore_errors=True)
     # Copies, not symlinks: Node resolves symlinks, and Pyodide would then read the original lock file.
-    shutil.copytree(runtime.pyodide_dir, scratch, ignore=shutil.ignore_patterns(SNAPSHOT_FILE))
+    shutil.copytree(runtime.pyodide_dir, scratch, ignore=shutil.ignore_patterns(f"{SNAPSHOT_FILE}*"))
     for wheel in wheels:
         shutil.copy2(wheel, scratch / wheel.name)
     lock = _adjusted_lock(json.loads((scratch / "pyodide-lock.json").read_text()), wheels)
