@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from jspiprof.analysis.tables import Tables
@@ -55,14 +56,20 @@ def _worth_it(t: Tables, at_stake_us: float) -> bool:
 
 def _runs(suspensions: pd.DataFrame) -> pd.DataFrame:
     """Maximal runs of back-to-back suspensions at one site within one entry (no other site in between)."""
+    columns = ["entry", "kind", "site", "path", "count", "wait_total_us", "wait_max_us", "start_us", "end_us"]
+    if not len(suspensions):
+        return pd.DataFrame(columns=columns)
     s = suspensions.sort_values(["entry", "start_us"], kind="stable")
-    new_run = (s["site"] != s["site"].shift()) | (s["entry"] != s["entry"].shift())
-    s = s.assign(run=new_run.cumsum())
-    return s.groupby("run", sort=False).agg(
-        entry=("entry", "first"), kind=("kind", "first"), site=("site", "first"), path=("path", "first"),
-        count=("wait_us", "size"), wait_total_us=("wait_us", "sum"), wait_max_us=("wait_us", "max"),
-        start_us=("start_us", "min"), end_us=("end_us", "max"),
-    )
+    site, entry = s["site"].to_numpy(object), s["entry"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, (site[1:] != site[:-1]) | (entry[1:] != entry[:-1])])
+    first = s.iloc[starts]
+    wait = s["wait_us"].to_numpy(float)
+    return pd.DataFrame({
+        "entry": first["entry"].to_numpy(), "kind": first["kind"].to_numpy(), "site": first["site"].to_numpy(),
+        "path": first["path"].to_numpy(), "count": np.diff(np.r_[starts, len(s)]),
+        "wait_total_us": np.add.reduceat(wait, starts), "wait_max_us": np.maximum.reduceat(wait, starts),
+        "start_us": first["start_us"].to_numpy(), "end_us": np.maximum.reduceat(s["end_us"].to_numpy(float), starts),
+    }, columns=columns)
 
 
 def _hot_sites(t: Tables) -> pd.DataFrame:
@@ -134,7 +141,7 @@ def sequential_waits(t: Tables) -> list[Insight]:
 
 def sleep_polling(t: Tables) -> list[Insight]:
     """`time.sleep` repeated at one site: waiting in fixed steps for something to happen."""
-    s = t.suspensions.sort_values(["entry", "start_us"], kind="stable")
+    s = t.suspensions[["entry", "site", "path", "start_us", "end_us", "wait_us", "resume_us"]].sort_values(["entry", "start_us"], kind="stable")
     sleeps = s[(s["path"] == "time.sleep") & ~s["site"].isin(_hot_sites(t).index)]  # sleep(0) in a tight loop is a hot loop
     found = []
     for (entry, site), group in sleeps.groupby(["entry", "site"], sort=False):
