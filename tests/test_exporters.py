@@ -18,7 +18,7 @@ from jspiprof.trace import read_trace as load
 
 FIXTURES = Path(__file__).parent / "fixtures" / "analysis"
 
-TRACES = ["small_app", "sequential", "hot_loop", "polling", "deep", "nested_tasks", "empty"]
+TRACES = ["small_app", "sequential", "hot_loop", "polling", "deep", "nested_tasks", "empty", "no_entry"]
 
 
 @pytest.fixture(scope="session")

@@ -50,10 +50,14 @@ def document(t: Tables, program: str) -> dict[str, Any]:
         per_entry.setdefault(event[4], []).append({"type": "O" if event[1] else "C", "frame": event[3], "at": event[0]})
     entries = t.entries.set_index("id")
     for entry, evts in per_entry.items():
-        e = entries.loc[entry]
-        name = f"entry {entry} {e['kind']}" + (f" {e['name']}" if isinstance(e["name"], str) else "")
-        profiles.append({"type": "evented", "name": name, "unit": "microseconds",
-                         "startValue": float(min(e["start_us"], evts[0]["at"])), "endValue": float(max(e["end_us"], evts[-1]["at"])),
+        start, end = evts[0]["at"], evts[-1]["at"]
+        if entry in entries.index:
+            e = entries.loc[entry]
+            name = f"entry {entry} {e['kind']}" + (f" {e['name']}" if isinstance(e["name"], str) else "")
+            start, end = min(e["start_us"], start), max(e["end_us"], end)
+        else:
+            name = "outside any entry"
+        profiles.append({"type": "evented", "name": name, "unit": "microseconds", "startValue": float(start), "endValue": float(end),
                          "events": evts})
     return {"$schema": SCHEMA, "name": program, "exporter": f"jspiprof {__version__}", "activeProfileIndex": 0,
             "shared": {"frames": frames}, "profiles": profiles}
