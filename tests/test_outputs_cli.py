@@ -72,3 +72,13 @@ def test_bad_input_is_one_sentence_not_a_traceback(tmp_path: Path, command: list
     assert done.returncode == 1
     assert message in done.stderr and "Traceback" not in done.stderr
     assert done.stdout == ""
+
+
+def test_a_trace_cut_mid_line_is_read_up_to_its_last_whole_line_with_a_warning(tmp_path: Path):
+    trace = tmp_path / "cut.jsonl"
+    trace.write_bytes((FIXTURES / "small_app.jsonl").read_bytes()[:-30])  # the end line is cut in the middle
+    done = jspiprof("stats", "--json", str(trace), cwd=tmp_path)
+    assert done.returncode == 0 and "last line (line 18) is truncated" in done.stderr
+    result = json.loads(done.stdout)
+    assert result["suspensions"] == 4 and result["complete"] is False
+    assert result["window_ms"] == 100.0  # no end line: the window ends with entry 1 at 101000 µs
