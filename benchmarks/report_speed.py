@@ -8,8 +8,9 @@ a fresh Python process, side by side:
 - parse: read the file and `orjson.loads` every line (the floor: any reader must at least do this);
 - report: `jspiprof report TRACE -o report.html` in-process (read_trace, tables, insights, render, write),
   timed after the imports, with its peak memory (max RSS of the process) and the report's size.
-The ratio report / parse is printed; the goal is <= 3. The command's wall time (Python start-up and the
-imports of pandas and plotly included) is printed too.
+The ratio report / parse is printed; the goal is <= 3. Also printed: the time `jspiprof.trace.read_trace`
+alone takes (the part of the report spent reading and checking every line), and the command's wall time
+(Python start-up and the imports of pandas and plotly included).
 """
 
 from __future__ import annotations
@@ -36,6 +37,14 @@ start = time.perf_counter()
 with open(sys.argv[1], "rb") as file:
     events = [loads(line) for line in file]
 print(time.perf_counter() - start, parser)
+"""
+
+_READ = """
+import sys, time
+from jspiprof.trace import read_trace
+start = time.perf_counter()
+read_trace(sys.argv[1])
+print(time.perf_counter() - start)
 """
 
 _REPORT = """
@@ -66,7 +75,7 @@ def main(sizes: list[int]) -> None:
     from synthetic_trace import write
 
     with tempfile.TemporaryDirectory(prefix="jspiprof-bench-") as folder:
-        print(f"{'suspensions':>12} {'trace MB':>9} {'parse s':>8} {'report s':>9} {'ratio':>6} {'command s':>10} {'peak MiB':>9} {'report MB':>10}")
+        print(f"{'suspensions':>12} {'trace MB':>9} {'parse s':>8} {'read s':>7} {'report s':>9} {'ratio':>6} {'command s':>10} {'peak MiB':>9} {'report MB':>10}")
         parser_name = ""
         for size in sizes:
             trace = Path(folder) / f"trace-{size}.jsonl"
@@ -74,9 +83,10 @@ def main(sizes: list[int]) -> None:
             output = Path(folder) / f"report-{size}.html"
             parse_out, _, _ = _child(_PARSE, str(trace))
             parse_s, parser_name = parse_out.split(" ", 1)
+            read_out, _, _ = _child(_READ, str(trace))
             report_out, wall, peak = _child(_REPORT, str(trace), str(output))
             ratio = float(report_out) / float(parse_s)
-            print(f"{size:>12,} {trace.stat().st_size / 1e6:>9.1f} {float(parse_s):>8.2f} {float(report_out):>9.2f} "
+            print(f"{size:>12,} {trace.stat().st_size / 1e6:>9.1f} {float(parse_s):>8.2f} {float(read_out):>7.2f} {float(report_out):>9.2f} "
                   f"{ratio:>6.2f} {wall:>10.2f} {peak:>9.0f} {output.stat().st_size / 1e6:>10.1f}", flush=True)
         print(f"parser: {parser_name.strip()}; goal: report / parse <= {GOAL:g}")
 
