@@ -17,6 +17,7 @@ import re
 import sys
 import traceback
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -732,7 +733,23 @@ def diagnose_text(text: str) -> list[Problem]:
     """
     problems = [problem for problem in (diagnose_report(report) for report in parse_text(text)) if problem is not None]
     busy = [Problem("busy-wait-sleep", m["message"], m["where"], m["fix"]) for m in _BUSY_WAIT_REPORT.finditer(text)]
-    return problems + busy
+    return merge_repeats(problems + busy)
+
+
+def merge_repeats(problems: list[Problem]) -> list[Problem]:
+    """Each problem once, in order of first appearance; a repeated one says how many times it happened."""
+    counts = Counter((problem.class_id, problem.location, problem.message) for problem in problems)
+    merged: list[Problem] = []
+    seen: set[tuple[str, str | None, str]] = set()
+    for problem in problems:
+        key = (problem.class_id, problem.location, problem.message)
+        if key in seen:
+            continue
+        seen.add(key)
+        if counts[key] > 1:
+            problem.message += f" (happened {counts[key]} times)"
+        merged.append(problem)
+    return merged
 
 
 def explain(error: BaseException) -> list[Problem]:

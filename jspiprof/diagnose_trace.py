@@ -11,8 +11,6 @@ error text. `time.sleep` calls that busy-waited show up as failed switches with 
 from __future__ import annotations
 
 import re
-from collections import Counter
-
 from jspiprof import diagnose as text
 from jspiprof.diagnose import Entry, JsFrame, Problem
 from jspiprof.trace import Entry as TraceEntry
@@ -196,22 +194,7 @@ def diagnose_trace(trace: Trace) -> list[Problem]:
             problems.append(problem)
     if trace.header.runtime.jspi == "none" and not any(problem.class_id == "no-jspi" for problem in problems) and problems:
         problems.append(Problem("no-jspi", f"This runtime ({_runtime(trace)}) has no JSPI.", None, text.no_jspi_advice(_runtime(trace))))
-    return _merge_repeats(problems)
-
-
-def _merge_repeats(problems: list[Problem]) -> list[Problem]:
-    counts = Counter((problem.class_id, problem.location, problem.message) for problem in problems)
-    merged: list[Problem] = []
-    seen: set[tuple[str, str | None, str]] = set()
-    for problem in problems:
-        key = (problem.class_id, problem.location, problem.message)
-        if key in seen:
-            continue
-        seen.add(key)
-        if counts[key] > 1:
-            problem.message += f" (happened {counts[key]} times)"
-        merged.append(problem)
-    return merged
+    return text.merge_repeats(problems)
 
 
 def is_trace(text: str) -> bool:

@@ -199,3 +199,10 @@ def test_applying_the_suggested_edit_makes_the_scenario_succeed(name: str, jspip
     status, text = run_scenario(name, jspiprof_runtime, node_dir, scenario_env, source=fixed)
     assert status == 0, text[-3000:]
     assert FIXED_OUTPUT[name] in text
+
+
+def test_a_failure_repeated_in_a_log_is_one_problem_with_its_count() -> None:
+    text = (FIXTURES / "chromium-click_listener.txt").read_text()
+    problem = only_problem(text * 3)
+    assert problem.class_id == "sync-js-callback"
+    assert problem.message.endswith(" (happened 3 times)")
