@@ -51,6 +51,11 @@ export async function installProbe(pyodide, recorder, control, callPyObject) {
       recorder.writeFailedSwitch("busy-wait", `time.sleep(${seconds}) busy-waited, blocking the JS event loop: no stack switch was possible here`, "time.sleep");
     }
   });
+  if (!pyodide._module.jspiSupported) {
+    probe.watch_no_jspi((error) => {
+      if (recorder.recording) recorder.writeFailedSwitch("no-jspi", error);
+    });
+  }
   const getPtr = pyodide._module.PyProxy_getPtr;
   const capture = probe.capture;
   const describe = probe.describe;

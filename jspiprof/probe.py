@@ -80,6 +80,8 @@ def capture() -> int:
         top = sys._getframe(1)
     except ValueError:
         top = None
+    while top is not None and top.f_code.co_filename == __file__:
+        top = top.f_back  # jspiprof's own wrapper (watch_no_jspi) is not part of the program's stack
     ids = [top.f_lasti] if top is not None else [-1]
     frame = top
     while frame is not None:
@@ -205,6 +207,34 @@ def calibrate(check: Callable[[list[int]], bool]) -> bool:
         addresses.append(id(frame.f_code))
         frame = frame.f_back
     return bool(check(addresses))
+
+
+NO_JSPI_ERROR = "WebAssembly stack switching not supported in this JavaScript runtime"
+
+
+def watch_no_jspi(report: Callable[[str], None]) -> None:
+    """On a runtime without JSPI, have `run_sync` report each switch it refuses (then raise as before).
+
+    Pyodide refuses those before its `saveState`, so the JS hook cannot see them. `run_sync` is replaced in
+    `pyodide.ffi` and `pyodide.webloop` (which asyncio.run and run_until_complete use); code that imported
+    `run_sync` before the hook was installed keeps the original.
+    """
+    import pyodide.ffi
+    import pyodide.webloop
+
+    original = pyodide.ffi.run_sync
+
+    @functools.wraps(original)
+    def run_sync(awaitable: Any) -> Any:
+        try:
+            return original(awaitable)
+        except RuntimeError as error:
+            if str(error) == NO_JSPI_ERROR:
+                report(f"RuntimeError: {error}")
+            raise
+
+    pyodide.ffi.run_sync = run_sync
+    pyodide.webloop.run_sync = run_sync
 
 
 def attach(control: Any) -> None:

@@ -149,3 +149,25 @@ console.log(JSON.stringify(results));
     assert callback.name == "f" and trace.entries[callback.parent].name == "h"
     # `await g()` runs g's coroutine as a webloop task; the runPythonAsync body too.
     assert sum(e.kind == "task" for e in trace.entries.values()) >= 2
+
+
+def test_without_jspi_each_refused_run_sync_is_a_failed_switch(jspiprof_runtime, tmp_path: Path) -> None:
+    """Debian's own Node 20 (npm's dependency) has no JSPI: Pyodide loads, and refuses every switch."""
+    system_node = "/usr/bin/node"
+    probe = subprocess.run([system_node, "-p", "'Suspending' in WebAssembly"], capture_output=True, text=True)
+    assert probe.stdout == "false\n", f"{system_node} should be a Node without JSPI (Debian's Node 20) for this test"
+    body = """\
+for (const code of ["import asyncio\\nfrom pyodide.ffi import run_sync\\nrun_sync(asyncio.sleep(0))", "import asyncio\\nasync def f():\\n    pass\\nasyncio.run(f())"]) {
+  try { await pyodide.runPythonAsync(code, { filename: "app.py" }); } catch (error) { console.log(error.type); }
+}
+"""
+    script = tmp_path / "driver.mjs"
+    script.write_text(node_script(jspiprof_runtime, tmp_path / "trace.jsonl", "{}", body))
+    done = subprocess.run([system_node, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "RuntimeError\nRuntimeError\n"
+    trace = read_trace(tmp_path / "trace.jsonl")
+    assert trace.header.runtime.jspi == "none" and trace.suspensions == []
+    assert [(f.reason, f.path, f.site) for f in trace.failed_switches] == [("no-jspi", "run_sync", "app.py:3"), ("no-jspi", "asyncio.run", "app.py:4")]
+    assert all(f.error == "RuntimeError: WebAssembly stack switching not supported in this JavaScript runtime" for f in trace.failed_switches)
+    assert all(not trace.frames[f.stack[-1]].file.endswith("probe.py") for f in trace.failed_switches)
