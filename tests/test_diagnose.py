@@ -206,3 +206,23 @@ def test_a_failure_repeated_in_a_log_is_one_problem_with_its_count() -> None:
     problem = only_problem(text * 3)
     assert problem.class_id == "sync-js-callback"
     assert problem.message.endswith(" (happened 3 times)")
+
+
+def test_the_async_def_fix_makes_the_click_handler_work_in_chromium(chromium) -> None:
+    problem = only_problem(chromium.open("click_listener.html", "save"))
+    page = chromium.folder / "click_listener.html"
+    original = page.read_text()
+    page.write_text(original.replace(*problem.edit, 1))
+    try:
+        console = chromium.open("click_listener.html", "save")
+    finally:
+        page.write_text(original)  # the other tests share this page
+    assert console.splitlines() == ["saved 200"]
+
+
+@pytest.mark.skipif(not SYSTEM_NODE.exists(), reason="needs the system Node 20 (no JSPI) at /usr/bin/node")
+def test_the_no_jspi_fix_upgrading_node_makes_the_scenario_succeed(jspiprof_runtime: Runtime, node_dir: Path, scenario_env: dict[str, str]) -> None:
+    problem = only_problem(run_scenario("no_jspi_run_sync", jspiprof_runtime, node_dir, scenario_env)[1])
+    assert "upgrade to Node 24.20+ or 26" in problem.fix
+    status, text = run_node(HERE / "node" / "no_jspi_run_sync.mjs", jspiprof_runtime.node, node_dir, scenario_env)  # Node 26
+    assert status == 0 and text.endswith("3\n"), text[-2000:]

@@ -90,6 +90,7 @@ class Browser:
 
     driver: object
     base: str
+    folder: Path
 
     def run_script(self, script: str) -> object:
         """Run JS in the page and return its value."""
@@ -134,7 +135,7 @@ def browser(pyodide_dir: Path, folder: Path) -> Iterator[Browser]:
     driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
     try:
         driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": _CAPTURE_CONSOLE})
-        yield Browser(driver, f"http://127.0.0.1:{server.server_address[1]}")
+        yield Browser(driver, f"http://127.0.0.1:{server.server_address[1]}", folder)
     finally:
         driver.quit()
         server.shutdown()
