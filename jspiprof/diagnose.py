@@ -391,7 +391,7 @@ def _source_lines(url: str) -> list[str]:
         return []
 
 
-def _source_line(frame: JsFrame | None) -> str | None:
+def source_line(frame: JsFrame | None) -> str | None:
     """The JS source line at `frame`, when its file can be read from here (Node scripts, pages served locally)."""
     if frame is None or frame.line is None:
         return None
@@ -411,7 +411,7 @@ def _call_on_line(source: str, python_name: str | None) -> str | None:
 
 def _callee_at(frame: JsFrame | None, python_name: str | None = None) -> str | None:
     """The JS expression called at `frame` (V8 columns point at the callee), e.g. `getStatus` or `pyodide.runPython`."""
-    source = _source_line(frame)
+    source = source_line(frame)
     if source is None or frame is None:
         return None
     if frame.column is None:  # a trace's caller has no column: find the call on the line
@@ -472,12 +472,12 @@ def _fix_js_callback(entry: Entry, function: str) -> str:
 
 def js_function_at(frame: JsFrame | None) -> str | None:
     """The name of the JS function defined on the line of `frame` (`globalThis.forEachItem = (...) =>`), if readable."""
-    source = _source_line(frame) or ""
+    source = source_line(frame) or ""
     match = re.search(r"function\s+([\w$]+)|([\w$][\w$.]*)\s*=\s*(?:async\s+)?(?:function\b|\([^)]*\)\s*=>|[\w$]+\s*=>)", source)
     return (match[1] or match[2]) if match else None
 
 
-def _fix_reentrant(js_function: str | None, function: str) -> str:
+def fix_reentrant(js_function: str | None, function: str) -> str:
     if js_function is None:
         return (
             f"The JS code that calls the Python callback `{function}` calls it synchronously, so that callback is a new "
@@ -505,7 +505,7 @@ def suggested_edit(entry: Entry, function: str) -> tuple[str, str] | None:
         return f"{callee}(", f"await {callee}.callPromising("
     if entry.via is not None and entry.via.function.startswith("Array."):
         method = entry.via.function.removeprefix("Array.")
-        source = _source_line(entry.caller) or ""
+        source = source_line(entry.caller) or ""
         match = re.search(rf"(\[[^\]]*\]|[\w$.]+)\.{method}\(\s*([\w$]+)\s*\)", source)
         if match:
             items, name = match[1], match[2]
@@ -515,7 +515,7 @@ def suggested_edit(entry: Entry, function: str) -> tuple[str, str] | None:
     return None
 
 
-def _entry_fix(entry: Entry, function: str) -> str:
+def entry_fix(entry: Entry, function: str) -> str:
     if entry.kind == "runPython":
         return _fix_runpython(entry)
     if entry.kind == "call" and entry.caller is not None and entry.via is None:
@@ -638,7 +638,7 @@ def diagnose_report(report: ErrorReport) -> Problem | None:
             f"function `{callback_name}` back synchronously; that inner call is a synchronous entry, so "
             f"{_site_text(site)} could not stack switch even though the outer code was entered promising.",
             js_frame.location,
-            _fix_reentrant(js_frame.function, callback_name),
+            fix_reentrant(js_frame.function, callback_name),
             chain,
         )
     if entry.kind == "promising" and SYNC_ENTRY_TEXT in text:
@@ -654,17 +654,17 @@ def diagnose_report(report: ErrorReport) -> Problem | None:
             f"JS code that Python called{where}; that inner call is a synchronous entry, so {_site_text(site)} could "
             "not stack switch.",
             outer.location if outer else (site.location if site else None),
-            _fix_reentrant(None, callback_name),
+            fix_reentrant(None, callback_name),
             chain,
         )
     blocking = _blocking_api(frames, messages) or _blocking_api([frame for part in report.parts for frame in part.frames], messages)
     location = entry.caller.location if entry.caller else (entered.location if entered else None)
-    entered_by = _entered_by(entry, function)
+    entered_by = describe_entry(entry, function)
     if blocking is not None:
         api, caller = blocking
         extra = f" ({URLLIB3_TEXT} ...)" if api in ("urllib3", "requests") else ""
         call_site = f" in {caller.describe()}" if caller else ""
-        fix = _entry_fix(entry, function)
+        fix = entry_fix(entry, function)
         if api == "asyncio.run" or api == "loop.run_until_complete":
             fix += f" Inside async code, replace `{api}(coro)` with `await coro`."
         else:
@@ -692,7 +692,7 @@ def diagnose_report(report: ErrorReport) -> Problem | None:
         class_id,
         f"{_site_text(site).capitalize()} needed to stack switch, but Python was entered synchronously: {entered_by}.",
         location,
-        _entry_fix(entry, function),
+        entry_fix(entry, function),
         chain,
         suggested_edit(entry, function),
     )
@@ -710,7 +710,7 @@ def _site_text(site: PyFrame | None) -> str:
     return f"the call in {site.describe()}" if site else "the Python code"
 
 
-def _entered_by(entry: Entry, function: str) -> str:
+def describe_entry(entry: Entry, function: str) -> str:
     if entry.kind == "runPython":
         at = f" at {entry.caller.location}" if entry.caller else ""
         return f"`pyodide.runPython(...)`{at} runs code synchronously"

@@ -37,7 +37,7 @@ def _entry(trace_entry: TraceEntry) -> tuple[Entry, str]:
     if trace_entry.kind == "runPython":
         return Entry("runPython", caller, None), function
     if trace_entry.kind in ("call", "callback"):
-        source = text._source_line(caller) or ""
+        source = text.source_line(caller) or ""
         method = next((m for m in _ARRAY_METHODS if re.search(rf"\.{m}\(\s*[\w$.]+\s*\)", source)), None)
         if method is not None:
             return Entry("call", caller, JsFrame(f"Array.{method}", "<anonymous>")), function
@@ -97,7 +97,7 @@ def _failed_switch(trace: Trace, failed: FailedSwitch) -> Problem:
         entry, function = Entry("unknown", None, None), "the function"
     else:
         entry, function = _entry(trace_entry)
-    entered_by = text._entered_by(entry, function)
+    entered_by = text.describe_entry(entry, function)
     location = entry.caller.location if entry.caller else failed.site
     if failed.reason == "busy-wait":
         return Problem(
@@ -105,7 +105,7 @@ def _failed_switch(trace: Trace, failed: FailedSwitch) -> Problem:
             f"time.sleep in {site_text.removeprefix('the call in ')} could not stack switch, so it busy-waited and blocked "
             f"the JS event loop for the whole sleep ({failed.error}); Python was entered synchronously: {entered_by}.",
             location,
-            text._entry_fix(entry, function) + " Inside async code, use `await asyncio.sleep(t)` instead of time.sleep(t).",
+            text.entry_fix(entry, function) + " Inside async code, use `await asyncio.sleep(t)` instead of time.sleep(t).",
             chain,
             text.suggested_edit(entry, function),
         )
@@ -118,7 +118,7 @@ def _failed_switch(trace: Trace, failed: FailedSwitch) -> Problem:
             f"called JS, and the JS code at {js_location} called the Python function `{function}` back synchronously; "
             f"that inner call is a synchronous entry, so {site_text} could not stack switch ({failed.path}).",
             trace_entry.caller,
-            text._fix_reentrant(text.js_function_at(_js_frame(trace_entry.caller)), function),
+            text.fix_reentrant(text.js_function_at(_js_frame(trace_entry.caller)), function),
             chain,
         )
     api = _BLOCKING_PATHS.get(failed.path)
@@ -128,7 +128,7 @@ def _failed_switch(trace: Trace, failed: FailedSwitch) -> Problem:
             f"{api} in {site_text.removeprefix('the call in ')} needs to suspend until the JS event loop delivers the "
             f"result, but Python was entered synchronously: {entered_by}.",
             location,
-            text._entry_fix(entry, function) + (" Inside async code, replace `" + api + "(coro)` with `await coro`." if api != "urllib3" else ""),
+            text.entry_fix(entry, function) + (" Inside async code, replace `" + api + "(coro)` with `await coro`." if api != "urllib3" else ""),
             chain,
             text.suggested_edit(entry, function),
         )
@@ -139,7 +139,7 @@ def _failed_switch(trace: Trace, failed: FailedSwitch) -> Problem:
         class_id,
         f"{site_text.capitalize()} needed to stack switch ({failed.path}), but Python was entered synchronously: {entered_by}.",
         location,
-        text._entry_fix(entry, function),
+        text.entry_fix(entry, function),
         chain,
         text.suggested_edit(entry, function),
     )
@@ -156,9 +156,9 @@ def _entry_error(trace: Trace, trace_entry: TraceEntry) -> Problem | None:
         return Problem(
             "blocking-api-from-sync",
             f"requests/urllib3 needs to suspend for its fetch (urllib3 said: {text.URLLIB3_TEXT} ...), but Python was "
-            f"entered synchronously: {text._entered_by(entry, function)}.",
+            f"entered synchronously: {text.describe_entry(entry, function)}.",
             location,
-            text._entry_fix(entry, function) + " Or use the async API directly: `await pyodide.http.pyfetch(url)` in an async def.",
+            text.entry_fix(entry, function) + " Or use the async API directly: `await pyodide.http.pyfetch(url)` in an async def.",
             [],
             text.suggested_edit(entry, function),
         )

@@ -226,3 +226,12 @@ def test_the_no_jspi_fix_upgrading_node_makes_the_scenario_succeed(jspiprof_runt
     assert "upgrade to Node 24.20+ or 26" in problem.fix
     status, text = run_node(HERE / "node" / "no_jspi_run_sync.mjs", jspiprof_runtime.node, node_dir, scenario_env)  # Node 26
     assert status == 0 and text.endswith("3\n"), text[-2000:]
+
+
+def test_every_class_has_a_real_scenario() -> None:
+    from test_diagnose_trace import TRACE_CASES
+
+    from jspiprof.diagnose import CLASSES
+
+    scenario_classes = {case.class_id for case in NODE_CASES + BROWSER_CASES} | {class_id for class_id, _ in TRACE_CASES.values()}
+    assert scenario_classes == set(CLASSES)
