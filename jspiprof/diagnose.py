@@ -454,12 +454,16 @@ def _fix_js_callback(entry: Entry, function: str) -> str:
     if entry.via is not None and entry.via.function.startswith("Array."):
         method = entry.via.function.removeprefix("Array.")
         where = f" at {entry.caller.location}" if entry.caller else ""
+        edit = suggested_edit(entry, function)
+        edit = edit if edit and f".{method}(" in edit[0] else None
+        name = edit[0].rsplit("(", 1)[-1].rstrip(") ") if edit else function  # the JS name of the PyProxy
+        items = edit[0].rsplit(f".{method}(", 1)[0] if edit else "items"
         return (
             f"Array.{method} calls `{function}` synchronously{where}: call it promising per item and await all the "
-            f"Promises: replace `items.{method}({function})` with "
-            f"`await Promise.all(items.map((item) => {function}.callPromising(item)))` (or a `for ... of` loop with "
-            f"`await {function}.callPromising(item)` to run them one after another). Or make `{function}` an "
-            "`async def` and `await Promise.all(items.map(" + function + "))`."
+            f"Promises: replace `{items}.{method}({name})` with "
+            f"`await Promise.all({items}.map((item) => {name}.callPromising(item)))` (or a `for ... of` loop with "
+            f"`await {name}.callPromising(item)` to run them one after another). Or make `{function}` an "
+            f"`async def` and `await Promise.all({items}.map({name}))`."
         )
     return (
         f"Make the handler `async def {function}(...)`: JS then gets a Promise and Pyodide runs the body as an "

@@ -39,13 +39,15 @@ NODE_CASES = [
     Case("runpython_run_until_complete", "blocking-api-from-sync", "`await pyodide.runPythonAsync(code)`"),
     Case("pyproxy_call", "sync-pyproxy-call", "`await loadConfig.callPromising(...)`"),
     Case("requests_pyproxy_call", "blocking-api-from-sync", "`await getStatus.callPromising(...)`"),
-    Case("array_map", "sync-js-callback", "`await Promise.all(items.map((item) => double.callPromising(item)))`"),
+    Case("array_map", "sync-js-callback", "`await Promise.all([1, 2].map((item) => double.callPromising(item)))`"),
     Case("set_timeout_create_proxy", "sync-js-callback", "`async def tick(...)`"),
     Case("reentrant_callback", "reentrant-sync-callback", "`await callback.callPromising(item)`"),
     Case("run_sync_not_awaitable", "not-awaitable", "`run_sync(load())`, not `run_sync(load)`"),
     Case("no_jspi_run_sync", "no-jspi", "This is Node v20."),
     Case("no_jspi_call_promising", "no-jspi", "Node 26 refuses --experimental-wasm-jspi"),
     Case("pyodide_internal", "pyodide-internal", "Report it at Pyodide's GitHub issues"),
+    Case("js_set_timeout", "sync-js-callback", "`async def poll(...)`"),
+    Case("event_emitter", "sync-js-callback", "`async def on_data(...)`"),
     Case("caught_message_only", "sync-pyproxy-call", "with `await pyFunc.callPromising(...)`"),
 ]
 BROWSER_CASES = [
@@ -56,6 +58,8 @@ BROWSER_CASES = [
     Case("set_timeout_create_proxy", "sync-js-callback", "`async def tick(...)`"),
     Case("reentrant_callback", "reentrant-sync-callback", "`await callback.callPromising(item)`"),
     Case("no_jspi", "no-jspi", "Chrome/Chromium/Edge 137+"),
+    Case("array_map", "sync-js-callback", "`await Promise.all(items.map((item) => price_with_tax.callPromising(item)))`",
+         live_fix="`await Promise.all([10, 20].map((item) => priceWithTax.callPromising(item)))`"),
 ]
 BROWSER_CLICKS = {"click_listener": "save", "pyproxy_call": "save"}
 
