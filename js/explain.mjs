@@ -81,7 +81,7 @@ export class FailureExplainer {
     /** @type {Map<number, any>} */
     this.frames = new Map();
     this.runtime = null;
-    /** @type {Map<number, string>} the errors entries ended with */
+    /** @type {Map<number, {error: string, parent: number|null}>} entries that ended with an error, until their parent ends */
     this.errors = new Map();
   }
 
@@ -105,13 +105,28 @@ export class FailureExplainer {
     else if (event.type === "entry") this.entries.set(event.id, event);
     else if (event.type === "frame") this.frames.set(event.id, event);
     else if (event.type === "failed_switch") this.report(this.explainFailedSwitch(event, nativeCaller(fullStack())));
-    else if (event.type === "entry_end" && event.outcome === "exception") {
-      // An error passes up through the entries around it: explain it once, at the innermost entry.
-      const passedUp = [...this.errors].some(([id, error]) => error === event.error && this.entries.get(id)?.parent === event.id);
-      this.errors.set(event.id, event.error);
-      const problem = passedUp ? null : this.explainEntryError(this.entries.get(event.id), event.error ?? "");
-      if (problem) this.report(problem);
+    else if (event.type === "entry_end") this.endEntry(event);
+  }
+
+  /**
+   * Explain an entry's error that no failed switch explained, then forget the entry (memory stays bounded by
+   * the entries running at once). An error passes up through the entries around it: it is explained once, at
+   * the innermost entry that had it.
+   * @param {any} end an `entry_end` event
+   */
+  endEntry(end) {
+    const entry = this.entries.get(end.id);
+    this.entries.delete(end.id);
+    let passedUp = false;
+    for (const [id, child] of this.errors) {
+      if (child.parent !== end.id) continue;
+      passedUp ||= child.error === end.error;
+      this.errors.delete(id);
     }
+    if (end.outcome !== "exception" || entry === undefined) return;
+    if (entry.parent !== null) this.errors.set(end.id, { error: end.error, parent: entry.parent });
+    const problem = passedUp ? null : this.explainEntryError(entry, end.error ?? "");
+    if (problem) this.report(problem);
   }
 
   /** @param {Problem} problem */
