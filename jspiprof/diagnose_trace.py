@@ -99,18 +99,22 @@ def _failed_switch(trace: Trace, failed: FailedSwitch) -> Problem:
         entry, function = _entry(trace_entry)
     entered_by = text.describe_entry(entry, function)
     location = entry.caller.location if entry.caller else failed.site
+    promising_around = [outer for outer in _ancestors(trace, trace_entry) if outer.promising] if trace_entry else []
+    reentered = bool(promising_around) and trace_entry is not None and not trace_entry.promising
     if failed.reason == "busy-wait":
+        if reentered:
+            entered_by = f"Python code running in a promising entry called JS, which called `{function}` back synchronously"
+        fix = text.fix_reentrant(text.js_function_at(entry.caller), function) if reentered else text.entry_fix(entry, function)
         return Problem(
             "busy-wait-sleep",
             f"time.sleep in {site_text.removeprefix('the call in ')} could not stack switch, so it busy-waited and blocked "
             f"the JS event loop for the whole sleep ({failed.error}); Python was entered synchronously: {entered_by}.",
             location,
-            text.entry_fix(entry, function) + " Inside async code, use `await asyncio.sleep(t)` instead of time.sleep(t).",
+            fix + " Inside async code, use `await asyncio.sleep(t)` instead of time.sleep(t).",
             chain,
-            text.suggested_edit(entry, function),
+            None if reentered else text.suggested_edit(entry, function),
         )
-    promising_around = [outer for outer in _ancestors(trace, trace_entry) if outer.promising] if trace_entry else []
-    if promising_around and trace_entry is not None and not trace_entry.promising:
+    if reentered and trace_entry is not None:
         js_location = trace_entry.caller or "an unknown JS location"
         return Problem(
             "reentrant-sync-callback",

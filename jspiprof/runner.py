@@ -13,7 +13,7 @@ from pathlib import Path
 
 from jspiprof.runtime import Runtime, RuntimeProblem, js_dir
 
-PROBE_MODULES = ("__init__.py", "launcher.py", "probe.py", "trace.py", "diagnose.py")
+PROBE_MODULES = ("__init__.py", "launcher.py", "probe.py", "trace.py", "diagnose.py", "busywait.py")
 """The modules of the jspiprof package that run inside Pyodide (standard library only)."""
 
 _GRACE_SECONDS = 5.0

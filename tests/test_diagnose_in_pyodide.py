@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -99,3 +100,30 @@ def test_explain_reads_a_caught_exception_inside_pyodide_in_chromium(jspiprof_ru
         console = chromium.open("explain.html", settle=0.2)
     # From the exception alone (no JS stack), a failed switch in a function JS called is a direct call or a callback.
     assert console.splitlines() == ["direct call: sync-pyproxy-call"]
+
+
+SLEEPY_APP = """\
+import time
+from pyodide.code import run_js
+
+call_now = run_js("(callback) => callback()")
+
+
+def tick():
+    time.sleep(0.05)
+
+
+call_now(tick)
+print("done")
+"""
+
+
+def test_a_busy_waiting_sleep_in_jspiprof_run_is_reported_and_diagnosed(run_cli, tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(SLEEPY_APP)
+    done = run_cli("run", "app.py")
+    assert done.returncode == 0 and done.stdout == "done\n", done.stderr
+    assert f"jspiprof: [busy-wait-sleep] time.sleep at {tmp_path / 'app.py'}:8 could not stack switch" in done.stderr
+    diagnosed = run_cli("diagnose", "--json")
+    problem, = json.loads(diagnosed.stdout)
+    assert (problem["class"], problem["location"]) == ("busy-wait-sleep", f"{tmp_path / 'app.py'}:8")
+    assert "`await asyncio.sleep(t)`" in problem["fix"]
