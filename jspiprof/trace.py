@@ -1,6 +1,7 @@
 """Read a jspiprof trace (`docs/trace-format.md`): as a stream of typed events, or whole into a `Trace`.
 
-Standard library only (also importable inside Pyodide). Every line is checked; a file that is not a trace, is
+Standard library only (also importable inside Pyodide); on the host, lines are parsed with orjson, the fastest
+JSON parser for Python. Every line is checked; a file that is not a trace, is
 corrupt, or has a newer version raises `TraceError` with one sentence naming the line. A truncated last line
 (the app was killed mid-write) is skipped with a `TruncatedTraceWarning`. Unknown fields are ignored, and so are
 unknown line types (a newer writer of the same version may add them).
@@ -12,8 +13,15 @@ import json
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import product
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any, Union
+
+try:
+    from orjson import loads
+except ImportError:  # inside Pyodide
+    from json import loads
 
 SCHEMA = "jspiprof-trace"
 VERSION = 1
@@ -90,9 +98,12 @@ class EntryEnd:
     error: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Suspension:
-    """One stack switch: saved at `start_us`, waited `wait_us`, restored `resume_us` after the promise settled."""
+    """One stack switch: saved at `start_us`, waited `wait_us`, restored `resume_us` after the promise settled.
+
+    Not frozen: a trace holds millions, and a frozen dataclass takes eight times longer to build.
+    """
 
     id: int
     entry: int | None
@@ -172,8 +183,25 @@ _FIELDS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     "dropped": {"count": (_INT, False), "ts_us": (_NUMBER, False)},
     "end": {"ts_us": (_NUMBER, False), "dropped": (_INT, False), "exit_status": (_INT, True)},
 }
+# For each line type: every accepted combination of the JSON types of its fields, in _FIELDS order.
+_ACCEPTED: dict[str, frozenset[tuple[type, ...]]] = {
+    kind: frozenset(product(*(types + ((type(None),) if nullable else ()) for types, nullable in fields.values())))
+    for kind, fields in _FIELDS.items() if kind != "header"
+}
+_VALUES = {kind: itemgetter(*fields) for kind, fields in _FIELDS.items()}
 _RUNTIME_FIELDS = ("host", "host_version", "pyodide", "jspi")
 _OUTCOMES = {"entry_end": ("return", "exception"), "suspension": ("value", "exception")}
+
+
+def _values(kind: str, obj: dict[str, Any], where: str) -> tuple[Any, ...]:
+    """The line's field values in _FIELDS order, checked (one set lookup for a good line)."""
+    try:
+        values = _VALUES[kind](obj)
+    except KeyError:
+        values = None
+    if values is None or tuple(map(type, values)) not in _ACCEPTED[kind]:
+        _check_fields(kind, obj, where)
+    return values
 
 
 def _check_fields(kind: str, obj: dict[str, Any], where: str) -> None:
@@ -195,8 +223,15 @@ def _type_names(types: tuple[type, ...], nullable: bool) -> str:
     return text + (" or null" if nullable else "")
 
 
-def _stack(obj: dict[str, Any], frames: set[int], where: str) -> tuple[int, ...]:
+_INT_TYPE = {int}
+
+
+def _stack(obj: dict[str, Any], frames: set[int], stacks: dict[tuple[int, ...], tuple[int, ...]], where: str) -> tuple[int, ...]:
+    """The checked stack, as the one tuple shared by every event with the same stack."""
     stack = obj["stack"]
+    if _INT_TYPE.issuperset(map(type, stack)) and frames.issuperset(stack) and obj["depth"] == len(stack):
+        key = tuple(stack)
+        return stacks.setdefault(key, key)
     for frame_id in stack:
         if not isinstance(frame_id, int) or isinstance(frame_id, bool):
             raise TraceError(f"{where}: the stack should hold frame ids (integers), not {frame_id!r}.")
@@ -247,6 +282,7 @@ def iter_events(source: str | Path | IO[str] | Iterable[str]) -> Iterator[Event]
     """The trace's lines as typed events, checked one by one as they are read (the header first)."""
     frames: set[int] = set()
     entries: set[int] = set()
+    stacks: dict[tuple[int, ...], tuple[int, ...]] = {}
     lines = _lines(source)
     number = 0
     pending: str | None = next(lines, None)
@@ -258,7 +294,7 @@ def iter_events(source: str | Path | IO[str] | Iterable[str]) -> Iterator[Event]
         pending = next(lines, None)
         where = f"line {number}"
         try:
-            obj = json.loads(line)
+            obj = loads(line)
         except json.JSONDecodeError:
             if pending is None and not line.endswith("\n") and number > 1:
                 warnings.warn(f"The trace's last line ({where}) is truncated (the app ended mid-write); it was skipped.", TruncatedTraceWarning, stacklevel=2)
@@ -276,7 +312,7 @@ def iter_events(source: str | Path | IO[str] | Iterable[str]) -> Iterator[Event]
             raise TraceError(f"{where}: a second header line; a trace has exactly one, first.")
         if kind not in _FIELDS:
             continue
-        _check_fields(kind, obj, where)
+        values = _values(kind, obj, where)
         if kind in _OUTCOMES and obj["outcome"] not in _OUTCOMES[kind]:
             raise TraceError(f"{where}: outcome should be one of {', '.join(_OUTCOMES[kind])}, not {obj['outcome']!r}.")
         if kind == "frame":
@@ -296,15 +332,12 @@ def iter_events(source: str | Path | IO[str] | Iterable[str]) -> Iterator[Event]
         elif kind == "suspension":
             if obj["entry"] is not None and obj["entry"] not in entries:
                 raise TraceError(f"{where}: the suspension belongs to entry {obj['entry']}, which was never started.")
-            yield Suspension(
-                obj["id"], obj["entry"], obj["path"], obj["start_us"], obj["wait_us"], obj["resume_us"], obj["stack_bytes"],
-                _stack(obj, frames, where), obj["depth"], obj["site"], obj["awaitable"], obj["outcome"], obj["error"],
-            )
+            yield Suspension(*values[:7], _stack(obj, frames, stacks, where), *values[8:])  # fields in _FIELDS order
         elif kind == "failed_switch":
             if obj["entry"] is not None and obj["entry"] not in entries:
                 raise TraceError(f"{where}: the failed switch names entry {obj['entry']}, which was never started.")
             yield FailedSwitch(
-                obj["ts_us"], obj["entry"], obj["reason"], obj["path"], _stack(obj, frames, where), obj["depth"], obj["site"], obj["error"]
+                obj["ts_us"], obj["entry"], obj["reason"], obj["path"], _stack(obj, frames, stacks, where), obj["depth"], obj["site"], obj["error"]
             )
         elif kind == "dropped":
             yield Dropped(obj["count"], obj["ts_us"])
