@@ -194,7 +194,8 @@ def diagnose_trace(trace: Trace) -> list[Problem]:
         if any(inner.parent == entry.id and inner.error == entry.error for inner in errors):
             continue
         problem = _entry_error(trace, entry)
-        if problem is not None:
+        already_no_jspi = any(found.class_id == "no-jspi" for found in problems)  # one runtime, one advice
+        if problem is not None and not (problem.class_id == "no-jspi" and already_no_jspi):
             problems.append(problem)
     if trace.header.runtime.jspi == "none" and not any(problem.class_id == "no-jspi" for problem in problems) and problems:
         problems.append(Problem("no-jspi", f"This runtime ({_runtime(trace)}) has no JSPI.", None, text.no_jspi_advice(_runtime(trace))))

@@ -218,7 +218,7 @@ def test_the_async_def_fix_makes_the_click_handler_work_in_chromium(chromium) ->
     original = page.read_text()
     page.write_text(original.replace(*problem.edit, 1))
     try:
-        console = chromium.open("click_listener.html", "save")
+        console = chromium.open("click_listener.html?fixed", "save")  # a new URL: not the cached page
     finally:
         page.write_text(original)  # the other tests share this page
     assert console.splitlines() == ["saved 200"]

@@ -41,7 +41,7 @@ TRACE_CASES = {
     "runpython_time_sleep": ("busy-wait-sleep", None),
     # The trace has no Python stack for an error raised before any switch: the entry's JS caller is the location.
     "run_sync_not_awaitable": ("not-awaitable", "runPythonAsync("),
-    "no_jspi_run_sync": ("no-jspi", "runPythonAsync("),
+    "no_jspi_run_sync": ("no-jspi", None),
 }
 
 
