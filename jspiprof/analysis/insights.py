@@ -154,7 +154,7 @@ def sleep_polling(t: Tables) -> list[Insight]:
         if not _worth_it(t, at_stake):
             continue
         inside = s[(s["entry"] == entry) & (s["start_us"] > group["start_us"].min()) & (s["start_us"] < group["end_us"].max())]
-        others = inside[inside["site"] != site]["site"].value_counts()
+        others = inside[inside["site"] != site]["site"].value_counts().loc[lambda n: n > 0]  # sites are categorical: drop unseen ones
         evidence = [
             f"{len(group):,} time.sleep suspensions at {site} in entry {int(entry)}, median {_ms(interval)} each, "
             f"{_ms(group['wait_us'].sum())} slept in total, in {loops} polling loop{'s' if loops > 1 else ''}",

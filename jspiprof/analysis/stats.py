@@ -48,7 +48,7 @@ def site_stats(t: Tables) -> pd.DataFrame:
     table = wait_stats(t.suspensions, "site")
     if not len(table):
         return table.assign(paths=pd.Series(dtype=object))
-    paths = t.suspensions.groupby("site", sort=False)["path"].agg(lambda p: ", ".join(p.value_counts().index))
+    paths = t.suspensions.groupby("site", sort=False)["path"].agg(lambda p: ", ".join(p.value_counts().loc[lambda n: n > 0].index))  # a categorical counts every path
     return table.assign(paths=paths.reindex(table.index))
 
 

@@ -29,6 +29,8 @@ class Tables:
 
     - `suspensions`: one row per suspension, plus `end_us` (stack restored), `switch_us` (wait + resume),
       `site` (null replaced by `LIBRARY_SITE`), `entry` (null replaced by `NO_ENTRY`), `stack_id` (index into `stacks`) and the entry's `kind`.
+      Its few-valued text columns (`path`, `site`, `awaitable`, `outcome`, `kind`) are categorical: grouping by them
+      on millions of rows is then a matter of integer codes.
     - `entries`: one row per entry, `end_us` filled with the trace end for entries still running, plus
       `finished` and `duration_us`.
     - `failed_switches`, `frames`: one row per event.
@@ -54,9 +56,45 @@ class Tables:
         return self.end_us - self.start_us
 
 
+_CATEGORIES = ("path", "site", "awaitable", "outcome")
+"""Text columns of suspensions with few distinct values, made categorical."""
+
+
 def _frame(items: Sequence[Any], fields: tuple[str, ...]) -> pd.DataFrame:
     """A DataFrame with one row per item and one column per field (read as attributes)."""
     return pd.DataFrame.from_records(list(map(attrgetter(*fields), items)), columns=list(fields), nrows=len(items))
+
+
+def _categorical(values: list[str | None], missing: str | None = None) -> pd.Categorical:
+    """Text values as a categorical with sorted categories, coded with one dict lookup per value.
+
+    None becomes `missing` (always one of the categories), or stays missing when `missing` is None.
+    """
+    codes: dict[str | None, int] = {None: -1} if missing is None else {missing: 0, None: 0}
+    column = np.fromiter((codes.setdefault(value, len(codes) - 1) for value in values), dtype=np.int64, count=len(values))
+    seen = [value for value in codes if value is not None]
+    order = sorted(range(len(seen)), key=seen.__getitem__)
+    recode = np.empty(len(seen) + 1, dtype=np.int64)
+    recode[np.asarray(order, dtype=np.int64)] = np.arange(len(seen))
+    recode[-1] = -1  # code -1 (missing) stays -1
+    return pd.Categorical.from_codes(recode[column], categories=[seen[i] for i in order])
+
+
+def _suspension_frame(items: Sequence[Any]) -> pd.DataFrame:
+    """Like `_frame` for suspensions, with the `_CATEGORIES` columns categorical and the numbers read as float64/int64."""
+    numbers = {"start_us": np.float64, "wait_us": np.float64, "resume_us": np.float64, "id": np.int64, "stack_bytes": np.int64, "depth": np.int64}
+    columns: dict[str, Any] = {}
+    for name in _SUSPENSION_FIELDS:
+        values = list(map(attrgetter(name), items))
+        if name in _CATEGORIES:
+            columns[name] = _categorical(values, LIBRARY_SITE if name == "site" else None)
+        elif name in numbers:
+            columns[name] = np.array(values, dtype=numbers[name])
+        elif name == "entry":
+            columns[name] = np.array([NO_ENTRY if value is None else value for value in values], dtype=np.int64)
+        else:
+            columns[name] = np.array(values, dtype=object)
+    return pd.DataFrame(columns, columns=list(_SUSPENSION_FIELDS), index=pd.RangeIndex(len(items)))
 
 
 def _intern_stacks(stacks: Iterable[Sequence[int]]) -> tuple[np.ndarray, list[tuple[int, ...]]]:
@@ -73,13 +111,7 @@ def tables(trace: Trace) -> Tables:
     suspension_list = list(trace.suspensions)
     failed_list = list(trace.failed_switches)
 
-    suspensions = _frame(suspension_list, _SUSPENSION_FIELDS)
-    for column in ("start_us", "wait_us", "resume_us"):
-        suspensions[column] = suspensions[column].astype("float64")
-    suspensions["entry"] = suspensions["entry"].fillna(NO_ENTRY)
-    for column in ("id", "entry", "stack_bytes", "depth"):
-        suspensions[column] = suspensions[column].astype("int64")
-    suspensions["site"] = suspensions["site"].fillna(LIBRARY_SITE).astype(object)
+    suspensions = _suspension_frame(suspension_list)
     suspensions["switch_us"] = suspensions["wait_us"] + suspensions["resume_us"]
     suspensions["end_us"] = suspensions["start_us"] + suspensions["switch_us"]
     suspensions["stack_id"], stacks = _intern_stacks(map(attrgetter("stack"), suspension_list))
@@ -105,6 +137,6 @@ def tables(trace: Trace) -> Tables:
     entries["end_us"] = entries["end_us"].fillna(end_us)
     entries["duration_us"] = entries["end_us"] - entries["start_us"]
     kinds = entries.set_index("id")["kind"]
-    suspensions["kind"] = suspensions["entry"].map(kinds)
+    suspensions["kind"] = pd.Categorical(suspensions["entry"].map(kinds))
     dropped = trace.end.dropped if trace.end is not None else trace.dropped_count
     return Tables(suspensions, entries, failed, frames, stacks, start_us, end_us, dropped, trace.end is not None, trace.header)
