@@ -315,7 +315,11 @@ def iter_events(source: str | Path | IO[str] | Iterable[str]) -> Iterator[Event]
         values = _values(kind, obj, where)
         if kind in _OUTCOMES and obj["outcome"] not in _OUTCOMES[kind]:
             raise TraceError(f"{where}: outcome should be one of {', '.join(_OUTCOMES[kind])}, not {obj['outcome']!r}.")
-        if kind == "frame":
+        if kind == "suspension":  # by far the most frequent
+            if obj["entry"] is not None and obj["entry"] not in entries:
+                raise TraceError(f"{where}: the suspension belongs to entry {obj['entry']}, which was never started.")
+            yield Suspension(*values[:7], _stack(obj, frames, stacks, where), *values[8:])  # fields in _FIELDS order
+        elif kind == "frame":
             frames.add(obj["id"])
             yield Frame(obj["id"], obj["file"], obj["line"], obj["function"], obj["library"])
         elif kind == "entry":
@@ -329,10 +333,6 @@ def iter_events(source: str | Path | IO[str] | Iterable[str]) -> Iterator[Event]
             if obj["id"] not in entries:
                 raise TraceError(f"{where}: entry_end for entry {obj['id']}, which was never started.")
             yield EntryEnd(obj["id"], obj["end_us"], obj["outcome"], obj["error"])
-        elif kind == "suspension":
-            if obj["entry"] is not None and obj["entry"] not in entries:
-                raise TraceError(f"{where}: the suspension belongs to entry {obj['entry']}, which was never started.")
-            yield Suspension(*values[:7], _stack(obj, frames, stacks, where), *values[8:])  # fields in _FIELDS order
         elif kind == "failed_switch":
             if obj["entry"] is not None and obj["entry"] not in entries:
                 raise TraceError(f"{where}: the failed switch names entry {obj['entry']}, which was never started.")
@@ -384,15 +384,15 @@ class Trace:
         assert isinstance(header, Header)
         trace = cls(header)
         for event in iterator:
-            if isinstance(event, Frame):
+            if isinstance(event, Suspension):  # by far the most frequent
+                trace.suspensions.append(event)
+            elif isinstance(event, Frame):
                 trace.frames[event.id] = event
             elif isinstance(event, Entry):
                 trace.entries[event.id] = event
             elif isinstance(event, EntryEnd):
                 entry = trace.entries[event.id]
                 entry.end_us, entry.outcome, entry.error = event.end_us, event.outcome, event.error
-            elif isinstance(event, Suspension):
-                trace.suspensions.append(event)
             elif isinstance(event, FailedSwitch):
                 trace.failed_switches.append(event)
             elif isinstance(event, Dropped):

@@ -71,7 +71,7 @@ def _categorical(values: list[str | None], missing: str | None = None) -> pd.Cat
     None becomes `missing` (always one of the categories), or stays missing when `missing` is None.
     """
     codes: dict[str | None, int] = {None: -1} if missing is None else {missing: 0, None: 0}
-    column = np.fromiter((codes.setdefault(value, len(codes) - 1) for value in values), dtype=np.int64, count=len(values))
+    column = np.array([codes.setdefault(value, len(codes) - 1) for value in values], dtype=np.int64)
     seen = [value for value in codes if value is not None]
     order = sorted(range(len(seen)), key=seen.__getitem__)
     recode = np.empty(len(seen) + 1, dtype=np.int64)
