@@ -23,6 +23,19 @@ def merged_suspensions(t: Tables, column_us: float) -> pd.DataFrame:
     )
 
 
+def _stack_prefixes(t: Tables) -> pd.DataFrame:
+    """One row per frame of each distinct stack: stack_id, depth, frame, and `prefix`, an id shared by all
+    stacks whose functions from the outermost frame down to this depth are the same (lines may differ)."""
+    functions = t.frames["file"].astype(str) + "\0" + t.frames["function"].astype(str)
+    prefix_ids: dict[tuple[str, ...], int] = {}
+    rows = []
+    for stack_id, stack in enumerate(t.stacks):
+        names = tuple(functions.get(frame, str(frame)) for frame in stack)
+        for depth in range(1, len(stack) + 1):
+            rows.append((stack_id, depth, stack[depth - 1], prefix_ids.setdefault(names[:depth], len(prefix_ids))))
+    return pd.DataFrame(rows, columns=["stack_id", "depth", "frame", "prefix"])
+
+
 def frame_spans(t: Tables, pieces: pd.DataFrame) -> pd.DataFrame:
     """Spans of Python frames: a frame is live from the first to the last of the consecutive pieces of its
     entry whose stacks share the same functions from the outermost frame down to it (lines may differ).
@@ -31,14 +44,7 @@ def frame_spans(t: Tables, pieces: pd.DataFrame) -> pd.DataFrame:
     Columns: entry, depth (1 = outermost), frame (id of its first frame), start_us, end_us, count. For
     single suspensions the spans of an entry nest: a deeper span lies within a shallower one.
     """
-    functions = t.frames["file"].astype(str) + "\0" + t.frames["function"].astype(str)
-    prefix_ids: dict[tuple[str, ...], int] = {}
-    rows = []
-    for stack_id, stack in enumerate(t.stacks):
-        names = tuple(functions.get(frame, str(frame)) for frame in stack)
-        for depth in range(1, len(stack) + 1):
-            rows.append((stack_id, depth, stack[depth - 1], prefix_ids.setdefault(names[:depth], len(prefix_ids))))
-    prefixes = pd.DataFrame(rows, columns=["stack_id", "depth", "frame", "prefix"])
+    prefixes = _stack_prefixes(t)
     ordered = pieces[["entry", "stack_id", "start_us", "end_us", "count"]].sort_values(["entry", "start_us"], kind="stable")
     ordered = ordered.assign(seq=np.arange(len(ordered)), same_entry_as_previous=(ordered["entry"] == ordered["entry"].shift()).to_numpy())
     exploded = ordered.merge(prefixes, on="stack_id").sort_values(["entry", "depth", "seq"], kind="stable")
@@ -74,14 +80,7 @@ def column_spans(t: Tables, column_us: float) -> tuple[pd.DataFrame, pd.DataFram
     suspensions = pieces.groupby(group.reindex(pieces.index), sort=False).agg(
         entry=("entry", "first"), stack_id=("stack_id", "first"), path=("path", "first"), start_us=("start_us", "min"),
         end_us=("end_us", "max"), wait_us=("wait_us", "sum"), depth=("depth", "first"), count=("count", "sum"))
-    functions = t.frames["file"].astype(str) + "\0" + t.frames["function"].astype(str)
-    prefix_ids: dict[tuple[str, ...], int] = {}
-    rows = []
-    for stack_id, stack in enumerate(t.stacks):
-        names = tuple(functions.get(frame, str(frame)) for frame in stack)
-        for depth in range(1, len(stack) + 1):
-            rows.append((stack_id, depth, stack[depth - 1], prefix_ids.setdefault(names[:depth], len(prefix_ids))))
-    prefixes = pd.DataFrame(rows, columns=["stack_id", "depth", "frame", "prefix"])
+    prefixes = _stack_prefixes(t)
     cells = (
         pieces[["entry", "stack_id", "column", "start_us", "end_us", "count"]].merge(prefixes, on="stack_id")
         .groupby(["entry", "depth", "prefix", "column"], sort=False)
