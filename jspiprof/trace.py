@@ -9,6 +9,7 @@ unknown line types (a newer writer of the same version may add them).
 
 from __future__ import annotations
 
+import gc
 import json
 import warnings
 from collections.abc import Iterable, Iterator
@@ -404,4 +405,10 @@ class Trace:
 
 def read_trace(source: str | Path | IO[str] | Iterable[str]) -> Trace:
     """Read and check a whole trace file (a path, an open text file, or an iterable of lines)."""
-    return Trace.from_events(iter_events(source))
+    collecting = gc.isenabled()
+    gc.disable()  # everything read is kept: the cyclic collector's passes over millions of new objects would find nothing
+    try:
+        return Trace.from_events(iter_events(source))
+    finally:
+        if collecting:
+            gc.enable()
