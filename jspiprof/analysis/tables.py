@@ -66,18 +66,15 @@ def _frame(items: Sequence[Any], fields: tuple[str, ...]) -> pd.DataFrame:
 
 
 def _categorical(values: list[str | None], missing: str | None = None) -> pd.Categorical:
-    """Text values as a categorical with sorted categories, coded with one dict lookup per value.
+    """Text values as a categorical with sorted categories, coded by one dict lookup per value (in C).
 
     None becomes `missing` (always one of the categories), or stays missing when `missing` is None.
     """
-    codes: dict[str | None, int] = {None: -1} if missing is None else {missing: 0, None: 0}
-    column = np.array([codes.setdefault(value, len(codes) - 1) for value in values], dtype=np.int64)
-    seen = [value for value in codes if value is not None]
-    order = sorted(range(len(seen)), key=seen.__getitem__)
-    recode = np.empty(len(seen) + 1, dtype=np.int64)
-    recode[np.asarray(order, dtype=np.int64)] = np.arange(len(seen))
-    recode[-1] = -1  # code -1 (missing) stays -1
-    return pd.Categorical.from_codes(recode[column], categories=[seen[i] for i in order])
+    distinct = {*dict.fromkeys(values), missing} - {None}
+    categories = sorted(distinct)
+    codes: dict[str | None, int] = {value: number for number, value in enumerate(categories)}
+    codes[None] = codes[missing] if missing is not None else -1
+    return pd.Categorical.from_codes(np.fromiter(map(codes.__getitem__, values), dtype=np.int64, count=len(values)), categories=categories)
 
 
 def _suspension_frame(items: Sequence[Any]) -> pd.DataFrame:
