@@ -7,8 +7,6 @@ wall time and of the CPU time of the child processes (the CPU time is steadier o
 - floor: Node 26 importing pyodide.mjs and awaiting loadPyodide(), nothing else;
 - floor, from the snapshot: the same, loading from jspiprof's start-up snapshot (as `jspiprof run` does);
 - run --no-trace: `jspiprof run --no-trace empty.py` (CLI, runtime check, Node, Pyodide, launcher);
-- run --no-trace, no compile cache: the same with NODE_DISABLE_COMPILE_CACHE=1 (run.mjs enables Node's
-  compile cache so a warm start does not compile pyodide.asm.mjs again);
 - run: `jspiprof run empty.py`, which also records a trace and writes the report.
 `--cold` also times one `jspiprof run --no-trace empty.py` with an empty JSPIPROF_HOME (npm installs Node and
 Pyodide; npm's own download cache, if warm, makes this faster than a first install on a new machine).
@@ -64,7 +62,6 @@ def main() -> None:
             "floor": ([str(runtime.node), str(floor_file), str(runtime.pyodide_dir)], None),
             "floor, from the snapshot": ([str(runtime.node), str(floor_file), str(runtime.pyodide_dir), str(snapshot)], None),
             "run --no-trace": ([*jspiprof, "--no-trace", "empty.py"], None),
-            "run --no-trace, no compile cache": ([*jspiprof, "--no-trace", "empty.py"], {"NODE_DISABLE_COMPILE_CACHE": "1"}),
             "run": ([*jspiprof, "empty.py"], None),
         }
         for command, env in modes.values():  # fill the caches

@@ -5,7 +5,6 @@
  * Exit status: the Python program's exit status; 2 when Pyodide or the program's packages cannot be loaded.
  */
 import fs from "node:fs";
-import module from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { wrapLoadPyodide } from "./hook.mjs";
@@ -112,10 +111,6 @@ function startupSnapshot(config) {
   const file = path.join(config.pyodideDir, "jspiprof-startup.snapshot");
   return fs.existsSync(file) ? { _loadSnapshot: fs.readFileSync(file) } : {};
 }
-
-// Node keeps the compiled code of the modules imported from here on (Pyodide's 1.2 MB pyodide.asm.mjs) in its
-// own cache folder between runs, so a warm start skips compiling them. NODE_DISABLE_COMPILE_CACHE=1 turns it off.
-module.enableCompileCache();
 
 async function main() {
   /** @type {RunConfig} */
