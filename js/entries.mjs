@@ -185,23 +185,30 @@ export function hookEntries(pyodide, recorder) {
     patchCallable(Object.getPrototypeOf(callable));
   }
 
-  const runPython = pyodide.runPython;
-  pyodide.runPython = function (code, options) {
-    if (!recorder.recording) return runPython.call(this, code, options);
-    const entry = recorder.startEntry("runPython", false, null, true);
+  /** Run `call` with `entry` as the running entry; the promising call it makes inside is not an entry of its own. */
+  function asCurrent(entry, call) {
     const outer = recorder.current;
     recorder.current = entry;
     innerCall = true;
     try {
-      const result = runPython.call(this, code, options);
+      return call();
+    } finally {
+      innerCall = false;
+      recorder.current = outer;
+    }
+  }
+
+  const runPython = pyodide.runPython;
+  pyodide.runPython = function (code, options) {
+    if (!recorder.recording) return runPython.call(this, code, options);
+    const entry = recorder.startEntry("runPython", false, null, true);
+    try {
+      const result = asCurrent(entry, () => runPython.call(this, code, options));
       recorder.endEntry(entry);
       return result;
     } catch (error) {
       recorder.endEntry(entry, error);
       throw error;
-    } finally {
-      innerCall = false;
-      recorder.current = outer;
     }
   };
 
@@ -209,16 +216,7 @@ export function hookEntries(pyodide, recorder) {
   pyodide.runPythonAsync = function (code, options) {
     if (!recorder.recording) return runPythonAsync.call(this, code, options);
     const entry = recorder.startEntry("runPythonAsync", true, null, true);
-    const outer = recorder.current;
-    recorder.current = entry;
-    innerCall = true;
-    let promise;
-    try {
-      promise = runPythonAsync.call(this, code, options);
-    } finally {
-      innerCall = false;
-      recorder.current = outer;
-    }
+    const promise = asCurrent(entry, () => runPythonAsync.call(this, code, options));
     promise.then(
       () => recorder.endEntry(entry),
       (error) => recorder.endEntry(entry, error),
