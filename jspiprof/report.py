@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import html
+import pkgutil
 from typing import Any
 
+import numpy as np
+import orjson
 import pandas as pd
-import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from jspiprof import views
@@ -62,8 +65,35 @@ def _insight(insight: Insight) -> str:
     )
 
 
-def _figure(figure: Any) -> str:
-    return pio.to_html(figure, full_html=False, include_plotlyjs=False, config={"displaylogo": False, "responsive": True})
+_CONFIG = {"displaylogo": False, "responsive": True}
+_TEMPLATE = "package_data/templates/plotly.json"
+"""plotly's default look (the one Jupyter shows), as the plotly package ships it: JSON plotly.js takes as is."""
+
+
+def _json_default(value: Any) -> Any:
+    """numpy values for orjson: 1-D number arrays as plotly.js typed arrays (base64 float64, as plotly writes them)."""
+    if isinstance(value, np.ndarray):
+        if value.ndim == 1 and value.dtype.kind in "fiu":
+            return {"dtype": "f8", "bdata": base64.b64encode(value.astype("<f8").tobytes()).decode("ascii")}
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"a chart holds a {type(value).__name__}, which JSON cannot hold")
+
+
+def _script_json(value: Any) -> str:
+    """`value` as JSON that is safe inside a <script> element."""
+    return orjson.dumps(value, default=_json_default).decode("utf-8").replace("</", "<\\/")
+
+
+def _figure(number: int, spec: views.FigureSpec) -> str:
+    """A chart: its div, drawn by plotly.js from the spec (template and config set once per page)."""
+    div = f"chart-{number}"
+    return (
+        f'<div id="{div}" class="plotly-graph-div" style="height:100%; width:100%;"></div>'
+        f'<script>Plotly.newPlot("{div}", {_script_json(spec["data"])}, '
+        f'Object.assign({{template: jspiprofTemplate}}, {_script_json(spec["layout"])}), jspiprofConfig);</script>'
+    )
 
 
 def _program(header: Header) -> str:
@@ -106,9 +136,9 @@ def render(t: Tables, found: list[Insight], title: str) -> str:
         "<h2>Where the time went</h2>", f'<div class="accounting">{bar}</div>',
         "<h2>Insights</h2>",
         "".join(map(_insight, found)) or '<p class="none">No pattern that wastes time was found in this trace.</p>',
-        "<h2>Flame chart</h2>", _figure(views.flame_chart(t)),
-        "<h2>Flame graphs</h2>", _figure(views.flame_graph(t, "wait")), _figure(views.flame_graph(t, "running")),
-        "<h2>Waits</h2>", _figure(views.wait_histogram(t)), _figure(views.depth_vs_wait(t)),
+        "<h2>Flame chart</h2>", _figure(1, views.flame_chart_spec(t)),
+        "<h2>Flame graphs</h2>", _figure(2, views.flame_graph_spec(t, "wait")), _figure(3, views.flame_graph_spec(t, "running")),
+        "<h2>Waits</h2>", _figure(4, views.wait_histogram_spec(t)), _figure(5, views.depth_vs_wait_spec(t)),
         "<h2>Sites (largest total wait first)</h2>", _table(_in_ms(site_stats(t)), "No suspension was recorded."),
         "<h2>Per path</h2>", _table(_in_ms(path_stats(t)), "No suspension was recorded."),
         "<h2>Per entry kind</h2>", _table(_in_ms(kind_stats(t)), "No entry was recorded."),
@@ -116,6 +146,8 @@ def render(t: Tables, found: list[Insight], title: str) -> str:
     ]
     return (
         f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
-        f"<style>{_STYLE}</style><script type=\"text/javascript\">{get_plotlyjs()}</script></head>"
+        f"<style>{_STYLE}</style><script type=\"text/javascript\">{get_plotlyjs()}</script>"
+        f"<script>const jspiprofTemplate = {pkgutil.get_data('plotly', _TEMPLATE).decode('utf-8')};"
+        f" const jspiprofConfig = {_script_json(_CONFIG)};</script></head>"
         f"<body>{''.join(sections)}</body></html>"
     )

@@ -1,11 +1,18 @@
 """Plotly figures of a trace: flame chart over time, flame graphs, wait histogram, depth against wait.
 
+Each chart is built as a plain figure spec (`{"data": [traces], "layout": {...}}`, numbers as numpy arrays) that
+plotly.js draws as it is: the HTML report serializes the specs directly, without the validation of plotly's
+graph objects, which costs more than building them. `flame_chart`, `flame_graph`, ... return the same charts
+as `plotly.graph_objects.Figure`s, for Jupyter.
+
 Every figure stays light on big traces: past a budget of spans, the flame chart draws frames and suspensions
 as spans over the 2000 time columns they occupy, lines are drawn with WebGL (`scattergl`), histograms are
 binned in Python, and depth against wait becomes a density heatmap.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,6 +36,9 @@ PATH_COLORS = {
 }
 USER_COLOR, LIBRARY_COLOR, ENTRY_COLOR = "#1f77b4", "#aec7e8", "#2ca02c"
 ROW_PX = 18
+
+FigureSpec = dict[str, Any]
+"""A plotly figure as plotly.js takes it: `data` (a list of traces) and `layout`."""
 
 
 def _frame_labels(t: Tables) -> pd.Series:
@@ -76,7 +86,7 @@ def _tracks(t: Tables) -> tuple[pd.Series, pd.Series, list[tuple[float, str]]]:
     return offset, offset.fillna(shared), labels
 
 
-def flame_chart(t: Tables) -> go.Figure:
+def flame_chart_spec(t: Tables) -> FigureSpec:
     """Entries, the Python frames live at their suspensions (by depth) and the suspensions themselves, over time.
 
     One track per entry (entries without suspensions share the last track). Times are ms from the first entry.
@@ -86,42 +96,42 @@ def flame_chart(t: Tables) -> go.Figure:
     offset.index = t.entries["id"]
     entry_row.index = t.entries["id"]
     ms = lambda us: (us - t.start_us) / 1000  # noqa: E731 - local unit conversion
-    fig = go.Figure()
+    data = []
 
     e = t.entries
     entry_text = "entry " + e["id"].astype(str) + " " + e["kind"].astype(str) + " " + e["name"].fillna("").astype(str) + "<br>" + (e["duration_us"] / 1000).round(3).astype(str) + " ms"
-    fig.add_trace(go.Scattergl(name="entries", mode="lines", line={"width": ROW_PX - 4, "color": ENTRY_COLOR}, hoverinfo="text",
-                               **_segments(ms(e["start_us"]), ms(e["end_us"]), e["id"].map(entry_row), entry_text)))
+    data.append({"type": "scattergl", "name": "entries", "mode": "lines", "line": {"width": ROW_PX - 4, "color": ENTRY_COLOR}, "hoverinfo": "text",
+                 **_segments(ms(e["start_us"]), ms(e["end_us"]), e["id"].map(entry_row), entry_text)})
 
     pieces, spans = _spans(t, column_us)
     labels_by_frame = _frame_labels(t)
     library = t.frames["library"].astype(bool)
     for is_library, group in spans.groupby(spans["frame"].map(library), sort=True):
         text = group["frame"].map(labels_by_frame) + "<br>across " + group["count"].astype(str) + " suspension(s)"
-        fig.add_trace(go.Scattergl(
-            name="library frames" if is_library else "your frames", mode="lines", hoverinfo="text",
-            line={"width": ROW_PX - 4, "color": LIBRARY_COLOR if is_library else USER_COLOR},
-            **_segments(ms(group["start_us"]), ms(group["end_us"]), group["entry"].map(offset) + group["depth"], text)))
+        data.append({
+            "type": "scattergl", "name": "library frames" if is_library else "your frames", "mode": "lines", "hoverinfo": "text",
+            "line": {"width": ROW_PX - 4, "color": LIBRARY_COLOR if is_library else USER_COLOR},
+            **_segments(ms(group["start_us"]), ms(group["end_us"]), group["entry"].map(offset) + group["depth"], text)})
     for path, group in pieces.groupby("path", sort=True):
         text = "suspended: " + str(path) + "<br>" + group["count"].astype(str) + " suspension(s), wait " + (group["wait_us"] / 1000).round(3).astype(str) + " ms"
         rows = group["entry"].map(offset).fillna(group["entry"].map(entry_row)) + group["depth"] + 1
-        fig.add_trace(go.Scattergl(
-            name=f"suspension: {path}", mode="lines", hoverinfo="text",
-            line={"width": ROW_PX - 4, "color": PATH_COLORS.get(str(path), "#7f7f7f")},
-            **_segments(ms(group["start_us"]), ms(group["end_us"]), rows, text)))
+        data.append({
+            "type": "scattergl", "name": f"suspension: {path}", "mode": "lines", "hoverinfo": "text",
+            "line": {"width": ROW_PX - 4, "color": PATH_COLORS.get(str(path), "#7f7f7f")},
+            **_segments(ms(group["start_us"]), ms(group["end_us"]), rows, text)})
 
     rows = max([row for row, _ in labels] + [0]) + int(t.suspensions["depth"].max() if len(t.suspensions) else 0) + 3
-    fig.update_layout(
-        title="Flame chart: entries, Python frames and suspensions over time",
-        height=min(160 + rows * ROW_PX, 4000), xaxis_title="time since the first entry (ms)", hovermode="closest",
-        yaxis={"autorange": "reversed", "tickvals": [row for row, _ in labels], "ticktext": [label for _, label in labels], "zeroline": False},
-        legend={"orientation": "h", "y": -0.15 if rows < 20 else -0.05},
-        margin={"l": 220},
-    )
-    return fig
+    layout = {
+        "title": {"text": "Flame chart: entries, Python frames and suspensions over time"},
+        "height": min(160 + rows * ROW_PX, 4000), "xaxis": {"title": {"text": "time since the first entry (ms)"}}, "hovermode": "closest",
+        "yaxis": {"autorange": "reversed", "tickvals": [row for row, _ in labels], "ticktext": [label for _, label in labels], "zeroline": False},
+        "legend": {"orientation": "h", "y": -0.15 if rows < 20 else -0.05},
+        "margin": {"l": 220},
+    }
+    return {"data": data, "layout": layout}
 
 
-def flame_graph(t: Tables, weight: str) -> go.Figure:
+def flame_graph_spec(t: Tables, weight: str) -> FigureSpec:
     """An icicle of the aggregated Python stacks at the suspensions (outermost at the top).
 
     `weight="wait"`: each suspension's wait, in a leaf named after its path. `weight="running"`: the Python
@@ -148,14 +158,13 @@ def flame_graph(t: Tables, weight: str) -> go.Figure:
             nodes.setdefault(leaf, [f"suspended: {path}", parent, 0.0, PATH_COLORS.get(str(path), "#7f7f7f")])[2] += value
     ids = list(nodes)
     label, parents, value, color = (list(column) for column in zip(*nodes.values()))
-    fig = go.Figure(go.Icicle(
-        ids=ids, labels=label, parents=parents, values=[v / 1000 for v in value], branchvalues="total",
-        marker={"colors": color}, tiling={"orientation": "v"}, maxdepth=12,
-        hovertemplate="%{label}<br>%{value:,.3f} ms (%{percentRoot:.1%})<extra></extra>",
-    ))
+    icicle = {
+        "type": "icicle", "ids": ids, "labels": label, "parents": parents, "values": [float(v) / 1000 for v in value], "branchvalues": "total",
+        "marker": {"colors": color}, "tiling": {"orientation": "v"}, "maxdepth": 12,
+        "hovertemplate": "%{label}<br>%{value:,.3f} ms (%{percentRoot:.1%})<extra></extra>",
+    }
     what = "time suspended (wait)" if weight == "wait" else "Python running time before each switch"
-    fig.update_layout(title=f"Flame graph weighted by {what}", height=520, margin={"t": 50, "l": 10, "r": 10, "b": 10})
-    return fig
+    return {"data": [icicle], "layout": {"title": {"text": f"Flame graph weighted by {what}"}, "height": 520, "margin": {"t": 50, "l": 10, "r": 10, "b": 10}}}
 
 
 def _wait_bins(waits_ms: np.ndarray) -> np.ndarray:
@@ -164,38 +173,60 @@ def _wait_bins(waits_ms: np.ndarray) -> np.ndarray:
     return np.logspace(np.floor(np.log10(low)), np.ceil(np.log10(high)), 41)
 
 
-def wait_histogram(t: Tables) -> go.Figure:
+def wait_histogram_spec(t: Tables) -> FigureSpec:
     """How many suspensions waited how long (log-spaced bins), stacked by path."""
     s = t.suspensions
     waits = s["wait_us"].to_numpy(float) / 1000
     edges = _wait_bins(waits)
     labels = [f"{edges[i]:.3g}–{edges[i + 1]:.3g}" for i in range(len(edges) - 1)]
-    fig = go.Figure()
+    data = []
     for path, group in s.groupby("path", sort=True):
         counts, _ = np.histogram(np.clip(group["wait_us"].to_numpy(float) / 1000, edges[0], edges[-1]), bins=edges)
-        fig.add_trace(go.Bar(x=labels, y=counts, name=str(path), marker_color=PATH_COLORS.get(str(path), "#7f7f7f")))
-    fig.update_layout(title="Wait per suspension", barmode="stack", xaxis_title="wait (ms, log-spaced bins)", yaxis_title="suspensions", height=420)
-    return fig
+        data.append({"type": "bar", "x": labels, "y": counts, "name": str(path), "marker": {"color": PATH_COLORS.get(str(path), "#7f7f7f")}})
+    layout = {"title": {"text": "Wait per suspension"}, "barmode": "stack", "xaxis": {"title": {"text": "wait (ms, log-spaced bins)"}},
+              "yaxis": {"title": {"text": "suspensions"}}, "height": 420}
+    return {"data": data, "layout": layout}
 
 
-def depth_vs_wait(t: Tables) -> go.Figure:
+def depth_vs_wait_spec(t: Tables) -> FigureSpec:
     """Python stack depth against wait, one point per suspension (a density heatmap on big traces)."""
     s = t.suspensions
-    fig = go.Figure()
+    data = []
+    layout = {"title": {"text": "Stack depth against wait"}, "xaxis": {"title": {"text": "Python stack depth (frames)"}},
+              "yaxis": {"title": {"text": "wait (ms)"}}, "height": 420}
     if len(s) <= SCATTER_LIMIT:
         for path, group in s.groupby("path", sort=True):
-            fig.add_trace(go.Scattergl(
-                x=group["depth"], y=group["wait_us"] / 1000, mode="markers", name=str(path), opacity=0.6,
-                marker={"color": PATH_COLORS.get(str(path), "#7f7f7f"), "size": 7},
-                text=group["site"], hovertemplate="%{text}<br>depth %{x}<br>wait %{y:,.3f} ms<extra></extra>"))
-        fig.update_yaxes(type="log")
+            data.append({
+                "type": "scattergl", "x": group["depth"].to_numpy(), "y": group["wait_us"].to_numpy(float) / 1000, "mode": "markers",
+                "name": str(path), "opacity": 0.6, "marker": {"color": PATH_COLORS.get(str(path), "#7f7f7f"), "size": 7},
+                "text": group["site"].to_numpy(object), "hovertemplate": "%{text}<br>depth %{x}<br>wait %{y:,.3f} ms<extra></extra>"})
+        layout["yaxis"]["type"] = "log"
     else:
         waits = s["wait_us"].to_numpy(float) / 1000
         edges = _wait_bins(waits)
         depths = np.arange(s["depth"].min(), s["depth"].max() + 2)
         counts, _, _ = np.histogram2d(s["depth"].to_numpy(float), np.clip(waits, edges[0], edges[-1]), bins=[depths, edges])
-        fig.add_trace(go.Heatmap(x=depths[:-1], y=[f"{edges[i]:.3g}" for i in range(len(edges) - 1)], z=np.log10(counts.T + 1),
-                                 customdata=counts.T, colorscale="Viridis", colorbar={"title": "log10 count"},
-                                 hovertemplate="depth %{x}<br>wait ≥ %{y} ms<br>%{customdata:,} suspensions<extra></extra>"))
-    fig.update_layout(title="Stack depth against wait", xaxis_title="Python stack depth (frames)", yaxis_title="wait (ms)", height=420)
-    return fig
+        data.append({"type": "heatmap", "x": depths[:-1], "y": [f"{edges[i]:.3g}" for i in range(len(edges) - 1)], "z": np.log10(counts.T + 1),
+                     "customdata": counts.T, "colorscale": "Viridis", "colorbar": {"title": {"text": "log10 count"}},
+                     "hovertemplate": "depth %{x}<br>wait ≥ %{y} ms<br>%{customdata:,} suspensions<extra></extra>"})
+    return {"data": data, "layout": layout}
+
+
+def flame_chart(t: Tables) -> go.Figure:
+    """`flame_chart_spec` as a plotly Figure."""
+    return go.Figure(flame_chart_spec(t))
+
+
+def flame_graph(t: Tables, weight: str) -> go.Figure:
+    """`flame_graph_spec` as a plotly Figure."""
+    return go.Figure(flame_graph_spec(t, weight))
+
+
+def wait_histogram(t: Tables) -> go.Figure:
+    """`wait_histogram_spec` as a plotly Figure."""
+    return go.Figure(wait_histogram_spec(t))
+
+
+def depth_vs_wait(t: Tables) -> go.Figure:
+    """`depth_vs_wait_spec` as a plotly Figure."""
+    return go.Figure(depth_vs_wait_spec(t))
