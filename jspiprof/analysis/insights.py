@@ -73,6 +73,8 @@ def _runs(suspensions: pd.DataFrame) -> pd.DataFrame:
 
 
 def _hot_sites(t: Tables) -> pd.DataFrame:
+    """Per site that switches often for tiny waits: count, wait_p50_us, wait_p75_us, switch_total_us, resume_p50_us,
+    first_us and last_us. Computed once by `insights` and shared by the detectors that need it."""
     groups = t.suspensions.groupby("site")
     per_site = groups.agg(
         count=("wait_us", "size"), wait_p50_us=("wait_us", "median"), switch_total_us=("switch_us", "sum"),
@@ -81,10 +83,10 @@ def _hot_sites(t: Tables) -> pd.DataFrame:
     return per_site[(per_site["count"] >= HOT_LOOP_MIN_COUNT) & (per_site["wait_p75_us"] < HOT_LOOP_MAX_P75_WAIT_US)]
 
 
-def hot_loops(t: Tables) -> list[Insight]:
-    """A site that switches very often for very short waits: the switches themselves are the cost."""
+def hot_loops(t: Tables, hot_sites: pd.DataFrame) -> list[Insight]:
+    """A site that switches very often for very short waits (`hot_sites`): the switches themselves are the cost."""
     found = []
-    for site, row in _hot_sites(t).iterrows():
+    for site, row in hot_sites.iterrows():
         if not _worth_it(t, row["switch_total_us"]):
             continue
         found.append(Insight(
@@ -108,12 +110,10 @@ def hot_loops(t: Tables) -> list[Insight]:
     return found
 
 
-def sequential_waits(t: Tables) -> list[Insight]:
-    """Many waits from one site in one entry, one after the other: independent ones could overlap."""
-    s = t.suspensions
-    runs = _runs(s)
-    hot = set(_hot_sites(t).index)
-    runs = runs[(runs["count"] >= SEQUENTIAL_MIN_COUNT) & (runs["path"] != "time.sleep") & ~runs["site"].isin(hot)]
+def sequential_waits(t: Tables, hot_sites: pd.DataFrame) -> list[Insight]:
+    """Many waits from one site in one entry, one after the other: independent ones could overlap (hot loops aside)."""
+    runs = _runs(t.suspensions)
+    runs = runs[(runs["count"] >= SEQUENTIAL_MIN_COUNT) & (runs["path"] != "time.sleep") & ~runs["site"].isin(set(hot_sites.index))]
     found = []
     for _, run in runs.iterrows():
         at_stake = float(run["wait_total_us"] - run["wait_max_us"])
@@ -139,10 +139,10 @@ def sequential_waits(t: Tables) -> list[Insight]:
     return found
 
 
-def sleep_polling(t: Tables) -> list[Insight]:
-    """`time.sleep` repeated at one site: waiting in fixed steps for something to happen."""
+def sleep_polling(t: Tables, hot_sites: pd.DataFrame) -> list[Insight]:
+    """`time.sleep` repeated at one site: waiting in fixed steps for something to happen (hot loops aside)."""
     s = t.suspensions[["entry", "site", "path", "start_us", "end_us", "wait_us", "resume_us"]].sort_values(["entry", "start_us"], kind="stable")
-    sleeps = s[(s["path"] == "time.sleep") & ~s["site"].isin(_hot_sites(t).index)]  # sleep(0) in a tight loop is a hot loop
+    sleeps = s[(s["path"] == "time.sleep") & ~s["site"].isin(hot_sites.index)]  # sleep(0) in a tight loop is a hot loop
     found = []
     for (entry, site), group in sleeps.groupby(["entry", "site"], sort=False):
         if len(group) < POLLING_MIN_COUNT:
@@ -211,5 +211,6 @@ def deep_stacks(t: Tables) -> list[Insight]:
 
 def insights(t: Tables) -> list[Insight]:
     """Every insight the trace supports, largest time at stake first."""
-    found = sequential_waits(t) + hot_loops(t) + sleep_polling(t) + deep_stacks(t)
+    hot_sites = _hot_sites(t)
+    found = sequential_waits(t, hot_sites) + hot_loops(t, hot_sites) + sleep_polling(t, hot_sites) + deep_stacks(t)
     return sorted(found, key=lambda insight: insight.at_stake_us, reverse=True)
