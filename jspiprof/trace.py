@@ -228,11 +228,16 @@ _INT_TYPE = {int}
 
 
 def _stack(obj: dict[str, Any], frames: set[int], stacks: dict[tuple[int, ...], tuple[int, ...]], where: str) -> tuple[int, ...]:
-    """The checked stack, as the one tuple shared by every event with the same stack."""
+    """The checked stack, as the one tuple shared by every event with the same stack (whether its frames are
+    defined is looked up once per distinct stack: a frame, once defined, stays defined)."""
     stack = obj["stack"]
-    if _INT_TYPE.issuperset(map(type, stack)) and frames.issuperset(stack) and obj["depth"] == len(stack):
+    if _INT_TYPE.issuperset(map(type, stack)):
         key = tuple(stack)
-        return stacks.setdefault(key, key)
+        shared = stacks.get(key)
+        if shared is None and frames.issuperset(key):
+            shared = stacks[key] = key
+        if shared is not None and obj["depth"] == len(key):
+            return shared
     for frame_id in stack:
         if not isinstance(frame_id, int) or isinstance(frame_id, bool):
             raise TraceError(f"{where}: the stack should hold frame ids (integers), not {frame_id!r}.")
@@ -319,7 +324,9 @@ def iter_events(source: str | Path | IO[str] | Iterable[str]) -> Iterator[Event]
         if kind == "suspension":  # by far the most frequent
             if obj["entry"] is not None and obj["entry"] not in entries:
                 raise TraceError(f"{where}: the suspension belongs to entry {obj['entry']}, which was never started.")
-            yield Suspension(*values[:7], _stack(obj, frames, stacks, where), *values[8:])  # fields in _FIELDS order
+            suspension = Suspension(*values)  # fields in _FIELDS order; the stack, checked, is the shared tuple
+            suspension.stack = _stack(obj, frames, stacks, where)
+            yield suspension
         elif kind == "frame":
             frames.add(obj["id"])
             yield Frame(obj["id"], obj["file"], obj["line"], obj["function"], obj["library"])
