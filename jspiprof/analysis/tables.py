@@ -82,11 +82,12 @@ def _suspension_frame(items: Sequence[Any]) -> pd.DataFrame:
     numbers = {"start_us": np.float64, "wait_us": np.float64, "resume_us": np.float64, "id": np.int64, "stack_bytes": np.int64, "depth": np.int64}
     columns: dict[str, Any] = {}
     for name in _SUSPENSION_FIELDS:
+        if name in numbers:  # straight into the array, without a list in between
+            columns[name] = np.fromiter(map(attrgetter(name), items), dtype=numbers[name], count=len(items))
+            continue
         values = list(map(attrgetter(name), items))
         if name in _CATEGORIES:
             columns[name] = _categorical(values, LIBRARY_SITE if name == "site" else None)
-        elif name in numbers:
-            columns[name] = np.array(values, dtype=numbers[name])
         elif name == "entry":
             columns[name] = np.array([NO_ENTRY if value is None else value for value in values], dtype=np.int64)
         else:
