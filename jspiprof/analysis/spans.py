@@ -8,21 +8,6 @@ import pandas as pd
 from jspiprof.analysis.tables import Tables
 
 
-def merged_suspensions(t: Tables, column_us: float) -> pd.DataFrame:
-    """Suspensions merged per entry, stack, path and time column of width `column_us` (a level of detail).
-
-    Columns: entry, stack_id, path, start_us, end_us, wait_us (sum), depth, count.
-    """
-    s = t.suspensions
-    column = ((s["start_us"] - t.start_us) // column_us).astype("int64")
-    return (
-        s.assign(column=column)
-        .groupby(["entry", "stack_id", "path", "column"], sort=False)
-        .agg(start_us=("start_us", "min"), end_us=("end_us", "max"), wait_us=("wait_us", "sum"), depth=("depth", "first"), count=("wait_us", "size"))
-        .reset_index()
-    )
-
-
 def _stack_prefixes(t: Tables) -> pd.DataFrame:
     """One row per frame of each distinct stack: stack_id, depth, frame, and `prefix`, an id shared by all
     stacks whose functions from the outermost frame down to this depth are the same (lines may differ)."""
@@ -60,12 +45,22 @@ def frame_spans(t: Tables, pieces: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _runs_of_columns(frame: pd.DataFrame, keys: list[str]) -> pd.Series:
-    """Group number of each row: rows with the same keys in consecutive columns share a group."""
-    frame = frame.sort_values([*keys, "column"], kind="stable")
-    same = np.logical_and.reduce([frame[k].to_numpy() == frame[k].shift().to_numpy() for k in keys])
-    new = ~(same & (frame["column"].to_numpy() == frame["column"].shift().to_numpy() + 1))
-    return pd.Series(np.cumsum(new), index=frame.index)
+def _runs(columns: dict[str, np.ndarray], keys: list[str], reduce: dict[str, str], reach: int = 1) -> dict[str, np.ndarray]:
+    """Rows with the same `keys` in time columns (`column`) at most `reach` apart (1: consecutive columns, 0: the
+    same column) as one row per run.
+
+    `reduce` maps each output column to how its rows combine: "first" (the earliest start), "min", "max", "sum".
+    Runs come out ordered by keys, then time.
+    """
+    order = np.lexsort([columns["start_us"], columns["column"], *(columns[key] for key in reversed(keys))])
+    rows = {name: values[order] for name, values in columns.items()}
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = rows["column"][1:] - rows["column"][:-1] > reach
+    for key in keys:
+        new[1:] |= rows[key][1:] != rows[key][:-1]
+    starts = np.flatnonzero(new)
+    ufuncs = {"min": np.minimum, "max": np.maximum, "sum": np.add}
+    return {name: rows[name][starts] if how == "first" else ufuncs[how].reduceat(rows[name], starts) for name, how in reduce.items()}
 
 
 def column_spans(t: Tables, column_us: float) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -75,20 +70,29 @@ def column_spans(t: Tables, column_us: float) -> tuple[pd.DataFrame, pd.DataFram
     consecutive columns of an entry becomes one span. Returns (suspension spans: entry, stack_id, path,
     start_us, end_us, wait_us, depth, count; frame spans: entry, depth, frame, start_us, end_us, count).
     """
-    pieces = merged_suspensions(t, column_us)
-    group = _runs_of_columns(pieces, ["entry", "stack_id", "path"])
-    suspensions = pieces.groupby(group.reindex(pieces.index), sort=False).agg(
-        entry=("entry", "first"), stack_id=("stack_id", "first"), path=("path", "first"), start_us=("start_us", "min"),
-        end_us=("end_us", "max"), wait_us=("wait_us", "sum"), depth=("depth", "first"), count=("count", "sum"))
-    prefixes = _stack_prefixes(t)
-    cells = (
-        pieces[["entry", "stack_id", "column", "start_us", "end_us", "count"]].merge(prefixes, on="stack_id")
-        .groupby(["entry", "depth", "prefix", "column"], sort=False)
-        .agg(frame=("frame", "first"), start_us=("start_us", "min"), end_us=("end_us", "max"), count=("count", "sum"))
+    s = t.suspensions
+    pieces = (  # suspensions merged per entry, stack, path and column: a few per column, whatever the trace's size
+        s[["entry", "stack_id", "path", "start_us", "end_us", "wait_us"]]
+        .assign(column=((s["start_us"] - t.start_us) // column_us).astype("int64"))
+        .groupby(["entry", "stack_id", "path", "column"], sort=False, observed=True)
+        .agg(start_us=("start_us", "min"), end_us=("end_us", "max"), wait_us=("wait_us", "sum"), count=("start_us", "size"))
         .reset_index()
     )
-    group = _runs_of_columns(cells, ["entry", "depth", "prefix"])
-    frames = cells.groupby(group.reindex(cells.index), sort=False).agg(
-        entry=("entry", "first"), depth=("depth", "first"), frame=("frame", "first"), start_us=("start_us", "min"),
-        end_us=("end_us", "max"), count=("count", "sum"))
-    return suspensions.reset_index(drop=True), frames.reset_index(drop=True)
+    lengths = np.fromiter(map(len, t.stacks), dtype="int64", count=len(t.stacks))
+    columns = {name: pieces[name].to_numpy() for name in ("entry", "stack_id", "column", "start_us", "end_us", "wait_us", "count")}
+    columns["path"] = pieces["path"].cat.codes.to_numpy()
+    columns["depth"] = lengths[columns["stack_id"]]
+    spans = _runs(columns, ["entry", "stack_id", "path"], {
+        "entry": "first", "stack_id": "first", "path": "first", "start_us": "min", "end_us": "max", "wait_us": "sum", "depth": "first", "count": "sum"})
+    spans["path"] = pd.Categorical.from_codes(spans["path"], categories=s["path"].cat.categories)
+
+    # one row per frame of each piece (the prefixes of a stack are consecutive rows, outermost first): frame spans are runs of them
+    prefixes = _stack_prefixes(t)
+    repeats = columns["depth"]
+    piece = np.repeat(np.arange(len(repeats)), repeats)
+    row = (np.cumsum(lengths) - lengths)[columns["stack_id"]][piece] + np.arange(len(piece)) - (np.cumsum(repeats) - repeats)[piece]
+    cells = {name: columns[name][piece] for name in ("entry", "column", "start_us", "end_us", "count")}
+    cells.update({name: prefixes[name].to_numpy()[row] for name in ("depth", "frame", "prefix")})
+    frames = _runs(cells, ["entry", "depth", "prefix"], {
+        "entry": "first", "depth": "first", "frame": "first", "start_us": "min", "end_us": "max", "count": "sum"})
+    return pd.DataFrame(spans), pd.DataFrame(frames)
