@@ -22,20 +22,14 @@ def wait_stats(suspensions: pd.DataFrame, by: str) -> pd.DataFrame:
     Columns: count, wait_total_us, wait_mean_us, wait_p50_us, wait_p95_us, wait_p99_us, wait_max_us,
     resume_total_us, resume_mean_us, depth_mean, depth_max, stack_bytes_mean, stack_bytes_max.
     """
-    groups = suspensions.groupby(by, sort=False)
-    table = groups.agg(
-        count=("wait_us", "size"),
-        wait_total_us=("wait_us", "sum"),
-        wait_mean_us=("wait_us", "mean"),
-        wait_max_us=("wait_us", "max"),
-        resume_total_us=("resume_us", "sum"),
-        resume_mean_us=("resume_us", "mean"),
-        depth_mean=("depth", "mean"),
-        depth_max=("depth", "max"),
-        stack_bytes_mean=("stack_bytes", "mean"),
-        stack_bytes_max=("stack_bytes", "max"),
-    )
+    groups = suspensions[[by, "wait_us", "resume_us", "depth", "stack_bytes"]].groupby(by, sort=False, observed=True)
+    total, mean, largest = groups.sum(), groups.mean(), groups.max()  # all four columns at once: cheaper than one by one
     quantiles = groups["wait_us"].quantile(list(_QUANTILES.values())).unstack()
+    table = pd.DataFrame({
+        "count": groups.size(), "wait_total_us": total["wait_us"], "wait_mean_us": mean["wait_us"], "wait_max_us": largest["wait_us"],
+        "resume_total_us": total["resume_us"], "resume_mean_us": mean["resume_us"], "depth_mean": mean["depth"], "depth_max": largest["depth"],
+        "stack_bytes_mean": mean["stack_bytes"], "stack_bytes_max": largest["stack_bytes"],
+    })
     for name, q in _QUANTILES.items():
         table[name] = quantiles[q] if len(table) else pd.Series(dtype="float64")
     order = ["count", "wait_total_us", "wait_mean_us", "wait_p50_us", "wait_p95_us", "wait_p99_us", "wait_max_us",
@@ -48,7 +42,9 @@ def site_stats(t: Tables) -> pd.DataFrame:
     table = wait_stats(t.suspensions, "site")
     if not len(table):
         return table.assign(paths=pd.Series(dtype=object))
-    paths = t.suspensions.groupby("site", sort=False)["path"].agg(lambda p: ", ".join(p.value_counts().loc[lambda n: n > 0].index))  # a categorical counts every path
+    pairs = t.suspensions.groupby(["site", "path"], observed=True).size().rename("n").reset_index()
+    pairs = pairs.sort_values(["site", "n"], ascending=[True, False], kind="stable")  # most frequent first, ties in path order
+    paths = pd.Series({site: ", ".join(map(str, group)) for site, group in pairs.groupby("site", observed=True, sort=False)["path"]})
     return table.assign(paths=paths.reindex(table.index))
 
 
