@@ -81,11 +81,29 @@ export function hookEntries(pyodide, recorder) {
     } finally {
       scheduling = null;
     }
-    promise.then(
-      () => recorder.endEntry(entry),
-      (error) => recorder.endEntry(entry, error),
+    if (kind === "task") {
+      // Its end is recorded where its Python code runs (promisingApply): most steps never suspend.
+      entry.promise = promise;
+      return promise;
+    }
+    return endWhenSettled(entry, promise);
+  }
+
+  /**
+   * `promise`, settled the same way once the end of `entry` is recorded. A rejection stays unhandled unless
+   * the caller handles it, as without the hook.
+   */
+  function endWhenSettled(entry, promise) {
+    return promise.then(
+      (value) => {
+        recorder.endEntry(entry);
+        return value;
+      },
+      (error) => {
+        recorder.endEntry(entry, error);
+        throw error;
+      },
     );
-    return promise;
   }
 
   const scheduleCallback = API.scheduleCallback;
@@ -119,6 +137,19 @@ export function hookEntries(pyodide, recorder) {
     }, delay);
   };
 
+  /**
+   * Record the end of a task whose Python code just returned to JS: now, if it ran to its end without
+   * suspending and without raising (Pyodide sets the exception slot, promisingApply's last argument, to the
+   * exception raised or to 0); otherwise when its promise settles.
+   */
+  function endTask(entry, switchesBefore, exceptionSlot) {
+    if (recorder.switchesStarted === switchesBefore && Module.HEAPU32[exceptionSlot >>> 2] === 0) {
+      recorder.endEntry(entry);
+      return;
+    }
+    endWhenSettled(entry, entry.promise);
+  }
+
   const promisingApply = Module.promisingApply;
   Module.promisingApply = function jspiprofPromisingApply(...args) {
     const entry = applying;
@@ -127,8 +158,11 @@ export function hookEntries(pyodide, recorder) {
     const outer = recorder.current;
     entry.outer = outer;
     recorder.current = entry;
+    const switchesBefore = recorder.switchesStarted;
     try {
-      return promisingApply(...args);
+      const result = promisingApply(...args);
+      if (entry.promise !== null) endTask(entry, switchesBefore, args[args.length - 1]);
+      return result;
     } finally {
       recorder.current = outer;
     }
@@ -217,10 +251,6 @@ export function hookEntries(pyodide, recorder) {
     if (!recorder.recording) return runPythonAsync.call(this, code, options);
     const entry = recorder.startEntry("runPythonAsync", true, null, true);
     const promise = asCurrent(entry, () => runPythonAsync.call(this, code, options));
-    promise.then(
-      () => recorder.endEntry(entry),
-      (error) => recorder.endEntry(entry, error),
-    );
-    return promise;
+    return endWhenSettled(entry, promise);
   };
 }

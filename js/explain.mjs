@@ -102,7 +102,10 @@ export class FailureExplainer {
   /** @param {any} event one trace event */
   observe(event) {
     if (event.type === "header") this.runtime = event.runtime;
-    else if (event.type === "entry") this.entries.set(event.id, event);
+    else if (event.type === "entry") {
+      this.entries.set(event.id, event);
+      if (event.end_us !== undefined) this.endEntry(event); // an entry that ended before its line was written
+    }
     else if (event.type === "frame") this.frames.set(event.id, event);
     else if (event.type === "failed_switch") this.report(this.explainFailedSwitch(event, nativeCaller(fullStack())));
     else if (event.type === "entry_end") this.endEntry(event);
@@ -112,7 +115,7 @@ export class FailureExplainer {
    * Explain an entry's error that no failed switch explained, then forget the entry (memory stays bounded by
    * the entries running at once). An error passes up through the entries around it: it is explained once, at
    * the innermost entry that had it.
-   * @param {any} end an `entry_end` event
+   * @param {any} end an `entry_end` event, or an `entry` line with its end fields
    */
   endEntry(end) {
     const entry = this.entries.get(end.id);

@@ -113,6 +113,7 @@ export function wrapLoadPyodide(loadPyodide = globalThis.loadPyodide, profilerOp
         ? await FileTraceWriter.open(profilerOptions.trace, header, profilerOptions.flushIntervalMs ?? 100, () => recorder.nowUs())
         : new MemoryTraceWriter(header, profilerOptions.bufferSize ?? 200000);
     recorder.writer = profilerOptions.explain ? new FailureExplainer().watch(writer) : writer;
+    writer.beforeFlush = () => recorder.writeRunningEntries();
 
     const control = {
       start: () => {

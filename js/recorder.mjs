@@ -8,9 +8,14 @@
  * @property {number} id
  * @property {string} kind
  * @property {boolean} promising
+ * @property {string|null} name
+ * @property {string|null} caller
  * @property {Entry|null} parent
+ * @property {number} startUs
  * @property {boolean} ended
+ * @property {boolean} written whether its `entry` line is in the trace already
  * @property {Entry|null} outer the entry that was running before this one was resumed or entered
+ * @property {Promise<any>|null} promise a task's promise, when its end is recorded once it settles
  *
  * @typedef {object} StackInfo what the Python probe found at a switch
  * @property {number[]} stack frame ids, outermost first
@@ -84,6 +89,10 @@ export class Recorder {
     this.current = null;
     this.nextEntryId = 1;
     this.nextSuspensionId = 1;
+    /** Suspensions started so far (a promising call that started none ran to its end without suspending). */
+    this.switchesStarted = 0;
+    /** The entries running now. @type {Set<Entry>} */
+    this.running = new Set();
     /** Asks the Python probe for the stack at a switch; set once the probe is installed. @type {(() => StackInfo)|null} */
     this.captureStack = null;
   }
@@ -95,39 +104,81 @@ export class Recorder {
 
   /**
    * Record that JS entered Python. Returns null when not recording.
+   *
+   * The entry's line is written lazily: when something refers to it (a suspension, a failed switch, an entry
+   * inside it), when the trace is flushed while it still runs, or else once it ends, as one `entry` line with
+   * its end fields. Most entries (event-loop task steps) start and end between two flushes: one line each.
    * @param {string} kind @param {boolean} promising @param {string|null} name @param {boolean} withCaller
    * @param {Entry|null} [parent] default: the entry running now
    * @returns {Entry|null}
    */
   startEntry(kind, promising, name, withCaller, parent = this.current) {
     if (!this.recording) return null;
-    const entry = { id: this.nextEntryId++, kind, promising, parent, ended: false, outer: null };
-    this.writer.write({
-      type: "entry",
-      id: entry.id,
+    const entry = {
+      id: this.nextEntryId++,
       kind,
       promising,
       name,
       caller: withCaller ? this.findCaller() : null,
-      parent: parent === null ? null : parent.id,
-      start_us: this.nowUs(),
-    });
+      parent,
+      startUs: this.nowUs(),
+      ended: false,
+      written: false,
+      outer: null,
+      promise: null,
+    };
+    this.running.add(entry);
     return entry;
+  }
+
+  /** Write the `entry` line of `entry` (and of its unwritten parents) if not written yet. @param {Entry|null} entry */
+  writeEntry(entry) {
+    if (entry === null || entry.written) return;
+    this.writeEntry(entry.parent);
+    entry.written = true;
+    this.writer.write(this.entryLine(entry));
+  }
+
+  /** @param {Entry} entry */
+  entryLine(entry) {
+    return {
+      type: "entry",
+      id: entry.id,
+      kind: entry.kind,
+      promising: entry.promising,
+      name: entry.name,
+      caller: entry.caller,
+      parent: entry.parent === null ? null : entry.parent.id,
+      start_us: entry.startUs,
+    };
+  }
+
+  /** Write the lines of the running entries not in the trace yet (the writer calls it before each flush). */
+  writeRunningEntries() {
+    for (const entry of this.running) this.writeEntry(entry);
   }
 
   /** @param {Entry} entry @param {any} [error] present when the entry threw */
   endEntry(entry, error) {
     const failed = arguments.length > 1;
     entry.ended = true;
+    this.running.delete(entry);
     // A promising entry's last part ran from a microtask after a resume: it no longer runs.
     if (this.current === entry) this.current = entry.outer;
-    this.writer.write({
-      type: "entry_end",
-      id: entry.id,
-      end_us: this.nowUs(),
-      outcome: failed ? "exception" : "return",
-      error: failed ? describeError(error) : null,
-    });
+    const endUs = this.nowUs();
+    const outcome = failed ? "exception" : "return";
+    const described = failed ? describeError(error) : null;
+    if (entry.written) {
+      this.writer.write({ type: "entry_end", id: entry.id, end_us: endUs, outcome, error: described });
+      return;
+    }
+    this.writeEntry(entry.parent);
+    entry.written = true;
+    const line = this.entryLine(entry);
+    line.end_us = endUs;
+    line.outcome = outcome;
+    line.error = described;
+    this.writer.write(line);
   }
 
   /** The Python stack at a switch, or an empty one when the probe is not there (or failed). @returns {StackInfo} */
@@ -147,14 +198,15 @@ export class Recorder {
    */
   writeSuspension(s, restoredUs, stackBytes) {
     const settleUs = s.settleUs > 0 ? s.settleUs : restoredUs;
+    this.writeEntry(s.entry);
     this.writer.write({
       type: "suspension",
       id: this.nextSuspensionId++,
       entry: s.entry === null ? null : s.entry.id,
       path: s.info.path,
       start_us: s.startUs,
-      wait_us: settleUs - s.startUs,
-      resume_us: restoredUs - settleUs,
+      wait_us: Math.round((settleUs - s.startUs) * 1000) / 1000,
+      resume_us: Math.round((restoredUs - settleUs) * 1000) / 1000,
       stack_bytes: stackBytes,
       stack: s.info.stack,
       depth: s.info.depth,
@@ -168,6 +220,7 @@ export class Recorder {
   /** @param {string} reason @param {string} error @param {string|null} [path] when the caller knows it better than the stack */
   writeFailedSwitch(reason, error, path = null) {
     const info = this.stackAtSwitch();
+    this.writeEntry(this.current);
     const event = {
       type: "failed_switch",
       ts_us: this.nowUs(),

@@ -42,6 +42,7 @@ export function hookSwitchImports(env, Module, recorder) {
     const startUs = recorder.nowUs();
     const wasValid = Module.validSuspender.value;
     if (wasValid) {
+      recorder.switchesStarted++;
       // Ask the probe first: the Python frames are intact and the GIL is held.
       const info = recorder.stackAtSwitch();
       const state = saveState();

@@ -32,6 +32,8 @@ export class MemoryTraceWriter {
     this.dropped = 0;
     /** @type {TraceEvent|null} */
     this.endEvent = null;
+    /** Called before the events are taken, to write what is still held back (the recorder's running entries). */
+    this.beforeFlush = () => {};
   }
 
   /** @param {TraceEvent} event */
@@ -43,6 +45,7 @@ export class MemoryTraceWriter {
 
   /** All lines of the trace so far (header first; a `dropped` line and the `end` line when there are some). @param {number} nowUs */
   events(nowUs) {
+    if (this.endEvent === null) this.beforeFlush();
     const lines = this.buffer.slice();
     if (this.dropped > 0) lines.push({ type: "dropped", count: this.dropped, ts_us: this.endEvent?.ts_us ?? nowUs });
     if (this.endEvent !== null) lines.push(this.endEvent);
@@ -53,7 +56,9 @@ export class MemoryTraceWriter {
 
   /** @param {EndFields} end */
   close(end) {
-    if (this.endEvent === null) this.endEvent = { type: "end", ...end, dropped: this.dropped };
+    if (this.endEvent !== null) return;
+    this.beforeFlush();
+    this.endEvent = { type: "end", ...end, dropped: this.dropped };
   }
 }
 
@@ -81,6 +86,8 @@ export class FileTraceWriter {
     /** @type {TraceEvent[]} */
     this.pending = [];
     this.closed = false;
+    /** Called before each flush, to write what is still held back (the recorder's running entries). */
+    this.beforeFlush = () => {};
     this.writeText(toJSONLines([header]));
     this.timer = setInterval(() => this.flush(), flushIntervalMs);
     this.timer.unref();
@@ -103,7 +110,9 @@ export class FileTraceWriter {
 
   /** Append the buffered events to the file now. */
   flush() {
-    if (this.pending.length === 0 || this.closed) return;
+    if (this.closed) return;
+    this.beforeFlush();
+    if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
     this.writeText(toJSONLines(batch));

@@ -75,7 +75,7 @@ class Frame:
 
 @dataclass
 class Entry:
-    """JavaScript calling into Python; `end_us`, `outcome` and `error` come from its `entry_end` (None while running)."""
+    """JavaScript calling into Python; `end_us`, `outcome` and `error` are None while it runs."""
 
     id: int
     kind: str
@@ -336,7 +336,13 @@ def iter_events(source: str | Path | IO[str] | Iterable[str]) -> Iterator[Event]
             if obj["parent"] is not None and obj["parent"] not in entries:
                 raise TraceError(f"{where}: the parent entry {obj['parent']} was never started.")
             entries.add(obj["id"])
-            yield Entry(obj["id"], obj["kind"], obj["promising"], obj["name"], obj["caller"], obj["parent"], obj["start_us"])
+            if "end_us" not in obj:
+                yield Entry(obj["id"], obj["kind"], obj["promising"], obj["name"], obj["caller"], obj["parent"], obj["start_us"])
+                continue
+            end = _values("entry_end", obj, where)  # an entry that ended before its line was written carries its end
+            if obj["outcome"] not in _OUTCOMES["entry_end"]:
+                raise TraceError(f"{where}: outcome should be one of {', '.join(_OUTCOMES['entry_end'])}, not {obj['outcome']!r}.")
+            yield Entry(obj["id"], obj["kind"], obj["promising"], obj["name"], obj["caller"], obj["parent"], obj["start_us"], *end[1:])
         elif kind == "entry_end":
             if obj["id"] not in entries:
                 raise TraceError(f"{where}: entry_end for entry {obj['id']}, which was never started.")

@@ -342,3 +342,23 @@ def test_a_profiled_region_records_only_inside_it(mode: str, jspiprof_runtime, t
     trace = read_trace(tmp_path / "trace.jsonl")
     (suspension,) = trace.suspensions
     assert suspension.path == "time.sleep" and suspension.site == f"region.py:{code.splitlines().index(next(l for l in code.splitlines() if l.endswith('# inside'))) + 1}"
+
+
+def test_an_app_killed_outright_keeps_all_but_its_last_moments_and_its_running_entry(jspiprof_runtime, tmp_path: Path) -> None:
+    """SIGKILL leaves no chance to write anything more: what was flushed (every ~100 ms) is all there is."""
+    (tmp_path / "app.py").write_text("import time\nprint('started', flush=True)\nwhile True:\n    time.sleep(0.001)\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jspiprof", "run", "-o", "trace.jsonl", "app.py"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout.readline() == "started\n"
+        time.sleep(0.5)
+        subprocess.run(["pkill", "-KILL", "-P", str(process.pid)], check=True)  # the Node process jspiprof started
+        process.wait(timeout=30)
+    finally:
+        process.kill()
+        process.communicate()
+    trace = read_trace(tmp_path / "trace.jsonl")
+    assert trace.end is None and len(trace.suspensions) > 20
+    (running,) = {s.entry for s in trace.suspensions}
+    assert trace.entries[running].end_us is None

@@ -171,3 +171,49 @@ for (const code of ["import asyncio\\nfrom pyodide.ffi import run_sync\\nrun_syn
     assert [(f.reason, f.path, f.site) for f in trace.failed_switches] == [("no-jspi", "run_sync", "app.py:3"), ("no-jspi", "asyncio.run", "app.py:4")]
     assert all(f.error == "RuntimeError: WebAssembly stack switching not supported in this JavaScript runtime" for f in trace.failed_switches)
     assert all(not trace.frames[f.stack[-1]].file.endswith("probe.py") for f in trace.failed_switches)
+
+
+def test_a_task_step_that_raises_is_an_entry_with_its_error_and_its_rejection_stays_unhandled(jspiprof_runtime, tmp_path: Path) -> None:
+    """A webloop handle that lets KeyboardInterrupt out: Pyodide leaves the rejection unhandled, with or without the hook."""
+    body = """\
+process.on("unhandledRejection", (error) => console.log("unhandled:", error.type));
+await pyodide.runPythonAsync(`
+import asyncio
+def stop():
+    raise KeyboardInterrupt("stop here")
+asyncio.get_event_loop().call_soon(stop)
+await asyncio.sleep(0.01)
+`);
+await new Promise((resolve) => setTimeout(resolve, 50));
+"""
+    stdout, _ = run_hook_script(jspiprof_runtime, tmp_path, body)
+    assert stdout == "unhandled: KeyboardInterrupt\n"
+    trace = read_trace(tmp_path / "trace.jsonl")
+    tasks = [entry for entry in trace.entries.values() if entry.kind == "task"]
+    failed = [entry for entry in tasks if entry.outcome == "exception"]
+    assert [entry.error for entry in failed] == ["KeyboardInterrupt: stop here"]
+    assert all(entry.outcome == "return" and entry.end_us >= entry.start_us for entry in tasks if entry not in failed)
+
+
+def test_an_entry_that_ends_unreferenced_takes_one_line_and_one_that_suspends_comes_before_its_suspensions(
+    jspiprof_runtime, tmp_path: Path
+) -> None:
+    body = """\
+await pyodide.runPythonAsync(`
+import asyncio
+async def step():
+    return 1
+await asyncio.gather(*(step() for _ in range(20)))
+`);
+"""
+    run_hook_script(jspiprof_runtime, tmp_path, body)
+    lines = [json.loads(line) for line in (tmp_path / "trace.jsonl").read_text().splitlines()]
+    entry_lines = [line for line in lines if line["type"] == "entry"]
+    tasks = [line for line in entry_lines if line["kind"] == "task"]
+    assert len(tasks) >= 20 and all(task["outcome"] == "return" and task["end_us"] >= task["start_us"] for task in tasks)
+    (top,) = [line for line in entry_lines if line["kind"] == "runPythonAsync"]
+    assert "end_us" not in top  # written before the lines that refer to it, so its end comes as an entry_end
+    first_reference = min(number for number, line in enumerate(lines) if line.get("entry") == top["id"] or line.get("parent") == top["id"])
+    assert lines.index(top) < first_reference
+    assert [line["id"] for line in lines if line["type"] == "entry_end"] == [top["id"]]
+    assert read_trace(tmp_path / "trace.jsonl").entries[top["id"]].outcome == "return"
