@@ -35,6 +35,28 @@ def test_the_small_fixture_reads_into_a_trace_with_entry_ends_merged() -> None:
         assert suspension.site == user[-1].location and len(frames) == suspension.depth
 
 
+def test_an_entry_line_with_its_end_fields_reads_as_an_ended_entry(tmp_path: Path) -> None:
+    """The hook writes an entry that ended before anything referred to it as one line, its end included."""
+    lines = (FIXTURES / "small.jsonl").read_text().splitlines()
+    ends = {json.loads(line)["id"]: json.loads(line) for line in lines if '"type":"entry_end"' in line}
+    merged = []
+    for line in lines:
+        event = json.loads(line)
+        if event["type"] == "entry_end":
+            continue
+        if event["type"] == "entry":
+            end = ends[event["id"]]
+            event.update(end_us=end["end_us"], outcome=end["outcome"], error=end["error"])
+            jsonschema.validate(event, SCHEMA)
+        merged.append(json.dumps(event))
+    (tmp_path / "merged.jsonl").write_text("\n".join(merged) + "\n")
+    assert read_trace(tmp_path / "merged.jsonl") == read_trace(FIXTURES / "small.jsonl")
+    bad = [line.replace('"outcome": "return"', '"outcome": "done"', 1) for line in merged]
+    (tmp_path / "bad.jsonl").write_text("\n".join(bad) + "\n")
+    with pytest.raises(TraceError, match=r"line 2: outcome should be one of return, exception, not 'done'\."):
+        read_trace(tmp_path / "bad.jsonl")
+
+
 def test_events_stream_as_typed_objects_in_file_order() -> None:
     events = list(iter_events(FIXTURES / "small.jsonl"))
     assert isinstance(events[0], Header)
