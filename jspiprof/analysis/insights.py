@@ -59,16 +59,17 @@ def _runs(suspensions: pd.DataFrame) -> pd.DataFrame:
     columns = ["entry", "kind", "site", "path", "count", "wait_total_us", "wait_max_us", "start_us", "end_us"]
     if not len(suspensions):
         return pd.DataFrame(columns=columns)
-    s = suspensions.sort_values(["entry", "start_us"], kind="stable")
-    site, entry = s["site"].to_numpy(object), s["entry"].to_numpy()
+    s = suspensions
+    order = np.lexsort((s["start_us"].to_numpy(), s["entry"].to_numpy()))  # by entry, then time (stable)
+    site, entry = s["site"].cat.codes.to_numpy()[order], s["entry"].to_numpy()[order]
     starts = np.flatnonzero(np.r_[True, (site[1:] != site[:-1]) | (entry[1:] != entry[:-1])])
-    first = s.iloc[starts]
-    wait = s["wait_us"].to_numpy(float)
+    first = order[starts]
+    wait = s["wait_us"].to_numpy(float)[order]
     return pd.DataFrame({
-        "entry": first["entry"].to_numpy(), "kind": first["kind"].to_numpy(), "site": first["site"].to_numpy(),
-        "path": first["path"].to_numpy(), "count": np.diff(np.r_[starts, len(s)]),
+        "entry": entry[starts], "kind": s["kind"].iloc[first].to_numpy(), "site": s["site"].iloc[first].to_numpy(),
+        "path": s["path"].iloc[first].to_numpy(), "count": np.diff(np.r_[starts, len(s)]),
         "wait_total_us": np.add.reduceat(wait, starts), "wait_max_us": np.maximum.reduceat(wait, starts),
-        "start_us": first["start_us"].to_numpy(), "end_us": np.maximum.reduceat(s["end_us"].to_numpy(float), starts),
+        "start_us": s["start_us"].to_numpy()[first], "end_us": np.maximum.reduceat(s["end_us"].to_numpy(float)[order], starts),
     }, columns=columns)
 
 
@@ -141,8 +142,9 @@ def sequential_waits(t: Tables, hot_sites: pd.DataFrame) -> list[Insight]:
 
 def sleep_polling(t: Tables, hot_sites: pd.DataFrame) -> list[Insight]:
     """`time.sleep` repeated at one site: waiting in fixed steps for something to happen (hot loops aside)."""
-    s = t.suspensions[["entry", "site", "path", "start_us", "end_us", "wait_us", "resume_us"]].sort_values(["entry", "start_us"], kind="stable")
+    s = t.suspensions
     sleeps = s[(s["path"] == "time.sleep") & ~s["site"].isin(hot_sites.index)]  # sleep(0) in a tight loop is a hot loop
+    sleeps = sleeps[["entry", "site", "start_us", "end_us", "wait_us", "resume_us"]].sort_values(["entry", "start_us"], kind="stable")
     found = []
     for (entry, site), group in sleeps.groupby(["entry", "site"], sort=False):
         if len(group) < POLLING_MIN_COUNT:
@@ -153,8 +155,8 @@ def sleep_polling(t: Tables, hot_sites: pd.DataFrame) -> list[Insight]:
         at_stake = loops * interval / 2 + float(group["resume_us"].sum())
         if not _worth_it(t, at_stake):
             continue
-        inside = s[(s["entry"] == entry) & (s["start_us"] > group["start_us"].min()) & (s["start_us"] < group["end_us"].max())]
-        others = inside[inside["site"] != site]["site"].value_counts().loc[lambda n: n > 0]  # sites are categorical: drop unseen ones
+        inside = s["site"][(s["entry"] == entry) & (s["start_us"] > group["start_us"].min()) & (s["start_us"] < group["end_us"].max())]
+        others = inside[inside != site].value_counts().loc[lambda n: n > 0]  # sites are categorical: drop unseen ones
         evidence = [
             f"{len(group):,} time.sleep suspensions at {site} in entry {int(entry)}, median {_ms(interval)} each, "
             f"{_ms(group['wait_us'].sum())} slept in total, in {loops} polling loop{'s' if loops > 1 else ''}",
