@@ -88,7 +88,9 @@ def _own_running(t: Tables) -> tuple[np.ndarray, np.ndarray]:
     step = np.concatenate([np.ones(len(e)), -np.ones(len(e)), -np.ones(len(children)), np.ones(len(children)), -np.ones(len(s)), np.ones(len(s))])
     order = np.lexsort((times, owner))
     owner, times, step = owner[order], times[order].astype("float64"), step[order]
-    score = pd.Series(step).groupby(owner).cumsum().to_numpy()
+    total = np.cumsum(step)  # the running score of each owner: the cumulative sum since its first row
+    first = np.flatnonzero(np.diff(owner, prepend=owner[:1] - 1))
+    score = total - np.repeat(total[first] - step[first], np.diff(np.r_[first, len(step)]))
     running = (score[:-1] == 1) & (owner[:-1] == owner[1:])
     return times[:-1][running], times[1:][running]
 
