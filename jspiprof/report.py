@@ -47,12 +47,8 @@ def _table(frame: pd.DataFrame, empty: str) -> str:
 
 def _in_ms(frame: pd.DataFrame) -> pd.DataFrame:
     """Rename *_us columns to *_ms with values divided by 1000."""
-    renamed = {}
-    for column in frame.columns:
-        if str(column).endswith("_us"):
-            frame = frame.assign(**{column: frame[column] / 1000})
-            renamed[column] = str(column)[:-3] + "_ms"
-    return frame.rename(columns=renamed)
+    us = [column for column in frame.columns if str(column).endswith("_us")]
+    return frame.assign(**{column: frame[column] / 1000 for column in us}).rename(columns={column: str(column)[:-3] + "_ms" for column in us})
 
 
 def _insight(insight: Insight) -> str:

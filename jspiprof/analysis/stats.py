@@ -114,7 +114,7 @@ def time_accounting(t: Tables) -> TimeAccounting:
 def running_before_switch(t: Tables) -> pd.Series:
     """For each suspension (same index), the time its entry ran Python since its previous switch (or since
     the entry began): the running time that led up to this switch."""
-    s = t.suspensions.sort_values(["entry", "start_us"], kind="stable")
+    s = t.suspensions[["entry", "start_us", "end_us"]].sort_values(["entry", "start_us"], kind="stable")
     previous_end = s.groupby("entry")["end_us"].shift()
     starts = s["entry"].map(t.entries.set_index("id")["start_us"])
     return (s["start_us"] - previous_end.fillna(starts)).clip(lower=0).reindex(t.suspensions.index)
