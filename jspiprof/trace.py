@@ -192,6 +192,7 @@ _ACCEPTED: dict[str, frozenset[tuple[type, ...]]] = {
 _VALUES = {kind: itemgetter(*fields) for kind, fields in _FIELDS.items()}
 _RUNTIME_FIELDS = ("host", "host_version", "pyodide", "jspi")
 _OUTCOMES = {"entry_end": ("return", "exception"), "suspension": ("value", "exception")}
+_SUSPENSION_VALUES, _SUSPENSION_TYPES, _SUSPENSION_OUTCOMES = _VALUES["suspension"], _ACCEPTED["suspension"], frozenset(_OUTCOMES["suspension"])
 
 
 def _values(kind: str, obj: dict[str, Any], where: str) -> tuple[Any, ...]:
@@ -227,7 +228,7 @@ def _type_names(types: tuple[type, ...], nullable: bool) -> str:
 _INT_TYPE = {int}
 
 
-def _stack(obj: dict[str, Any], frames: set[int], stacks: dict[tuple[int, ...], tuple[int, ...]], where: str) -> tuple[int, ...]:
+def _stack(obj: dict[str, Any], frames: set[int], stacks: dict[tuple[int, ...], tuple[int, ...]], number: int) -> tuple[int, ...]:
     """The checked stack, as the one tuple shared by every event with the same stack (whether its frames are
     defined is looked up once per distinct stack: a frame, once defined, stays defined)."""
     stack = obj["stack"]
@@ -240,11 +241,11 @@ def _stack(obj: dict[str, Any], frames: set[int], stacks: dict[tuple[int, ...], 
             return shared
     for frame_id in stack:
         if not isinstance(frame_id, int) or isinstance(frame_id, bool):
-            raise TraceError(f"{where}: the stack should hold frame ids (integers), not {frame_id!r}.")
+            raise TraceError(f"line {number}: the stack should hold frame ids (integers), not {frame_id!r}.")
         if frame_id not in frames:
-            raise TraceError(f"{where}: the stack uses frame {frame_id}, which no earlier frame line defines.")
+            raise TraceError(f"line {number}: the stack uses frame {frame_id}, which no earlier frame line defines.")
     if obj["depth"] != len(stack):
-        raise TraceError(f"{where}: depth is {obj['depth']} but the stack has {len(stack)} frames.")
+        raise TraceError(f"line {number}: depth is {obj['depth']} but the stack has {len(stack)} frames.")
     return tuple(stack)
 
 
@@ -298,10 +299,10 @@ def iter_events(source: str | Path | IO[str] | Iterable[str]) -> Iterator[Event]
         line = pending
         number += 1
         pending = next(lines, None)
-        where = f"line {number}"
         try:
             obj = loads(line)
         except json.JSONDecodeError:
+            where = f"line {number}"
             if pending is None and not line.endswith("\n") and number > 1:
                 warnings.warn(f"The trace's last line ({where}) is truncated (the app ended mid-write); it was skipped.", TruncatedTraceWarning, stacklevel=2)
                 return
@@ -309,11 +310,27 @@ def iter_events(source: str | Path | IO[str] | Iterable[str]) -> Iterator[Event]
                 raise TraceError(f"{where}: this is not a jspiprof trace (the first line is not JSON).") from None
             raise TraceError(f"{where}: not valid JSON; the trace is corrupt.") from None
         if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
-            raise TraceError(f"{where}: every line of a trace is a JSON object with a \"type\" string.")
+            raise TraceError(f"line {number}: every line of a trace is a JSON object with a \"type\" string.")
         if number == 1:
-            yield _header(obj, where)
+            yield _header(obj, "line 1")
             continue
         kind = obj["type"]
+        if kind == "suspension":  # by far the most frequent: checked first, as `_values` does, naming the line only on error
+            try:
+                values = _SUSPENSION_VALUES(obj)
+            except KeyError:
+                values = None
+            if values is None or tuple(map(type, values)) not in _SUSPENSION_TYPES:
+                _check_fields(kind, obj, f"line {number}")
+            if obj["outcome"] not in _SUSPENSION_OUTCOMES:
+                raise TraceError(f"line {number}: outcome should be one of {', '.join(_OUTCOMES[kind])}, not {obj['outcome']!r}.")
+            if obj["entry"] is not None and obj["entry"] not in entries:
+                raise TraceError(f"line {number}: the suspension belongs to entry {obj['entry']}, which was never started.")
+            suspension = Suspension(*values)  # fields in _FIELDS order; the stack, checked, is the shared tuple
+            suspension.stack = _stack(obj, frames, stacks, number)
+            yield suspension
+            continue
+        where = f"line {number}"
         if kind == "header":
             raise TraceError(f"{where}: a second header line; a trace has exactly one, first.")
         if kind not in _FIELDS:
@@ -321,13 +338,7 @@ def iter_events(source: str | Path | IO[str] | Iterable[str]) -> Iterator[Event]
         values = _values(kind, obj, where)
         if kind in _OUTCOMES and obj["outcome"] not in _OUTCOMES[kind]:
             raise TraceError(f"{where}: outcome should be one of {', '.join(_OUTCOMES[kind])}, not {obj['outcome']!r}.")
-        if kind == "suspension":  # by far the most frequent
-            if obj["entry"] is not None and obj["entry"] not in entries:
-                raise TraceError(f"{where}: the suspension belongs to entry {obj['entry']}, which was never started.")
-            suspension = Suspension(*values)  # fields in _FIELDS order; the stack, checked, is the shared tuple
-            suspension.stack = _stack(obj, frames, stacks, where)
-            yield suspension
-        elif kind == "frame":
+        if kind == "frame":
             frames.add(obj["id"])
             yield Frame(obj["id"], obj["file"], obj["line"], obj["function"], obj["library"])
         elif kind == "entry":
@@ -351,7 +362,7 @@ def iter_events(source: str | Path | IO[str] | Iterable[str]) -> Iterator[Event]
             if obj["entry"] is not None and obj["entry"] not in entries:
                 raise TraceError(f"{where}: the failed switch names entry {obj['entry']}, which was never started.")
             yield FailedSwitch(
-                obj["ts_us"], obj["entry"], obj["reason"], obj["path"], _stack(obj, frames, stacks, where), obj["depth"], obj["site"], obj["error"]
+                obj["ts_us"], obj["entry"], obj["reason"], obj["path"], _stack(obj, frames, stacks, number), obj["depth"], obj["site"], obj["error"]
             )
         elif kind == "dropped":
             yield Dropped(obj["count"], obj["ts_us"])
