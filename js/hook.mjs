@@ -88,7 +88,7 @@ export function wrapLoadPyodide(loadPyodide = globalThis.loadPyodide, profilerOp
         };
       }
       Module = await create(settings);
-      hookStackRestore(Module);
+      hookStackRestore(Module, recorder);
       return Module;
     };
     const pyodide = await loadPyodide({ ...options, createPyodideModule });

@@ -91,6 +91,8 @@ export class Recorder {
     this.nextSuspensionId = 1;
     /** Suspensions started so far (a promising call that started none ran to its end without suspending). */
     this.switchesStarted = 0;
+    /** C-stack bytes the last stack restore copied back (set by the hook on `StackState.restore`). */
+    this.restoredBytes = 0;
     /** The entries running now. @type {Set<Entry>} */
     this.running = new Set();
     /** Asks the Python probe for the stack at a switch; set once the probe is installed. @type {(() => StackInfo)|null} */

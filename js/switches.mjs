@@ -14,14 +14,15 @@ const FAILED_NO_THREAD_STATE = "SystemError: Cannot stack switch: no thread stat
 /** Symbol under which a saved state carries its suspension record. */
 const RECORD = Symbol("jspiprof.suspension");
 
-/** A short description of what a suspension awaits. @param {any} awaited */
-function describeAwaitable(awaited) {
+/**
+ * A short description of what a suspension awaits: the Python type of a PyProxy, else the JS class or type.
+ * @param {any} awaited @param {any} API Pyodide's internal API
+ */
+function describeAwaitable(awaited, API) {
   if (awaited === null || awaited === undefined) return null;
-  if (typeof awaited === "object" || typeof awaited === "function") {
-    if (typeof awaited.type === "string" && typeof awaited.toString === "function" && "$$flags" in awaited) return awaited.type;
-    if (awaited instanceof Promise) return "Promise";
-    return awaited.constructor?.name ?? typeof awaited;
-  }
+  if (awaited instanceof Promise) return "Promise";
+  if (API.isPyProxy(awaited)) return awaited.type;
+  if (typeof awaited === "object" || typeof awaited === "function") return awaited.constructor?.name ?? typeof awaited;
   return typeof awaited;
 }
 
@@ -73,7 +74,7 @@ export function hookSwitchImports(env, Module, recorder) {
       entry.outer = recorder.current;
       recorder.current = entry;
     }
-    recorder.writeSuspension(record, restoredUs, state.stackState.restoredBytes ?? 0);
+    recorder.writeSuspension(record, restoredUs, recorder.restoredBytes);
   };
 
   // Equivalent to Pyodide's own handler (same values, same Module.syncify_error), plus the settle time.
@@ -81,7 +82,7 @@ export function hookSwitchImports(env, Module, recorder) {
     const record = saving;
     saving = null;
     const awaited = x ?? y;
-    if (record !== null) record.awaitable = describeAwaitable(awaited);
+    if (record !== null) record.awaitable = describeAwaitable(awaited, Module.API);
     try {
       const value = await awaited;
       if (record !== null) record.settleUs = recorder.nowUs();
@@ -100,12 +101,15 @@ export function hookSwitchImports(env, Module, recorder) {
   if (typeof WebAssembly.Suspending === "function") env.syncifyHandler = new WebAssembly.Suspending(settle);
 }
 
-/** Make every `StackState.restore()` keep the bytes it copied back, for `stack_bytes`. @param {any} Module */
-export function hookStackRestore(Module) {
+/**
+ * Make every `StackState.restore()` tell the recorder how many C-stack bytes it copied back, for `stack_bytes`.
+ * @param {any} Module @param {import("./recorder.mjs").Recorder} recorder
+ */
+export function hookStackRestore(Module, recorder) {
   const restore = Module.StackState.prototype.restore;
   Module.StackState.prototype.restore = function jspiprofRestore() {
     const bytes = restore.call(this);
-    this.restoredBytes = bytes;
+    recorder.restoredBytes = typeof bytes === "number" ? bytes : 0;
     return bytes;
   };
 }

@@ -111,6 +111,35 @@ def nesting(trace: Trace, suspension: Suspension) -> int:
     return level
 
 
+def test_concurrent_deep_waits_record_the_c_stack_bytes_copied_back(run_cli, tmp_path: Path) -> None:
+    """Tasks that suspend deep in recursion share the C stack: each resume copies back what the others overwrote."""
+    trace, _, app = record(
+        run_cli,
+        tmp_path,
+        """\
+        import asyncio, time
+
+        def deep(n):
+            if n == 0:
+                time.sleep(0.001)  # deep sleep
+                return
+            return deep(n - 1)
+
+        async def worker(i):
+            await asyncio.sleep(0.001 * i)
+            deep(30)
+
+        async def main():
+            await asyncio.gather(*(worker(i) for i in range(5)))
+
+        asyncio.run(main())
+        """,
+    )
+    deep = by_site(trace)[line_of(app, "deep sleep")]
+    assert len(deep) == 5 and all(s.depth > 30 for s in deep)
+    assert max(s.stack_bytes for s in deep) >= 1024  # tens of Python frames' worth of C stack
+
+
 def test_nested_run_sync_at_depth_2_and_3(run_cli, tmp_path: Path) -> None:
     trace, done, app = record(
         run_cli,
