@@ -45,19 +45,22 @@ def frame_spans(t: Tables, pieces: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _runs(columns: dict[str, np.ndarray], keys: list[str], reduce: dict[str, str], reach: int = 1) -> dict[str, np.ndarray]:
-    """Rows with the same `keys` in time columns (`column`) at most `reach` apart (1: consecutive columns, 0: the
-    same column) as one row per run.
+def _runs(columns: dict[str, np.ndarray], keys: list[str], reduce: dict[str, str]) -> dict[str, np.ndarray]:
+    """Rows with the same `keys` whose time columns (from `column` to `last`) overlap or touch, as one row per run.
 
     `reduce` maps each output column to how its rows combine: "first" (the earliest start), "min", "max", "sum".
     Runs come out ordered by keys, then time.
     """
     order = np.lexsort([columns["start_us"], columns["column"], *(columns[key] for key in reversed(keys))])
     rows = {name: values[order] for name, values in columns.items()}
-    new = np.ones(len(order), dtype=bool)
-    new[1:] = rows["column"][1:] - rows["column"][:-1] > reach
+    same = np.zeros(len(order), dtype=bool)
+    same[1:] = True
     for key in keys:
-        new[1:] |= rows[key][1:] != rows[key][:-1]
+        same[1:] &= rows[key][1:] == rows[key][:-1]
+    offset = np.cumsum(~same) * (int(rows["last"].max(initial=0)) + 2)  # per key: keeps the running maximum within its key
+    reached = np.maximum.accumulate(rows["last"] + offset)  # the last column covered so far
+    new = ~same
+    new[1:] |= rows["column"][1:] + offset[1:] > reached[:-1] + 1
     starts = np.flatnonzero(new)
     ufuncs = {"min": np.minimum, "max": np.maximum, "sum": np.add}
     return {name: rows[name][starts] if how == "first" else ufuncs[how].reduceat(rows[name], starts) for name, how in reduce.items()}
@@ -80,19 +83,23 @@ def column_spans(t: Tables, column_us: float) -> tuple[pd.DataFrame, pd.DataFram
     )
     lengths = np.fromiter(map(len, t.stacks), dtype="int64", count=len(t.stacks))
     columns = {name: pieces[name].to_numpy() for name in ("entry", "stack_id", "column", "start_us", "end_us", "wait_us", "count")}
+    columns["last"] = columns["column"]
     columns["path"] = pieces["path"].cat.codes.to_numpy()
     columns["depth"] = lengths[columns["stack_id"]]
     spans = _runs(columns, ["entry", "stack_id", "path"], {
-        "entry": "first", "stack_id": "first", "path": "first", "start_us": "min", "end_us": "max", "wait_us": "sum", "depth": "first", "count": "sum"})
-    spans["path"] = pd.Categorical.from_codes(spans["path"], categories=s["path"].cat.categories)
+        "entry": "first", "stack_id": "first", "path": "first", "start_us": "min", "end_us": "max", "wait_us": "sum", "depth": "first",
+        "count": "sum", "column": "min", "last": "max"})
+    suspensions = pd.DataFrame({name: spans[name] for name in ("entry", "stack_id", "path", "start_us", "end_us", "wait_us", "depth", "count")})
+    suspensions["path"] = pd.Categorical.from_codes(spans["path"], categories=s["path"].cat.categories)
 
-    # one row per frame of each piece (the prefixes of a stack are consecutive rows, outermost first): frame spans are runs of them
+    # one row per frame of each span's stack (the prefixes of a stack are consecutive rows, outermost first):
+    # a frame's spans are the runs of the columns its rows cover
     prefixes = _stack_prefixes(t)
-    repeats = columns["depth"]
-    piece = np.repeat(np.arange(len(repeats)), repeats)
-    row = (np.cumsum(lengths) - lengths)[columns["stack_id"]][piece] + np.arange(len(piece)) - (np.cumsum(repeats) - repeats)[piece]
-    cells = {name: columns[name][piece] for name in ("entry", "column", "start_us", "end_us", "count")}
+    repeats = spans["depth"]
+    span = np.repeat(np.arange(len(repeats)), repeats)
+    row = (np.cumsum(lengths) - lengths)[spans["stack_id"]][span] + np.arange(len(span)) - (np.cumsum(repeats) - repeats)[span]
+    cells = {name: spans[name][span] for name in ("entry", "column", "last", "start_us", "end_us", "count")}
     cells.update({name: prefixes[name].to_numpy()[row] for name in ("depth", "frame", "prefix")})
     frames = _runs(cells, ["entry", "depth", "prefix"], {
         "entry": "first", "depth": "first", "frame": "first", "start_us": "min", "end_us": "max", "count": "sum"})
-    return pd.DataFrame(spans), pd.DataFrame(frames)
+    return suspensions, pd.DataFrame(frames)
