@@ -168,17 +168,16 @@ export class Recorder {
     // A promising entry's last part ran from a microtask after a resume: it no longer runs.
     if (this.current === entry) this.current = entry.outer;
     const endUs = this.nowUs();
-    const outcome = failed ? "exception" : "return";
     const described = failed ? describeError(error) : null;
     if (entry.written) {
-      this.writer.write({ type: "entry_end", id: entry.id, end_us: endUs, outcome, error: described });
+      this.writer.write({ type: "entry_end", id: entry.id, end_us: endUs, outcome: failed ? "exception" : "return", error: described });
       return;
     }
     this.writeEntry(entry.parent);
     entry.written = true;
-    const line = this.entryLine(entry);
+    const line = this.entryLine(entry); // one line, with its end
     line.end_us = endUs;
-    line.outcome = outcome;
+    line.outcome = failed ? "exception" : "return";
     line.error = described;
     this.writer.write(line);
   }
