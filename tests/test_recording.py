@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import jsonschema
@@ -334,7 +335,8 @@ def test_run_prints_the_trace_path_and_a_summary(run_cli, tmp_path: Path) -> Non
     assert len(read_trace(tmp_path / "jspiprof-trace.jsonl").suspensions) == 3
 
 
-def test_a_killed_app_leaves_a_loadable_trace(jspiprof_runtime, tmp_path: Path) -> None:
+def record_until_killed(tmp_path: Path, kill: Callable[[subprocess.Popen[str]], None]) -> Trace:
+    """Profile an app that sleeps in a loop forever, `kill` it half a second in, and read what its trace holds."""
     (tmp_path / "app.py").write_text("import time\nprint('started', flush=True)\nwhile True:\n    time.sleep(0.001)\n")
     process = subprocess.Popen(
         [sys.executable, "-m", "jspiprof", "run", "-o", "trace.jsonl", "app.py"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -342,15 +344,28 @@ def test_a_killed_app_leaves_a_loadable_trace(jspiprof_runtime, tmp_path: Path) 
     try:
         assert process.stdout.readline() == "started\n"
         time.sleep(0.5)
-        process.send_signal(signal.SIGTERM)
+        kill(process)
         process.wait(timeout=30)
     finally:
         process.kill()
         process.communicate()
-    trace = read_trace(tmp_path / "trace.jsonl")
+    return read_trace(tmp_path / "trace.jsonl")
+
+
+def test_a_killed_app_leaves_a_loadable_trace(jspiprof_runtime, tmp_path: Path) -> None:
+    trace = record_until_killed(tmp_path, lambda process: process.send_signal(signal.SIGTERM))
     assert len(trace.suspensions) > 20
     assert {s.path for s in trace.suspensions} == {"time.sleep"}
     assert trace.end is not None and trace.end.exit_status == 128 + signal.SIGTERM
+
+
+def test_an_app_killed_outright_keeps_all_but_its_last_moments_and_its_running_entry(jspiprof_runtime, tmp_path: Path) -> None:
+    """SIGKILL leaves no chance to write anything more: what was flushed (every ~100 ms) is all there is."""
+    # The Node process jspiprof started is killed, not jspiprof itself.
+    trace = record_until_killed(tmp_path, lambda process: subprocess.run(["pkill", "-KILL", "-P", str(process.pid)], check=True))
+    assert trace.end is None and len(trace.suspensions) > 20
+    (running,) = {s.entry for s in trace.suspensions}
+    assert trace.entries[running].end_us is None
 
 
 @pytest.mark.parametrize("mode", ["context manager", "decorator"])
@@ -371,23 +386,3 @@ def test_a_profiled_region_records_only_inside_it(mode: str, jspiprof_runtime, t
     trace = read_trace(tmp_path / "trace.jsonl")
     (suspension,) = trace.suspensions
     assert suspension.path == "time.sleep" and suspension.site == f"region.py:{code.splitlines().index(next(l for l in code.splitlines() if l.endswith('# inside'))) + 1}"
-
-
-def test_an_app_killed_outright_keeps_all_but_its_last_moments_and_its_running_entry(jspiprof_runtime, tmp_path: Path) -> None:
-    """SIGKILL leaves no chance to write anything more: what was flushed (every ~100 ms) is all there is."""
-    (tmp_path / "app.py").write_text("import time\nprint('started', flush=True)\nwhile True:\n    time.sleep(0.001)\n")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "jspiprof", "run", "-o", "trace.jsonl", "app.py"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        assert process.stdout.readline() == "started\n"
-        time.sleep(0.5)
-        subprocess.run(["pkill", "-KILL", "-P", str(process.pid)], check=True)  # the Node process jspiprof started
-        process.wait(timeout=30)
-    finally:
-        process.kill()
-        process.communicate()
-    trace = read_trace(tmp_path / "trace.jsonl")
-    assert trace.end is None and len(trace.suspensions) > 20
-    (running,) = {s.entry for s in trace.suspensions}
-    assert trace.entries[running].end_us is None
