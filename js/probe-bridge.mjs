@@ -10,6 +10,7 @@
  * checkout, or the package this module is shipped in (`jspiprof/_js/`) when installed from the wheel.
  */
 import { createStackKeys } from "./stack-keys.mjs";
+import { stackInfo } from "./recorder.mjs";
 
 const PROBE_FILES = ["__init__.py", "probe.py", "busywait.py"];
 const PACKAGE_URL = new URL(import.meta.url.includes("/jspiprof/_js/") ? "../" : "../jspiprof/", import.meta.url);
@@ -73,7 +74,7 @@ export async function installProbe(pyodide, recorder, control, callPyObject) {
     if (info === undefined) {
       const description = JSON.parse(callPyObject(describePtr, [id]));
       for (const frame of description.frames) recorder.writeFrame(frame);
-      info = { stack: description.stack, depth: description.depth, site: description.site, path: description.path };
+      info = stackInfo(description.stack, description.depth, description.site, description.path);
       stacks.set(id, info);
     }
     keys.remember(info);

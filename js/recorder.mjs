@@ -3,6 +3,8 @@
  * into trace events (`docs/trace-format.md`). The hooks (`entries.mjs`, `switches.mjs`) only call it.
  */
 
+import { rounded } from "./trace-records.mjs";
+
 /**
  * @typedef {object} Entry
  * @property {number} id
@@ -22,15 +24,27 @@
  * @property {number} depth
  * @property {string|null} site
  * @property {string} path
+ * @property {string} json the `path`, `stack`, `depth` and `site` fields as JSON text
  *
  * @typedef {object} Writer
  * @property {(event: object) => void} write
+ * @property {(id: number, entry: number|null, startUs: number, settleUs: number, restoredUs: number, stackBytes: number, info: StackInfo, awaitable: string|null) => void} writeSuspension
+ * @property {(id: number, parent: number|null, startUs: number, endUs: number) => void} writeTaskStep
  * @property {() => void} flush
  * @property {(end: {ts_us: number, exit_status: number|null}) => void} close
  * @property {(nowUs: number) => object[]} events
  */
 
-const NO_STACK = Object.freeze({ stack: [], depth: 0, site: null, path: "other" });
+/**
+ * @param {number[]} stack @param {number} depth @param {string|null} site @param {string} path
+ * @returns {StackInfo}
+ */
+export function stackInfo(stack, depth, site, path) {
+  const json = `"path":${JSON.stringify(path)},"stack":${JSON.stringify(stack)},"depth":${depth},"site":${JSON.stringify(site)}`;
+  return { stack, depth, site, path, json };
+}
+
+const NO_STACK = stackInfo([], 0, null, "other");
 
 /** Files whose frames are not "the caller" of an entry: Pyodide's own and jspiprof's. */
 function callerFinder(skipPrefixes) {
@@ -175,6 +189,10 @@ export class Recorder {
     }
     this.writeEntry(entry.parent);
     entry.written = true;
+    if (!failed && entry.kind === "task" && entry.promising) {
+      this.writer.writeTaskStep(entry.id, entry.parent === null ? null : entry.parent.id, entry.startUs, endUs);
+      return;
+    }
     const line = this.entryLine(entry); // one line, with its end
     line.end_us = endUs;
     line.outcome = failed ? "exception" : "return";
@@ -200,21 +218,27 @@ export class Recorder {
   writeSuspension(s, restoredUs, stackBytes) {
     const settleUs = s.settleUs > 0 ? s.settleUs : restoredUs;
     this.writeEntry(s.entry);
+    const id = this.nextSuspensionId++;
+    const entry = s.entry === null ? null : s.entry.id;
+    if (!s.failed) {
+      this.writer.writeSuspension(id, entry, s.startUs, settleUs, restoredUs, stackBytes, s.info, s.awaitable);
+      return;
+    }
     this.writer.write({
       type: "suspension",
-      id: this.nextSuspensionId++,
-      entry: s.entry === null ? null : s.entry.id,
+      id,
+      entry,
       path: s.info.path,
       start_us: s.startUs,
-      wait_us: Math.round((settleUs - s.startUs) * 1000) / 1000,
-      resume_us: Math.round((restoredUs - settleUs) * 1000) / 1000,
+      wait_us: rounded(settleUs - s.startUs),
+      resume_us: rounded(restoredUs - settleUs),
       stack_bytes: stackBytes,
       stack: s.info.stack,
       depth: s.info.depth,
       site: s.info.site,
       awaitable: s.awaitable,
-      outcome: s.failed ? "exception" : "value",
-      error: s.failed ? describeError(s.error) : null,
+      outcome: "exception",
+      error: describeError(s.error),
     });
   }
 

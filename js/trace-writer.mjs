@@ -1,8 +1,12 @@
 /**
  * Where trace events go: a file streamed from Node, or a bounded in-memory buffer (browser, or Node without a
- * file). Both take plain event objects on the hot path (no JSON there) and serialise them in batches.
+ * file). Both take plain event objects, and the two most frequent events (resumed suspensions, task steps that
+ * returned) as plain numbers. A streamed trace hands them, in batches, to a serialiser thread that writes the
+ * JSON (`trace-records.mjs`, `trace-file-worker.mjs`), so the recording thread never serialises them.
  * The format is `docs/trace-format.md` (schema `jspiprof-trace`, version 1).
  */
+
+import { RecordBatches, rounded } from "./trace-records.mjs";
 
 export const SCHEMA = "jspiprof-trace";
 export const VERSION = 1;
@@ -43,6 +47,35 @@ export class MemoryTraceWriter {
     else this.buffer.push(event);
   }
 
+  /**
+   * A resumed suspension whose awaitable settled with a value.
+   * @param {number} id @param {number|null} entry @param {number} startUs @param {number} settleUs @param {number} restoredUs
+   * @param {number} stackBytes @param {import("./recorder.mjs").StackInfo} info @param {string|null} awaitable
+   */
+  writeSuspension(id, entry, startUs, settleUs, restoredUs, stackBytes, info, awaitable) {
+    this.write({
+      type: "suspension",
+      id,
+      entry,
+      path: info.path,
+      start_us: startUs,
+      wait_us: rounded(settleUs - startUs),
+      resume_us: rounded(restoredUs - settleUs),
+      stack_bytes: stackBytes,
+      stack: info.stack,
+      depth: info.depth,
+      site: info.site,
+      awaitable,
+      outcome: "value",
+      error: null,
+    });
+  }
+
+  /** A task step that returned with nothing referring to it: its `entry` line, end included. */
+  writeTaskStep(/** @type {number} */ id, /** @type {number|null} */ parent, /** @type {number} */ startUs, /** @type {number} */ endUs) {
+    this.write({ type: "entry", id, kind: "task", promising: true, name: null, caller: null, parent, start_us: startUs, end_us: endUs, outcome: "return", error: null });
+  }
+
   /** All lines of the trace so far (header first; a `dropped` line and the `end` line when there are some). @param {number} nowUs */
   events(nowUs) {
     if (this.endEvent === null) this.beforeFlush();
@@ -63,8 +96,10 @@ export class MemoryTraceWriter {
 }
 
 /**
- * Streams events to a file under Node: events are buffered and appended at most `flushIntervalMs` apart, and on
- * process exit, SIGINT, SIGTERM and uncaught errors, so a killed app loses at most that interval of events.
+ * Streams events to a file under Node: events are batched and handed to the serialiser thread at most
+ * `flushIntervalMs` apart, and on process exit, SIGINT, SIGTERM and uncaught errors, so a killed app loses at
+ * most that interval of events. The header and the `end` line are written by the recording thread itself (the
+ * `end` line once the serialiser has written every batch).
  */
 export class FileTraceWriter {
   /**
@@ -75,20 +110,28 @@ export class FileTraceWriter {
    */
   static async open(path, header, flushIntervalMs, nowUs) {
     const fs = await import("node:fs");
-    return new FileTraceWriter(fs, path, header, flushIntervalMs, nowUs);
+    const { Worker } = await import("node:worker_threads");
+    return new FileTraceWriter(fs, Worker, path, header, flushIntervalMs, nowUs);
   }
 
-  constructor(fs, path, header, flushIntervalMs, nowUs) {
+  constructor(fs, Worker, path, header, flushIntervalMs, nowUs) {
     this.fs = fs;
     this.path = path;
-    this.fd = fs.openSync(path, "w");
+    fs.writeFileSync(path, toJSONLines([header]));
     this.dropped = 0;
-    /** @type {TraceEvent[]} */
-    this.pending = [];
     this.closed = false;
     /** Called before each flush, to write what is still held back (the recorder's running entries). */
     this.beforeFlush = () => {};
-    this.writeText(toJSONLines([header]));
+    this.batches = new RecordBatches();
+    /** Batches posted to the serialiser, and (shared with it) how many it has written. */
+    this.posted = 0;
+    this.written = new Int32Array(new SharedArrayBuffer(4));
+    this.serializer = new Worker(new URL("./trace-file-worker.mjs", import.meta.url), { workerData: { path, written: this.written.buffer } });
+    this.serializer.unref();
+    this.serializer.on("error", (error) => {
+      console.error(`jspiprof: the trace ${path} is incomplete: writing it failed (${error.message}).`);
+      this.serializer = null;
+    });
     this.timer = setInterval(() => this.flush(), flushIntervalMs);
     this.timer.unref();
     this.onExit = () => this.close({ ts_us: nowUs(), exit_status: process.exitCode ?? 0 });
@@ -105,34 +148,58 @@ export class FileTraceWriter {
 
   /** @param {TraceEvent} event */
   write(event) {
-    if (!this.closed) this.pending.push(event);
+    if (this.closed) return;
+    this.batches.object(event);
+    if (this.batches.full) this.post();
   }
 
-  /** Append the buffered events to the file now. */
+  /** Same as `MemoryTraceWriter.writeSuspension`, as numbers. @param {Parameters<MemoryTraceWriter["writeSuspension"]>} args */
+  writeSuspension(...args) {
+    if (this.closed) return;
+    this.batches.suspension(...args);
+    if (this.batches.full) this.post();
+  }
+
+  /** Same as `MemoryTraceWriter.writeTaskStep`, as numbers. @param {number} id @param {number|null} parent @param {number} startUs @param {number} endUs */
+  writeTaskStep(id, parent, startUs, endUs) {
+    if (this.closed) return;
+    this.batches.taskStep(id, parent, startUs, endUs);
+    if (this.batches.full) this.post();
+  }
+
+  /** Hand the events batched so far to the serialiser now. */
   flush() {
     if (this.closed) return;
     this.beforeFlush();
-    if (this.pending.length === 0) return;
-    const batch = this.pending;
-    this.pending = [];
-    this.writeText(toJSONLines(batch));
+    if (!this.batches.empty) this.post();
   }
 
-  /** @param {string} text */
-  writeText(text) {
-    const data = Buffer.from(text);
-    let offset = 0;
-    while (offset < data.length) offset += this.fs.writeSync(this.fd, data, offset, data.length - offset);
+  post() {
+    const batch = this.batches.take();
+    if (this.serializer === null) return;
+    this.serializer.postMessage(batch, [batch.data.buffer]);
+    this.posted++;
   }
 
-  /** Flush, write the `end` line and close the file (later events are ignored). @param {EndFields} end */
+  /** Flush, and wait (up to 10 s) until the serialiser has written every batch. */
+  drain() {
+    this.flush();
+    const deadline = performance.now() + 10000;
+    let written = Atomics.load(this.written, 0);
+    while (this.serializer !== null && written < this.posted && performance.now() < deadline) {
+      Atomics.wait(this.written, 0, written, 100);
+      written = Atomics.load(this.written, 0);
+    }
+  }
+
+  /** Write everything, then the `end` line, and stop (later events are ignored). @param {EndFields} end */
   close(end) {
     if (this.closed) return;
-    this.flush();
-    this.writeText(toJSONLines([{ type: "end", ...end, dropped: this.dropped }]));
+    this.drain();
+    this.fs.appendFileSync(this.path, toJSONLines([{ type: "end", ...end, dropped: this.dropped }]));
     this.closed = true;
-    this.fs.closeSync(this.fd);
     clearInterval(this.timer);
+    this.serializer?.terminate();
     process.off("exit", this.onExit);
     process.off("SIGINT", this.onSignal);
     process.off("SIGTERM", this.onSignal);
@@ -141,7 +208,7 @@ export class FileTraceWriter {
 
   /** The trace as written so far (read back from the file). */
   events() {
-    this.flush();
+    if (!this.closed) this.drain();
     return this.fs
       .readFileSync(this.path, "utf8")
       .split("\n")

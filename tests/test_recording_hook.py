@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from hook_scripts import node_script
-from jspiprof.trace import read_trace
+from jspiprof.trace import Trace, read_trace
 
 
 def run_hook_script(runtime, tmp_path: Path, body: str, options: str = "{}") -> tuple[str, Path]:
@@ -217,3 +217,35 @@ await asyncio.gather(*(step() for _ in range(20)))
     assert lines.index(top) < first_reference
     assert [line["id"] for line in lines if line["type"] == "entry_end"] == [top["id"]]
     assert read_trace(tmp_path / "trace.jsonl").entries[top["id"]].outcome == "return"
+
+
+def test_a_streamed_trace_holds_the_same_events_as_an_in_memory_one(jspiprof_runtime, tmp_path: Path) -> None:
+    """The file writer hands its most frequent events to a serialiser thread as numbers; the result must not differ."""
+    program = (
+        "import asyncio, time\\nfrom pyodide.ffi import run_sync\\n"
+        "async def fail():\\n    raise ValueError('no')\\n"
+        "for _ in range(3):\\n    run_sync(asyncio.sleep(0))\\n    time.sleep(0)\\n"
+        "try:\\n    run_sync(fail())\\nexcept ValueError:\\n    pass\\n"
+        "await asyncio.gather(*(asyncio.sleep(0) for _ in range(5)))\\n"
+    )
+    body = f"""\
+const inMemory = await wrapLoadPyodide(loadPyodide, {{}})({{ indexURL: pyodide._api.config.indexURL }});
+for (const py of [pyodide, inMemory]) await py.runPythonAsync("{program}", {{ filename: "app.py" }});
+inMemory.jspiprof.close(0);
+console.log(JSON.stringify(inMemory.jspiprof.events()));
+"""
+    stdout, _ = run_hook_script(jspiprof_runtime, tmp_path, body)
+    (tmp_path / "in_memory.jsonl").write_text("".join(json.dumps(event) + "\n" for event in json.loads(stdout)))
+    streamed, in_memory = read_trace(tmp_path / "trace.jsonl"), read_trace(tmp_path / "in_memory.jsonl")
+
+    def untimed(trace: Trace) -> tuple:
+        """What the trace recorded, without times (and without where the JS calls came from: two lines of one script)."""
+        entries = {id: (e.kind, e.promising, e.name, e.parent, e.outcome, e.error) for id, e in trace.entries.items()}
+        suspensions = [(s.id, s.entry, s.path, s.stack, s.depth, s.site, s.awaitable, s.outcome, s.error) for s in trace.suspensions]
+        return trace.frames, entries, suspensions, trace.failed_switches
+
+    assert untimed(streamed) == untimed(in_memory)
+    streamed = [json.loads(line) for line in (tmp_path / "trace.jsonl").read_text().splitlines()]
+    kinds = [event["type"] for event in streamed]
+    assert kinds.count("suspension") >= 7 and sum(event.get("kind") == "task" for event in streamed) >= 5
+    assert [event["outcome"] for event in streamed if event["type"] == "suspension"].count("exception") == 1

@@ -1,0 +1,151 @@
+/**
+ * The trace's two most frequent lines (resumed suspensions, and task steps that returned) as numbers in a
+ * Float64Array batch, so that writing one costs the recording thread a few stores instead of an object and its
+ * JSON. A batch also carries every other event as an object, in order, and the strings its records refer to
+ * for the first time; `batchText` turns a batch into JSON Lines (on the serialiser thread, `trace-file-worker.mjs`).
+ */
+
+const SUSPENSION = 1;
+const TASK_STEP = 2;
+const OBJECT = 3;
+const SUSPENSION_SIZE = 9;
+const TASK_STEP_SIZE = 5;
+/** Doubles in one batch: at ~10 per event, some 6,000 events. */
+const BATCH_DOUBLES = 1 << 16;
+
+/**
+ * @typedef {object} BatchMessage what crosses to the serialiser (the data buffer is transferred, not copied)
+ * @property {Float64Array} data
+ * @property {number} length doubles used in `data`
+ * @property {object[]} objects the events written as objects, in order
+ * @property {string[]} stacks JSON of the stacks first used in this batch (appended to the stack table)
+ * @property {string[]} awaitables JSON of the awaitable descriptions first used in this batch
+ *
+ * @typedef {{stacks: string[], awaitables: string[]}} Tables every stack and awaitable JSON seen so far, by index
+ */
+
+/** Numbers the recorder writes, and the string tables their indices point into (kept across batches). */
+export class RecordBatches {
+  constructor() {
+    /** @type {Map<object, number>} stack info -> index */
+    this.stackIndex = new Map();
+    /** @type {Map<string|null, number>} awaitable description -> index */
+    this.awaitableIndex = new Map();
+    this.current = this.newBatch();
+  }
+
+  /** @returns {BatchMessage} */
+  newBatch() {
+    return { data: new Float64Array(BATCH_DOUBLES), length: 0, objects: [], stacks: [], awaitables: [] };
+  }
+
+  /** True when the current batch has no room for another record. */
+  get full() {
+    return this.current.length > BATCH_DOUBLES - SUSPENSION_SIZE;
+  }
+
+  get empty() {
+    return this.current.length === 0;
+  }
+
+  /** Hand over the current batch and start a new one. @returns {BatchMessage} */
+  take() {
+    const batch = this.current;
+    this.current = this.newBatch();
+    return batch;
+  }
+
+  /** @param {object} event */
+  object(event) {
+    const batch = this.current;
+    batch.objects.push(event);
+    batch.data[batch.length++] = OBJECT;
+  }
+
+  /**
+   * A resumed suspension whose awaitable settled with a value.
+   * @param {number} id @param {number|null} entry @param {number} startUs @param {number} settleUs @param {number} restoredUs
+   * @param {number} stackBytes @param {{json: string}} info @param {string|null} awaitable
+   */
+  suspension(id, entry, startUs, settleUs, restoredUs, stackBytes, info, awaitable) {
+    const batch = this.current;
+    let stack = this.stackIndex.get(info);
+    if (stack === undefined) {
+      stack = this.stackIndex.size;
+      this.stackIndex.set(info, stack);
+      batch.stacks.push(info.json);
+    }
+    let described = this.awaitableIndex.get(awaitable);
+    if (described === undefined) {
+      described = this.awaitableIndex.size;
+      this.awaitableIndex.set(awaitable, described);
+      batch.awaitables.push(JSON.stringify(awaitable));
+    }
+    const data = batch.data;
+    let i = batch.length;
+    data[i++] = SUSPENSION;
+    data[i++] = id;
+    data[i++] = entry === null ? -1 : entry;
+    data[i++] = startUs;
+    data[i++] = settleUs;
+    data[i++] = restoredUs;
+    data[i++] = stackBytes;
+    data[i++] = stack;
+    data[i++] = described;
+    batch.length = i;
+  }
+
+  /** A task step that returned, with nothing referring to it: one `entry` line with its end. */
+  taskStep(/** @type {number} */ id, /** @type {number|null} */ parent, /** @type {number} */ startUs, /** @type {number} */ endUs) {
+    const batch = this.current;
+    const data = batch.data;
+    let i = batch.length;
+    data[i++] = TASK_STEP;
+    data[i++] = id;
+    data[i++] = parent === null ? -1 : parent;
+    data[i++] = startUs;
+    data[i++] = endUs;
+    batch.length = i;
+  }
+}
+
+/** A time difference to the nanosecond, as the shortest text. @param {number} us */
+export function rounded(us) {
+  return Math.round(us * 1000) / 1000;
+}
+
+/**
+ * The JSON Lines of a batch; the strings it uses for the first time are added to `tables` (batches must come in order).
+ * @param {BatchMessage} batch @param {Tables} tables
+ */
+export function batchText(batch, tables) {
+  tables.stacks.push(...batch.stacks);
+  tables.awaitables.push(...batch.awaitables);
+  const { data, length, objects } = batch;
+  let text = "";
+  let object = 0;
+  for (let i = 0; i < length; ) {
+    const tag = data[i];
+    if (tag === SUSPENSION) {
+      const entry = data[i + 2] < 0 ? "null" : data[i + 2];
+      const startUs = data[i + 3];
+      const settleUs = data[i + 4];
+      const restoredUs = data[i + 5];
+      text +=
+        `{"type":"suspension","id":${data[i + 1]},"entry":${entry},${tables.stacks[data[i + 7]]},"start_us":${startUs},` +
+        `"wait_us":${rounded(settleUs - startUs)},"resume_us":${rounded(restoredUs - settleUs)},"stack_bytes":${data[i + 6]},` +
+        `"awaitable":${tables.awaitables[data[i + 8]]},"outcome":"value","error":null}\n`;
+      i += SUSPENSION_SIZE;
+    } else if (tag === TASK_STEP) {
+      const parent = data[i + 2] < 0 ? "null" : data[i + 2];
+      text +=
+        `{"type":"entry","id":${data[i + 1]},"kind":"task","promising":true,"name":null,"caller":null,"parent":${parent},` +
+        `"start_us":${data[i + 3]},"end_us":${data[i + 4]},"outcome":"return","error":null}\n`;
+      i += TASK_STEP_SIZE;
+    } else {
+      text += JSON.stringify(objects[object++]) + "\n";
+      i += 1;
+    }
+  }
+  return text;
+}
