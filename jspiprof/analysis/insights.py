@@ -19,7 +19,7 @@ HOT_LOOP_MAX_P75_WAIT_US = 500.0
 a few JS event-loop turns, what a switch costs by itself (`time.sleep(0)` waits ~100 µs under Node 26), so the
 switching is the cost."""
 SEQUENTIAL_MIN_COUNT = 4
-"""A run of back-to-back waits at one site needs at least this many suspensions..."""
+"""Waits at one site, one after another in one entry, need at least this many suspensions..."""
 MIN_AT_STAKE_US = 10_000.0
 MIN_AT_STAKE_SHARE = 0.02
 """...and an insight must put at least 10 ms and 2% of the run's window at stake."""
@@ -55,18 +55,28 @@ def _worth_it(t: Tables, at_stake_us: float) -> bool:
 
 
 def _runs(suspensions: pd.DataFrame) -> pd.DataFrame:
-    """Maximal runs of back-to-back suspensions at one site within one entry (no other site in between)."""
+    """Per entry, the waits at each site between two of its `time.sleep` calls, one after another (one stack).
+
+    Other sites may come in between (a loop that fetches a page, then reads its body); a sleep may not: it marks
+    steps that depend on time passing (polling), not independent ones.
+    """
     columns = ["entry", "kind", "site", "path", "count", "wait_total_us", "wait_max_us", "start_us", "end_us"]
     if not len(suspensions):
         return pd.DataFrame(columns=columns)
     s = suspensions
-    order = np.lexsort((s["start_us"].to_numpy(), s["entry"].to_numpy()))  # by entry, then time (stable)
-    site, entry = s["site"].cat.codes.to_numpy()[order], s["entry"].to_numpy()[order]
-    starts = np.flatnonzero(np.r_[True, (site[1:] != site[:-1]) | (entry[1:] != entry[:-1])])
+    by_time = np.lexsort((s["start_us"].to_numpy(), s["entry"].to_numpy()))  # by entry, then time
+    entry = s["entry"].to_numpy()[by_time]
+    sleeps = (s["path"] == "time.sleep").to_numpy()[by_time]
+    stretch = np.cumsum(np.r_[True, entry[1:] != entry[:-1]] | sleeps)  # a new stretch per entry and at each sleep
+    site = s["site"].cat.codes.to_numpy()[by_time]
+    grouped = np.lexsort((site, stretch))  # by stretch, then site, then time (lexsort is stable)
+    order = by_time[grouped]
+    stretch, site = stretch[grouped], site[grouped]
+    starts = np.flatnonzero(np.r_[True, (site[1:] != site[:-1]) | (stretch[1:] != stretch[:-1])])
     first = order[starts]
     wait = s["wait_us"].to_numpy(float)[order]
     return pd.DataFrame({
-        "entry": entry[starts], "kind": s["kind"].iloc[first].to_numpy(), "site": s["site"].iloc[first].to_numpy(),
+        "entry": s["entry"].to_numpy()[first], "kind": s["kind"].iloc[first].to_numpy(), "site": s["site"].iloc[first].to_numpy(),
         "path": s["path"].iloc[first].to_numpy(), "count": np.diff(np.r_[starts, len(s)]),
         "wait_total_us": np.add.reduceat(wait, starts), "wait_max_us": np.maximum.reduceat(wait, starts),
         "start_us": s["start_us"].to_numpy()[first], "end_us": np.maximum.reduceat(s["end_us"].to_numpy(float)[order], starts),
@@ -126,7 +136,7 @@ def sequential_waits(t: Tables, hot_sites: pd.DataFrame) -> list[Insight]:
             site=str(run["site"]),
             evidence=[
                 f"{int(run['count']):,} suspensions ({run['path']}) in entry {int(run['entry'])} ({run['kind']}), "
-                f"back to back from {_ms(run['start_us'] - t.start_us)} to {_ms(run['end_us'] - t.start_us)} into the run, "
+                f"one after another from {_ms(run['start_us'] - t.start_us)} to {_ms(run['end_us'] - t.start_us)} into the run, "
                 f"none overlapping",
                 f"they waited {_ms(run['wait_total_us'])} in total; the longest single wait was {_ms(run['wait_max_us'])}",
             ],
