@@ -50,18 +50,23 @@ function nativeCaller(stack) {
   return native ? native[1] : null;
 }
 
+/** " at FILE:LINE" for a JS caller location, or nothing when the JS stack showed none. @param {string|null|undefined} caller */
+function at(caller) {
+  return caller ? ` at ${caller}` : "";
+}
+
 /** The fix for a synchronous entry, by its kind. @param {any} entry */
 function entryFix(entry) {
   const name = entry?.name ?? "pyFunc";
   if (entry?.via?.startsWith("Array.")) {
-    return `${entry.via} calls ${name} synchronously at ${entry.caller}: await Promise.all(items.map((item) => ${name}.callPromising(item))) instead.`;
+    return `${entry.via} calls ${name} synchronously${at(entry.caller)}: await Promise.all(items.map((item) => ${name}.callPromising(item))) instead.`;
   }
   if (entry?.kind === "runPython") {
-    return `Replace pyodide.runPython(code) at ${entry.caller} with await pyodide.runPythonAsync(code).`;
+    return `Replace pyodide.runPython(code)${at(entry.caller)} with await pyodide.runPythonAsync(code).`;
   }
   if (entry?.kind === "call" && userCaller(entry.caller)) {
     return (
-      `Call it promising at ${entry.caller}: ${name}(...) -> await ${name}.callPromising(...) ` +
+      `Call it promising${at(entry.caller)}: ${name}(...) -> await ${name}.callPromising(...) ` +
       "(a Promise of the result: await it and .catch() its errors); for an array method: " +
       `await Promise.all(items.map((item) => ${name}.callPromising(item))).`
     );
@@ -157,14 +162,14 @@ export class FailureExplainer {
     const recorded = failed.entry === null ? undefined : this.entries.get(failed.entry);
     const entry = native && recorded?.kind === "call" ? { ...recorded, kind: "callback", via: native } : recorded;
     const chain = this.chain(failed.stack);
-    const at = chain ? ` (Python chain: ${chain})` : "";
+    const chainText = chain ? ` (Python chain: ${chain})` : "";
     if (failed.reason === "no-jspi") {
-      return { class: "no-jspi", message: `${failed.path} needed a stack switch, but this runtime has no JSPI${at}.`, location: failed.site, fix: NO_JSPI_FIX };
+      return { class: "no-jspi", message: `${failed.path} needed a stack switch, but this runtime has no JSPI${chainText}.`, location: failed.site, fix: NO_JSPI_FIX };
     }
     if (failed.reason !== "sync-entry" && failed.reason !== "busy-wait") {
       return {
         class: "pyodide-internal",
-        message: `Pyodide's stack switching failed with an error it calls a bug: ${failed.error}${at}.`,
+        message: `Pyodide's stack switching failed with an error it calls a bug: ${failed.error}${chainText}.`,
         location: failed.site,
         fix: "Report it to Pyodide's GitHub issues with the Pyodide version, the runtime version, how Python was entered, the full traceback and a minimal script that reproduces it.",
       };
@@ -174,7 +179,7 @@ export class FailureExplainer {
     if (failed.reason === "busy-wait") {
       return {
         class: "busy-wait-sleep",
-        message: `time.sleep at ${failed.site} could not stack switch, so it busy-waited and blocked the JS event loop (${failed.error})${at}.`,
+        message: `time.sleep at ${failed.site} could not stack switch, so it busy-waited and blocked the JS event loop (${failed.error})${chainText}.`,
         location,
         fix: `${entryFix(entry)} In async code use await asyncio.sleep(t).`,
       };
@@ -184,18 +189,18 @@ export class FailureExplainer {
     if (recorded && !recorded.promising && outer) {
       return {
         class: "reentrant-sync-callback",
-        message: `Python running in a promising entry called JS, and the JS code at ${entry.caller} called the Python function ${entry.name} back synchronously, so it could not stack switch${at}.`,
-        location: entry.caller,
+        message: `Python running in a promising entry called JS, and the JS code${at(entry.caller)} called the Python function ${entry.name} back synchronously, so it could not stack switch${chainText}.`,
+        location: entry.caller ?? failed.site,
         fix: `Make that JS function async and have it await callback.callPromising(...) (and await it from Python), or make ${entry.name} an async def, or guard: if can_run_sync(): run_sync(aw) else asyncio.ensure_future(aw).`,
       };
     }
     const api = BLOCKING_PATHS[failed.path];
     const entered = entry ? `${entry.kind}${entry.name ? ` of ${entry.name}` : ""} at ${userCaller(entry.caller) ? entry.caller : "a JS callback"}` : "a synchronous entry";
     if (api) {
-      return { class: "blocking-api-from-sync", message: `${api} needs to suspend, but Python was entered synchronously (${entered})${at}.`, location, fix: entryFix(entry) };
+      return { class: "blocking-api-from-sync", message: `${api} needs to suspend, but Python was entered synchronously (${entered})${chainText}.`, location, fix: entryFix(entry) };
     }
     const kind = entry?.kind === "runPython" ? "sync-runpython" : entry?.kind === "call" && userCaller(entry.caller) ? "sync-pyproxy-call" : "sync-js-callback";
-    return { class: kind, message: `${failed.path} at ${failed.site} needed to stack switch, but Python was entered synchronously (${entered})${at}.`, location, fix: entryFix(entry) };
+    return { class: kind, message: `${failed.path} at ${failed.site} needed to stack switch, but Python was entered synchronously (${entered})${chainText}.`, location, fix: entryFix(entry) };
   }
 
   /** A problem only an entry's error shows (no failed switch). @param {any} entry @param {string} error @returns {Problem|null} */
@@ -205,7 +210,7 @@ export class FailureExplainer {
       return { class: "no-jspi", message: `${error.split("\n")[0]}.`, location: entry.caller, fix: NO_JSPI_FIX };
     }
     if (error.includes(URLLIB3)) {
-      return { class: "blocking-api-from-sync", message: `requests/urllib3 could not suspend for its fetch: Python was entered synchronously (${entry.kind} at ${entry.caller}).`, location: entry.caller, fix: entryFix(entry) };
+      return { class: "blocking-api-from-sync", message: `requests/urllib3 could not suspend for its fetch: Python was entered synchronously (${entry.kind}${at(entry.caller)}).`, location: entry.caller, fix: entryFix(entry) };
     }
     const notAwaitable = /^TypeError: object (.+) is not awaitable/.exec(error);
     if (notAwaitable) {

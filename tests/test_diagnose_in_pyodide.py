@@ -53,6 +53,8 @@ def test_an_uncaught_failure_in_jspiprof_run_carries_its_diagnosis(run_cli, tmp_
     app = tmp_path / "app.py"
     # Printed by the JS hook the moment the switch failed, before the traceback ...
     assert "jspiprof: [reentrant-sync-callback]" in done.stderr
+    # run_js code has no file: the JS caller is not named rather than named "null"
+    assert "the JS code called the Python function handle back synchronously" in done.stderr and "null" not in done.stderr
     # ... and attached to the exception as a note, under the traceback.
     note = done.stderr[done.stderr.index("jspiprof diagnose: [reentrant-sync-callback]") :]
     assert done.stderr.index("Traceback") < done.stderr.index("jspiprof diagnose:")
