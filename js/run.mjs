@@ -135,7 +135,8 @@ async function main() {
     { globals: namespace },
   );
   namespace.destroy();
-  process.exitCode = status;
+  // The program has ended: exit now, as CPython does, whatever JS work it left pending (timers, keep-alive sockets).
+  process.exit(status);
 }
 
 await main();

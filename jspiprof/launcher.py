@@ -4,6 +4,7 @@
 """
 
 import io
+import atexit
 import os
 import runpy
 import sys
@@ -42,7 +43,16 @@ def _run_script(path: str) -> None:
 
 
 def run_program(mode: str, target: str, argv: list[str], cwd: str) -> int:
-    """Run a script (`mode="script"`), code (`"code"`) or module (`"module"`) as `__main__`; return its exit status."""
+    """Run a script (`mode="script"`), code (`"code"`) or module (`"module"`) as `__main__`, then its `atexit`
+    functions, as CPython does at exit; return its exit status."""
+    status = _run_main(mode, target, argv, cwd)
+    atexit._run_exitfuncs()  # prints what a function raises ("Exception ignored in atexit callback"), as at exit
+    sys.stdout.flush()
+    sys.stderr.flush()
+    return status
+
+
+def _run_main(mode: str, target: str, argv: list[str], cwd: str) -> int:
     os.chdir(cwd)
     sys.argv = list(argv)
     try:

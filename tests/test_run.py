@@ -12,6 +12,7 @@ from typing import IO
 import pytest
 
 from jspiprof.runtime import SNAPSHOT_FILE
+from jspiprof.trace import read_trace
 
 
 def test_time_sleep_stack_switches_at_top_level(run_cli, tmp_path: Path) -> None:
@@ -77,6 +78,27 @@ def test_argv_with_dash_c_and_dash_m(run_cli, tmp_path: Path) -> None:
 def test_exit_status_is_the_programs(run_cli, code: str, status: int, stderr: str) -> None:
     done = run_cli("run", "--no-trace", "-c", f"import sys\nprint('before')\n{code}\nprint('after')")
     assert (done.returncode, done.stdout, done.stderr) == (status, "before\n", stderr)
+
+
+def test_the_run_ends_with_the_program_after_its_atexit_functions_like_cpython(run_cli, tmp_path: Path) -> None:
+    """JS work the program leaves pending (here a 20 s timer) does not keep the run going; atexit functions run."""
+    script = _write(
+        tmp_path / "app.py",
+        """\
+        import atexit, sys
+        from pyodide.code import run_js
+
+        atexit.register(lambda: print("goodbye"))
+        run_js("setTimeout(() => console.log('too late'), 20000)")
+        print("done")
+        sys.exit(4)
+        """,
+    )
+    started = time.monotonic()
+    done = run_cli("run", "-o", "trace.jsonl", script.name)
+    assert time.monotonic() - started < 15
+    assert (done.returncode, done.stdout) == (4, "done\ngoodbye\n")
+    assert read_trace(tmp_path / "trace.jsonl").end.exit_status == 4
 
 
 def test_uncaught_exception_prints_a_cpython_traceback_of_the_users_frames_and_exits_1(run_cli, tmp_path: Path) -> None:
