@@ -115,11 +115,13 @@ def _failed_switch(trace: Trace, failed: FailedSwitch) -> Problem:
             None if reentered else text.suggested_edit(entry, function),
         )
     if reentered and trace_entry is not None:
-        js_location = trace_entry.caller or "an unknown JS location"
+        outer = promising_around[-1]
+        outer_at = f" at {outer.caller}" if outer.caller else ""
+        js_at = f" at {trace_entry.caller}" if trace_entry.caller else ""
         return Problem(
             "reentrant-sync-callback",
-            f"Python code running in a promising entry ({promising_around[-1].kind} at {promising_around[-1].caller}) "
-            f"called JS, and the JS code at {js_location} called the Python function `{function}` back synchronously; "
+            f"Python code running in a promising entry ({outer.kind}{outer_at}) "
+            f"called JS, and the JS code{js_at} called the Python function `{function}` back synchronously; "
             f"that inner call is a synchronous entry, so {site_text} could not stack switch ({failed.path}).",
             trace_entry.caller,
             text.fix_reentrant(text.js_function_at(_js_frame(trace_entry.caller)), function),

@@ -60,6 +60,10 @@ def test_an_uncaught_failure_in_jspiprof_run_carries_its_diagnosis(run_cli, tmp_
     assert done.stderr.index("Traceback") < done.stderr.index("jspiprof diagnose:")
     assert f"  where: {app}:13\n" in note
     assert "`if can_run_sync(): run_sync(aw)`" in note
+    # The trace it left says the same, naming only the callers the JS stacks showed.
+    diagnosed = run_cli("diagnose", "jspiprof-trace.jsonl")
+    assert "[reentrant-sync-callback]" in diagnosed.stdout and "the JS code called the Python function `handle` back" in diagnosed.stdout
+    assert "None" not in diagnosed.stdout and "null" not in diagnosed.stdout
 
 
 def test_explain_reads_a_caught_exception_inside_pyodide_under_node(run_cli, tmp_path: Path) -> None:
