@@ -3,7 +3,7 @@
  * into trace events (`docs/trace-format.md`). The hooks (`entries.mjs`, `switches.mjs`) only call it.
  */
 
-import { rounded } from "./trace-records.mjs";
+import { suspensionEvent } from "./trace-records.mjs";
 
 /**
  * @typedef {object} Entry
@@ -224,22 +224,7 @@ export class Recorder {
       this.writer.writeSuspension(id, entry, s.startUs, settleUs, restoredUs, stackBytes, s.info, s.awaitable);
       return;
     }
-    this.writer.write({
-      type: "suspension",
-      id,
-      entry,
-      path: s.info.path,
-      start_us: s.startUs,
-      wait_us: rounded(settleUs - s.startUs),
-      resume_us: rounded(restoredUs - settleUs),
-      stack_bytes: stackBytes,
-      stack: s.info.stack,
-      depth: s.info.depth,
-      site: s.info.site,
-      awaitable: s.awaitable,
-      outcome: "exception",
-      error: describeError(s.error),
-    });
+    this.writer.write(suspensionEvent(id, entry, s.startUs, settleUs, restoredUs, stackBytes, s.info, s.awaitable, describeError(s.error)));
   }
 
   /** @param {string} reason @param {string} error @param {string|null} [path] when the caller knows it better than the stack */

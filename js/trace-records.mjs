@@ -110,8 +110,33 @@ export class RecordBatches {
 }
 
 /** A time difference to the nanosecond, as the shortest text. @param {number} us */
-export function rounded(us) {
+function rounded(us) {
   return Math.round(us * 1000) / 1000;
+}
+
+/**
+ * A resumed suspension as a trace event: its awaitable settled with a value (`error` null) or threw `error`.
+ * @param {number} id @param {number|null} entry @param {number} startUs @param {number} settleUs @param {number} restoredUs
+ * @param {number} stackBytes @param {{stack: number[], depth: number, site: string|null, path: string}} info
+ * @param {string|null} awaitable @param {string|null} error `type: message` of what the awaitable threw
+ */
+export function suspensionEvent(id, entry, startUs, settleUs, restoredUs, stackBytes, info, awaitable, error) {
+  return {
+    type: "suspension",
+    id,
+    entry,
+    path: info.path,
+    start_us: startUs,
+    wait_us: rounded(settleUs - startUs),
+    resume_us: rounded(restoredUs - settleUs),
+    stack_bytes: stackBytes,
+    stack: info.stack,
+    depth: info.depth,
+    site: info.site,
+    awaitable,
+    outcome: error === null ? "value" : "exception",
+    error,
+  };
 }
 
 /**

@@ -6,7 +6,7 @@
  * The format is `docs/trace-format.md` (schema `jspiprof-trace`, version 1).
  */
 
-import { RecordBatches, rounded } from "./trace-records.mjs";
+import { RecordBatches, suspensionEvent } from "./trace-records.mjs";
 
 export const SCHEMA = "jspiprof-trace";
 export const VERSION = 1;
@@ -53,22 +53,7 @@ export class MemoryTraceWriter {
    * @param {number} stackBytes @param {import("./recorder.mjs").StackInfo} info @param {string|null} awaitable
    */
   writeSuspension(id, entry, startUs, settleUs, restoredUs, stackBytes, info, awaitable) {
-    this.write({
-      type: "suspension",
-      id,
-      entry,
-      path: info.path,
-      start_us: startUs,
-      wait_us: rounded(settleUs - startUs),
-      resume_us: rounded(restoredUs - settleUs),
-      stack_bytes: stackBytes,
-      stack: info.stack,
-      depth: info.depth,
-      site: info.site,
-      awaitable,
-      outcome: "value",
-      error: null,
-    });
+    this.write(suspensionEvent(id, entry, startUs, settleUs, restoredUs, stackBytes, info, awaitable, null));
   }
 
   /** A task step that returned with nothing referring to it: its `entry` line, end included. */
@@ -153,10 +138,14 @@ export class FileTraceWriter {
     if (this.batches.full) this.post();
   }
 
-  /** Same as `MemoryTraceWriter.writeSuspension`, as numbers. @param {Parameters<MemoryTraceWriter["writeSuspension"]>} args */
-  writeSuspension(...args) {
+  /**
+   * Same as `MemoryTraceWriter.writeSuspension`, as numbers.
+   * @param {number} id @param {number|null} entry @param {number} startUs @param {number} settleUs @param {number} restoredUs
+   * @param {number} stackBytes @param {import("./recorder.mjs").StackInfo} info @param {string|null} awaitable
+   */
+  writeSuspension(id, entry, startUs, settleUs, restoredUs, stackBytes, info, awaitable) {
     if (this.closed) return;
-    this.batches.suspension(...args);
+    this.batches.suspension(id, entry, startUs, settleUs, restoredUs, stackBytes, info, awaitable);
     if (this.batches.full) this.post();
   }
 
