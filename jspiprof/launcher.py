@@ -3,8 +3,8 @@
 `jspiprof run` enters Python through `runPythonAsync`, so the program may stack-switch at top level.
 """
 
-import io
 import atexit
+import io
 import os
 import runpy
 import sys
@@ -76,7 +76,4 @@ def _run_main(mode: str, target: str, argv: list[str], cwd: str) -> int:
         add_notes(error)  # a stack-switching failure gets its diagnosis and fix under the traceback
         traceback.print_exception(type(error), error, _user_traceback(error.__traceback__), file=sys.stderr)
         return 1
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
     return 0

@@ -206,6 +206,10 @@ def _values(kind: str, obj: dict[str, Any], where: str) -> tuple[Any, ...]:
     return values
 
 
+def _bad_outcome(kind: str, obj: dict[str, Any], where: str) -> TraceError:
+    return TraceError(f"{where}: outcome should be one of {', '.join(_OUTCOMES[kind])}, not {obj['outcome']!r}.")
+
+
 def _check_fields(kind: str, obj: dict[str, Any], where: str) -> None:
     for name, (types, nullable) in _FIELDS[kind].items():
         if name not in obj:
@@ -323,7 +327,7 @@ def iter_events(source: str | Path | IO[str] | Iterable[str]) -> Iterator[Event]
             if values is None or tuple(map(type, values)) not in _SUSPENSION_TYPES:
                 _check_fields(kind, obj, f"line {number}")
             if obj["outcome"] not in _SUSPENSION_OUTCOMES:
-                raise TraceError(f"line {number}: outcome should be one of {', '.join(_OUTCOMES[kind])}, not {obj['outcome']!r}.")
+                raise _bad_outcome("suspension", obj, f"line {number}")
             if obj["entry"] is not None and obj["entry"] not in entries:
                 raise TraceError(f"line {number}: the suspension belongs to entry {obj['entry']}, which was never started.")
             suspension = Suspension(*values)  # fields in _FIELDS order; the stack, checked, is the shared tuple
@@ -337,7 +341,7 @@ def iter_events(source: str | Path | IO[str] | Iterable[str]) -> Iterator[Event]
             continue
         values = _values(kind, obj, where)
         if kind in _OUTCOMES and obj["outcome"] not in _OUTCOMES[kind]:
-            raise TraceError(f"{where}: outcome should be one of {', '.join(_OUTCOMES[kind])}, not {obj['outcome']!r}.")
+            raise _bad_outcome(kind, obj, where)
         if kind == "frame":
             frames.add(obj["id"])
             yield Frame(obj["id"], obj["file"], obj["line"], obj["function"], obj["library"])
@@ -352,7 +356,7 @@ def iter_events(source: str | Path | IO[str] | Iterable[str]) -> Iterator[Event]
                 continue
             end = _values("entry_end", obj, where)  # an entry that ended before its line was written carries its end
             if obj["outcome"] not in _OUTCOMES["entry_end"]:
-                raise TraceError(f"{where}: outcome should be one of {', '.join(_OUTCOMES['entry_end'])}, not {obj['outcome']!r}.")
+                raise _bad_outcome("entry_end", obj, where)
             yield Entry(obj["id"], obj["kind"], obj["promising"], obj["name"], obj["caller"], obj["parent"], obj["start_us"], *end[1:])
         elif kind == "entry_end":
             if obj["id"] not in entries:
