@@ -249,3 +249,19 @@ console.log(JSON.stringify(inMemory.jspiprof.events()));
     kinds = [event["type"] for event in streamed]
     assert kinds.count("suspension") >= 7 and sum(event.get("kind") == "task" for event in streamed) >= 5
     assert [event["outcome"] for event in streamed if event["type"] == "suspension"].count("exception") == 1
+
+
+def test_the_trace_taken_while_an_entry_runs_lists_that_entry(jspiprof_runtime, tmp_path: Path) -> None:
+    """An entry's line is held back until something refers to it, but never past a flush or an export."""
+    body = """\
+const f = pyodide.runPython("async def f():\\n    return 1\\nf");
+const pending = f.callPromising();  // not run yet: Pyodide schedules it
+const running = pyodide.jspiprof.events().filter((event) => event.type === "entry" && event.kind === "callPromising");
+console.log(JSON.stringify(running.map((event) => [event.name, "end_us" in event])));
+await pending;
+"""
+    script = tmp_path / "driver.mjs"
+    script.write_text(node_script(jspiprof_runtime, tmp_path / "unused.jsonl", "{ trace: undefined }", body))
+    done = subprocess.run([str(jspiprof_runtime.node), str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [["f", False]]
