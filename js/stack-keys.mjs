@@ -4,7 +4,7 @@
  * look the result up among the stacks seen before. Only a stack never seen before calls the probe.
  *
  * The layout of CPython's frames is not public, so it is measured once at start: the probe calls `calibrate`
- * with the addresses (`id()`) of its own callers' code objects, and the offsets that reproduce them are kept.
+ * with the code addresses (`id()`) and `f_lasti` of its own frames, and the offsets that reproduce them are kept.
  * When no offsets fit (another CPython), there is no fast path and every switch asks the probe.
  * Code objects of remembered stacks stay alive (the probe interns them), so their addresses are not reused.
  */
@@ -14,7 +14,7 @@ const EXECUTABLE_TAG_BITS = 3; // _PyStackRef keeps tag bits in the low bits of 
 
 /**
  * @param {any} Module Pyodide's Emscripten module
- * @returns {{calibrate: (expected: number[]) => boolean, lookup: () => any, remember: (info: any) => void}}
+ * @returns {{calibrate: (expected: number[][]) => boolean, lookup: () => any, remember: (info: any) => void}}
  */
 export function createStackKeys(Module) {
   let currentFrameOffset = -1;
@@ -26,37 +26,71 @@ export function createStackKeys(Module) {
   /** @type {Map<number, {key: Int32Array, info: any}[]>} */
   const known = new Map();
 
-  /** The code addresses along the chain from `frame` with these offsets (up to `limit` frames). */
+  /** The frame addresses along the chain from `frame` with this `previous` offset (up to `limit`), or null. */
   function walk(frame, prevOffset, limit) {
     const heap = Module.HEAPU32;
-    const codes = [];
-    while (frame !== 0 && codes.length < limit) {
+    const frames = [];
+    while (frame !== 0 && frames.length < limit) {
       if (frame % 4 !== 0 || frame >>> 2 >= heap.length) return null;
-      codes.push((heap[frame >>> 2] & ~EXECUTABLE_TAG_BITS) >>> 0);
+      frames.push(frame);
       frame = heap[(frame + prevOffset) >>> 2];
     }
-    return codes;
+    return frames;
   }
 
-  /** True if `expected` (innermost first) appears in order in `codes`, starting at its first element. */
-  function matches(codes, expected) {
-    if (codes === null || codes[0] !== expected[0]) return false;
-    let next = 0;
-    for (const code of codes) if (code === expected[next] && ++next === expected.length) return true;
-    return false;
+  /** The code object address a frame runs. @param {number} frame */
+  function codeOf(frame) {
+    return (Module.HEAPU32[frame >>> 2] & ~EXECUTABLE_TAG_BITS) >>> 0;
   }
 
   /**
-   * Find the offsets from the probe's own stack: `expected` are its callers' code addresses, innermost first.
-   * Called from Python while that stack is the current one.
+   * The frames of `chain` that run `expected`'s code objects, one per expected frame and in order (the chain's
+   * first frame must be the first), or null when they are not all there.
+   */
+  function align(chain, expected) {
+    if (chain === null || codeOf(chain[0]) !== expected[0][0]) return null;
+    const aligned = [];
+    for (const frame of chain) {
+      if (codeOf(frame) !== expected[aligned.length][0]) continue;
+      aligned.push(frame);
+      if (aligned.length === expected.length) return aligned;
+    }
+    return null;
+  }
+
+  /**
+   * instruction pointer - code address - f_lasti at `offset` in each frame but the innermost (whose f_lasti
+   * was read at another instruction), when it is the same small number in all of them; else null.
+   */
+  function residualAt(aligned, expected, offset) {
+    const heap = Module.HEAPU32;
+    let residual = null;
+    for (let i = 1; i < aligned.length; i++) {
+      const value = heap[(aligned[i] + offset) >>> 2] - expected[i][0] - expected[i][1];
+      if (value < 0 || value >= 1024 || (residual !== null && value !== residual)) return null;
+      residual = value;
+    }
+    return residual;
+  }
+
+  /** Offsets that fit every calibration sample so far -> their residual (`residualAt`). @type {Map<number, number>|null} */
+  let candidates = null;
+
+  /**
+   * Find the offsets from the probe's own stack: `expected` holds `[code address, f_lasti]` of each of its
+   * frames, innermost first. Called from Python while that stack is the current one, at least twice, from two
+   * instructions of one frame: the instruction pointer is the one field that keeps the same small distance
+   * from code address + f_lasti in every caller frame of every sample (a pointer that merely lands near the
+   * code object, such as the function object, does not move with f_lasti). True once exactly one field fits.
    */
   function calibrate(expected) {
     const heap = Module.HEAPU32;
     const tstate = Module._PyThreadState_GetUnchecked();
+    const limit = 4 * expected.length + 16;
     for (let offset = 0; offset < 512 && currentFrameOffset < 0; offset += 4) {
       const frame = heap[(tstate + offset) >>> 2];
       for (const prevOffset of [4, 8]) {
-        if (matches(walk(frame, prevOffset, 4 * expected.length + 16), expected)) {
+        if (align(walk(frame, prevOffset, limit), expected) !== null) {
           currentFrameOffset = offset;
           previousOffset = prevOffset;
           break;
@@ -64,18 +98,17 @@ export function createStackKeys(Module) {
       }
     }
     if (currentFrameOffset < 0) return false;
-    // The instruction pointer points into the code object's own bytecode, just after its header.
-    const frame = heap[(tstate + currentFrameOffset) >>> 2];
-    const code = heap[frame >>> 2] & ~EXECUTABLE_TAG_BITS;
+    const aligned = align(walk(heap[(tstate + currentFrameOffset) >>> 2], previousOffset, limit), expected);
+    if (aligned === null || aligned.length < 2) return false;
+    const fits = new Map();
     for (let offset = previousOffset + 4; offset < 64; offset += 4) {
-      const pointer = heap[(frame + offset) >>> 2];
-      if (pointer > code && pointer < code + 65536) {
-        instrOffset = offset;
-        return true;
-      }
+      const residual = residualAt(aligned, expected, offset);
+      if (residual !== null && (candidates === null || candidates.get(offset) === residual)) fits.set(offset, residual);
     }
-    currentFrameOffset = -1;
-    return false;
+    const firstSample = candidates === null;
+    candidates = fits;
+    instrOffset = !firstSample && fits.size === 1 ? [...fits.keys()][0] : -1;
+    return instrOffset >= 0;
   }
 
   /** Read the current frame chain into `scratch`; returns the remembered info for it, if any. */

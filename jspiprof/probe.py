@@ -199,14 +199,21 @@ def _callee_name(frame: FrameType) -> str | None:
     return None if best is None else best[1]
 
 
-def calibrate(check: Callable[[list[int]], bool]) -> bool:
-    """Let the hook find CPython's frame layout: `check` gets the code addresses of this call's stack, innermost first."""
+def calibrate(check: Callable[[list[list[int]]], bool]) -> bool:
+    """Let the hook find CPython's frame layout: `check` gets `[code address, f_lasti]` of each frame of its
+    caller's stack, innermost first. It is called from two instructions of this frame, so the hook can tell the
+    field that moves with the instruction from fields that merely point near the code object."""
+    _calibration_sample(check)
+    return _calibration_sample(check)
+
+
+def _calibration_sample(check: Callable[[list[list[int]]], bool]) -> bool:
     frame: FrameType | None = sys._getframe()
-    addresses = []
+    frames = []
     while frame is not None:
-        addresses.append(id(frame.f_code))
+        frames.append([id(frame.f_code), frame.f_lasti])
         frame = frame.f_back
-    return bool(check(addresses))
+    return bool(check(frames))
 
 
 NO_JSPI_ERROR = "WebAssembly stack switching not supported in this JavaScript runtime"
