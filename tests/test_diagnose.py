@@ -85,9 +85,18 @@ def fixture_location(script: Path, text: str) -> str:
 # --- from the real captured text -------------------------------------------------------------------------
 
 
+CAPTURED_NODE_FOLDER = "/tmp/jspiprof-scenarios/node"
+"""Where the Node scenarios ran when their texts were captured (fixtures/diagnose/README.md)."""
+
+
+def node_fixture(name: str) -> str:
+    """A captured Node text, its script paths pointed at this checkout's copies (the fixes quote their source lines)."""
+    return (FIXTURES / f"node-{name}.txt").read_text().replace(CAPTURED_NODE_FOLDER, str(HERE / "node"))
+
+
 @pytest.mark.parametrize("case", NODE_CASES, ids=lambda case: case.name)
 def test_node_console_text_is_diagnosed(case: Case) -> None:
-    text = (FIXTURES / f"node-{case.name}.txt").read_text()
+    text = node_fixture(case.name)
     assert_diagnosis(only_problem(text), case, fixture_location(HERE / "node" / f"{case.name}.mjs", text))
 
 
@@ -98,7 +107,7 @@ def test_chromium_console_text_is_diagnosed(case: Case) -> None:
 
 
 def test_the_python_chain_runs_from_the_entry_to_the_call_that_needed_to_suspend() -> None:
-    problem = only_problem((FIXTURES / "node-runpython_asyncio_run.txt").read_text())
+    problem = only_problem(node_fixture("runpython_asyncio_run"))
     lines = (HERE / "node" / "runpython_asyncio_run.mjs").read_text().splitlines()
     opening = next(number for number, line in enumerate(lines, 1) if line.strip() == "`")
 
@@ -110,7 +119,7 @@ def test_the_python_chain_runs_from_the_entry_to_the_call_that_needed_to_suspend
 
 
 def test_requests_failure_is_read_through_its_chained_exceptions() -> None:
-    problem = only_problem((FIXTURES / "node-requests_pyproxy_call.txt").read_text())
+    problem = only_problem(node_fixture("requests_pyproxy_call"))
     assert "urllib3 only works in Node.js with pyodide.runPythonAsync" in problem.message
     assert problem.message.startswith("requests in get_status (<exec>:5)")
 
@@ -121,7 +130,7 @@ def test_text_with_no_stack_switching_failure_gives_no_problem() -> None:
 
 
 def test_several_errors_in_one_log_give_one_problem_each() -> None:
-    text = "\n".join((FIXTURES / f"node-{name}.txt").read_text() for name in ("pyproxy_call", "run_sync_not_awaitable"))
+    text = "\n".join(node_fixture(name) for name in ("pyproxy_call", "run_sync_not_awaitable"))
     assert [problem.class_id for problem in diagnose_text(text)] == ["sync-pyproxy-call", "not-awaitable"]
 
 
