@@ -11,6 +11,8 @@
  */
 
 const CALLABLE_FLAG = 256;
+/** The task entry a webloop handle's arguments carry from `callPyObjectMaybePromising` to `promisingApply`. */
+const TASK_ENTRY = Symbol("jspiprof.taskEntry");
 
 /**
  * @param {any} pyodide the object loadPyodide returned
@@ -40,13 +42,35 @@ export function hookEntries(pyodide, recorder) {
     }
   }
 
-  /** Run a synchronous entry `call()` as the current entry, recording its end. */
-  function runSync(kind, ptr, call) {
+  /** Names of callables entered through their PyProxy, kept per proxy (asking Python costs ~10 µs). @type {WeakMap<object, string|null>} */
+  const proxyNames = new WeakMap();
+  const getPtr = Module.PyProxy_getPtr;
+
+  /** The Python callable's name for a callable PyProxy. @param {object} proxy */
+  function nameOfProxy(proxy) {
+    let name = proxyNames.get(proxy);
+    if (name === undefined) {
+      name = nameOf(getPtr(proxy));
+      proxyNames.set(proxy, name);
+    }
+    return name;
+  }
+
+  /**
+   * True when a call is not an entry of its own: nothing is recorded, or it is the inner call of an entry
+   * recorded already (which it uses up).
+   */
+  function notAnEntry() {
     if (innerCall || !recorder.recording) {
       innerCall = false;
-      return call();
+      return true;
     }
-    const entry = recorder.startEntry(kind ?? (recorder.current === null ? "call" : "callback"), false, nameOf(ptr), kind !== "task");
+    return false;
+  }
+
+  /** Run a synchronous entry `call()` (a call of the callable `name`) as the current entry, recording its end. */
+  function runSync(kind, name, call) {
+    const entry = recorder.startEntry(kind ?? (recorder.current === null ? "call" : "callback"), false, name, kind !== "task");
     const outer = recorder.current;
     recorder.current = entry;
     try {
@@ -62,15 +86,10 @@ export function hookEntries(pyodide, recorder) {
   }
 
   /**
-   * Start a promising entry whose Python code will run in `promisingApply`; `call()` returns its promise.
-   * `parent` defaults to the entry running now (a webloop task's is the entry that scheduled it).
+   * Start a promising call's entry, whose Python code will run in `promisingApply`; `call()` returns its promise.
    */
-  function runPromising(kind, name, withCaller, call, parent = recorder.current) {
-    if (innerCall || !recorder.recording) {
-      innerCall = false;
-      return call();
-    }
-    const entry = recorder.startEntry(kind, true, name, withCaller, parent);
+  function runPromising(kind, name, withCaller, call) {
+    const entry = recorder.startEntry(kind, true, name, withCaller);
     scheduling = entry;
     let promise;
     try {
@@ -80,11 +99,6 @@ export function hookEntries(pyodide, recorder) {
       throw error;
     } finally {
       scheduling = null;
-    }
-    if (kind === "task") {
-      // Its end is recorded where its Python code runs (promisingApply): most steps never suspend.
-      entry.promise = promise;
-      return promise;
     }
     return endWhenSettled(entry, promise);
   }
@@ -151,17 +165,21 @@ export function hookEntries(pyodide, recorder) {
   }
 
   const promisingApply = Module.promisingApply;
-  Module.promisingApply = function jspiprofPromisingApply(...args) {
-    const entry = applying;
-    if (entry === null) return promisingApply(...args);
-    applying = null;
+  // Pyodide 314 calls it as promisingApply(callable, args, nargs, kwargNames, nkwargs, exceptionSlot).
+  Module.promisingApply = function jspiprofPromisingApply(callable, args, nargs, kwargNames, nkwargs, exceptionSlot) {
+    let entry = args[TASK_ENTRY];
+    if (entry === undefined) {
+      entry = applying;
+      if (entry === null) return promisingApply(callable, args, nargs, kwargNames, nkwargs, exceptionSlot);
+      applying = null;
+    }
     const outer = recorder.current;
     entry.outer = outer;
     recorder.current = entry;
     const switchesBefore = recorder.switchesStarted;
     try {
-      const result = promisingApply(...args);
-      if (entry.promise !== null) endTask(entry, switchesBefore, args[args.length - 1]);
+      const result = promisingApply(callable, args, nargs, kwargNames, nkwargs, exceptionSlot);
+      if (entry.promise !== null) endTask(entry, switchesBefore, exceptionSlot);
       return result;
     } finally {
       recorder.current = outer;
@@ -170,42 +188,77 @@ export function hookEntries(pyodide, recorder) {
 
   const callPyObjectMaybePromising = Module.callPyObjectMaybePromising;
   Module.callPyObjectMaybePromising = function jspiprofCallMaybePromising(ptr, args) {
-    if (!Module.jspiSupported) return runSync("task", ptr, () => callPyObjectMaybePromising(ptr, args));
+    if (!Module.jspiSupported) {
+      if (notAnEntry()) return callPyObjectMaybePromising(ptr, args);
+      return runSync("task", nameOf(ptr), () => callPyObjectMaybePromising(ptr, args));
+    }
     // A task step scheduled by a step that has ended since belongs to that step's parent: chains of steps
     // collapse onto the entry still waiting for them (runPythonAsync, or the task that called run_sync).
     let parent = scheduledBy;
     scheduledBy = null;
+    if (notAnEntry()) return callPyObjectMaybePromising(ptr, args);
     while (parent !== null && parent.ended) parent = parent.parent;
-    return runPromising("task", null, false, () => callPyObjectMaybePromising(ptr, args), parent);
+    const entry = recorder.startEntry("task", true, null, false, parent);
+    // Pyodide hands this same array to promisingApply, where the step's Python code runs: the entry rides on it
+    // (cheaper than a scheduled callback of our own for each of the many task steps).
+    args[TASK_ENTRY] = entry;
+    // Its end is recorded where its Python code returns (promisingApply): most steps never suspend.
+    entry.promise = callPyObjectMaybePromising(ptr, args);
+    return entry.promise;
   };
 
   const callPyObject = Module.callPyObject;
+  // Once-callables (a direct call of a PyProxy comes here too, as the inner call of its `apply`).
   Module.callPyObject = function jspiprofCallPyObject(ptr, args) {
-    return runSync(null, ptr, () => callPyObject(ptr, args));
+    if (notAnEntry()) return callPyObject(ptr, args);
+    return runSync(null, nameOf(ptr), () => callPyObject(ptr, args));
   };
+
+  /** A direct call of a callable PyProxy: an entry unless nothing is recorded or it is an inner call. */
+  function runDirectCall(proxy, call) {
+    // The inner Module.callPyObject uses up `innerCall` when this call is an inner call itself.
+    if (innerCall || !recorder.recording) return call();
+    return runSync(null, nameOfProxy(proxy), () => {
+      innerCall = true;
+      try {
+        return call();
+      } finally {
+        innerCall = false;
+      }
+    });
+  }
 
   const patched = new WeakSet();
   /** Wrap the entry methods of one callable PyProxy class prototype. */
   function patchCallable(proto) {
     if (patched.has(proto)) return;
     patched.add(proto);
-    // apply and call (a direct call `f(x)`) go through Module.callPyObject, which records them.
-    const { callKwargs, callWithOptions, callPromising, callPromisingKwargs } = proto;
-    const getPtr = Module.PyProxy_getPtr;
+    const { apply, call, callKwargs, callWithOptions, callPromising, callPromisingKwargs } = proto;
+    // A direct call `f(x)` is `apply` (or `call`), whose own Module.callPyObject is then not an entry of its own.
+    proto.apply = function (thisArg, args) {
+      return runDirectCall(this, () => apply.call(this, thisArg, args));
+    };
+    proto.call = function (thisArg, ...args) {
+      return runDirectCall(this, () => call.call(this, thisArg, ...args));
+    };
     proto.callKwargs = function (...args) {
-      return runSync(null, getPtr(this), () => callKwargs.apply(this, args));
+      if (notAnEntry()) return callKwargs.apply(this, args);
+      return runSync(null, nameOfProxy(this), () => callKwargs.apply(this, args));
     };
     proto.callWithOptions = function (options, ...args) {
+      if (notAnEntry()) return callWithOptions.call(this, options, ...args);
       if (options?.promising) {
-        return runPromising("callWithOptions", nameOf(getPtr(this)), true, () => callWithOptions.call(this, options, ...args));
+        return runPromising("callWithOptions", nameOfProxy(this), true, () => callWithOptions.call(this, options, ...args));
       }
-      return runSync(null, getPtr(this), () => callWithOptions.call(this, options, ...args));
+      return runSync(null, nameOfProxy(this), () => callWithOptions.call(this, options, ...args));
     };
     proto.callPromising = function (...args) {
-      return runPromising("callPromising", nameOf(getPtr(this)), true, () => callPromising.apply(this, args));
+      if (notAnEntry()) return callPromising.apply(this, args);
+      return runPromising("callPromising", nameOfProxy(this), true, () => callPromising.apply(this, args));
     };
     proto.callPromisingKwargs = function (...args) {
-      return runPromising("callPromisingKwargs", nameOf(getPtr(this)), true, () => callPromisingKwargs.apply(this, args));
+      if (notAnEntry()) return callPromisingKwargs.apply(this, args);
+      return runPromising("callPromisingKwargs", nameOfProxy(this), true, () => callPromisingKwargs.apply(this, args));
     };
   }
 

@@ -13,7 +13,7 @@
  */
 
 import { FileTraceWriter, MemoryTraceWriter, SCHEMA, VERSION, toJSONLines } from "./trace-writer.mjs";
-import { Recorder } from "./recorder.mjs";
+import { Recorder, now } from "./recorder.mjs";
 import { hookStackRestore, hookSwitchImports } from "./switches.mjs";
 import { hookEntries } from "./entries.mjs";
 import { installProbe } from "./probe-bridge.mjs";
@@ -40,7 +40,7 @@ const IS_NODE = typeof process !== "undefined" && typeof process.versions?.node 
  * @property {() => object[]} events the trace so far, header first (plain objects, fit for postMessage)
  * @property {() => string} toJSONL the trace so far as JSON Lines text
  * @property {(filename?: string) => void} download browser: save the trace as a file
- * @property {() => void} flush write buffered events to the trace file now
+ * @property {() => void} flush write buffered events to the trace file now (returns once they are written)
  * @property {(exitStatus?: number|null) => void} close write the `end` line; later events are ignored
  * @property {() => void} start record from now on
  * @property {() => void} stop stop recording
@@ -99,7 +99,7 @@ export function wrapLoadPyodide(loadPyodide = globalThis.loadPyodide, profilerOp
       type: "header",
       schema: SCHEMA,
       version: VERSION,
-      origin_unix_ms: Date.now() - (performance.now() - recorder.originMs),
+      origin_unix_ms: Date.now() - (now() - recorder.originMs),
       runtime: {
         host: IS_NODE ? "node" : "browser",
         host_version: IS_NODE ? process.version : globalThis.navigator?.userAgent ?? "unknown",
@@ -110,8 +110,8 @@ export function wrapLoadPyodide(loadPyodide = globalThis.loadPyodide, profilerOp
     };
     const writer =
       IS_NODE && profilerOptions.trace
-        ? await FileTraceWriter.open(profilerOptions.trace, header, profilerOptions.flushIntervalMs ?? 100, () => recorder.nowUs())
-        : new MemoryTraceWriter(header, profilerOptions.bufferSize ?? 200000);
+        ? await FileTraceWriter.open(profilerOptions.trace, header, profilerOptions.flushIntervalMs ?? 100, () => recorder.nowUs(), recorder.originMs)
+        : new MemoryTraceWriter(header, profilerOptions.bufferSize ?? 200000, recorder.originMs);
     recorder.writer = profilerOptions.explain ? new FailureExplainer().watch(writer) : writer;
     writer.beforeFlush = () => recorder.writeRunningEntries();
 
@@ -143,7 +143,7 @@ export function wrapLoadPyodide(loadPyodide = globalThis.loadPyodide, profilerOp
         link.click();
         setTimeout(() => URL.revokeObjectURL(link.href), 0);
       },
-      flush: () => writer.flush(),
+      flush: () => writer.drain(),
       close: (exitStatus = null) => {
         recorder.recording = false;
         writer.close({ ts_us: recorder.nowUs(), exit_status: exitStatus });

@@ -3,7 +3,10 @@
  * into trace events (`docs/trace-format.md`). The hooks (`entries.mjs`, `switches.mjs`) only call it.
  */
 
-import { suspensionEvent } from "./trace-records.mjs";
+import { suspensionEvent, traceUs } from "./trace-records.mjs";
+
+/** The recorder's clock: a `performance.now()` reading in milliseconds (trace time is made of it where written). */
+export const now = performance.now.bind(performance);
 
 /**
  * @typedef {object} Entry
@@ -13,11 +16,13 @@ import { suspensionEvent } from "./trace-records.mjs";
  * @property {string|null} name
  * @property {string|null} caller
  * @property {Entry|null} parent
- * @property {number} startUs
+ * @property {number} startMs clock reading (`now()`)
  * @property {boolean} ended
  * @property {boolean} written whether its `entry` line is in the trace already
  * @property {Entry|null} outer the entry that was running before this one was resumed or entered
  * @property {Promise<any>|null} promise a task's promise, when its end is recorded once it settles
+ * @property {Entry|null} previous the next newer entry still running (the recorder's list of running entries)
+ * @property {Entry|null} next the next older entry still running
  *
  * @typedef {object} StackInfo what the Python probe found at a switch
  * @property {number[]} stack frame ids, outermost first
@@ -28,9 +33,11 @@ import { suspensionEvent } from "./trace-records.mjs";
  *
  * @typedef {object} Writer
  * @property {(event: object) => void} write
- * @property {(id: number, entry: number|null, startUs: number, settleUs: number, restoredUs: number, stackBytes: number, info: StackInfo, awaitable: string|null) => void} writeSuspension
- * @property {(id: number, parent: number|null, startUs: number, endUs: number) => void} writeTaskStep
- * @property {() => void} flush
+ * @property {(id: number, entry: number|null, startMs: number, settleMs: number, restoredMs: number, stackBytes: number, info: StackInfo, awaitable: string|null) => void} writeSuspension
+ *   times are clock readings (`now()`)
+ * @property {(id: number, parent: number|null, startMs: number, endMs: number) => void} writeTaskStep
+ * @property {() => void} flush hand what is buffered on to be written
+ * @property {() => void} drain flush, and return once it is written
  * @property {(end: {ts_us: number, exit_status: number|null}) => void} close
  * @property {(nowUs: number) => object[]} events
  */
@@ -46,12 +53,49 @@ export function stackInfo(stack, depth, site, path) {
 
 const NO_STACK = stackInfo([], 0, null, "other");
 
-/** Files whose frames are not "the caller" of an entry: Pyodide's own and jspiprof's. */
+/** A stack frame's file that can be a caller: a URL or an absolute path (not `node:internal/...`, not wasm). */
+const CALLER_FILE = /^(?:(?!wasm:)[a-z][a-z0-9+.-]*:\/\/|\/)/i;
+
+/** V8's structured stack (Node, Chrome): the frames as call sites, not formatted as text. */
+const callSites = (/** @type {Error} */ _error, /** @type {any[]} */ sites) => sites;
+
+/**
+ * The finder of an entry's caller: the first JS stack frame outside Pyodide's and jspiprof's files.
+ * On V8 it reads the stack's call sites (formatting the stack as text cost ~30 µs an entry); elsewhere it
+ * parses the stack text.
+ * @param {string[]} skipPrefixes files whose frames are never the caller
+ */
 function callerFinder(skipPrefixes) {
   // "    at fn (URL-or-path:line:column)" or "    at URL-or-path:line:column" (not node:internal/... frames)
   const lineRe = /(?:\(|at )((?:[a-z][a-z0-9+.-]*:\/\/|\/)[^\s()]*):(\d+):\d+\)?\s*$/i;
-  /** @returns {string|null} "file:line" of the first JS stack frame outside Pyodide and jspiprof */
-  return function findCaller() {
+  const structured = typeof Error.captureStackTrace === "function";
+  /** @param {string} file */
+  const skipped = (file) => skipPrefixes.some((prefix) => file.startsWith(prefix));
+
+  /** @returns {string|null} "file:line" of the first call site outside Pyodide and jspiprof */
+  function fromCallSites() {
+    const prepare = Error.prepareStackTrace;
+    const limit = Error.stackTraceLimit;
+    Error.prepareStackTrace = callSites;
+    Error.stackTraceLimit = 60;
+    /** @type {{stack?: any}} */
+    const holder = {};
+    Error.captureStackTrace(holder);
+    const sites = holder.stack; // read while callSites is the formatter
+    Error.prepareStackTrace = prepare;
+    Error.stackTraceLimit = limit;
+    if (!Array.isArray(sites)) return fromText();
+    for (const site of sites) {
+      const file = site.getFileName();
+      const line = site.getLineNumber();
+      if (typeof file !== "string" || line === null || !CALLER_FILE.test(file) || skipped(file)) continue;
+      return `${file}:${line}`;
+    }
+    return null;
+  }
+
+  /** @returns {string|null} the same, from the stack as text */
+  function fromText() {
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 60;
     const stack = new Error().stack ?? "";
@@ -60,11 +104,13 @@ function callerFinder(skipPrefixes) {
       const match = lineRe.exec(line);
       if (match === null) continue;
       const file = match[1];
-      if (skipPrefixes.some((prefix) => file.startsWith(prefix))) continue;
+      if (skipped(file)) continue;
       return `${file}:${match[2]}`;
     }
     return null;
-  };
+  }
+
+  return structured ? fromCallSites : fromText;
 }
 
 /** `type: message` (first line) of a thrown JS or Python error. @param {any} error */
@@ -83,6 +129,33 @@ export function describeError(error) {
   return message === "" ? type : `${type}: ${message}`;
 }
 
+/** An entry while the recorder keeps it: one class, so that every entry has the same shape. @implements {Entry} */
+class RunningEntry {
+  /**
+   * @param {number} id @param {string} kind @param {boolean} promising @param {string|null} name
+   * @param {string|null} caller @param {Entry|null} parent @param {number} startMs
+   */
+  constructor(id, kind, promising, name, caller, parent, startMs) {
+    this.id = id;
+    this.kind = kind;
+    this.promising = promising;
+    this.name = name;
+    this.caller = caller;
+    this.parent = parent;
+    this.startMs = startMs;
+    this.ended = false;
+    this.written = false;
+    /** @type {Entry|null} */
+    this.outer = null;
+    /** @type {Promise<any>|null} */
+    this.promise = null;
+    /** @type {Entry|null} */
+    this.previous = null;
+    /** @type {Entry|null} */
+    this.next = null;
+  }
+}
+
 export class Recorder {
   /**
    * @param {Writer|null} writer where events go (set before recording starts)
@@ -93,7 +166,8 @@ export class Recorder {
    */
   constructor(writer, { skipCallerPrefixes, onFailedSwitch, recording }) {
     this.writer = writer;
-    this.originMs = performance.now();
+    /** The clock reading at the trace origin. */
+    this.originMs = now();
     /** JS files that are never an entry's caller (more are added once Pyodide's folder is known). */
     this.skipCallerPrefixes = [...skipCallerPrefixes];
     this.findCaller = callerFinder(this.skipCallerPrefixes);
@@ -107,15 +181,18 @@ export class Recorder {
     this.switchesStarted = 0;
     /** C-stack bytes the last stack restore copied back (set by the hook on `StackState.restore`). */
     this.restoredBytes = 0;
-    /** The entries running now. @type {Set<Entry>} */
-    this.running = new Set();
+    /**
+     * The newest of the entries running now; the others follow it through `next` (a list: starting and ending
+     * an entry are a few stores, where a Set would hash each entry). @type {Entry|null}
+     */
+    this.running = null;
     /** Asks the Python probe for the stack at a switch; set once the probe is installed. @type {(() => StackInfo)|null} */
     this.captureStack = null;
   }
 
-  /** Microseconds since the trace origin, to the nanosecond (short numbers are quicker to write). */
+  /** Trace time now: microseconds since the trace origin. */
   nowUs() {
-    return Math.round((performance.now() - this.originMs) * 1e6) / 1000;
+    return traceUs(now(), this.originMs);
   }
 
   /**
@@ -130,20 +207,11 @@ export class Recorder {
    */
   startEntry(kind, promising, name, withCaller, parent = this.current) {
     if (!this.recording) return null;
-    const entry = {
-      id: this.nextEntryId++,
-      kind,
-      promising,
-      name,
-      caller: withCaller ? this.findCaller() : null,
-      parent,
-      startUs: this.nowUs(),
-      ended: false,
-      written: false,
-      outer: null,
-      promise: null,
-    };
-    this.running.add(entry);
+    const entry = new RunningEntry(this.nextEntryId++, kind, promising, name, withCaller ? this.findCaller() : null, parent, now());
+    const newest = this.running;
+    entry.next = newest;
+    if (newest !== null) newest.previous = entry;
+    this.running = entry;
     return entry;
   }
 
@@ -165,36 +233,39 @@ export class Recorder {
       name: entry.name,
       caller: entry.caller,
       parent: entry.parent === null ? null : entry.parent.id,
-      start_us: entry.startUs,
+      start_us: traceUs(entry.startMs, this.originMs),
     };
   }
 
   /** Write the lines of the running entries not in the trace yet (the writer calls it before each flush). */
   writeRunningEntries() {
-    for (const entry of this.running) this.writeEntry(entry);
+    for (let entry = this.running; entry !== null; entry = entry.next) this.writeEntry(entry);
   }
 
   /** @param {Entry} entry @param {any} [error] present when the entry threw */
   endEntry(entry, error) {
     const failed = arguments.length > 1;
     entry.ended = true;
-    this.running.delete(entry);
+    const { previous, next } = entry;
+    if (previous === null) this.running = next;
+    else previous.next = next;
+    if (next !== null) next.previous = previous;
     // A promising entry's last part ran from a microtask after a resume: it no longer runs.
     if (this.current === entry) this.current = entry.outer;
-    const endUs = this.nowUs();
+    const endMs = now();
     const described = failed ? describeError(error) : null;
     if (entry.written) {
-      this.writer.write({ type: "entry_end", id: entry.id, end_us: endUs, outcome: failed ? "exception" : "return", error: described });
+      this.writer.write({ type: "entry_end", id: entry.id, end_us: traceUs(endMs, this.originMs), outcome: failed ? "exception" : "return", error: described });
       return;
     }
     this.writeEntry(entry.parent);
     entry.written = true;
     if (!failed && entry.kind === "task" && entry.promising) {
-      this.writer.writeTaskStep(entry.id, entry.parent === null ? null : entry.parent.id, entry.startUs, endUs);
+      this.writer.writeTaskStep(entry.id, entry.parent === null ? null : entry.parent.id, entry.startMs, endMs);
       return;
     }
     const line = this.entryLine(entry); // one line, with its end
-    line.end_us = endUs;
+    line.end_us = traceUs(endMs, this.originMs);
     line.outcome = failed ? "exception" : "return";
     line.error = described;
     this.writer.write(line);
@@ -211,20 +282,21 @@ export class Recorder {
   }
 
   /**
-   * Write a suspension that has been resumed.
-   * @param {{entry: Entry|null, startUs: number, settleUs: number, info: StackInfo, awaitable: string|null, error: any, failed: boolean}} s
-   * @param {number} restoredUs @param {number} stackBytes
+   * Write a suspension that has been resumed (times are clock readings, `now()`).
+   * @param {{entry: Entry|null, startMs: number, settleMs: number, info: StackInfo, awaitable: string|null, error: any, failed: boolean}} s
+   * @param {number} restoredMs @param {number} stackBytes
    */
-  writeSuspension(s, restoredUs, stackBytes) {
-    const settleUs = s.settleUs > 0 ? s.settleUs : restoredUs;
+  writeSuspension(s, restoredMs, stackBytes) {
+    const settleMs = s.settleMs > 0 ? s.settleMs : restoredMs;
     this.writeEntry(s.entry);
     const id = this.nextSuspensionId++;
     const entry = s.entry === null ? null : s.entry.id;
     if (!s.failed) {
-      this.writer.writeSuspension(id, entry, s.startUs, settleUs, restoredUs, stackBytes, s.info, s.awaitable);
+      this.writer.writeSuspension(id, entry, s.startMs, settleMs, restoredMs, stackBytes, s.info, s.awaitable);
       return;
     }
-    this.writer.write(suspensionEvent(id, entry, s.startUs, settleUs, restoredUs, stackBytes, s.info, s.awaitable, describeError(s.error)));
+    const us = (/** @type {number} */ ms) => traceUs(ms, this.originMs);
+    this.writer.write(suspensionEvent(id, entry, us(s.startMs), us(settleMs), us(restoredMs), stackBytes, s.info, s.awaitable, describeError(s.error)));
   }
 
   /** @param {string} reason @param {string} error @param {string|null} [path] when the caller knows it better than the stack */

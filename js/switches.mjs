@@ -7,6 +7,8 @@
  * saveState returns `Module.error` when no switch is possible: that is a failed switch.
  */
 
+import { now } from "./recorder.mjs";
+
 const FAILED_SYNC_ENTRY =
   "RuntimeError: Cannot stack switch because the Python entrypoint was a synchronous function. Use pyFunc.callPromising() to fix.";
 const FAILED_NO_THREAD_STATE = "SystemError: Cannot stack switch: no thread state to hand control back to. This is a bug in Pyodide.";
@@ -15,15 +17,55 @@ const FAILED_NO_THREAD_STATE = "SystemError: Cannot stack switch: no thread stat
 const RECORD = Symbol("jspiprof.suspension");
 
 /**
- * A short description of what a suspension awaits: the Python type of a PyProxy, else the JS class or type.
- * @param {any} awaited @param {any} API Pyodide's internal API
+ * What a suspension awaits, described shortly: "Promise", the Python type of a PyProxy, else the JS class or type.
+ * Asking a PyProxy for its type calls into Python and decodes a string, so names are cached by the address of
+ * the Python type object (read from the object's header in wasm memory), checked against the address of the
+ * type's name so that a type allocated where a freed one was is not mistaken for it. The header layout is
+ * checked once on the first PyProxy; if it does not hold, every PyProxy is asked.
+ * @param {any} Module Pyodide's Emscripten module
+ * @returns {(awaited: any) => string|null}
  */
-function describeAwaitable(awaited, API) {
-  if (awaited === null || awaited === undefined) return null;
-  if (awaited instanceof Promise) return "Promise";
-  if (API.isPyProxy(awaited)) return awaited.type;
-  if (typeof awaited === "object" || typeof awaited === "function") return awaited.constructor?.name ?? typeof awaited;
-  return typeof awaited;
+function awaitableDescriber(Module) {
+  const API = Module.API;
+  const getPtr = Module.PyProxy_getPtr;
+  /** Prototype -> whether its objects are PyProxies (they share a few classes). @type {Map<object, boolean>} */
+  const proxyPrototypes = new Map();
+  /** Python type address -> [address of its name, its name]. @type {Map<number, [number, string]>} */
+  const typeNames = new Map();
+  let headerChecked = false;
+  let headerKnown = false;
+
+  /** @param {any} proxy */
+  function pythonType(proxy) {
+    // wasm32 CPython: an object's type is at offset 4, a type's name (tp_name) at offset 12.
+    const heap = Module.HEAPU32;
+    const type = heap[(getPtr(proxy) + 4) >>> 2];
+    const name = heap[(type + 12) >>> 2];
+    if (!headerChecked) {
+      headerChecked = true;
+      headerKnown = Module.UTF8ToString(name).split(".").pop() === proxy.type;
+    }
+    if (!headerKnown) return proxy.type;
+    const cached = typeNames.get(type);
+    if (cached !== undefined && cached[0] === name) return cached[1];
+    const described = proxy.type;
+    typeNames.set(type, [name, described]);
+    return described;
+  }
+
+  return (awaited) => {
+    if (awaited === null || awaited === undefined) return null;
+    if (awaited instanceof Promise) return "Promise";
+    if (typeof awaited !== "object" && typeof awaited !== "function") return typeof awaited;
+    const prototype = Object.getPrototypeOf(awaited);
+    let isProxy = proxyPrototypes.get(prototype);
+    if (isProxy === undefined) {
+      isProxy = API.isPyProxy(awaited);
+      proxyPrototypes.set(prototype, isProxy);
+    }
+    if (isProxy) return pythonType(awaited);
+    return awaited.constructor?.name ?? typeof awaited;
+  };
 }
 
 /**
@@ -37,10 +79,12 @@ export function hookSwitchImports(env, Module, recorder) {
   const restoreState = env.restoreState;
   /** The record of the suspension between its saveState and its syncifyHandler call. */
   let saving = null;
+  /** @type {((awaited: any) => string|null)|null} made on first use: Pyodide's API is not there yet */
+  let describeAwaitable = null;
 
   env.saveState = function jspiprofSaveState() {
     if (!recorder.recording) return saveState();
-    const startUs = recorder.nowUs();
+    const startMs = now();
     const wasValid = Module.validSuspender.value;
     if (wasValid) {
       recorder.switchesStarted++;
@@ -52,7 +96,7 @@ export function hookSwitchImports(env, Module, recorder) {
         return state;
       }
       const entry = recorder.current;
-      saving = { entry, startUs, settleUs: 0, info, awaitable: null, error: undefined, failed: false };
+      saving = { entry, startMs, settleMs: 0, info, awaitable: null, error: undefined, failed: false };
       state[RECORD] = saving;
       if (entry !== null) recorder.current = entry.outer;
       return state;
@@ -68,13 +112,13 @@ export function hookSwitchImports(env, Module, recorder) {
     const record = state[RECORD];
     if (record === undefined) return restoreState(state);
     restoreState(state);
-    const restoredUs = recorder.nowUs();
+    const restoredMs = now();
     const entry = record.entry;
     if (entry !== null) {
       entry.outer = recorder.current;
       recorder.current = entry;
     }
-    recorder.writeSuspension(record, restoredUs, recorder.restoredBytes);
+    recorder.writeSuspension(record, restoredMs, recorder.restoredBytes);
   };
 
   // Equivalent to Pyodide's own handler (same values, same Module.syncify_error), plus the settle time.
@@ -82,14 +126,17 @@ export function hookSwitchImports(env, Module, recorder) {
     const record = saving;
     saving = null;
     const awaited = x ?? y;
-    if (record !== null) record.awaitable = describeAwaitable(awaited, Module.API);
+    if (record !== null) {
+      describeAwaitable ??= awaitableDescriber(Module);
+      record.awaitable = describeAwaitable(awaited);
+    }
     try {
       const value = await awaited;
-      if (record !== null) record.settleUs = recorder.nowUs();
+      if (record !== null) record.settleMs = now();
       return value;
     } catch (error) {
       if (record !== null) {
-        record.settleUs = recorder.nowUs();
+        record.settleMs = now();
         record.failed = true;
         record.error = error;
       }

@@ -8,12 +8,12 @@ import fs from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { batchText } from "./trace-records.mjs";
 
-/** @type {{path: string, written: SharedArrayBuffer}} */
-const { path, written } = workerData;
+/** @type {{path: string, written: SharedArrayBuffer, originMs: number}} */
+const { path, written, originMs } = workerData;
 const count = new Int32Array(written);
 const fd = fs.openSync(path, "a");
 /** @type {import("./trace-records.mjs").Tables} */
-const tables = { stacks: [], awaitables: [] };
+const tables = { stacks: [], awaitables: [], originMs };
 
 parentPort.on("message", (batch) => {
   const data = Buffer.from(batchText(batch, tables));

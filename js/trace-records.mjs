@@ -21,7 +21,8 @@ const BATCH_DOUBLES = 1 << 16;
  * @property {string[]} stacks JSON of the stacks first used in this batch (appended to the stack table)
  * @property {string[]} awaitables JSON of the awaitable descriptions first used in this batch
  *
- * @typedef {{stacks: string[], awaitables: string[]}} Tables every stack and awaitable JSON seen so far, by index
+ * @typedef {{stacks: string[], awaitables: string[], originMs: number}} Tables every stack and awaitable JSON seen
+ *   so far, by index, and the clock reading at the trace origin
  */
 
 /** Numbers the recorder writes, and the string tables their indices point into (kept across batches). */
@@ -63,11 +64,11 @@ export class RecordBatches {
   }
 
   /**
-   * A resumed suspension whose awaitable settled with a value.
-   * @param {number} id @param {number|null} entry @param {number} startUs @param {number} settleUs @param {number} restoredUs
+   * A resumed suspension whose awaitable settled with a value (times are clock readings, see `traceUs`).
+   * @param {number} id @param {number|null} entry @param {number} startMs @param {number} settleMs @param {number} restoredMs
    * @param {number} stackBytes @param {{json: string}} info @param {string|null} awaitable
    */
-  suspension(id, entry, startUs, settleUs, restoredUs, stackBytes, info, awaitable) {
+  suspension(id, entry, startMs, settleMs, restoredMs, stackBytes, info, awaitable) {
     const batch = this.current;
     let stack = this.stackIndex.get(info);
     if (stack === undefined) {
@@ -86,25 +87,25 @@ export class RecordBatches {
     data[i++] = SUSPENSION;
     data[i++] = id;
     data[i++] = entry === null ? -1 : entry;
-    data[i++] = startUs;
-    data[i++] = settleUs;
-    data[i++] = restoredUs;
+    data[i++] = startMs;
+    data[i++] = settleMs;
+    data[i++] = restoredMs;
     data[i++] = stackBytes;
     data[i++] = stack;
     data[i++] = described;
     batch.length = i;
   }
 
-  /** A task step that returned, with nothing referring to it: one `entry` line with its end. */
-  taskStep(/** @type {number} */ id, /** @type {number|null} */ parent, /** @type {number} */ startUs, /** @type {number} */ endUs) {
+  /** A task step that returned, with nothing referring to it: one `entry` line with its end (clock readings). */
+  taskStep(/** @type {number} */ id, /** @type {number|null} */ parent, /** @type {number} */ startMs, /** @type {number} */ endMs) {
     const batch = this.current;
     const data = batch.data;
     let i = batch.length;
     data[i++] = TASK_STEP;
     data[i++] = id;
     data[i++] = parent === null ? -1 : parent;
-    data[i++] = startUs;
-    data[i++] = endUs;
+    data[i++] = startMs;
+    data[i++] = endMs;
     batch.length = i;
   }
 }
@@ -112,6 +113,16 @@ export class RecordBatches {
 /** A time difference to the nanosecond, as the shortest text. @param {number} us */
 function rounded(us) {
   return Math.round(us * 1000) / 1000;
+}
+
+/**
+ * A clock reading (`performance.now()` milliseconds) as trace time: microseconds since the trace origin, to the
+ * nanosecond (short numbers are quicker to write). The recorder stores raw readings; they are turned into trace
+ * time only where they are written.
+ * @param {number} ms @param {number} originMs the reading at the trace origin
+ */
+export function traceUs(ms, originMs) {
+  return Math.round((ms - originMs) * 1e6) / 1000;
 }
 
 /**
@@ -147,15 +158,16 @@ export function batchText(batch, tables) {
   tables.stacks.push(...batch.stacks);
   tables.awaitables.push(...batch.awaitables);
   const { data, length, objects } = batch;
+  const originMs = tables.originMs;
   let text = "";
   let object = 0;
   for (let i = 0; i < length; ) {
     const tag = data[i];
     if (tag === SUSPENSION) {
       const entry = data[i + 2] < 0 ? "null" : data[i + 2];
-      const startUs = data[i + 3];
-      const settleUs = data[i + 4];
-      const restoredUs = data[i + 5];
+      const startUs = traceUs(data[i + 3], originMs);
+      const settleUs = traceUs(data[i + 4], originMs);
+      const restoredUs = traceUs(data[i + 5], originMs);
       text +=
         `{"type":"suspension","id":${data[i + 1]},"entry":${entry},${tables.stacks[data[i + 7]]},"start_us":${startUs},` +
         `"wait_us":${rounded(settleUs - startUs)},"resume_us":${rounded(restoredUs - settleUs)},"stack_bytes":${data[i + 6]},` +
@@ -165,7 +177,7 @@ export function batchText(batch, tables) {
       const parent = data[i + 2] < 0 ? "null" : data[i + 2];
       text +=
         `{"type":"entry","id":${data[i + 1]},"kind":"task","promising":true,"name":null,"caller":null,"parent":${parent},` +
-        `"start_us":${data[i + 3]},"end_us":${data[i + 4]},"outcome":"return","error":null}\n`;
+        `"start_us":${traceUs(data[i + 3], originMs)},"end_us":${traceUs(data[i + 4], originMs)},"outcome":"return","error":null}\n`;
       i += TASK_STEP_SIZE;
     } else {
       text += JSON.stringify(objects[object++]) + "\n";

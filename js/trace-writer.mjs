@@ -6,7 +6,7 @@
  * The format is `docs/trace-format.md` (schema `jspiprof-trace`, version 1).
  */
 
-import { RecordBatches, suspensionEvent } from "./trace-records.mjs";
+import { RecordBatches, suspensionEvent, traceUs } from "./trace-records.mjs";
 
 export const SCHEMA = "jspiprof-trace";
 export const VERSION = 1;
@@ -28,11 +28,12 @@ export function toJSONLines(events) {
  * and reported in a `dropped` line when the trace is exported.
  */
 export class MemoryTraceWriter {
-  /** @param {TraceEvent} header @param {number} capacity */
-  constructor(header, capacity) {
+  /** @param {TraceEvent} header @param {number} capacity @param {number} originMs the clock reading at the trace origin */
+  constructor(header, capacity, originMs) {
     /** @type {TraceEvent[]} */
     this.buffer = [header];
     this.capacity = capacity;
+    this.originMs = originMs;
     this.dropped = 0;
     /** @type {TraceEvent|null} */
     this.endEvent = null;
@@ -48,17 +49,19 @@ export class MemoryTraceWriter {
   }
 
   /**
-   * A resumed suspension whose awaitable settled with a value.
-   * @param {number} id @param {number|null} entry @param {number} startUs @param {number} settleUs @param {number} restoredUs
+   * A resumed suspension whose awaitable settled with a value (times are clock readings: `traceUs`).
+   * @param {number} id @param {number|null} entry @param {number} startMs @param {number} settleMs @param {number} restoredMs
    * @param {number} stackBytes @param {import("./recorder.mjs").StackInfo} info @param {string|null} awaitable
    */
-  writeSuspension(id, entry, startUs, settleUs, restoredUs, stackBytes, info, awaitable) {
-    this.write(suspensionEvent(id, entry, startUs, settleUs, restoredUs, stackBytes, info, awaitable, null));
+  writeSuspension(id, entry, startMs, settleMs, restoredMs, stackBytes, info, awaitable) {
+    const origin = this.originMs;
+    this.write(suspensionEvent(id, entry, traceUs(startMs, origin), traceUs(settleMs, origin), traceUs(restoredMs, origin), stackBytes, info, awaitable, null));
   }
 
-  /** A task step that returned with nothing referring to it: its `entry` line, end included. */
-  writeTaskStep(/** @type {number} */ id, /** @type {number|null} */ parent, /** @type {number} */ startUs, /** @type {number} */ endUs) {
-    this.write({ type: "entry", id, kind: "task", promising: true, name: null, caller: null, parent, start_us: startUs, end_us: endUs, outcome: "return", error: null });
+  /** A task step that returned with nothing referring to it: its `entry` line, end included (clock readings). */
+  writeTaskStep(/** @type {number} */ id, /** @type {number|null} */ parent, /** @type {number} */ startMs, /** @type {number} */ endMs) {
+    const origin = this.originMs;
+    this.write({ type: "entry", id, kind: "task", promising: true, name: null, caller: null, parent, start_us: traceUs(startMs, origin), end_us: traceUs(endMs, origin), outcome: "return", error: null });
   }
 
   /** All lines of the trace so far (header first; a `dropped` line and the `end` line when there are some). @param {number} nowUs */
@@ -71,6 +74,9 @@ export class MemoryTraceWriter {
   }
 
   flush() {}
+
+  /** Nothing to wait for: the events are in memory. */
+  drain() {}
 
   /** @param {EndFields} end */
   close(end) {
@@ -92,14 +98,15 @@ export class FileTraceWriter {
    * @param {TraceEvent} header
    * @param {number} flushIntervalMs
    * @param {() => number} nowUs the trace clock, for the `end` line written at exit
+   * @param {number} originMs the clock reading at the trace origin (the serialiser turns readings into trace time)
    */
-  static async open(path, header, flushIntervalMs, nowUs) {
+  static async open(path, header, flushIntervalMs, nowUs, originMs) {
     const fs = await import("node:fs");
     const { Worker } = await import("node:worker_threads");
-    return new FileTraceWriter(fs, Worker, path, header, flushIntervalMs, nowUs);
+    return new FileTraceWriter(fs, Worker, path, header, flushIntervalMs, nowUs, originMs);
   }
 
-  constructor(fs, Worker, path, header, flushIntervalMs, nowUs) {
+  constructor(fs, Worker, path, header, flushIntervalMs, nowUs, originMs) {
     this.fs = fs;
     this.path = path;
     fs.writeFileSync(path, toJSONLines([header]));
@@ -111,7 +118,7 @@ export class FileTraceWriter {
     /** Batches posted to the serialiser, and (shared with it) how many it has written. */
     this.posted = 0;
     this.written = new Int32Array(new SharedArrayBuffer(4));
-    this.serializer = new Worker(new URL("./trace-file-worker.mjs", import.meta.url), { workerData: { path, written: this.written.buffer } });
+    this.serializer = new Worker(new URL("./trace-file-worker.mjs", import.meta.url), { workerData: { path, written: this.written.buffer, originMs } });
     this.serializer.unref();
     this.serializer.on("error", (error) => {
       console.error(`jspiprof: the trace ${path} is incomplete: writing it failed (${error.message}).`);
@@ -140,19 +147,19 @@ export class FileTraceWriter {
 
   /**
    * Same as `MemoryTraceWriter.writeSuspension`, as numbers.
-   * @param {number} id @param {number|null} entry @param {number} startUs @param {number} settleUs @param {number} restoredUs
+   * @param {number} id @param {number|null} entry @param {number} startMs @param {number} settleMs @param {number} restoredMs
    * @param {number} stackBytes @param {import("./recorder.mjs").StackInfo} info @param {string|null} awaitable
    */
-  writeSuspension(id, entry, startUs, settleUs, restoredUs, stackBytes, info, awaitable) {
+  writeSuspension(id, entry, startMs, settleMs, restoredMs, stackBytes, info, awaitable) {
     if (this.closed) return;
-    this.batches.suspension(id, entry, startUs, settleUs, restoredUs, stackBytes, info, awaitable);
+    this.batches.suspension(id, entry, startMs, settleMs, restoredMs, stackBytes, info, awaitable);
     if (this.batches.full) this.post();
   }
 
-  /** Same as `MemoryTraceWriter.writeTaskStep`, as numbers. @param {number} id @param {number|null} parent @param {number} startUs @param {number} endUs */
-  writeTaskStep(id, parent, startUs, endUs) {
+  /** Same as `MemoryTraceWriter.writeTaskStep`, as numbers. @param {number} id @param {number|null} parent @param {number} startMs @param {number} endMs */
+  writeTaskStep(id, parent, startMs, endMs) {
     if (this.closed) return;
-    this.batches.taskStep(id, parent, startUs, endUs);
+    this.batches.taskStep(id, parent, startMs, endMs);
     if (this.batches.full) this.post();
   }
 
