@@ -10,6 +10,8 @@
  *   keeps concurrent promising entries apart.
  */
 
+import { heapReader } from "./wasm-heap.mjs";
+
 const CALLABLE_FLAG = 256;
 /** The task entry a webloop handle's arguments carry from `callPyObjectMaybePromising` to `promisingApply`. */
 const TASK_ENTRY = Symbol("jspiprof.taskEntry");
@@ -21,6 +23,8 @@ const TASK_ENTRY = Symbol("jspiprof.taskEntry");
 export function hookEntries(pyodide, recorder) {
   const Module = pyodide._module;
   const API = pyodide._api;
+  const jspiSupported = Module.jspiSupported;
+  const heapNow = heapReader(Module);
   /** One-shot: the next Python call is the inner call of an entry already recorded (runPython's eval_code). */
   let innerCall = false;
   /** The promising entry being set up synchronously (between its start and its scheduleCallback). */
@@ -157,7 +161,7 @@ export function hookEntries(pyodide, recorder) {
    * exception raised or to 0); otherwise when its promise settles.
    */
   function endTask(entry, switchesBefore, exceptionSlot) {
-    if (recorder.switchesStarted === switchesBefore && Module.HEAPU32[exceptionSlot >>> 2] === 0) {
+    if (recorder.switchesStarted === switchesBefore && heapNow()[exceptionSlot >>> 2] === 0) {
       recorder.endEntry(entry);
       return;
     }
@@ -188,7 +192,7 @@ export function hookEntries(pyodide, recorder) {
 
   const callPyObjectMaybePromising = Module.callPyObjectMaybePromising;
   Module.callPyObjectMaybePromising = function jspiprofCallMaybePromising(ptr, args) {
-    if (!Module.jspiSupported) {
+    if (!jspiSupported) {
       if (notAnEntry()) return callPyObjectMaybePromising(ptr, args);
       return runSync("task", nameOf(ptr), () => callPyObjectMaybePromising(ptr, args));
     }

@@ -9,6 +9,8 @@
  * Code objects of remembered stacks stay alive (the probe interns them), so their addresses are not reused.
  */
 
+import { heapReader } from "./wasm-heap.mjs";
+
 const MAX_FRAMES = 1024;
 const EXECUTABLE_TAG_BITS = 3; // _PyStackRef keeps tag bits in the low bits of f_executable
 
@@ -17,6 +19,8 @@ const EXECUTABLE_TAG_BITS = 3; // _PyStackRef keeps tag bits in the low bits of 
  * @returns {{calibrate: (expected: number[][]) => boolean, lookup: () => any, remember: (info: any) => void}}
  */
 export function createStackKeys(Module) {
+  const heapNow = heapReader(Module);
+  const threadState = Module._PyThreadState_GetUnchecked;
   let currentFrameOffset = -1;
   let previousOffset = -1;
   let instrOffset = -1;
@@ -114,8 +118,8 @@ export function createStackKeys(Module) {
   /** Read the current frame chain into `scratch`; returns the remembered info for it, if any. */
   function lookup() {
     if (instrOffset < 0) return undefined;
-    const heap = Module.HEAPU32;
-    let frame = heap[(Module._PyThreadState_GetUnchecked() + currentFrameOffset) >>> 2];
+    const heap = heapNow();
+    let frame = heap[(threadState() + currentFrameOffset) >>> 2];
     let h = 0x811c9dc5;
     let n = 0;
     while (frame !== 0 && n < 2 * MAX_FRAMES) {

@@ -8,13 +8,34 @@
  */
 
 import { now } from "./recorder.mjs";
+import { heapReader } from "./wasm-heap.mjs";
 
 const FAILED_SYNC_ENTRY =
   "RuntimeError: Cannot stack switch because the Python entrypoint was a synchronous function. Use pyFunc.callPromising() to fix.";
 const FAILED_NO_THREAD_STATE = "SystemError: Cannot stack switch: no thread state to hand control back to. This is a bug in Pyodide.";
 
-/** Symbol under which a saved state carries its suspension record. */
-const RECORD = Symbol("jspiprof.suspension");
+/**
+ * A suspension being recorded. saveState hands it to the wasm code instead of Pyodide's saved state, which it
+ * holds: the wasm code only passes the value on to restoreState (an opaque reference), which takes it back apart.
+ */
+class SwitchRecord {
+  /**
+   * @param {any} state what Pyodide's saveState returned
+   * @param {import("./recorder.mjs").Entry|null} entry @param {number} startMs @param {import("./recorder.mjs").StackInfo} info
+   */
+  constructor(state, entry, startMs, info) {
+    this.state = state;
+    this.entry = entry;
+    this.startMs = startMs;
+    this.settleMs = 0;
+    this.info = info;
+    /** @type {string|null} */
+    this.awaitable = null;
+    /** @type {any} */
+    this.error = undefined;
+    this.failed = false;
+  }
+}
 
 /**
  * What a suspension awaits, described shortly: "Promise", the Python type of a PyProxy, else the JS class or type.
@@ -28,6 +49,7 @@ const RECORD = Symbol("jspiprof.suspension");
 function awaitableDescriber(Module) {
   const API = Module.API;
   const getPtr = Module.PyProxy_getPtr;
+  const heapNow = heapReader(Module);
   /** Prototype -> whether its objects are PyProxies (they share a few classes). @type {Map<object, boolean>} */
   const proxyPrototypes = new Map();
   /** Python type address -> [address of its name, its name]. @type {Map<number, [number, string]>} */
@@ -38,7 +60,7 @@ function awaitableDescriber(Module) {
   /** @param {any} proxy */
   function pythonType(proxy) {
     // wasm32 CPython: an object's type is at offset 4, a type's name (tp_name) at offset 12.
-    const heap = Module.HEAPU32;
+    const heap = heapNow();
     const type = heap[(getPtr(proxy) + 4) >>> 2];
     const name = heap[(type + 12) >>> 2];
     if (!headerChecked) {
@@ -81,37 +103,43 @@ export function hookSwitchImports(env, Module, recorder) {
   let saving = null;
   /** @type {((awaited: any) => string|null)|null} made on first use: Pyodide's API is not there yet */
   let describeAwaitable = null;
+  /** Pyodide's `Module.validSuspender` and `Module.error`, looked up once (on the first switch: they come later). */
+  let validSuspender = null;
+  let errorValue = null;
 
   env.saveState = function jspiprofSaveState() {
     if (!recorder.recording) return saveState();
     const startMs = now();
-    const wasValid = Module.validSuspender.value;
+    if (validSuspender === null) {
+      validSuspender = Module.validSuspender;
+      errorValue = Module.error;
+    }
+    const wasValid = validSuspender.value;
     if (wasValid) {
       recorder.switchesStarted++;
       // Ask the probe first: the Python frames are intact and the GIL is held.
       const info = recorder.stackAtSwitch();
       const state = saveState();
-      if (state === Module.error) {
+      if (state === errorValue) {
         recorder.writeFailedSwitch("no-thread-state", FAILED_NO_THREAD_STATE);
         return state;
       }
       const entry = recorder.current;
-      saving = { entry, startMs, settleMs: 0, info, awaitable: null, error: undefined, failed: false };
-      state[RECORD] = saving;
+      saving = new SwitchRecord(state, entry, startMs, info);
       if (entry !== null) recorder.current = entry.outer;
-      return state;
+      return saving;
     }
     const state = saveState();
-    if (state === Module.error) {
+    if (state === errorValue) {
       recorder.writeFailedSwitch(wasValid ? "no-thread-state" : "sync-entry", wasValid ? FAILED_NO_THREAD_STATE : FAILED_SYNC_ENTRY);
     }
     return state;
   };
 
   env.restoreState = function jspiprofRestoreState(state) {
-    const record = state[RECORD];
-    if (record === undefined) return restoreState(state);
-    restoreState(state);
+    if (!(state instanceof SwitchRecord)) return restoreState(state);
+    const record = state;
+    restoreState(record.state);
     const restoredMs = now();
     const entry = record.entry;
     if (entry !== null) {
