@@ -155,19 +155,6 @@ export function hookEntries(pyodide, recorder) {
     }, delay);
   };
 
-  /**
-   * Record the end of a task whose Python code just returned to JS: now, if it ran to its end without
-   * suspending and without raising (Pyodide sets the exception slot, promisingApply's last argument, to the
-   * exception raised or to 0); otherwise when its promise settles.
-   */
-  function endTask(entry, switchesBefore, exceptionSlot) {
-    if (recorder.switchesStarted === switchesBefore && heapNow()[exceptionSlot >>> 2] === 0) {
-      recorder.endEntry(entry);
-      return;
-    }
-    endWhenSettled(entry, entry.promise);
-  }
-
   const promisingApply = Module.promisingApply;
   // Pyodide 314 calls it as promisingApply(callable, args, nargs, kwargNames, nkwargs, exceptionSlot).
   Module.promisingApply = function jspiprofPromisingApply(callable, args, nargs, kwargNames, nkwargs, exceptionSlot) {
@@ -183,7 +170,13 @@ export function hookEntries(pyodide, recorder) {
     const switchesBefore = recorder.switchesStarted;
     try {
       const result = promisingApply(callable, args, nargs, kwargNames, nkwargs, exceptionSlot);
-      if (entry.promise !== null) endTask(entry, switchesBefore, exceptionSlot);
+      if (entry.promise !== null) {
+        // A task step whose Python code returned to JS: it ended now if it ran to its end without suspending
+        // and without raising (Pyodide sets the exception slot to the exception raised, or to 0); otherwise
+        // it ends when its promise settles.
+        if (recorder.switchesStarted === switchesBefore && heapNow()[exceptionSlot >>> 2] === 0) recorder.endTaskStep(entry);
+        else endWhenSettled(entry, entry.promise);
+      }
       return result;
     } finally {
       recorder.current = outer;
@@ -202,7 +195,7 @@ export function hookEntries(pyodide, recorder) {
     scheduledBy = null;
     if (notAnEntry()) return callPyObjectMaybePromising(ptr, args);
     while (parent !== null && parent.ended) parent = parent.parent;
-    const entry = recorder.startEntry("task", true, null, false, parent);
+    const entry = recorder.startTask(parent);
     // Pyodide hands this same array to promisingApply, where the step's Python code runs: the entry rides on it
     // (cheaper than a scheduled callback of our own for each of the many task steps).
     args[TASK_ENTRY] = entry;

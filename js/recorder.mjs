@@ -207,12 +207,33 @@ export class Recorder {
    */
   startEntry(kind, promising, name, withCaller, parent = this.current) {
     if (!this.recording) return null;
-    const entry = new RunningEntry(this.nextEntryId++, kind, promising, name, withCaller ? this.findCaller() : null, parent, now());
+    return this.track(new RunningEntry(this.nextEntryId++, kind, promising, name, withCaller ? this.findCaller() : null, parent, now()));
+  }
+
+  /**
+   * Record that a webloop handle (a task step) started, while recording: the most frequent entry.
+   * @param {Entry|null} parent @returns {Entry}
+   */
+  startTask(parent) {
+    return this.track(new RunningEntry(this.nextEntryId++, "task", true, null, null, parent, now()));
+  }
+
+  /** Add `entry` to the running entries. @param {Entry} entry @returns {Entry} */
+  track(entry) {
     const newest = this.running;
     entry.next = newest;
     if (newest !== null) newest.previous = entry;
     this.running = entry;
     return entry;
+  }
+
+  /** Take `entry`, which ended, off the running entries. @param {Entry} entry */
+  untrack(entry) {
+    entry.ended = true;
+    const { previous, next } = entry;
+    if (previous === null) this.running = next;
+    else previous.next = next;
+    if (next !== null) next.previous = previous;
   }
 
   /** Write the `entry` line of `entry` (and of its unwritten parents) if not written yet. @param {Entry|null} entry */
@@ -245,11 +266,7 @@ export class Recorder {
   /** @param {Entry} entry @param {any} [error] present when the entry threw */
   endEntry(entry, error) {
     const failed = arguments.length > 1;
-    entry.ended = true;
-    const { previous, next } = entry;
-    if (previous === null) this.running = next;
-    else previous.next = next;
-    if (next !== null) next.previous = previous;
+    this.untrack(entry);
     // A promising entry's last part ran from a microtask after a resume: it no longer runs.
     if (this.current === entry) this.current = entry.outer;
     const endMs = now();
@@ -269,6 +286,24 @@ export class Recorder {
     line.outcome = failed ? "exception" : "return";
     line.error = described;
     this.writer.write(line);
+  }
+
+  /**
+   * Record that a task step returned to JS without suspending and without raising, where it returned (the
+   * common case): its one `entry` line, end included, unless something wrote its line already.
+   * @param {Entry} entry
+   */
+  endTaskStep(entry) {
+    if (entry.written) {
+      this.endEntry(entry);
+      return;
+    }
+    this.untrack(entry);
+    const endMs = now();
+    const parent = entry.parent;
+    if (parent !== null && !parent.written) this.writeEntry(parent);
+    entry.written = true;
+    this.writer.writeTaskStep(entry.id, parent === null ? null : parent.id, entry.startMs, endMs);
   }
 
   /** The Python stack at a switch, or an empty one when the probe is not there (or failed). @returns {StackInfo} */
