@@ -1,14 +1,16 @@
 """How much jspiprof slows a program down, next to cProfile: prints the ratios to raw, with 95% intervals.
 
-    python benchmarks/overhead.py [--reps 80] [--n 500]
+    python benchmarks/overhead.py [--processes 3] [--reps 80] [--n 500]
 
-One Node process holding two Pyodides: a plain one (Pyodide's own loadPyodide: "raw") and one loaded
+Each of a few Node processes holds two Pyodides: a plain one (Pyodide's own loadPyodide: "raw") and one loaded
 through the jspiprof hook. Each loop runs raw, under the idle hook (loaded, recording off), under
 jspiprof (recording into a trace file) and under cProfile (plain Pyodide), the four modes interleaved
 repetition after repetition, in an order that rotates so that no mode always follows another. A ratio is
 the median over repetitions of mode/raw within one repetition (run back to back, so both share that
-moment's noise from other programs); its 95% interval comes from resampling the repetitions. Many short
-repetitions measure more precisely than a few long ones here: the machine's speed drifts within a second.
+moment's noise from other programs), pooled over the processes (two Pyodides in one process run at slightly
+different speeds, a few percent either way, so fresh pairs average that out); its 95% interval comes from
+resampling the repetitions. Many short repetitions measure more precisely than a few long ones here: the
+machine's speed drifts within a second.
 After each jspiprof repetition, and outside its timing, the trace is flushed and written, so that writing
 it (on its own thread) does not land in the next mode's time. Loops:
 - worst case: `run_sync` of an already-finished coroutine, N times (the cheapest possible switch, so the
@@ -117,7 +119,8 @@ def median_ratio(times: list[float], raw: list[float]) -> tuple[float, float, fl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=80, help="repetitions of each mode (interleaved)")
+    parser.add_argument("--processes", type=int, default=3, help="Node processes, each with a fresh pair of Pyodides")
+    parser.add_argument("--reps", type=int, default=80, help="repetitions of each mode in each process (interleaved)")
     parser.add_argument("--n", type=int, default=500, help="switches per worst-case repetition (the app loop scales with it)")
     args = parser.parse_args()
     runtime = ensure_runtime(cache_home())
@@ -127,10 +130,15 @@ def main() -> None:
         trace = Path(scratch) / "trace.jsonl"
         command = [str(runtime.node), *runtime.node_flags, str(driver), str(js_dir() / "hook.mjs"), str(runtime.pyodide_dir),
                    str(trace), PYTHON_LOOPS, str(args.reps), str(args.n)]
-        done = subprocess.run(command, capture_output=True, text=True, check=True)
-        results = json.loads(done.stdout.strip().splitlines()[-1])
+        results: dict[str, dict[str, list[float]]] = {}
+        for _ in range(args.processes):
+            done = subprocess.run(command, capture_output=True, text=True, check=True)
+            for loop, times in json.loads(done.stdout.strip().splitlines()[-1]).items():
+                for mode, mode_times in times.items():
+                    results.setdefault(loop, {}).setdefault(mode, []).extend(mode_times)
         suspensions = sum(1 for line in trace.open() if line.startswith('{"type":"suspension"'))
-    print(f"median of {args.reps} interleaved repetitions; N = {args.n}; jspiprof recorded {suspensions} suspensions")
+    print(f"median of {args.processes} x {args.reps} interleaved repetitions; N = {args.n}; "
+          f"jspiprof recorded {suspensions} suspensions in the last process")
     print(f"{'loop':<12}{'raw':>9}{'idle hook':>11}{'jspiprof':>10}{'cProfile':>10}{'idle/raw':>10}"
           f"{'jspiprof/raw (95%)':>26}{'cProfile/raw':>14}  goal")
     for loop, goal in (("worst_case", 1.05), ("app", 1.02)):

@@ -56,6 +56,10 @@ function awaitableDescriber(Module) {
   const typeNames = new Map();
   let headerChecked = false;
   let headerKnown = false;
+  /** The last type seen (a loop awaits the same kind of thing): its address, its name's address, its name. */
+  let lastType = 0;
+  let lastName = 0;
+  let lastDescribed = "";
 
   /** @param {any} proxy */
   function pythonType(proxy) {
@@ -68,10 +72,17 @@ function awaitableDescriber(Module) {
       headerKnown = Module.UTF8ToString(name).split(".").pop() === proxy.type;
     }
     if (!headerKnown) return proxy.type;
+    if (type === lastType && name === lastName) return lastDescribed;
     const cached = typeNames.get(type);
-    if (cached !== undefined && cached[0] === name) return cached[1];
-    const described = proxy.type;
-    typeNames.set(type, [name, described]);
+    let described;
+    if (cached !== undefined && cached[0] === name) described = cached[1];
+    else {
+      described = proxy.type;
+      typeNames.set(type, [name, described]);
+    }
+    lastType = type;
+    lastName = name;
+    lastDescribed = described;
     return described;
   }
 

@@ -32,6 +32,12 @@ export class RecordBatches {
     this.stackIndex = new Map();
     /** @type {Map<string|null, number>} awaitable description -> index */
     this.awaitableIndex = new Map();
+    /** The last suspension's stack info and awaitable and their indices: a loop switches from one place. */
+    this.lastInfo = null;
+    this.lastStack = -1;
+    /** @type {string|null|undefined} */
+    this.lastAwaitable = undefined;
+    this.lastDescribed = -1;
     this.current = this.newBatch();
   }
 
@@ -70,18 +76,28 @@ export class RecordBatches {
    */
   suspension(id, entry, startMs, settleMs, restoredMs, stackBytes, info, awaitable) {
     const batch = this.current;
-    let stack = this.stackIndex.get(info);
-    if (stack === undefined) {
-      stack = this.stackIndex.size;
-      this.stackIndex.set(info, stack);
-      batch.stacks.push(info.json);
+    if (info !== this.lastInfo) {
+      let stack = this.stackIndex.get(info);
+      if (stack === undefined) {
+        stack = this.stackIndex.size;
+        this.stackIndex.set(info, stack);
+        batch.stacks.push(info.json);
+      }
+      this.lastInfo = info;
+      this.lastStack = stack;
     }
-    let described = this.awaitableIndex.get(awaitable);
-    if (described === undefined) {
-      described = this.awaitableIndex.size;
-      this.awaitableIndex.set(awaitable, described);
-      batch.awaitables.push(JSON.stringify(awaitable));
+    if (awaitable !== this.lastAwaitable) {
+      let described = this.awaitableIndex.get(awaitable);
+      if (described === undefined) {
+        described = this.awaitableIndex.size;
+        this.awaitableIndex.set(awaitable, described);
+        batch.awaitables.push(JSON.stringify(awaitable));
+      }
+      this.lastAwaitable = awaitable;
+      this.lastDescribed = described;
     }
+    const stack = this.lastStack;
+    const described = this.lastDescribed;
     const data = batch.data;
     let i = batch.length;
     data[i++] = SUSPENSION;
