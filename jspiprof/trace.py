@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import json
 import warnings
+from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
@@ -414,27 +415,51 @@ def iter_events(source: str | Path | IO[str] | Iterable[str | bytes]) -> Iterato
 
 
 @dataclass
+class TextColumn:
+    """A column of texts (or None) with few distinct values: row i is `values[codes[i]]`, `values` in order of first use."""
+
+    codes: array = field(default_factory=lambda: array("i"))
+    values: list[str | None] = field(default_factory=list)
+    index: dict[str | None, int] = field(default_factory=dict, compare=False, repr=False)
+    """Each value's code."""
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __iter__(self) -> Iterator[str | None]:
+        return map(self.values.__getitem__, self.codes)
+
+    def append(self, value: str | None) -> None:
+        """Add a row."""
+        code = self.index.get(value)
+        if code is None:
+            code = self.index[value] = len(self.values)
+            self.values.append(value)
+        self.codes.append(code)
+
+
+@dataclass
 class SuspensionColumns:
-    """A trace's suspensions as one list per field, in file order: suspension i is row i of every list.
+    """A trace's suspensions as one column per field, in file order: suspension i is row i of every column.
 
     What a whole trace stores (a million `Suspension` objects would cost more to build than their lines cost to
-    parse). Each distinct stack is stored once, in `stacks` (in order of first use), and `stack_id` indexes it;
-    equal text values are one shared string.
+    parse): times as float64 arrays, the few-valued texts as `TextColumn`s, each distinct stack once in `stacks`
+    (in order of first use) with `stack_id` indexing it, and `depth` (the stack's length) as an array.
     """
 
     id: list[int] = field(default_factory=list)
     entry: list[int | None] = field(default_factory=list)
-    path: list[str] = field(default_factory=list)
-    start_us: list[float] = field(default_factory=list)
-    wait_us: list[float] = field(default_factory=list)
-    resume_us: list[float] = field(default_factory=list)
+    path: TextColumn = field(default_factory=TextColumn)
+    start_us: array = field(default_factory=lambda: array("d"))
+    wait_us: array = field(default_factory=lambda: array("d"))
+    resume_us: array = field(default_factory=lambda: array("d"))
     stack_bytes: list[int] = field(default_factory=list)
-    stack_id: list[int] = field(default_factory=list)
-    depth: list[int] = field(default_factory=list)
-    site: list[str | None] = field(default_factory=list)
-    awaitable: list[str | None] = field(default_factory=list)
-    outcome: list[str] = field(default_factory=list)
-    error: list[str | None] = field(default_factory=list)
+    stack_id: array = field(default_factory=lambda: array("q"))
+    depth: array = field(default_factory=lambda: array("q"))
+    site: TextColumn = field(default_factory=TextColumn)
+    awaitable: TextColumn = field(default_factory=TextColumn)
+    outcome: TextColumn = field(default_factory=TextColumn)
+    error: TextColumn = field(default_factory=TextColumn)
     stacks: list[tuple[int, ...]] = field(default_factory=list)
     stack_ids: dict[tuple[int, ...], int] = field(default_factory=dict, compare=False, repr=False)
     """Each stack's index in `stacks`."""
@@ -442,24 +467,23 @@ class SuspensionColumns:
     def __len__(self) -> int:
         return len(self.id)
 
-    def lists(self) -> list[list[Any]]:
+    def columns(self) -> list[Any]:
         """The per-suspension columns, in `Suspension` field order (`stack_id` in the place of `stack`)."""
         return [getattr(self, name) for name in _COLUMN_NAMES]
 
     def rows(self) -> list[Suspension]:
         """One `Suspension` per row."""
-        columns = self.lists()
+        columns = self.columns()
         columns[_STACK] = map(self.stacks.__getitem__, self.stack_id)
         return list(map(Suspension, *columns))
 
     def append(self, suspension: Suspension) -> None:
         """Add a suspension as the last row."""
-        for column, name in zip(self.lists(), _SUSPENSION_FIELDS):
-            column.append(getattr(suspension, name))
         stack_id = self.stack_ids.setdefault(suspension.stack, len(self.stacks))
         if stack_id == len(self.stacks):
             self.stacks.append(suspension.stack)
-        self.stack_id[-1] = stack_id
+        for column, name in zip(self.columns(), _SUSPENSION_FIELDS):
+            column.append(stack_id if name == "stack" else getattr(suspension, name))
 
 
 _SUSPENSION_FIELDS = tuple(_FIELDS["suspension"])
@@ -540,31 +564,26 @@ CHUNK_LINES = 4096
 """`read_trace` checks the lines this many at a time."""
 
 
-class _Interned(dict):
-    """Each value looked up maps to the first equal value seen: equal strings become one string."""
-
-    def __missing__(self, value: Any) -> Any:
-        self[value] = value
-        return value
-
-
 _TYPE = itemgetter("type")
 _GETTERS = [itemgetter(name) for name in _SUSPENSION_FIELDS]
 _COLUMN_TYPES = [frozenset(types + ((type(None),) if nullable else ())) for types, nullable in _FIELDS["suspension"].values()]
-_INTERNED = [_SUSPENSION_FIELDS.index(name) for name in ("path", "site", "awaitable")]
-"""Text columns with few distinct values: their types are checked on the distinct values."""
-_CHECKED = [i for i in range(len(_SUSPENSION_FIELDS)) if i not in (*_INTERNED, _OUTCOME)]
-_OUTCOME_VALUES = {outcome: outcome for outcome in _OUTCOMES["suspension"]}
+_TEXTS = [i for i, name in enumerate(_COLUMN_NAMES) if name in ("path", "site", "awaitable", "outcome", "error")]
+"""Text columns: stored as codes; their types (and outcomes) are checked on their distinct values."""
+_TYPED = [i for i in range(len(_SUSPENSION_FIELDS)) if i not in _TEXTS]
+_KNOWN = [_SUSPENSION_OUTCOMES if i == _OUTCOME else _COLUMN_TYPES[i] for i in _TEXTS]
+"""What the distinct values of each text column may be: outcomes by value, the others by type."""
+_BY_VALUE = [i == _OUTCOME for i in _TEXTS]
 
 
 @dataclass
 class _Chunk:
     """A chunk of lines that passed the checks: its events other than suspensions, its suspensions as columns
-    (`SuspensionColumns.lists` order; None when it has none), the stacks it is the first to use, and whether its
-    last line was cut off."""
+    (`SuspensionColumns.columns` order, texts as codes; None when it has none), the texts and the stacks it is the
+    first to use, and whether its last line was cut off."""
 
     events: list[Event]
     columns: list[list[Any]] | None
+    texts: list[list[str | None]]
     stacks: list[tuple[int, ...]]
     truncated: bool
 
@@ -580,8 +599,6 @@ class _ColumnReader:
     def __init__(self) -> None:
         self.checker = _Checker()
         self.trace: Trace | None = None
-        self.interned = [_Interned() for _ in _INTERNED]
-        self.typed = [0 for _ in _INTERNED]  # how many of the interned values have had their type checked
 
     def read(self, lines: Iterator[str | bytes]) -> Trace:
         chunks = iter(lambda: list(islice(lines, CHUNK_LINES)), [])
@@ -610,8 +627,12 @@ class _ColumnReader:
         if chunk.columns is None:
             return
         suspensions = trace.suspension_columns
-        for column, values in zip(suspensions.lists(), chunk.columns):
-            column.extend(values)
+        columns = suspensions.columns()
+        for column, values in zip(columns, chunk.columns):
+            (column.codes if isinstance(column, TextColumn) else column).extend(values)
+        for i, new in zip(_TEXTS, chunk.texts):
+            columns[i].index.update(zip(new, range(len(columns[i].values), len(columns[i].values) + len(new))))
+            columns[i].values.extend(new)
         for stack in chunk.stacks:
             suspensions.stack_ids[stack] = len(suspensions.stacks)
             suspensions.stacks.append(stack)
@@ -653,30 +674,31 @@ class _ColumnReader:
             return None
         suspensions = list(compress(objs, is_suspension))
         if not suspensions:
-            return _Chunk(events, None, [], truncated)
+            return _Chunk(events, None, [], [], truncated)
         at = list(compress(range(len(objs)), is_suspension))
         checked = self._suspension_columns(suspensions, at, frames_at, entries_at)
         return None if checked is None else _Chunk(events, *checked, truncated)
 
     def _suspension_columns(
         self, suspensions: list[dict[str, Any]], at: list[int], frames_at: dict[int, int], entries_at: dict[int, int]
-    ) -> tuple[list[list[Any]], list[tuple[int, ...]]] | None:
-        """The checked columns of the suspension lines `suspensions` (at positions `at` of their chunk) and the stacks
-        they are the first to use, or None."""
+    ) -> tuple[list[list[Any]], list[list[str | None]], list[tuple[int, ...]]] | None:
+        """The checked columns of the suspension lines `suspensions` (at positions `at` of their chunk), with the texts
+        and the stacks they are the first to use, or None."""
         try:
             columns = [list(map(getter, suspensions)) for getter in _GETTERS]
-            for interned, i in zip(self.interned, _INTERNED):
-                columns[i] = list(map(interned.__getitem__, columns[i]))
-            columns[_OUTCOME] = list(map(_OUTCOME_VALUES.__getitem__, columns[_OUTCOME]))  # only a known outcome passes
-        except (KeyError, TypeError):  # a missing field, an unknown outcome, an unhashable text
+        except KeyError:  # a missing field
             return None
-        if not all(_COLUMN_TYPES[i].issuperset(map(type, columns[i])) for i in _CHECKED):
+        if not all(_COLUMN_TYPES[i].issuperset(map(type, columns[i])) for i in _TYPED):
             return None
-        for k, (interned, i) in enumerate(zip(self.interned, _INTERNED)):
-            if len(interned) > self.typed[k]:
-                if not _COLUMN_TYPES[i].issuperset(map(type, islice(interned, self.typed[k], None))):
-                    return None
-                self.typed[k] = len(interned)
+        known = self.trace.suspension_columns if self.trace else SuspensionColumns()
+        stored = known.columns()
+        texts = []
+        for i, allowed, by_value in zip(_TEXTS, _KNOWN, _BY_VALUE):
+            coded = self._codes(stored[i], columns[i], allowed, by_value)
+            if coded is None:
+                return None
+            columns[i], new = coded
+            texts.append(new)
         checker = self.checker
         entries = set(columns[_ENTRY])
         entries.discard(None)
@@ -690,7 +712,6 @@ class _ColumnReader:
         if list(map(len, stacks)) != columns[_DEPTH] or not _INT_TYPE.issuperset(map(type, chain.from_iterable(stacks))):
             return None
         keys = list(map(tuple, stacks))
-        known = self.trace.suspension_columns if self.trace else SuspensionColumns()
         ids = list(map(known.stack_ids.get, keys))
         new_stacks: dict[tuple[int, ...], int] = {}
         for i in compress(range(len(ids)), map(is_, ids, repeat(None))):  # stacks new to the trace
@@ -702,7 +723,22 @@ class _ColumnReader:
                 stack_id = new_stacks[stack] = len(known.stacks) + len(new_stacks)
             ids[i] = stack_id
         columns[_STACK] = ids
-        return columns, list(new_stacks)
+        return columns, texts, list(new_stacks)
+
+    @staticmethod
+    def _codes(column: TextColumn, values: list[Any], allowed: frozenset[Any], by_value: bool) -> tuple[list[int], list[Any]] | None:
+        """`values` as codes of `column`, with the values new to it (each checked: its type, or itself, `allowed`)."""
+        try:
+            codes = list(map(column.index.get, values, repeat(-1)))
+            if -1 not in codes:
+                return codes, []
+            new = list(dict.fromkeys(compress(values, map(eq, codes, repeat(-1)))))
+        except TypeError:  # an unhashable value
+            return None
+        if not allowed.issuperset(new if by_value else map(type, new)):
+            return None
+        index = {**column.index, **dict(zip(new, range(len(column.values), len(column.values) + len(new))))}
+        return list(map(index.__getitem__, values)), new
 
 
 def read_trace(source: str | Path | IO[str] | Iterable[str | bytes]) -> Trace:

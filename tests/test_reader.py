@@ -209,5 +209,5 @@ def test_the_suspension_lines_of_a_good_trace_are_not_checked_one_by_one(tmp_pat
 def test_suspensions_with_the_same_stack_share_one_stored_stack() -> None:
     trace = read_trace(FIXTURES / "analysis" / "small_app.jsonl")
     columns = trace.suspension_columns
-    assert columns.stack_id == [0, 0, 0, 1] and columns.stacks == [(1, 2, 3, 4), (5,)]
+    assert list(columns.stack_id) == [0, 0, 0, 1] and columns.stacks == [(1, 2, 3, 4), (5,)]
     assert [s.stack for s in trace.suspensions] == [(1, 2, 3, 4)] * 3 + [(5,)]
