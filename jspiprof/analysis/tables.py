@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from jspiprof.analysis.groups import rows_of
 from jspiprof.trace import Header, TextColumn, Trace
 
 LIBRARY_SITE = "(library code)"
@@ -94,12 +95,8 @@ def _kinds(trace: Trace, entry: np.ndarray) -> pd.Categorical:
     for e in trace.entries.values():
         ids.append(e.id)
         kinds.append(e.kind)
-    if not ids:
-        return _categorical([], np.full(len(entry), -1))
-    known_ids = np.array(ids, dtype=np.int64)
-    order = np.argsort(known_ids)
-    at = order[np.minimum(np.searchsorted(known_ids, entry, sorter=order), len(ids) - 1)]
-    return _categorical(kinds.values, np.where(known_ids[at] == entry, np.frombuffer(kinds.codes, dtype=np.intc)[at], -1))
+    row = rows_of(np.array(ids, dtype=np.int64), entry)
+    return _categorical(kinds.values, np.where(row >= 0, np.frombuffer(kinds.codes, dtype=np.intc)[row], -1))
 
 
 def _suspension_frame(trace: Trace) -> pd.DataFrame:

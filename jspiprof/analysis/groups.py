@@ -1,0 +1,108 @@
+"""Rows grouped by a key, reduced with numpy: the group-bys of the analysis without pandas' cost per call (a pandas
+groupby costs about a millisecond before it touches the data, which is most of a report of a small trace).
+
+Sums and means add the rows of a group in row order; quantiles interpolate linearly between the sorted values of a
+group, as pandas does (the p50 of 10, 20, 30 and 40 is 25).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Groups:
+    """Rows grouped by integer keys: `order` lists the rows group after group (in row order within a group), `starts`
+    where each group begins in `order`, `keys` the key of each group; groups come in the order of their keys."""
+
+    order: np.ndarray
+    starts: np.ndarray
+    keys: np.ndarray
+
+    @classmethod
+    def by(cls, keys: np.ndarray) -> Groups:
+        """The rows grouped by `keys` (integers); rows with a negative key are in no group."""
+        order = np.argsort(keys, kind="stable")
+        sorted_keys = keys[order]
+        if len(order) and sorted_keys[0] < 0:
+            kept = np.searchsorted(sorted_keys, 0)
+            order, sorted_keys = order[kept:], sorted_keys[kept:]
+        starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]]) if len(order) else np.empty(0, dtype=np.intp)
+        return cls(order, starts, sorted_keys[starts])
+
+    @classmethod
+    def by_column(cls, column: pd.Series) -> tuple[Groups, pd.Index]:
+        """The rows grouped by the values of `column` (missing values in no group), and the value of each group:
+        a categorical column's codes are its keys."""
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            groups = cls.by(column.array.codes)
+            return groups, pd.CategoricalIndex(pd.Categorical.from_codes(groups.keys, dtype=column.dtype), name=column.name)
+        codes, values = pd.factorize(column, sort=True)
+        groups = cls.by(codes)
+        return groups, pd.Index(values, name=column.name)[groups.keys]
+
+    @classmethod
+    def in_order_of_appearance(cls, keys: np.ndarray) -> Groups:
+        """The rows grouped by `keys` (integers), the groups in the order of their first row (then numbered 0, 1, ...)."""
+        _, number = np.unique(keys, return_inverse=True)
+        first = cls.by(number).first_rows()
+        rank = np.empty(len(first), dtype=np.intp)
+        rank[np.argsort(first)] = np.arange(len(first))
+        return cls.by(rank[number])
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """The number of rows of each group."""
+        return np.diff(np.r_[self.starts, len(self.order)])
+
+    def first_rows(self) -> np.ndarray:
+        """The first row of each group."""
+        return self.order[self.starts]
+
+    def sum(self, values: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(values[self.order], self.starts) if len(self) else values[:0]
+
+    def mean(self, values: np.ndarray) -> np.ndarray:
+        return self.sum(values) / self.sizes
+
+    def max(self, values: np.ndarray) -> np.ndarray:
+        return np.maximum.reduceat(values[self.order], self.starts) if len(self) else values[:0]
+
+    def min(self, values: np.ndarray) -> np.ndarray:
+        return np.minimum.reduceat(values[self.order], self.starts) if len(self) else values[:0]
+
+    def sorted(self, values: np.ndarray) -> np.ndarray:
+        """`values` in group order, sorted within each group."""
+        grouped = values[self.order]
+        by_value = np.argsort(grouped)
+        group = np.repeat(np.arange(len(self), dtype=np.int16 if len(self) <= 2**15 else np.int64), self.sizes)
+        return grouped[by_value[np.argsort(group[by_value], kind="stable")]]  # a stable sort of 16-bit keys is a radix sort
+
+    def quantiles(self, values: np.ndarray, qs: list[float]) -> list[np.ndarray]:
+        """For each of `qs`, that quantile of `values` in each group."""
+        ordered = self.sorted(values).astype(np.float64)
+        sizes = self.sizes
+        result = []
+        for q in qs:
+            position = q * (sizes - 1).astype(np.float64)
+            low = np.floor(position).astype(np.intp)
+            fraction = position - low
+            below = ordered[self.starts + low]
+            above = ordered[self.starts + np.minimum(low + 1, sizes - 1)]
+            result.append(np.where(fraction > 0, below + (above - below) * fraction, below))
+        return result
+
+
+def rows_of(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """For each of `wanted`, the row of `ids` (distinct) that holds it, or -1."""
+    if not len(ids):
+        return np.full(len(wanted), -1)
+    order = np.argsort(ids)
+    at = order[np.minimum(np.searchsorted(ids, wanted, sorter=order), len(ids) - 1)]
+    return np.where(ids[at] == wanted, at, -1)
