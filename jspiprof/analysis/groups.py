@@ -1,8 +1,8 @@
 """Rows grouped by a key, reduced with numpy: the group-bys of the analysis without pandas' cost per call (a pandas
 groupby costs about a millisecond before it touches the data, which is most of a report of a small trace).
 
-Sums and means add the rows of a group in row order; quantiles interpolate linearly between the sorted values of a
-group, as pandas does (the p50 of 10, 20, 30 and 40 is 25).
+Sums are as accurate as pandas' compensated ones (`sums_at`); quantiles interpolate linearly between the sorted
+values of a group, as pandas does (the p50 of 10, 20, 30 and 40 is 25).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class Groups:
         return self.order[self.starts]
 
     def sum(self, values: np.ndarray) -> np.ndarray:
-        return np.add.reduceat(values[self.order], self.starts) if len(self) else values[:0]
+        return sums_at(values[self.order], self.starts)
 
     def mean(self, values: np.ndarray) -> np.ndarray:
         return self.sum(values) / self.sizes
@@ -106,3 +106,23 @@ def rows_of(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     order = np.argsort(ids)
     at = order[np.minimum(np.searchsorted(ids, wanted, sorter=order), len(ids) - 1)]
     return np.where(ids[at] == wanted, at, -1)
+
+
+def sums_at(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The sums of the runs of `values` that begin at `starts` (as `np.add.reduceat`), floats summed without
+    losing the last bits: 0.1 µs steps add up to 7357.5 µs, not 7357.499999999999.
+
+    Each float is split into a high part, a multiple of one step so coarse that any sum of them is exact, and the
+    (exact) small rest; the sum of the rests is added last (the "extract" step of Rump, Ogita and Oishi's AccSum).
+    """
+    if not len(starts):
+        return values[:0]
+    if values.dtype.kind != "f":
+        return np.add.reduceat(values, starts)
+    largest = float(np.abs(values).max())
+    if not np.isfinite(largest) or largest == 0:
+        return np.add.reduceat(values, starts)
+    longest = int(np.diff(np.r_[starts, len(values)]).max())
+    step = 2.0 ** (np.ceil(np.log2(largest)) + np.ceil(np.log2(longest + 1)))  # every partial sum of high parts stays below it
+    high = (values + step) - step
+    return np.add.reduceat(high, starts) + np.add.reduceat(values - high, starts)
