@@ -139,7 +139,7 @@ def _write_run_report(trace: Trace, trace_path: Path) -> None:
     found = insights(t)
     output = trace_path.with_suffix(".html")
     try:
-        output.write_text(report.render(t, found, trace_path.name), encoding="utf-8")
+        report.write(t, found, trace_path.name, output)
     except OSError as error:
         click.echo(f"jspiprof: cannot write the report to {output}: {error.strerror or error}.", err=True)
     else:
@@ -202,11 +202,9 @@ def report_command(trace_path: Path, output: Path | None) -> None:
     """Write a self-contained HTML report (works offline): summary, insights, flame chart and graphs, tables."""
     output = output or trace_path.with_suffix(".html")
     t = _read_tables(trace_path)
-    with click.progressbar(length=2, label=f"writing {output}", file=sys.stderr) as progress:
-        page = report.render(t, insights(t), trace_path.name)
-        progress.update(1)
+    with click.progressbar(length=1, label=f"writing {output}", file=sys.stderr) as progress:
         try:
-            output.write_text(page, encoding="utf-8")
+            report.write(t, insights(t), trace_path.name, output)
         except OSError as error:
             raise click.ClickException(f"Cannot write the report to {output}: {error.strerror or error}.") from None
         progress.update(1)

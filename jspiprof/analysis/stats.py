@@ -65,22 +65,25 @@ def site_stats(t: Tables) -> pd.DataFrame:
 
 
 def kind_stats(t: Tables) -> pd.DataFrame:
-    """Per entry kind: entries, their total duration, and `wait_stats` of the suspensions inside them."""
-    e = t.entries
-    groups, kinds = Groups.by_column(e["kind"])
-    durations = e["duration_us"].to_numpy(np.float64)
-    table = pd.DataFrame({"entries": groups.sizes, "entry_total_us": groups.sum(durations)}, index=kinds)
+    """Per entry kind: entries, their total duration, and `wait_stats` of the suspensions inside them (largest total
+    wait first, then most entries)."""
+    groups, kinds = Groups.by_column(t.entries["kind"])
+    columns = {"entries": groups.sizes, "entry_total_us": groups.sum(t.entries["duration_us"].to_numpy(np.float64))}
     labels, waits = _wait_columns(t.suspensions, "kind")
-    row = pd.Index(labels.astype(object)).get_indexer(kinds.astype(object))
+    at = dict(zip(labels.astype(object), range(len(labels))))
+    row = np.array([at.get(kind, -1) for kind in kinds], dtype=np.intp)
     found = row >= 0
     for name, values in waits.items():
         if found.all():
-            table[name] = values[row]
-        elif name in ("count", "wait_total_us"):
-            table[name] = np.where(found, values[row], 0).astype(values.dtype)
+            columns[name] = values[row]
+        elif name in ("count", "wait_total_us"):  # no suspension: none, waited 0
+            columns[name] = np.where(found, values[row] if len(values) else 0, 0).astype(values.dtype)
         else:
-            table[name] = np.where(found, values[row].astype(np.float64), np.nan) if len(values) else np.nan
-    return table.rename(columns={"count": "suspensions"}).sort_values(["wait_total_us", "entries"], ascending=False, kind="stable")
+            columns[name] = np.where(found, values[row] if len(values) else np.nan, np.nan).astype(np.float64)
+    columns["suspensions"] = columns.pop("count")
+    order = np.lexsort((-columns["entries"], -columns["wait_total_us"]))  # stable: ties in kind order
+    names = ["entries", "entry_total_us", "suspensions", *(name for name in waits if name != "count")]
+    return pd.DataFrame({name: columns[name][order] for name in names}, index=kinds[order], copy=False)
 
 
 def path_stats(t: Tables) -> pd.DataFrame:
