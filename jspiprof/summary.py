@@ -37,16 +37,19 @@ def summarize(trace: Trace, top: int = TOP_SITES) -> RunSummary:
     columns = trace.suspension_columns
     waits: dict[str, float] = defaultdict(float)
     counts: Counter[str] = Counter()
-    for site, wait_us in zip(columns.site, columns.wait_us):
-        site = site or "(library code only)"
+    paths: Counter[str] = Counter()
+    for number, wait_us in zip(columns.shape, columns.wait_us):
+        shape = columns.shapes[number]
+        site = shape.site or "(library code only)"
         waits[site] += wait_us
         counts[site] += 1
+        paths[shape.path] += 1
     ranked = sorted(waits, key=lambda site: (-waits[site], site))[:top]
     return RunSummary(
         suspensions=len(columns),
         failed_switches=len(trace.failed_switches),
         total_wait_us=sum(columns.wait_us),
-        paths=dict(Counter(columns.path).most_common()),
+        paths=dict(paths.most_common()),
         top_sites=[SiteWait(site, counts[site], waits[site]) for site in ranked],
         complete=trace.complete,
         dropped=trace.dropped_count,

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import gc
 import json
+import struct
 import warnings
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from itertools import chain, compress, islice, product, repeat
@@ -232,6 +233,7 @@ def _type_names(types: tuple[type, ...], nullable: bool) -> str:
 
 
 _INT_TYPE = {int}
+_FIRST = itemgetter(0)
 
 
 def _header(obj: dict[str, Any], where: str) -> Header:
@@ -414,28 +416,17 @@ def iter_events(source: str | Path | IO[str] | Iterable[str | bytes]) -> Iterato
         yield from _Checker().events(chain((first,), lines), 0)
 
 
-@dataclass
-class TextColumn:
-    """A column of texts (or None) with few distinct values: row i is `values[codes[i]]`, `values` in order of first use."""
+@dataclass(frozen=True)
+class SuspensionShape:
+    """What the suspensions at one place have in common: the stack (its depth is its length), the path that asked for
+    the switch, the site, what was awaited, the outcome and the error."""
 
-    codes: array = field(default_factory=lambda: array("i"))
-    values: list[str | None] = field(default_factory=list)
-    index: dict[str | None, int] = field(default_factory=dict, compare=False, repr=False)
-    """Each value's code."""
-
-    def __len__(self) -> int:
-        return len(self.codes)
-
-    def __iter__(self) -> Iterator[str | None]:
-        return map(self.values.__getitem__, self.codes)
-
-    def append(self, value: str | None) -> None:
-        """Add a row."""
-        code = self.index.get(value)
-        if code is None:
-            code = self.index[value] = len(self.values)
-            self.values.append(value)
-        self.codes.append(code)
+    stack: tuple[int, ...]
+    path: str
+    site: str | None
+    awaitable: str | None
+    outcome: str
+    error: str | None
 
 
 @dataclass
@@ -443,53 +434,50 @@ class SuspensionColumns:
     """A trace's suspensions as one column per field, in file order: suspension i is row i of every column.
 
     What a whole trace stores (a million `Suspension` objects would cost more to build than their lines cost to
-    parse): times as float64 arrays, the few-valued texts as `TextColumn`s, each distinct stack once in `stacks`
-    (in order of first use) with `stack_id` indexing it, and `depth` (the stack's length) as an array.
+    parse): times as float64 arrays and, for each row, its `shape`: an index into `shapes`, the distinct
+    `SuspensionShape`s in order of first use.
     """
 
     id: list[int] = field(default_factory=list)
     entry: list[int | None] = field(default_factory=list)
-    path: TextColumn = field(default_factory=TextColumn)
     start_us: array = field(default_factory=lambda: array("d"))
     wait_us: array = field(default_factory=lambda: array("d"))
     resume_us: array = field(default_factory=lambda: array("d"))
     stack_bytes: list[int] = field(default_factory=list)
-    stack_id: array = field(default_factory=lambda: array("q"))
-    depth: array = field(default_factory=lambda: array("q"))
-    site: TextColumn = field(default_factory=TextColumn)
-    awaitable: TextColumn = field(default_factory=TextColumn)
-    outcome: TextColumn = field(default_factory=TextColumn)
-    error: TextColumn = field(default_factory=TextColumn)
-    stacks: list[tuple[int, ...]] = field(default_factory=list)
-    stack_ids: dict[tuple[int, ...], int] = field(default_factory=dict, compare=False, repr=False)
-    """Each stack's index in `stacks`."""
+    shape: array = field(default_factory=lambda: array("i"))
+    shapes: list[SuspensionShape] = field(default_factory=list)
+    shape_ids: dict[SuspensionShape, int] = field(default_factory=dict, compare=False, repr=False)
+    """Each shape's index in `shapes`."""
 
     def __len__(self) -> int:
         return len(self.id)
 
-    def columns(self) -> list[Any]:
-        """The per-suspension columns, in `Suspension` field order (`stack_id` in the place of `stack`)."""
-        return [getattr(self, name) for name in _COLUMN_NAMES]
-
     def rows(self) -> list[Suspension]:
         """One `Suspension` per row."""
-        columns = self.columns()
-        columns[_STACK] = map(self.stacks.__getitem__, self.stack_id)
-        return list(map(Suspension, *columns))
+        shapes = list(map(self.shapes.__getitem__, self.shape))
+        stacks = [shape.stack for shape in shapes]
+        return list(map(
+            Suspension, self.id, self.entry, (s.path for s in shapes), self.start_us, self.wait_us, self.resume_us, self.stack_bytes,
+            stacks, map(len, stacks), (s.site for s in shapes), (s.awaitable for s in shapes), (s.outcome for s in shapes),
+            (s.error for s in shapes),
+        ))
 
     def append(self, suspension: Suspension) -> None:
         """Add a suspension as the last row."""
-        stack_id = self.stack_ids.setdefault(suspension.stack, len(self.stacks))
-        if stack_id == len(self.stacks):
-            self.stacks.append(suspension.stack)
-        for column, name in zip(self.columns(), _SUSPENSION_FIELDS):
-            column.append(stack_id if name == "stack" else getattr(suspension, name))
+        s = suspension
+        shape = SuspensionShape(s.stack, s.path, s.site, s.awaitable, s.outcome, s.error)
+        number = self.shape_ids.setdefault(shape, len(self.shapes))
+        if number == len(self.shapes):
+            self.shapes.append(shape)
+        for column, value in zip(self._per_row(), (s.id, s.entry, s.start_us, s.wait_us, s.resume_us, s.stack_bytes, number)):
+            column.append(value)
+
+    def _per_row(self) -> list[Any]:
+        return [self.id, self.entry, self.start_us, self.wait_us, self.resume_us, self.stack_bytes, self.shape]
 
 
 _SUSPENSION_FIELDS = tuple(_FIELDS["suspension"])
-_COLUMN_NAMES = tuple("stack_id" if name == "stack" else name for name in _SUSPENSION_FIELDS)
 assert _SUSPENSION_FIELDS == tuple(f.name for f in fields(Suspension))
-_ENTRY, _STACK, _DEPTH, _OUTCOME = (_SUSPENSION_FIELDS.index(name) for name in ("entry", "stack", "depth", "outcome"))
 
 
 @dataclass
@@ -560,31 +548,28 @@ def _gather(trace: Trace | None, events: Iterable[Event]) -> Trace:
     return trace
 
 
-CHUNK_LINES = 4096
+CHUNK_LINES = 1024
 """`read_trace` checks the lines this many at a time."""
 
 
 _TYPE = itemgetter("type")
-_GETTERS = [itemgetter(name) for name in _SUSPENSION_FIELDS]
-_COLUMN_TYPES = [frozenset(types + ((type(None),) if nullable else ())) for types, nullable in _FIELDS["suspension"].values()]
-_TEXTS = [i for i, name in enumerate(_COLUMN_NAMES) if name in ("path", "site", "awaitable", "outcome", "error")]
-"""Text columns: stored as codes; their types (and outcomes) are checked on their distinct values."""
-_TYPED = [i for i in range(len(_SUSPENSION_FIELDS)) if i not in _TEXTS]
-_KNOWN = [_SUSPENSION_OUTCOMES if i == _OUTCOME else _COLUMN_TYPES[i] for i in _TEXTS]
-"""What the distinct values of each text column may be: outcomes by value, the others by type."""
-_BY_VALUE = [i == _OUTCOME for i in _TEXTS]
+_PER_ROW = ("id", "entry", "start_us", "wait_us", "resume_us", "stack_bytes", "stack")
+_PER_ROW_VALUES = itemgetter(*_PER_ROW)
+_PER_ROW_TYPES = [frozenset(types + ((type(None),) if nullable else ())) for types, nullable in map(_FIELDS["suspension"].get, _PER_ROW)]
+_SHAPE_VALUES = itemgetter("depth", "path", "site", "awaitable", "outcome", "error")
+"""Each row's shape is looked up by its stack and these values (checked once per distinct combination)."""
+_SHAPE_TYPES = [frozenset(types + ((type(None),) if nullable else ())) for types, nullable in map(_FIELDS["suspension"].get, ("path", "site", "awaitable", "error"))]
 
 
 @dataclass
 class _Chunk:
-    """A chunk of lines that passed the checks: its events other than suspensions, its suspensions as columns
-    (`SuspensionColumns.columns` order, texts as codes; None when it has none), the texts and the stacks it is the
-    first to use, and whether its last line was cut off."""
+    """A chunk of lines that passed the checks: its events other than suspensions, its suspensions as columns (in
+    `_PER_ROW` order, the stack's place taken by the shape; None when it has none), the shapes it is the first to use,
+    and whether its last line was cut off."""
 
     events: list[Event]
     columns: list[list[Any]] | None
-    texts: list[list[str | None]]
-    stacks: list[tuple[int, ...]]
+    shapes: list[SuspensionShape]
     truncated: bool
 
 
@@ -599,6 +584,7 @@ class _ColumnReader:
     def __init__(self) -> None:
         self.checker = _Checker()
         self.trace: Trace | None = None
+        self.shapes: dict[tuple[tuple[int, ...], tuple[Any, ...]], int] = {}  # (stack, _SHAPE_VALUES) -> shape id
 
     def read(self, lines: Iterator[str | bytes]) -> Trace:
         chunks = iter(lambda: list(islice(lines, CHUNK_LINES)), [])
@@ -627,15 +613,14 @@ class _ColumnReader:
         if chunk.columns is None:
             return
         suspensions = trace.suspension_columns
-        columns = suspensions.columns()
-        for column, values in zip(columns, chunk.columns):
-            (column.codes if isinstance(column, TextColumn) else column).extend(values)
-        for i, new in zip(_TEXTS, chunk.texts):
-            columns[i].index.update(zip(new, range(len(columns[i].values), len(columns[i].values) + len(new))))
-            columns[i].values.extend(new)
-        for stack in chunk.stacks:
-            suspensions.stack_ids[stack] = len(suspensions.stacks)
-            suspensions.stacks.append(stack)
+        for column, values in zip(suspensions._per_row(), chunk.columns):
+            if isinstance(column, array):  # packed in one go: array.extend parses its items one by one, five times slower
+                column.frombytes(struct.pack(f"{len(values)}{column.typecode}", *values))
+            else:
+                column.extend(values)
+        for shape in chunk.shapes:
+            suspensions.shape_ids[shape] = len(suspensions.shapes)
+            suspensions.shapes.append(shape)
 
     def _check(self, lines: list[str | bytes], number: int, after: str | bytes | None) -> _Chunk | None:
         """The checked chunk of `lines` (the first is line `number + 1`; `after` is the line after the last, None at the
@@ -674,71 +659,66 @@ class _ColumnReader:
             return None
         suspensions = list(compress(objs, is_suspension))
         if not suspensions:
-            return _Chunk(events, None, [], [], truncated)
-        at = list(compress(range(len(objs)), is_suspension))
-        checked = self._suspension_columns(suspensions, at, frames_at, entries_at)
+            return _Chunk(events, None, [], truncated)
+        checked = self._suspension_columns(suspensions, frames_at, entries_at, lambda: list(compress(range(len(objs)), is_suspension)))
         return None if checked is None else _Chunk(events, *checked, truncated)
 
     def _suspension_columns(
-        self, suspensions: list[dict[str, Any]], at: list[int], frames_at: dict[int, int], entries_at: dict[int, int]
-    ) -> tuple[list[list[Any]], list[list[str | None]], list[tuple[int, ...]]] | None:
-        """The checked columns of the suspension lines `suspensions` (at positions `at` of their chunk), with the texts
-        and the stacks they are the first to use, or None."""
+        self, suspensions: list[dict[str, Any]], frames_at: dict[int, int], entries_at: dict[int, int], places: Callable[[], list[int]],
+    ) -> tuple[list[list[Any]], list[SuspensionShape]] | None:
+        """The checked columns of the suspension lines `suspensions` and the shapes they are the first to use, or None.
+        `places` gives the position of each in its chunk (needed only for frames and entries the chunk defines)."""
         try:
-            columns = [list(map(getter, suspensions)) for getter in _GETTERS]
+            columns = list(map(list, zip(*map(_PER_ROW_VALUES, suspensions))))
+            shape_values = list(map(_SHAPE_VALUES, suspensions))
         except KeyError:  # a missing field
             return None
-        if not all(_COLUMN_TYPES[i].issuperset(map(type, columns[i])) for i in _TYPED):
+        if not all(map(frozenset.issuperset, _PER_ROW_TYPES, map(map, repeat(type), columns))):
             return None
-        known = self.trace.suspension_columns if self.trace else SuspensionColumns()
-        stored = known.columns()
-        texts = []
-        for i, allowed, by_value in zip(_TEXTS, _KNOWN, _BY_VALUE):
-            coded = self._codes(stored[i], columns[i], allowed, by_value)
-            if coded is None:
-                return None
-            columns[i], new = coded
-            texts.append(new)
+        stacks = columns[-1]
+        if not _INT_TYPE.issuperset(map(type, chain.from_iterable(stacks))) or not _INT_TYPE.issuperset(map(type, map(_FIRST, shape_values))):
+            return None  # (1.0 and true would pass for 1 below: frame ids and depths must be integers themselves)
         checker = self.checker
-        entries = set(columns[_ENTRY])
+        entries = set(columns[1])
         entries.discard(None)
         if not checker.entries.issuperset(entries):
             return None
+        at: list[int] | None = None
         if not entries.isdisjoint(entries_at):  # entries defined in this chunk: before their first suspension?
-            first = dict(zip(reversed(columns[_ENTRY]), reversed(at)))
+            at = places()
+            first = dict(zip(reversed(columns[1]), reversed(at)))
             if any(first[entry] < entries_at[entry] for entry in entries.intersection(entries_at)):
                 return None
-        stacks = columns[_STACK]
-        if list(map(len, stacks)) != columns[_DEPTH] or not _INT_TYPE.issuperset(map(type, chain.from_iterable(stacks))):
-            return None
-        keys = list(map(tuple, stacks))
-        ids = list(map(known.stack_ids.get, keys))
-        new_stacks: dict[tuple[int, ...], int] = {}
-        for i in compress(range(len(ids)), map(is_, ids, repeat(None))):  # stacks new to the trace
-            stack = keys[i]
-            stack_id = new_stacks.get(stack)
-            if stack_id is None:
-                if not checker.frames.issuperset(stack) or any(frames_at.get(frame, -1) > at[i] for frame in stack):
-                    return None
-                stack_id = new_stacks[stack] = len(known.stacks) + len(new_stacks)
-            ids[i] = stack_id
-        columns[_STACK] = ids
-        return columns, texts, list(new_stacks)
-
-    @staticmethod
-    def _codes(column: TextColumn, values: list[Any], allowed: frozenset[Any], by_value: bool) -> tuple[list[int], list[Any]] | None:
-        """`values` as codes of `column`, with the values new to it (each checked: its type, or itself, `allowed`)."""
         try:
-            codes = list(map(column.index.get, values, repeat(-1)))
-            if -1 not in codes:
-                return codes, []
-            new = list(dict.fromkeys(compress(values, map(eq, codes, repeat(-1)))))
+            keys = list(zip(map(tuple, stacks), shape_values))
+            numbers = list(map(self.shapes.get, keys))
         except TypeError:  # an unhashable value
             return None
-        if not allowed.issuperset(new if by_value else map(type, new)):
-            return None
-        index = {**column.index, **dict(zip(new, range(len(column.values), len(column.values) + len(new))))}
-        return list(map(index.__getitem__, values)), new
+        known = self.trace.suspension_columns if self.trace else SuspensionColumns()
+        new_keys: dict[tuple[tuple[int, ...], tuple[Any, ...]], int] = {}
+        new_shapes: dict[SuspensionShape, int] = {}
+        for i in compress(range(len(numbers)), map(is_, numbers, repeat(None))):  # combinations not seen before
+            key = keys[i]
+            number = new_keys.get(key)
+            if number is None:
+                stack, (depth, *texts) = key
+                if depth != len(stack) or texts[3] not in _SUSPENSION_OUTCOMES or not all(map(frozenset.__contains__, _SHAPE_TYPES, map(type, texts[:3] + texts[4:]))):
+                    return None
+                if not checker.frames.issuperset(stack):
+                    return None
+                if frames_at and any(frame in frames_at for frame in stack):  # frames defined in this chunk: before their first use?
+                    at = at or places()
+                    if any(frames_at.get(frame, -1) > at[i] for frame in stack):
+                        return None
+                shape = SuspensionShape(stack, *texts)
+                number = known.shape_ids.get(shape, new_shapes.get(shape))
+                if number is None:
+                    number = new_shapes[shape] = len(known.shapes) + len(new_shapes)
+                new_keys[key] = number
+            numbers[i] = number
+        self.shapes.update(new_keys)
+        columns[-1] = numbers
+        return columns, list(new_shapes)
 
 
 def read_trace(source: str | Path | IO[str] | Iterable[str | bytes]) -> Trace:

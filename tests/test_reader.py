@@ -206,8 +206,10 @@ def test_the_suspension_lines_of_a_good_trace_are_not_checked_one_by_one(tmp_pat
     assert trace.suspensions == Trace.from_events(iter_events(path)).suspensions
 
 
-def test_suspensions_with_the_same_stack_share_one_stored_stack() -> None:
+def test_suspensions_at_one_place_share_one_stored_shape() -> None:
     trace = read_trace(FIXTURES / "analysis" / "small_app.jsonl")
     columns = trace.suspension_columns
-    assert list(columns.stack_id) == [0, 0, 0, 1] and columns.stacks == [(1, 2, 3, 4), (5,)]
-    assert [s.stack for s in trace.suspensions] == [(1, 2, 3, 4)] * 3 + [(5,)]
+    # the first two requests: one shape; the third failed (its outcome and error differ); then the sleep
+    assert list(columns.shape) == [0, 0, 1, 2]
+    assert [(shape.stack, shape.outcome) for shape in columns.shapes] == [((1, 2, 3, 4), "value"), ((1, 2, 3, 4), "exception"), ((5,), "value")]
+    assert [(s.stack, s.depth, s.site) for s in trace.suspensions] == [((1, 2, 3, 4), 4, "/home/app/app.py:4")] * 3 + [((5,), 1, "/home/app/app.py:12")]

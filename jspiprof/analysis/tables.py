@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from jspiprof.analysis.groups import rows_of
-from jspiprof.trace import Header, TextColumn, Trace
+from jspiprof.trace import Header, Trace
 
 LIBRARY_SITE = "(library code)"
 """The site shown for suspensions whose stack holds only library frames (the trace's `site` is null)."""
@@ -74,7 +74,7 @@ def _times(values: list[float | None]) -> np.ndarray:
 
 
 def _categorical(values: list[str | None], codes: np.ndarray, missing: str | None = None) -> pd.Categorical:
-    """Rows coded into distinct `values` (code -1: no value) as a categorical with sorted categories.
+    """Rows coded into `values` (code -1: no value) as a categorical with sorted categories.
 
     None becomes `missing` (always one of the categories), or stays missing when `missing` is None.
     """
@@ -85,34 +85,32 @@ def _categorical(values: list[str | None], codes: np.ndarray, missing: str | Non
     return pd.Categorical.from_codes(recode[codes], categories=categories, validate=False)
 
 
-def _text(column: TextColumn, missing: str | None = None) -> pd.Categorical:
-    return _categorical(column.values, np.frombuffer(column.codes, dtype=np.intc), missing)
-
-
 def _kinds(trace: Trace, entry: np.ndarray) -> pd.Categorical:
     """The kind of each suspension's entry (missing outside any entry)."""
-    ids, kinds = [], TextColumn()
-    for e in trace.entries.values():
-        ids.append(e.id)
-        kinds.append(e.kind)
-    row = rows_of(np.array(ids, dtype=np.int64), entry)
-    return _categorical(kinds.values, np.where(row >= 0, np.frombuffer(kinds.codes, dtype=np.intc)[row], -1))
+    entries = list(trace.entries.values())
+    row = rows_of(np.fromiter((e.id for e in entries), dtype=np.int64, count=len(entries)), entry)
+    return _categorical([e.kind for e in entries], row)
 
 
-def _suspension_frame(trace: Trace) -> pd.DataFrame:
-    """The suspensions as a DataFrame: `_SUSPENSION_FIELDS` and the derived columns of `Tables.suspensions`."""
+def _suspension_frame(trace: Trace) -> tuple[pd.DataFrame, list[tuple[int, ...]]]:
+    """The suspensions as a DataFrame (`Tables.suspensions`), and the distinct stacks `stack_id` indexes."""
     c = trace.suspension_columns
     n = len(c)
+    shape = np.frombuffer(c.shape, dtype=np.intc)
+    stack_ids: dict[tuple[int, ...], int] = {}
+    stack_of_shape = np.array([stack_ids.setdefault(s.stack, len(stack_ids)) for s in c.shapes], dtype=np.int64)
+    depth_of_shape = np.array([len(s.stack) for s in c.shapes], dtype=np.int64)
     entry = np.fromiter(c.entry if None not in c.entry else (NO_ENTRY if e is None else e for e in c.entry), dtype=np.int64, count=n)
     start, wait, resume = (np.frombuffer(column, dtype=np.float64).copy() for column in (c.start_us, c.wait_us, c.resume_us))
+    texts = {name: [getattr(s, name) for s in c.shapes] for name in ("path", "site", "awaitable", "outcome", "error")}
     columns = {
-        "id": np.fromiter(c.id, dtype=np.int64, count=n), "entry": entry, "path": _text(c.path), "start_us": start, "wait_us": wait,
-        "resume_us": resume, "stack_bytes": np.fromiter(c.stack_bytes, dtype=np.int64, count=n),
-        "depth": np.frombuffer(c.depth, dtype=np.int64).copy(), "site": _text(c.site, LIBRARY_SITE), "awaitable": _text(c.awaitable),
-        "outcome": _text(c.outcome), "error": _text(c.error), "switch_us": wait + resume, "end_us": start + (wait + resume),
-        "stack_id": np.frombuffer(c.stack_id, dtype=np.int64).copy(), "kind": _kinds(trace, entry),
+        "id": np.fromiter(c.id, dtype=np.int64, count=n), "entry": entry, "path": _categorical(texts["path"], shape), "start_us": start,
+        "wait_us": wait, "resume_us": resume, "stack_bytes": np.fromiter(c.stack_bytes, dtype=np.int64, count=n), "depth": depth_of_shape[shape],
+        "site": _categorical(texts["site"], shape, LIBRARY_SITE), "awaitable": _categorical(texts["awaitable"], shape),
+        "outcome": _categorical(texts["outcome"], shape), "error": _categorical(texts["error"], shape), "switch_us": wait + resume,
+        "end_us": start + (wait + resume), "stack_id": stack_of_shape[shape], "kind": _kinds(trace, entry),
     }
-    return pd.DataFrame(columns, index=pd.RangeIndex(n), copy=False)
+    return pd.DataFrame(columns, index=pd.RangeIndex(n), copy=False), list(stack_ids)
 
 
 def _end_us(trace: Trace, suspensions: pd.DataFrame, entry_starts: np.ndarray, entry_ends: np.ndarray, failed: np.ndarray) -> float:
@@ -125,7 +123,7 @@ def _end_us(trace: Trace, suspensions: pd.DataFrame, entry_starts: np.ndarray, e
 
 def tables(trace: Trace) -> Tables:
     """Turn a `jspiprof.trace.Trace` into `Tables`."""
-    suspensions = _suspension_frame(trace)
+    suspensions, stacks = _suspension_frame(trace)
     entries = _columns(list(trace.entries.values()), _ENTRY_FIELDS)
     failed = _columns(trace.failed_switches, _FAILED_FIELDS)
     starts, ends, failed_at = _times(entries["start_us"]), _times(entries["end_us"]), _times(failed["ts_us"])
@@ -138,6 +136,6 @@ def tables(trace: Trace) -> Tables:
     start_us = float(starts.min()) if len(starts) else 0.0
     dropped = trace.end.dropped if trace.end is not None else trace.dropped_count
     return Tables(
-        suspensions, _frame(entries), _frame(failed), frames, list(trace.suspension_columns.stacks), start_us, end_us, dropped,
+        suspensions, _frame(entries), _frame(failed), frames, stacks, start_us, end_us, dropped,
         trace.end is not None, trace.header,
     )
