@@ -130,9 +130,10 @@ def flame_chart_spec(t: Tables) -> FigureSpec:
              **_segments(ms(e["start_us"].to_numpy(np.float64)), ms(e["end_us"].to_numpy(np.float64)), np.where(np.isnan(offset), shared, offset), entry_text)}]
 
     pieces, spans = _spans(t, column_us)
-    labels_by_frame, libraries = _frame_labels(t), _libraries(t)
+    labels_by_frame = _frame_labels(t)
     frame, count = spans["frame"].tolist(), spans["count"].tolist()
-    library = np.array([libraries.get(f) for f in frame], dtype=object)
+    known = rows_of(t.frames["id"].to_numpy(np.int64), spans["frame"].to_numpy())
+    library = np.where(known >= 0, t.frames["library"].to_numpy(bool)[known] if len(known) else False, None)
     x0, x1 = ms(spans["start_us"].to_numpy()), ms(spans["end_us"].to_numpy())
     y = rows(spans["entry"].to_numpy()) + spans["depth"].to_numpy()
     for is_library in (False, True):
