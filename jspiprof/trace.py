@@ -5,6 +5,9 @@ JSON parser for Python. Every line is checked; a file that is not a trace, is
 corrupt, or has a newer version raises `TraceError` with one sentence naming the line. A truncated last line
 (the app was killed mid-write) is skipped with a `TruncatedTraceWarning`. Unknown fields are ignored, and so are
 unknown line types (a newer writer of the same version may add them).
+
+`read_trace` checks the suspension lines, nearly all of a trace, a whole column at a time and stores them as
+columns (`SuspensionColumns`); the same checks line by line (`iter_events`) decide whenever the columns look wrong.
 """
 
 from __future__ import annotations
@@ -476,8 +479,7 @@ class SuspensionColumns:
         return [self.id, self.entry, self.start_us, self.wait_us, self.resume_us, self.stack_bytes, self.shape]
 
 
-_SUSPENSION_FIELDS = tuple(_FIELDS["suspension"])
-assert _SUSPENSION_FIELDS == tuple(f.name for f in fields(Suspension))
+assert tuple(_FIELDS["suspension"]) == tuple(f.name for f in fields(Suspension))  # the checks build a Suspension from the fields in order
 
 
 @dataclass
@@ -555,10 +557,17 @@ CHUNK_LINES = 1024
 _TYPE = itemgetter("type")
 _PER_ROW = ("id", "entry", "start_us", "wait_us", "resume_us", "stack_bytes", "stack")
 _PER_ROW_VALUES = itemgetter(*_PER_ROW)
-_PER_ROW_TYPES = [frozenset(types + ((type(None),) if nullable else ())) for types, nullable in map(_FIELDS["suspension"].get, _PER_ROW)]
 _SHAPE_VALUES = itemgetter("depth", "path", "site", "awaitable", "outcome", "error")
 """Each row's shape is looked up by its stack and these values (checked once per distinct combination)."""
-_SHAPE_TYPES = [frozenset(types + ((type(None),) if nullable else ())) for types, nullable in map(_FIELDS["suspension"].get, ("path", "site", "awaitable", "error"))]
+
+
+def _suspension_types(names: Iterable[str]) -> list[frozenset[type]]:
+    """The JSON types each of these suspension fields may have (null included where it may be null)."""
+    return [frozenset(types + ((type(None),) if nullable else ())) for types, nullable in map(_FIELDS["suspension"].__getitem__, names)]
+
+
+_PER_ROW_TYPES = _suspension_types(_PER_ROW)
+_SHAPE_TYPES = _suspension_types(("path", "site", "awaitable", "error"))
 
 
 @dataclass

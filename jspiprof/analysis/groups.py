@@ -1,7 +1,7 @@
 """Rows grouped by a key, reduced with numpy: the group-bys of the analysis without pandas' cost per call (a pandas
 groupby costs about a millisecond before it touches the data, which is most of a report of a small trace).
 
-Sums are as accurate as pandas' compensated ones (`sums_at`); quantiles interpolate linearly between the sorted
+Sums do not gather rounding errors row after row (`sums_at`); quantiles interpolate linearly between the sorted
 values of a group, as pandas does (the p50 of 10, 20, 30 and 40 is 25).
 """
 

@@ -20,7 +20,7 @@ _ORDER = ["count", "wait_total_us", "wait_mean_us", "wait_p50_us", "wait_p95_us"
 
 
 def _wait_columns(suspensions: pd.DataFrame, by: str) -> tuple[pd.Index, dict[str, np.ndarray]]:
-    """The columns of `wait_stats`, and the value of `by` of each row, in `wait_stats` order."""
+    """The columns of `wait_stats` and the value of `by` of each of its rows, in `wait_stats` order."""
     groups, labels = Groups.by_column(suspensions[by])
     wait, resume = suspensions["wait_us"].to_numpy(np.float64), suspensions["resume_us"].to_numpy(np.float64)
     depth, stack_bytes = suspensions["depth"].to_numpy(), suspensions["stack_bytes"].to_numpy()
@@ -54,7 +54,8 @@ def site_stats(t: Tables) -> pd.DataFrame:
         return table.assign(paths=pd.Series(dtype=object))
     site, path = t.suspensions["site"].array, t.suspensions["path"].array
     paths = path.categories
-    pairs = np.bincount(site.codes.astype(np.int64) * len(paths) + path.codes, minlength=len(site.categories) * len(paths))
+    known = (site.codes >= 0) & (path.codes >= 0)
+    pairs = np.bincount(site.codes[known].astype(np.int64) * len(paths) + path.codes[known], minlength=len(site.categories) * len(paths))
     seen = pairs.reshape(len(site.categories), len(paths))
     listed = []
     for code in table.index.codes:

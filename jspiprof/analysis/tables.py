@@ -19,7 +19,6 @@ NO_ENTRY = -1
 """The `entry` of suspensions recorded outside any entry (the trace's `entry` is null)."""
 
 
-
 @dataclass
 class Tables:
     """The trace's events as DataFrames (times in µs from the trace origin).
