@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from jspiprof.analysis import groups as groups_module
 from jspiprof.analysis.groups import Groups, rows_of
 from jspiprof.analysis.stats import wait_stats
 
@@ -46,6 +47,13 @@ def test_quantiles_interpolate_as_pandas_does(rows: pd.DataFrame) -> None:
     expected = rows.groupby("key")["value"].quantile(qs).unstack()
     for q, got in zip(qs, groups.quantiles(rows["value"].to_numpy(), qs)):
         assert list(got) == list(expected[q])  # the same arithmetic: equal to the last bit
+
+
+def test_quantiles_of_many_groups_sorted_are_those_of_few_groups_selected(rows: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
+    groups, values, qs = Groups.by(rows["key"].to_numpy()), rows["value"].to_numpy(), [0.0, 0.5, 0.75, 0.99, 1.0]
+    selected = groups.quantiles(values, qs)
+    monkeypatch.setattr(groups_module, "FEW_GROUPS", 0)  # as if the 37 groups were too many: every value sorted
+    assert [list(q) for q in groups.quantiles(values, qs)] == [list(q) for q in selected]
 
 
 def test_the_median_of_four_values_lies_halfway_between_the_middle_two() -> None:

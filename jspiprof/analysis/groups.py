@@ -12,6 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+FEW_GROUPS = 64
+"""Up to this many groups, quantiles select their values (np.partition) instead of sorting all of them."""
+
 
 @dataclass(frozen=True)
 class Groups:
@@ -25,6 +28,8 @@ class Groups:
     @classmethod
     def by(cls, keys: np.ndarray) -> Groups:
         """The rows grouped by `keys` (integers); rows with a negative key are in no group."""
+        if len(keys) and keys.dtype.itemsize > 2 and -(2**15) <= keys.min() and keys.max() < 2**15:
+            keys = keys.astype(np.int16)  # a stable sort of 16-bit integers is a radix sort: ten times quicker
         order = np.argsort(keys, kind="stable")
         sorted_keys = keys[order]
         if len(order) and sorted_keys[0] < 0:
@@ -47,11 +52,7 @@ class Groups:
     @classmethod
     def in_order_of_appearance(cls, keys: np.ndarray) -> Groups:
         """The rows grouped by `keys` (integers), the groups in the order of their first row (then numbered 0, 1, ...)."""
-        _, number = np.unique(keys, return_inverse=True)
-        first = cls.by(number).first_rows()
-        rank = np.empty(len(first), dtype=np.intp)
-        rank[np.argsort(first)] = np.arange(len(first))
-        return cls.by(rank[number])
+        return cls.by(pd.factorize(keys)[0])
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -86,15 +87,20 @@ class Groups:
 
     def quantiles(self, values: np.ndarray, qs: list[float]) -> list[np.ndarray]:
         """For each of `qs`, that quantile of `values` in each group."""
-        ordered = self.sorted(values).astype(np.float64)
         sizes = self.sizes
+        positions = [q * (sizes - 1).astype(np.float64) for q in qs]
+        lows = [np.floor(position).astype(np.intp) for position in positions]
+        highs = [np.minimum(low + 1, sizes - 1) for low in lows]
+        if len(self) <= FEW_GROUPS:  # each group's values brought to their sorted places only where the quantiles need them
+            ordered = np.asarray(values[self.order], dtype=np.float64)
+            for i, (start, size) in enumerate(zip(self.starts.tolist(), sizes.tolist())):
+                ordered[start:start + size].partition(sorted({int(rank[i]) for rank in (*lows, *highs)}))
+        else:
+            ordered = self.sorted(values).astype(np.float64)
         result = []
-        for q in qs:
-            position = q * (sizes - 1).astype(np.float64)
-            low = np.floor(position).astype(np.intp)
+        for position, low, high in zip(positions, lows, highs):
             fraction = position - low
-            below = ordered[self.starts + low]
-            above = ordered[self.starts + np.minimum(low + 1, sizes - 1)]
+            below, above = ordered[self.starts + low], ordered[self.starts + high]
             result.append(np.where(fraction > 0, below + (above - below) * fraction, below))
         return result
 

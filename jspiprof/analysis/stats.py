@@ -25,12 +25,11 @@ def _wait_columns(suspensions: pd.DataFrame, by: str) -> tuple[pd.Index, dict[st
     wait, resume = suspensions["wait_us"].to_numpy(np.float64), suspensions["resume_us"].to_numpy(np.float64)
     depth, stack_bytes = suspensions["depth"].to_numpy(), suspensions["stack_bytes"].to_numpy()
     count = groups.sizes
-    columns = {"count": count, "wait_total_us": groups.sum(wait)}
-    columns["wait_mean_us"] = columns["wait_total_us"] / count
+    columns = {"count": count, "wait_total_us": groups.sum(wait), "resume_total_us": groups.sum(resume)}
     columns.update(zip(_QUANTILES, groups.quantiles(wait, list(_QUANTILES.values()))))
     columns.update(
-        wait_max_us=groups.max(wait), resume_total_us=groups.sum(resume), resume_mean_us=groups.mean(resume), depth_mean=groups.mean(depth),
-        depth_max=groups.max(depth), stack_bytes_mean=groups.mean(stack_bytes), stack_bytes_max=groups.max(stack_bytes),
+        wait_mean_us=columns["wait_total_us"] / count, wait_max_us=groups.max(wait), resume_mean_us=columns["resume_total_us"] / count,
+        depth_mean=groups.mean(depth), depth_max=groups.max(depth), stack_bytes_mean=groups.mean(stack_bytes), stack_bytes_max=groups.max(stack_bytes),
     )
     by_appearance = np.argsort(groups.first_rows(), kind="stable")
     order = by_appearance[np.lexsort((-count[by_appearance], -columns["wait_total_us"][by_appearance]))]  # stable: ties by appearance
@@ -113,6 +112,11 @@ def _entry_times(t: Tables) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return e["id"].to_numpy(np.int64), e["start_us"].to_numpy(np.float64), e["end_us"].to_numpy(np.float64)
 
 
+def _steps(*counts_and_steps: tuple[int, int]) -> np.ndarray:
+    """`count` times `step`, for each pair, one after the other (as small integers: the sweeps sum millions of them)."""
+    return np.concatenate([np.full(count, step, dtype=np.int8) for count, step in counts_and_steps])
+
+
 def _own_running(t: Tables) -> tuple[np.ndarray, np.ndarray]:
     """Intervals where an entry runs Python itself: active, minus its child entries, minus its suspensions."""
     s = t.suspensions
@@ -123,10 +127,10 @@ def _own_running(t: Tables) -> tuple[np.ndarray, np.ndarray]:
     owner = np.concatenate([ids, ids, parents, parents, entry, entry])
     times = np.concatenate([starts, ends, starts[child], ends[child], s_start, s_end])
     n, m, k = len(ids), len(parents), len(entry)
-    step = np.concatenate([np.ones(n), -np.ones(n), -np.ones(m), np.ones(m), -np.ones(k), np.ones(k)])
+    step = _steps((n, 1), (n, -1), (m, -1), (m, 1), (k, -1), (k, 1))
     order = np.lexsort((times, owner))
     owner, times, step = owner[order], times[order], step[order]
-    total = np.cumsum(step)  # the running score of each owner: the cumulative sum since its first row
+    total = np.cumsum(step, dtype=np.int32)  # the running score of each owner: the cumulative sum since its first row
     first = np.flatnonzero(np.diff(owner, prepend=owner[:1] - 1))
     score = total - np.repeat(total[first] - step[first], np.diff(np.r_[first, len(step)]))
     running = (score[:-1] == 1) & (owner[:-1] == owner[1:])
@@ -138,12 +142,11 @@ def time_accounting(t: Tables) -> TimeAccounting:
     run_starts, run_ends = _own_running(t)
     s_start, s_end = t.suspensions["start_us"].to_numpy(), t.suspensions["end_us"].to_numpy()
     times = np.concatenate([run_starts, run_ends, s_start, s_end])
-    running_step = np.concatenate([np.ones(len(run_starts)), -np.ones(len(run_ends)), np.zeros(2 * len(s_start))])
-    suspended_step = np.concatenate([np.zeros(2 * len(run_starts)), np.ones(len(s_start)), -np.ones(len(s_start))])
+    n, k = len(run_starts), len(s_start)
     order = np.argsort(times, kind="stable")
     spans = np.diff(np.clip(times[order], t.start_us, t.end_us))
-    running = np.cumsum(running_step[order])[:-1] > 0
-    suspended = ~running & (np.cumsum(suspended_step[order])[:-1] > 0)
+    running = np.cumsum(_steps((n, 1), (n, -1), (2 * k, 0))[order], dtype=np.int32)[:-1] > 0
+    suspended = ~running & (np.cumsum(_steps((2 * n, 0), (k, 1), (k, -1))[order], dtype=np.int32)[:-1] > 0)
     running_us, suspended_us = float(spans[running].sum()), float(spans[suspended].sum())
     window = t.duration_us
     return TimeAccounting(window, running_us, suspended_us, window - running_us - suspended_us)
