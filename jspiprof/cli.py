@@ -7,6 +7,7 @@ import json
 import sys
 import warnings
 from collections.abc import Iterator
+from itertools import chain
 from pathlib import Path
 
 import click
@@ -138,7 +139,7 @@ def _write_run_report(trace: Trace, trace_path: Path) -> None:
     found = insights(t)
     output = trace_path.with_suffix(".html")
     try:
-        output.write_text(report.render(t, found, trace_path.name), encoding="utf-8")
+        report.write(t, found, trace_path.name, output)
     except OSError as error:
         click.echo(f"jspiprof: cannot write the report to {output}: {error.strerror or error}.", err=True)
     else:
@@ -152,19 +153,19 @@ def _read_tables(trace_path: Path) -> Tables:
     """Read a trace file into analysis tables, with a progress bar on stderr; bad input is one sentence."""
     try:
         size = trace_path.stat().st_size
-        file = trace_path.open(encoding="utf-8", newline="")
+        file = trace_path.open("rb")
     except OSError as error:
         raise click.ClickException(f"Cannot read the trace {trace_path}: {error.strerror or error}.") from None
     with file, click.progressbar(length=size, label=f"reading {trace_path}", file=sys.stderr) as progress:
-        def lines() -> Iterator[str]:
+        def batches() -> Iterator[list[bytes]]:
             while batch := file.readlines(1 << 20):  # about 1 MB of whole lines at a time
                 progress.update(sum(map(len, batch)))
-                yield from batch
+                yield batch
 
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                trace = read_trace(lines())
+                trace = read_trace(chain.from_iterable(batches()))
         except TraceError as error:
             raise click.ClickException(str(error)) from None
         except UnicodeDecodeError:
@@ -201,11 +202,9 @@ def report_command(trace_path: Path, output: Path | None) -> None:
     """Write a self-contained HTML report (works offline): summary, insights, flame chart and graphs, tables."""
     output = output or trace_path.with_suffix(".html")
     t = _read_tables(trace_path)
-    with click.progressbar(length=2, label=f"writing {output}", file=sys.stderr) as progress:
-        page = report.render(t, insights(t), trace_path.name)
-        progress.update(1)
+    with click.progressbar(length=1, label=f"writing {output}", file=sys.stderr) as progress:
         try:
-            output.write_text(page, encoding="utf-8")
+            report.write(t, insights(t), trace_path.name, output)
         except OSError as error:
             raise click.ClickException(f"Cannot write the report to {output}: {error.strerror or error}.") from None
         progress.update(1)

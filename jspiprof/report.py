@@ -5,15 +5,17 @@ from __future__ import annotations
 import base64
 import html
 import pkgutil
+from itertools import chain
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import orjson
 import pandas as pd
-from plotly.offline import get_plotlyjs
 
 from jspiprof import views
 from jspiprof.analysis import Insight, Tables, kind_stats, path_stats, site_stats, time_accounting
+from jspiprof.html_table import html_table
 from jspiprof.trace import Header
 
 MAX_TABLE_ROWS = 100
@@ -38,17 +40,16 @@ def _ms(us: float) -> str:
 
 
 def _table(frame: pd.DataFrame, empty: str) -> str:
+    """The first MAX_TABLE_ROWS rows of `frame`, its *_us columns as *_ms."""
     if not len(frame):
         return f'<p class="none">{html.escape(empty)}</p>'
     shown = frame.head(MAX_TABLE_ROWS)
+    in_ms = {
+        str(name)[:-3] + "_ms" if str(name).endswith("_us") else name: column.to_numpy() / 1000 if str(name).endswith("_us") else column.array
+        for name, column in shown.items()
+    }
     note = f"<p class=\"meta\">First {MAX_TABLE_ROWS:,} of {len(frame):,} rows.</p>" if len(frame) > MAX_TABLE_ROWS else ""
-    return shown.to_html(escape=True, float_format=lambda v: f"{v:,.3f}", na_rep="", border=0) + note
-
-
-def _in_ms(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rename *_us columns to *_ms with values divided by 1000."""
-    us = [column for column in frame.columns if str(column).endswith("_us")]
-    return frame.assign(**{column: frame[column] / 1000 for column in us}).rename(columns={column: str(column)[:-3] + "_ms" for column in us})
+    return html_table(pd.DataFrame(in_ms, index=shown.index, copy=False)) + note
 
 
 def _insight(insight: Insight) -> str:
@@ -64,6 +65,8 @@ def _insight(insight: Insight) -> str:
 _CONFIG = {"displaylogo": False, "responsive": True}
 _TEMPLATE = "package_data/templates/plotly.json"
 """plotly's default look (the one Jupyter shows), as the plotly package ships it: JSON plotly.js takes as is."""
+_PLOTLY_JS = "package_data/plotly.min.js"
+"""plotly.js, as the plotly package ships it (what `plotly.offline.get_plotlyjs` reads)."""
 
 
 def _json_default(value: Any) -> Any:
@@ -77,19 +80,18 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"a chart holds a {type(value).__name__}, which JSON cannot hold")
 
 
-def _script_json(value: Any) -> str:
+def _script_json(value: Any) -> bytes:
     """`value` as JSON that is safe inside a <script> element."""
-    return orjson.dumps(value, default=_json_default).decode("utf-8").replace("</", "<\\/")
+    return orjson.dumps(value, default=_json_default).replace(b"</", b"<\\/")
 
 
-def _figure(number: int, spec: views.FigureSpec) -> str:
-    """A chart: its div, drawn by plotly.js from the spec (template and config set once per page)."""
-    div = f"chart-{number}"
-    return (
-        f'<div id="{div}" class="plotly-graph-div" style="height:100%; width:100%;"></div>'
-        f'<script>Plotly.newPlot("{div}", {_script_json(spec["data"])}, '
-        f'Object.assign({{template: jspiprofTemplate}}, {_script_json(spec["layout"])}), jspiprofConfig);</script>'
-    )
+def _figure(number: int, spec: views.FigureSpec) -> list[bytes]:
+    """A chart: its div, drawn by plotly.js from the spec (template and config set once per page), in parts."""
+    div = f"chart-{number}".encode()
+    return [
+        b'<div id="', div, b'" class="plotly-graph-div" style="height:100%; width:100%;"></div><script>Plotly.newPlot("', div, b'", ',
+        _script_json(spec["data"]), b", Object.assign({template: jspiprofTemplate}, ", _script_json(spec["layout"]), b"), jspiprofConfig);</script>",
+    ]
 
 
 def _program(header: Header) -> str:
@@ -103,8 +105,9 @@ def _runtime(header: Header) -> str:
     return f"{r.host} {r.host_version} · Pyodide {r.pyodide} · JSPI: {r.jspi}"
 
 
-def render(t: Tables, found: list[Insight], title: str) -> str:
-    """The report as one HTML page: summary, time accounting, insights, charts, tables and failed switches."""
+def _page(t: Tables, found: list[Insight], title: str) -> list[bytes]:
+    """The report's HTML page in parts, UTF-8 encoded: summary, time accounting, insights, charts, tables and
+    failed switches."""
     s = t.suspensions
     accounting = time_accounting(t)
     window = max(accounting.window_us, 1e-9)
@@ -123,7 +126,12 @@ def render(t: Tables, found: list[Insight], title: str) -> str:
         warnings.append("The trace has no end line: the program crashed or was killed; everything recorded before is shown.")
     if t.dropped:
         warnings.append(f"{t.dropped:,} events were dropped by the recorder: counts are lower bounds.")
-    failed = t.failed_switches.assign(ts_us=t.failed_switches["ts_us"] - t.start_us).rename(columns={"ts_us": "at_us"})  # since the first entry
+    f = t.failed_switches
+    failed = f.drop(columns="ts_us").set_axis(pd.Index((f["ts_us"] - t.start_us).to_numpy() / 1000, name="at_ms"))  # since the first entry
+    head = "".join([
+        f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>",
+        f"<style>{_STYLE}</style><script type=\"text/javascript\">",
+    ])
     sections = [
         f"<h1>{html.escape(title)}</h1>",
         f'<p class="meta">{html.escape(_program(t.header))} · {html.escape(_runtime(t.header))}</p>',
@@ -135,15 +143,26 @@ def render(t: Tables, found: list[Insight], title: str) -> str:
         "<h2>Flame chart</h2>", _figure(1, views.flame_chart_spec(t)),
         "<h2>Flame graphs</h2>", _figure(2, views.flame_graph_spec(t, "wait")), _figure(3, views.flame_graph_spec(t, "running")),
         "<h2>Waits</h2>", _figure(4, views.wait_histogram_spec(t)), _figure(5, views.depth_vs_wait_spec(t)),
-        "<h2>Sites (largest total wait first)</h2>", _table(_in_ms(site_stats(t)), "No suspension was recorded."),
-        "<h2>Per path</h2>", _table(_in_ms(path_stats(t)), "No suspension was recorded."),
-        "<h2>Per entry kind</h2>", _table(_in_ms(kind_stats(t)), "No entry was recorded."),
-        "<h2>Failed switches</h2>", _table(_in_ms(failed).set_index("at_ms"), "No failed switch: every requested stack switch was possible."),
+        "<h2>Sites (largest total wait first)</h2>", _table(site_stats(t), "No suspension was recorded."),
+        "<h2>Per path</h2>", _table(path_stats(t), "No suspension was recorded."),
+        "<h2>Per entry kind</h2>", _table(kind_stats(t), "No entry was recorded."),
+        "<h2>Failed switches</h2>", _table(failed, "No failed switch: every requested stack switch was possible."),
     ]
-    return (
-        f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
-        f"<style>{_STYLE}</style><script type=\"text/javascript\">{get_plotlyjs()}</script>"
-        f"<script>const jspiprofTemplate = {pkgutil.get_data('plotly', _TEMPLATE).decode('utf-8')};"
-        f" const jspiprofConfig = {_script_json(_CONFIG)};</script></head>"
-        f"<body>{''.join(sections)}</body></html>"
-    )
+    return [
+        head.encode(), pkgutil.get_data("plotly", _PLOTLY_JS), b"</script><script>const jspiprofTemplate = ",  # plotly.js as the file holds it
+        pkgutil.get_data("plotly", _TEMPLATE), b"; const jspiprofConfig = ", _script_json(_CONFIG), b";</script></head><body>",
+        *chain.from_iterable([part.encode()] if isinstance(part, str) else part for part in sections), b"</body></html>",
+    ]
+
+
+def render(t: Tables, found: list[Insight], title: str) -> str:
+    """The report as one HTML page: summary, time accounting, insights, charts, tables and failed switches."""
+    return b"".join(_page(t, found, title)).decode("utf-8")
+
+
+def write(t: Tables, found: list[Insight], title: str, output: Path) -> None:
+    """Write the report (`render`'s page, UTF-8) to the file `output`, part after part (the page is some 8 MB,
+    plotly.js included: copied once, not joined into one string first)."""
+    parts = _page(t, found, title)
+    with output.open("wb") as file:
+        file.writelines(parts)

@@ -34,18 +34,22 @@ class RunSummary:
 
 def summarize(trace: Trace, top: int = TOP_SITES) -> RunSummary:
     """Count the suspensions and failed switches of a trace and rank its sites by total wait."""
+    columns = trace.suspension_columns
     waits: dict[str, float] = defaultdict(float)
     counts: Counter[str] = Counter()
-    for suspension in trace.suspensions:
-        site = suspension.site or "(library code only)"
-        waits[site] += suspension.wait_us
+    paths: Counter[str] = Counter()
+    for number, wait_us in zip(columns.shape, columns.wait_us):
+        shape = columns.shapes[number]
+        site = shape.site or "(library code only)"
+        waits[site] += wait_us
         counts[site] += 1
+        paths[shape.path] += 1
     ranked = sorted(waits, key=lambda site: (-waits[site], site))[:top]
     return RunSummary(
-        suspensions=len(trace.suspensions),
+        suspensions=len(columns),
         failed_switches=len(trace.failed_switches),
-        total_wait_us=sum(s.wait_us for s in trace.suspensions),
-        paths=dict(Counter(s.path for s in trace.suspensions).most_common()),
+        total_wait_us=sum(columns.wait_us),
+        paths=dict(paths.most_common()),
         top_sites=[SiteWait(site, counts[site], waits[site]) for site in ranked],
         complete=trace.complete,
         dropped=trace.dropped_count,

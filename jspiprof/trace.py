@@ -5,17 +5,23 @@ JSON parser for Python. Every line is checked; a file that is not a trace, is
 corrupt, or has a newer version raises `TraceError` with one sentence naming the line. A truncated last line
 (the app was killed mid-write) is skipped with a `TruncatedTraceWarning`. Unknown fields are ignored, and so are
 unknown line types (a newer writer of the same version may add them).
+
+`read_trace` checks the suspension lines, nearly all of a trace, a whole column at a time and stores them as
+columns (`SuspensionColumns`); the same checks line by line (`iter_events`) decide whenever the columns look wrong.
 """
 
 from __future__ import annotations
 
 import gc
 import json
+import struct
 import warnings
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from itertools import product
-from operator import itemgetter
+from array import array
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from itertools import chain, compress, islice, product, repeat
+from operator import eq, is_, itemgetter, not_
 from pathlib import Path
 from typing import IO, Any, Union
 
@@ -230,27 +236,7 @@ def _type_names(types: tuple[type, ...], nullable: bool) -> str:
 
 
 _INT_TYPE = {int}
-
-
-def _stack(obj: dict[str, Any], frames: set[int], stacks: dict[tuple[int, ...], tuple[int, ...]], number: int) -> tuple[int, ...]:
-    """The checked stack, as the one tuple shared by every event with the same stack (whether its frames are
-    defined is looked up once per distinct stack: a frame, once defined, stays defined)."""
-    stack = obj["stack"]
-    if _INT_TYPE.issuperset(map(type, stack)):
-        key = tuple(stack)
-        shared = stacks.get(key)
-        if shared is None and frames.issuperset(key):
-            shared = stacks[key] = key
-        if shared is not None and obj["depth"] == len(key):
-            return shared
-    for frame_id in stack:
-        if not isinstance(frame_id, int) or isinstance(frame_id, bool):
-            raise TraceError(f"line {number}: the stack should hold frame ids (integers), not {frame_id!r}.")
-        if frame_id not in frames:
-            raise TraceError(f"line {number}: the stack uses frame {frame_id}, which no earlier frame line defines.")
-    if obj["depth"] != len(stack):
-        raise TraceError(f"line {number}: depth is {obj['depth']} but the stack has {len(stack)} frames.")
-    return tuple(stack)
+_FIRST = itemgetter(0)
 
 
 def _header(obj: dict[str, Any], where: str) -> Header:
@@ -276,48 +262,76 @@ def _header(obj: dict[str, Any], where: str) -> Header:
     )
 
 
-def _lines(source: str | Path | IO[str] | Iterable[str]) -> Iterator[str]:
+def _lines(source: str | Path | IO[str] | Iterable[str | bytes]) -> Iterator[str | bytes]:
     if isinstance(source, (str, Path)):
-        try:
-            with open(source, encoding="utf-8", newline="") as file:
-                yield from file
-        except OSError as error:
-            raise TraceError(f"Cannot read the trace {source}: {error.strerror or error}.") from None
-        except UnicodeDecodeError:
+        return chain.from_iterable(_file_batches(source))
+    return iter(source)
+
+
+def _file_batches(path: str | Path) -> Iterator[list[bytes]]:
+    """The file's lines, about 1 MB of them at a time (as bytes: JSON is UTF-8, and orjson reads bytes as they are)."""
+    try:
+        with open(path, "rb") as file:
+            while batch := file.readlines(1 << 20):
+                yield batch
+    except OSError as error:
+        raise TraceError(f"Cannot read the trace {path}: {error.strerror or error}.") from None
+
+
+@contextmanager
+def _naming_the_file(source: str | Path | IO[str] | Iterable[str | bytes]) -> Iterator[None]:
+    """A trace file that is not UTF-8 is a `TraceError` naming the file."""
+    try:
+        yield
+    except UnicodeDecodeError:
+        if isinstance(source, (str, Path)):
             raise TraceError(f"{source} is not a jspiprof trace: it is not UTF-8 text.") from None
-    else:
-        yield from source
+        raise
 
 
-def iter_events(source: str | Path | IO[str] | Iterable[str]) -> Iterator[Event]:
-    """The trace's lines as typed events, checked one by one as they are read (the header first)."""
-    frames: set[int] = set()
-    entries: set[int] = set()
-    stacks: dict[tuple[int, ...], tuple[int, ...]] = {}
-    lines = _lines(source)
-    number = 0
-    pending: str | None = next(lines, None)
-    if pending is None:
-        raise TraceError("The trace is empty: a jspiprof trace starts with a header line.")
-    while pending is not None:
-        line = pending
-        number += 1
-        pending = next(lines, None)
-        try:
-            obj = loads(line)
-        except json.JSONDecodeError:
-            where = f"line {number}"
-            if pending is None and not line.endswith("\n") and number > 1:
-                warnings.warn(f"The trace's last line ({where}) is truncated (the app ended mid-write); it was skipped.", TruncatedTraceWarning, stacklevel=2)
-                return
-            if number == 1:
-                raise TraceError(f"{where}: this is not a jspiprof trace (the first line is not JSON).") from None
-            raise TraceError(f"{where}: not valid JSON; the trace is corrupt.") from None
+def _ends_a_line(line: str | bytes) -> bool:
+    return line[-1:] in ("\n", b"\n")
+
+
+class _Checker:
+    """The precise checks of each line, and what they remember of the lines before: the frames and entries defined
+    so far (the trace read so far has them) and the stacks already checked (each kept as the one tuple every event
+    with that stack shares)."""
+
+    def __init__(self, frames: Iterable[int] = (), entries: Iterable[int] = ()) -> None:
+        self.frames: set[int] = set(frames)
+        self.entries: set[int] = set(entries)
+        self.stacks: dict[tuple[int, ...], tuple[int, ...]] = {}
+
+    def events(self, lines: Iterator[str | bytes], number: int) -> Iterator[Event]:
+        """The events of `lines`, the first of which is line `number + 1`, checked one by one."""
+        pending: str | None = next(lines, None)
+        while pending is not None:
+            line = pending
+            number += 1
+            pending = next(lines, None)
+            try:
+                obj = loads(line)
+            except json.JSONDecodeError:
+                if pending is None and not _ends_a_line(line) and number > 1:
+                    _warn_truncated(number)
+                    return
+                if isinstance(line, bytes):
+                    line.decode("utf-8")  # text that is not UTF-8 is a UnicodeDecodeError, not a JSON error
+                if number == 1:
+                    raise TraceError(f"line {number}: this is not a jspiprof trace (the first line is not JSON).") from None
+                raise TraceError(f"line {number}: not valid JSON; the trace is corrupt.") from None
+            event = self.event(obj, number, pending)
+            if event is not None:
+                yield event
+
+    def event(self, obj: Any, number: int, pending: str | bytes | None) -> Event | None:
+        """The checked event of line `number`, parsed into `obj` (`pending` is the next line, None after the last);
+        None for a line type this reader does not know."""
         if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
             raise TraceError(f"line {number}: every line of a trace is a JSON object with a \"type\" string.")
         if number == 1:
-            yield _header(obj, "line 1")
-            continue
+            return _header(obj, "line 1")
         kind = obj["type"]
         if kind == "suspension":  # by far the most frequent: checked first, as `_values` does, naming the line only on error
             try:
@@ -328,68 +342,166 @@ def iter_events(source: str | Path | IO[str] | Iterable[str]) -> Iterator[Event]
                 _check_fields(kind, obj, f"line {number}")
             if obj["outcome"] not in _SUSPENSION_OUTCOMES:
                 raise _bad_outcome("suspension", obj, f"line {number}")
-            if obj["entry"] is not None and obj["entry"] not in entries:
+            if obj["entry"] is not None and obj["entry"] not in self.entries:
                 raise TraceError(f"line {number}: the suspension belongs to entry {obj['entry']}, which was never started.")
             suspension = Suspension(*values)  # fields in _FIELDS order; the stack, checked, is the shared tuple
-            suspension.stack = _stack(obj, frames, stacks, number)
-            yield suspension
-            continue
+            suspension.stack = self._stack(obj, number)
+            return suspension
         where = f"line {number}"
         if kind == "header":
             raise TraceError(f"{where}: a second header line; a trace has exactly one, first.")
         if kind not in _FIELDS:
-            continue
+            return None
         values = _values(kind, obj, where)
         if kind in _OUTCOMES and obj["outcome"] not in _OUTCOMES[kind]:
             raise _bad_outcome(kind, obj, where)
         if kind == "frame":
-            frames.add(obj["id"])
-            yield Frame(obj["id"], obj["file"], obj["line"], obj["function"], obj["library"])
-        elif kind == "entry":
-            if obj["id"] in entries:
+            self.frames.add(obj["id"])
+            return Frame(obj["id"], obj["file"], obj["line"], obj["function"], obj["library"])
+        if kind == "entry":
+            if obj["id"] in self.entries:
                 raise TraceError(f"{where}: entry {obj['id']} is defined twice.")
-            if obj["parent"] is not None and obj["parent"] not in entries:
+            if obj["parent"] is not None and obj["parent"] not in self.entries:
                 raise TraceError(f"{where}: the parent entry {obj['parent']} was never started.")
-            entries.add(obj["id"])
+            self.entries.add(obj["id"])
             if "end_us" not in obj:
-                yield Entry(obj["id"], obj["kind"], obj["promising"], obj["name"], obj["caller"], obj["parent"], obj["start_us"])
-                continue
+                return Entry(obj["id"], obj["kind"], obj["promising"], obj["name"], obj["caller"], obj["parent"], obj["start_us"])
             end = _values("entry_end", obj, where)  # an entry that ended before its line was written carries its end
             if obj["outcome"] not in _OUTCOMES["entry_end"]:
                 raise _bad_outcome("entry_end", obj, where)
-            yield Entry(obj["id"], obj["kind"], obj["promising"], obj["name"], obj["caller"], obj["parent"], obj["start_us"], *end[1:])
-        elif kind == "entry_end":
-            if obj["id"] not in entries:
+            return Entry(obj["id"], obj["kind"], obj["promising"], obj["name"], obj["caller"], obj["parent"], obj["start_us"], *end[1:])
+        if kind == "entry_end":
+            if obj["id"] not in self.entries:
                 raise TraceError(f"{where}: entry_end for entry {obj['id']}, which was never started.")
-            yield EntryEnd(obj["id"], obj["end_us"], obj["outcome"], obj["error"])
-        elif kind == "failed_switch":
-            if obj["entry"] is not None and obj["entry"] not in entries:
+            return EntryEnd(obj["id"], obj["end_us"], obj["outcome"], obj["error"])
+        if kind == "failed_switch":
+            if obj["entry"] is not None and obj["entry"] not in self.entries:
                 raise TraceError(f"{where}: the failed switch names entry {obj['entry']}, which was never started.")
-            yield FailedSwitch(
-                obj["ts_us"], obj["entry"], obj["reason"], obj["path"], _stack(obj, frames, stacks, number), obj["depth"], obj["site"], obj["error"]
-            )
-        elif kind == "dropped":
-            yield Dropped(obj["count"], obj["ts_us"])
-        else:
-            if pending is not None and pending.strip():
-                raise TraceError(f"line {number + 1}: a line after the end line; the trace is corrupt.")
-            yield End(obj["ts_us"], obj["dropped"], obj["exit_status"])
+            return FailedSwitch(obj["ts_us"], obj["entry"], obj["reason"], obj["path"], self._stack(obj, number), obj["depth"], obj["site"], obj["error"])
+        if kind == "dropped":
+            return Dropped(obj["count"], obj["ts_us"])
+        if pending is not None and pending.strip():
+            raise TraceError(f"line {number + 1}: a line after the end line; the trace is corrupt.")
+        return End(obj["ts_us"], obj["dropped"], obj["exit_status"])
+
+    def _stack(self, obj: dict[str, Any], number: int) -> tuple[int, ...]:
+        """The checked stack, as the one tuple shared by every event with the same stack (whether its frames are
+        defined is looked up once per distinct stack: a frame, once defined, stays defined)."""
+        stack = obj["stack"]
+        if _INT_TYPE.issuperset(map(type, stack)):
+            key = tuple(stack)
+            shared = self.stacks.get(key)
+            if shared is None and self.frames.issuperset(key):
+                shared = self.stacks[key] = key
+            if shared is not None and obj["depth"] == len(key):
+                return shared
+        for frame_id in stack:
+            if not isinstance(frame_id, int) or isinstance(frame_id, bool):
+                raise TraceError(f"line {number}: the stack should hold frame ids (integers), not {frame_id!r}.")
+            if frame_id not in self.frames:
+                raise TraceError(f"line {number}: the stack uses frame {frame_id}, which no earlier frame line defines.")
+        if obj["depth"] != len(stack):
+            raise TraceError(f"line {number}: depth is {obj['depth']} but the stack has {len(stack)} frames.")
+        return tuple(stack)
+
+
+def _warn_truncated(number: int) -> None:
+    warnings.warn(f"The trace's last line (line {number}) is truncated (the app ended mid-write); it was skipped.", TruncatedTraceWarning, stacklevel=4)
+
+
+def iter_events(source: str | Path | IO[str] | Iterable[str | bytes]) -> Iterator[Event]:
+    """The trace's lines as typed events, checked one by one as they are read (the header first)."""
+    lines = _lines(source)
+    first = next(lines, None)
+    if first is None:
+        raise TraceError("The trace is empty: a jspiprof trace starts with a header line.")
+    with _naming_the_file(source):
+        yield from _Checker().events(chain((first,), lines), 0)
+
+
+@dataclass(frozen=True)
+class SuspensionShape:
+    """What the suspensions at one place have in common: the stack (its depth is its length), the path that asked for
+    the switch, the site, what was awaited, the outcome and the error."""
+
+    stack: tuple[int, ...]
+    path: str
+    site: str | None
+    awaitable: str | None
+    outcome: str
+    error: str | None
+
+
+@dataclass
+class SuspensionColumns:
+    """A trace's suspensions as one column per field, in file order: suspension i is row i of every column.
+
+    What a whole trace stores (a million `Suspension` objects would cost more to build than their lines cost to
+    parse): times as float64 arrays and, for each row, its `shape`: an index into `shapes`, the distinct
+    `SuspensionShape`s in order of first use.
+    """
+
+    id: list[int] = field(default_factory=list)
+    entry: list[int | None] = field(default_factory=list)
+    start_us: array = field(default_factory=lambda: array("d"))
+    wait_us: array = field(default_factory=lambda: array("d"))
+    resume_us: array = field(default_factory=lambda: array("d"))
+    stack_bytes: list[int] = field(default_factory=list)
+    shape: array = field(default_factory=lambda: array("i"))
+    shapes: list[SuspensionShape] = field(default_factory=list)
+    shape_ids: dict[SuspensionShape, int] = field(default_factory=dict, compare=False, repr=False)
+    """Each shape's index in `shapes`."""
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+    def rows(self) -> list[Suspension]:
+        """One `Suspension` per row."""
+        shapes = list(map(self.shapes.__getitem__, self.shape))
+        stacks = [shape.stack for shape in shapes]
+        return list(map(
+            Suspension, self.id, self.entry, (s.path for s in shapes), self.start_us, self.wait_us, self.resume_us, self.stack_bytes,
+            stacks, map(len, stacks), (s.site for s in shapes), (s.awaitable for s in shapes), (s.outcome for s in shapes),
+            (s.error for s in shapes),
+        ))
+
+    def append(self, suspension: Suspension) -> None:
+        """Add a suspension as the last row."""
+        s = suspension
+        shape = SuspensionShape(s.stack, s.path, s.site, s.awaitable, s.outcome, s.error)
+        number = self.shape_ids.setdefault(shape, len(self.shapes))
+        if number == len(self.shapes):
+            self.shapes.append(shape)
+        for column, value in zip(self._per_row(), (s.id, s.entry, s.start_us, s.wait_us, s.resume_us, s.stack_bytes, number)):
+            column.append(value)
+
+    def _per_row(self) -> list[Any]:
+        return [self.id, self.entry, self.start_us, self.wait_us, self.resume_us, self.stack_bytes, self.shape]
+
+
+assert tuple(_FIELDS["suspension"]) == tuple(f.name for f in fields(Suspension))  # the checks build a Suspension from the fields in order
 
 
 @dataclass
 class Trace:
     """A whole trace: the pivot every analysis, report and export takes.
 
-    `entries` have their end merged in; `end` is None when the app ended without closing the trace.
+    `entries` have their end merged in; `end` is None when the app ended without closing the trace. The
+    suspensions are stored as `suspension_columns`; `suspensions` gives them as objects.
     """
 
     header: Header
     frames: dict[int, Frame] = field(default_factory=dict)
     entries: dict[int, Entry] = field(default_factory=dict)
-    suspensions: list[Suspension] = field(default_factory=list)
+    suspension_columns: SuspensionColumns = field(default_factory=SuspensionColumns)
     failed_switches: list[FailedSwitch] = field(default_factory=list)
     dropped: list[Dropped] = field(default_factory=list)
     end: End | None = None
+
+    @property
+    def suspensions(self) -> list[Suspension]:
+        """The suspensions in file order, as objects (built anew at each call)."""
+        return self.suspension_columns.rows()
 
     @property
     def complete(self) -> bool:
@@ -408,35 +520,223 @@ class Trace:
     @classmethod
     def from_events(cls, events: Iterable[Event]) -> Trace:
         """Gather a stream of events (from `iter_events`) into a Trace."""
-        iterator = iter(events)
+        return _gather(None, events)
+
+
+def _gather(trace: Trace | None, events: Iterable[Event]) -> Trace:
+    """`trace` (a new one when None: the first event is then the header) with `events` added."""
+    iterator = iter(events)
+    if trace is None:
         header = next(iterator)
         assert isinstance(header, Header)
-        trace = cls(header)
-        for event in iterator:
-            if isinstance(event, Suspension):  # by far the most frequent
-                trace.suspensions.append(event)
-            elif isinstance(event, Frame):
-                trace.frames[event.id] = event
-            elif isinstance(event, Entry):
-                trace.entries[event.id] = event
-            elif isinstance(event, EntryEnd):
-                entry = trace.entries[event.id]
-                entry.end_us, entry.outcome, entry.error = event.end_us, event.outcome, event.error
-            elif isinstance(event, FailedSwitch):
-                trace.failed_switches.append(event)
-            elif isinstance(event, Dropped):
-                trace.dropped.append(event)
-            elif isinstance(event, End):
-                trace.end = event
-        return trace
+        trace = Trace(header)
+    suspensions = trace.suspension_columns
+    for event in iterator:
+        if isinstance(event, Suspension):  # by far the most frequent
+            suspensions.append(event)
+        elif isinstance(event, Frame):
+            trace.frames[event.id] = event
+        elif isinstance(event, Entry):
+            trace.entries[event.id] = event
+        elif isinstance(event, EntryEnd):
+            entry = trace.entries[event.id]
+            entry.end_us, entry.outcome, entry.error = event.end_us, event.outcome, event.error
+        elif isinstance(event, FailedSwitch):
+            trace.failed_switches.append(event)
+        elif isinstance(event, Dropped):
+            trace.dropped.append(event)
+        elif isinstance(event, End):
+            trace.end = event
+    return trace
 
 
-def read_trace(source: str | Path | IO[str] | Iterable[str]) -> Trace:
-    """Read and check a whole trace file (a path, an open text file, or an iterable of lines)."""
+CHUNK_LINES = 1024
+"""`read_trace` checks the lines this many at a time."""
+
+
+_TYPE = itemgetter("type")
+_PER_ROW = ("id", "entry", "start_us", "wait_us", "resume_us", "stack_bytes", "stack")
+_PER_ROW_VALUES = itemgetter(*_PER_ROW)
+_SHAPE_VALUES = itemgetter("depth", "path", "site", "awaitable", "outcome", "error")
+"""Each row's shape is looked up by its stack and these values (checked once per distinct combination)."""
+
+
+def _suspension_types(names: Iterable[str]) -> list[frozenset[type]]:
+    """The JSON types each of these suspension fields may have (null included where it may be null)."""
+    return [frozenset(types + ((type(None),) if nullable else ())) for types, nullable in map(_FIELDS["suspension"].__getitem__, names)]
+
+
+_PER_ROW_TYPES = _suspension_types(_PER_ROW)
+_SHAPE_TYPES = _suspension_types(("path", "site", "awaitable", "error"))
+
+
+@dataclass
+class _Chunk:
+    """A chunk of lines that passed the checks: its events other than suspensions, its suspensions as columns (in
+    `_PER_ROW` order, the stack's place taken by the shape; None when it has none), the shapes it is the first to use,
+    and whether its last line was cut off."""
+
+    events: list[Event]
+    columns: list[list[Any]] | None
+    shapes: list[SuspensionShape]
+    truncated: bool
+
+
+class _ColumnReader:
+    """Reads a trace a chunk of lines at a time: each line parsed, then the suspension lines (nearly all of them)
+    checked and stored a whole column at a time, the other lines by the precise checks of `_Checker`.
+
+    The column checks accept only what the precise checks accept, with the same result; when a chunk does not pass
+    them, the precise checks take over from that chunk's first line, so a bad line gets its one-sentence error.
+    """
+
+    def __init__(self) -> None:
+        self.checker = _Checker()
+        self.trace: Trace | None = None
+        self.shapes: dict[tuple[tuple[int, ...], tuple[Any, ...]], int] = {}  # (stack, _SHAPE_VALUES) -> shape id
+
+    def read(self, lines: Iterator[str | bytes]) -> Trace:
+        chunks = iter(lambda: list(islice(lines, CHUNK_LINES)), [])
+        chunk = next(chunks, None)
+        if chunk is None:
+            raise TraceError("The trace is empty: a jspiprof trace starts with a header line.")
+        number = 0  # lines before this chunk
+        while chunk is not None:
+            following = next(chunks, None)
+            checked = self._check(chunk, number, following[0] if following else None)
+            if checked is None:
+                trace = self.trace
+                checker = _Checker(trace.frames, trace.entries) if trace else _Checker()  # as it was before this chunk
+                rest = chain(chunk, following or (), chain.from_iterable(chunks))
+                return _gather(trace, checker.events(rest, number))
+            self._add(checked)
+            if checked.truncated:
+                _warn_truncated(number + len(chunk))
+            number += len(chunk)
+            chunk = following
+        assert self.trace is not None
+        return self.trace
+
+    def _add(self, chunk: _Chunk) -> None:
+        self.trace = trace = _gather(self.trace, chunk.events)
+        if chunk.columns is None:
+            return
+        suspensions = trace.suspension_columns
+        for column, values in zip(suspensions._per_row(), chunk.columns):
+            if isinstance(column, array):  # packed in one go: array.extend parses its items one by one, five times slower
+                column.frombytes(struct.pack(f"{len(values)}{column.typecode}", *values))
+            else:
+                column.extend(values)
+        for shape in chunk.shapes:
+            suspensions.shape_ids[shape] = len(suspensions.shapes)
+            suspensions.shapes.append(shape)
+
+    def _check(self, lines: list[str | bytes], number: int, after: str | bytes | None) -> _Chunk | None:
+        """The checked chunk of `lines` (the first is line `number + 1`; `after` is the line after the last, None at the
+        end of the trace), or None when anything in it does not pass the column checks."""
+        truncated = False
+        try:
+            objs = list(map(loads, lines))
+        except json.JSONDecodeError:
+            if after is not None or _ends_a_line(lines[-1]) or number + len(lines) == 1:
+                return None
+            try:
+                objs = list(map(loads, lines[:-1]))  # a cut-off last line is skipped (with a warning once the chunk is in)
+            except json.JSONDecodeError:
+                return None
+            lines, after, truncated = lines[:-1], lines[-1], True
+        try:
+            kinds = list(map(_TYPE, objs))
+        except (TypeError, KeyError):  # a line that is not an object with a type
+            return None
+        is_suspension = list(map(eq, kinds, repeat("suspension")))
+        if number == 0 and is_suspension[0]:
+            return None
+        events: list[Event] = []
+        frames_at: dict[int, int] = {}  # where in the chunk each frame and entry is defined
+        entries_at: dict[int, int] = {}
+        try:
+            for i in compress(range(len(objs)), map(not_, is_suspension)):
+                event = self.checker.event(objs[i], number + i + 1, lines[i + 1] if i + 1 < len(lines) else after)
+                if event is not None:
+                    events.append(event)
+                    if isinstance(event, Frame):
+                        frames_at.setdefault(event.id, i)
+                    elif isinstance(event, Entry):
+                        entries_at[event.id] = i
+        except TraceError:
+            return None
+        suspensions = list(compress(objs, is_suspension))
+        if not suspensions:
+            return _Chunk(events, None, [], truncated)
+        checked = self._suspension_columns(suspensions, frames_at, entries_at, lambda: list(compress(range(len(objs)), is_suspension)))
+        return None if checked is None else _Chunk(events, *checked, truncated)
+
+    def _suspension_columns(
+        self, suspensions: list[dict[str, Any]], frames_at: dict[int, int], entries_at: dict[int, int], places: Callable[[], list[int]],
+    ) -> tuple[list[list[Any]], list[SuspensionShape]] | None:
+        """The checked columns of the suspension lines `suspensions` and the shapes they are the first to use, or None.
+        `places` gives the position of each in its chunk (needed only for frames and entries the chunk defines)."""
+        try:
+            columns = list(map(list, zip(*map(_PER_ROW_VALUES, suspensions))))
+            shape_values = list(map(_SHAPE_VALUES, suspensions))
+        except KeyError:  # a missing field
+            return None
+        if not all(map(frozenset.issuperset, _PER_ROW_TYPES, map(map, repeat(type), columns))):
+            return None
+        stacks = columns[-1]
+        if not _INT_TYPE.issuperset(map(type, chain.from_iterable(stacks))) or not _INT_TYPE.issuperset(map(type, map(_FIRST, shape_values))):
+            return None  # (1.0 and true would pass for 1 below: frame ids and depths must be integers themselves)
+        checker = self.checker
+        entries = set(columns[1])
+        entries.discard(None)
+        if not checker.entries.issuperset(entries):
+            return None
+        at: list[int] | None = None
+        if not entries.isdisjoint(entries_at):  # entries defined in this chunk: before their first suspension?
+            at = places()
+            first = dict(zip(reversed(columns[1]), reversed(at)))
+            if any(first[entry] < entries_at[entry] for entry in entries.intersection(entries_at)):
+                return None
+        try:
+            keys = list(zip(map(tuple, stacks), shape_values))
+            numbers = list(map(self.shapes.get, keys))
+        except TypeError:  # an unhashable value
+            return None
+        known = self.trace.suspension_columns if self.trace else SuspensionColumns()
+        new_keys: dict[tuple[tuple[int, ...], tuple[Any, ...]], int] = {}
+        new_shapes: dict[SuspensionShape, int] = {}
+        for i in compress(range(len(numbers)), map(is_, numbers, repeat(None))):  # combinations not seen before
+            key = keys[i]
+            number = new_keys.get(key)
+            if number is None:
+                stack, (depth, *texts) = key
+                if depth != len(stack) or texts[3] not in _SUSPENSION_OUTCOMES or not all(map(frozenset.__contains__, _SHAPE_TYPES, map(type, texts[:3] + texts[4:]))):
+                    return None
+                if not checker.frames.issuperset(stack):
+                    return None
+                if frames_at and any(frame in frames_at for frame in stack):  # frames defined in this chunk: before their first use?
+                    at = at or places()
+                    if any(frames_at.get(frame, -1) > at[i] for frame in stack):
+                        return None
+                shape = SuspensionShape(stack, *texts)
+                number = known.shape_ids.get(shape, new_shapes.get(shape))
+                if number is None:
+                    number = new_shapes[shape] = len(known.shapes) + len(new_shapes)
+                new_keys[key] = number
+            numbers[i] = number
+        self.shapes.update(new_keys)
+        columns[-1] = numbers
+        return columns, list(new_shapes)
+
+
+def read_trace(source: str | Path | IO[str] | Iterable[str | bytes]) -> Trace:
+    """Read and check a whole trace file (a path, an open text file, or an iterable of lines, as text or UTF-8 bytes)."""
     collecting = gc.isenabled()
     gc.disable()  # everything read is kept: the cyclic collector's passes over millions of new objects would find nothing
     try:
-        return Trace.from_events(iter_events(source))
+        with _naming_the_file(source):
+            return _ColumnReader().read(_lines(source))
     finally:
         if collecting:
             gc.enable()

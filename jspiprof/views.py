@@ -19,6 +19,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from jspiprof.analysis import Tables, running_before_switch
+from jspiprof.analysis.groups import Groups, rows_of
 from jspiprof.analysis.spans import column_spans, frame_spans
 
 COLUMNS = 2000
@@ -41,9 +42,24 @@ FigureSpec = dict[str, Any]
 """A plotly figure as plotly.js takes it: `data` (a list of traces) and `layout`."""
 
 
-def _frame_labels(t: Tables) -> pd.Series:
+def _frame_labels(t: Tables) -> dict[int, str]:
+    """`function (file:line)` of each frame id (the file without its folders)."""
     f = t.frames
-    return f["function"].astype(str) + " (" + f["file"].astype(str).str.rsplit("/", n=1).str[-1] + ":" + f["line"].astype(str) + ")"
+    return {
+        frame: f"{function} ({file.rsplit('/', 1)[-1]}:{line})"
+        for frame, function, file, line in zip(f["id"].tolist(), f["function"].tolist(), f["file"].tolist(), f["line"].tolist())
+    }
+
+
+def _libraries(t: Tables) -> dict[int, bool]:
+    """Whether each frame id is library code."""
+    return dict(zip(t.frames["id"].tolist(), t.frames["library"].tolist()))
+
+
+def _path_groups(paths: pd.Categorical) -> list[tuple[str, np.ndarray]]:
+    """The rows of each path seen, paths in order."""
+    codes = paths.codes
+    return [(str(paths.categories[code]), np.flatnonzero(codes == code)) for code in np.unique(codes[codes >= 0])]
 
 
 def _spans(t: Tables, column_us: float) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -56,34 +72,37 @@ def _spans(t: Tables, column_us: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     return column_spans(t, column_us)
 
 
-def _segments(x0: pd.Series, x1: pd.Series, y: pd.Series, text: list[str]) -> dict[str, np.ndarray]:
+def _segments(x0: np.ndarray, x1: np.ndarray, y: np.ndarray, text: list[str]) -> dict[str, np.ndarray]:
     """Line segments x0-x1 at height y, separated by gaps, with hover text on both ends."""
     n = len(x0)
     xs, ys, texts = np.empty(3 * n), np.empty(3 * n), np.empty(3 * n, dtype=object)
-    xs[0::3], xs[1::3], xs[2::3] = x0.to_numpy(float), x1.to_numpy(float), np.nan
-    ys[0::3], ys[1::3], ys[2::3] = y.to_numpy(float), y.to_numpy(float), np.nan
+    xs[0::3], xs[1::3], xs[2::3] = x0, x1, np.nan
+    ys[0::3], ys[1::3], ys[2::3] = y, y, np.nan
     labels = np.array(text, dtype=object)
     texts[0::3], texts[1::3], texts[2::3] = labels, labels, ""  # not None: plotly turns each None into JSON slowly
     return {"x": xs, "y": ys, "text": texts}
 
 
-def _tracks(t: Tables) -> tuple[pd.Series, pd.Series, list[tuple[float, str]]]:
-    """Row offset of each entry's track, the row of each entry's own span, and the track labels."""
-    e = t.entries
-    deepest = t.suspensions.groupby("entry")["depth"].max()
-    with_suspensions = e[e["id"].isin(deepest.index)].nlargest(MAX_TRACKS, "duration_us").sort_values("start_us")
-    offsets, labels, row = {}, [], 0
-    for _, entry in with_suspensions.iterrows():
-        offsets[entry["id"]] = row
-        name = entry["name"] if isinstance(entry["name"], str) else ""
-        labels.append((row, f"entry {entry['id']} {entry['kind']} {name}".strip()))
-        row += int(deepest[entry["id"]]) + 3
-    others = e[~e["id"].isin(offsets)]
-    if len(others):
-        labels.append((row, f"{len(others):,} other entries"))
-    shared = row
-    offset = e["id"].map(offsets)
-    return offset, offset.fillna(shared), labels
+def _tracks(t: Tables) -> tuple[np.ndarray, list[tuple[float, str]]]:
+    """The row offset of each entry's track (NaN for entries on the shared track), the shared track's row, and the
+    track labels."""
+    e, s = t.entries, t.suspensions
+    ids, durations, starts = e["id"].to_numpy(np.int64), e["duration_us"].to_numpy(np.float64), e["start_us"].to_numpy(np.float64)
+    groups = Groups.by(np.maximum(rows_of(ids, s["entry"].to_numpy()), -1))
+    deepest = np.zeros(len(ids), dtype=np.int64)
+    deepest[groups.keys] = groups.max(s["depth"].to_numpy())
+    candidates = groups.keys[np.argsort(-durations[groups.keys], kind="stable")][:MAX_TRACKS]  # the longest entries with suspensions...
+    tracked = candidates[np.argsort(starts[candidates], kind="stable")]  # ...in time order
+    offset, labels, row = np.full(len(ids), np.nan), [], 0
+    names, kinds = e["name"].tolist(), e["kind"].tolist()
+    for i in tracked.tolist():
+        offset[i] = row
+        name = names[i] if isinstance(names[i], str) else ""
+        labels.append((row, f"entry {ids[i]} {kinds[i]} {name}".strip()))
+        row += int(deepest[i]) + 3
+    if len(ids) > len(tracked):
+        labels.append((row, f"{len(ids) - len(tracked):,} other entries"))
+    return offset, float(row), labels
 
 
 def flame_chart_spec(t: Tables) -> FigureSpec:
@@ -92,41 +111,58 @@ def flame_chart_spec(t: Tables) -> FigureSpec:
     One track per entry (entries without suspensions share the last track). Times are ms from the first entry.
     """
     column_us = max(t.duration_us, 1.0) / COLUMNS
-    offset, entry_row, labels = _tracks(t)
-    offset.index = t.entries["id"]
-    entry_row.index = t.entries["id"]
-    ms = lambda us: (us - t.start_us) / 1000  # noqa: E731 - local unit conversion
-    data = []
-
+    offset, shared, labels = _tracks(t)
     e = t.entries
+    ids = e["id"].to_numpy(np.int64)
+
+    def ms(us: np.ndarray) -> np.ndarray:
+        return (us - t.start_us) / 1000
+
+    def rows(entry: np.ndarray) -> np.ndarray:
+        """The row offset of the track of each of these entries (NaN when not tracked, or not an entry)."""
+        row = rows_of(ids, entry)
+        return np.where(row >= 0, offset[row] if len(ids) else np.nan, np.nan)
+
+    durations = np.round(e["duration_us"].to_numpy(np.float64) / 1000, 3).tolist()
     entry_text = [f"entry {entry} {kind} {name}<br>{duration} ms" for entry, kind, name, duration in zip(  # one f-string each: faster than pandas string arithmetic
-        e["id"].tolist(), e["kind"].tolist(), e["name"].fillna("").tolist(), (e["duration_us"] / 1000).round(3).tolist())]
-    data.append({"type": "scattergl", "name": "entries", "mode": "lines", "line": {"width": ROW_PX - 4, "color": ENTRY_COLOR}, "hoverinfo": "text",
-                 **_segments(ms(e["start_us"]), ms(e["end_us"]), e["id"].map(entry_row), entry_text)})
+        ids.tolist(), e["kind"].tolist(), e["name"].fillna("").tolist(), durations)]
+    data = [{"type": "scattergl", "name": "entries", "mode": "lines", "line": {"width": ROW_PX - 4, "color": ENTRY_COLOR}, "hoverinfo": "text",
+             **_segments(ms(e["start_us"].to_numpy(np.float64)), ms(e["end_us"].to_numpy(np.float64)), np.where(np.isnan(offset), shared, offset), entry_text)}]
 
     pieces, spans = _spans(t, column_us)
     labels_by_frame = _frame_labels(t)
-    library = t.frames["library"].astype(bool)
-    for is_library, group in spans.groupby(spans["frame"].map(library), sort=True):
-        text = [f"{label}<br>across {count} suspension(s)" for label, count in zip(group["frame"].map(labels_by_frame).tolist(), group["count"].tolist())]
+    frame, count = spans["frame"].tolist(), spans["count"].tolist()
+    known = rows_of(t.frames["id"].to_numpy(np.int64), spans["frame"].to_numpy())
+    library = np.where(known >= 0, t.frames["library"].to_numpy(bool)[known] if len(known) else False, None)
+    x0, x1 = ms(spans["start_us"].to_numpy()), ms(spans["end_us"].to_numpy())
+    y = rows(spans["entry"].to_numpy()) + spans["depth"].to_numpy()
+    for is_library in (False, True):
+        chosen = np.flatnonzero(library == is_library)
+        if not len(chosen):
+            continue
+        text = [f"{labels_by_frame[frame[i]]}<br>across {count[i]} suspension(s)" for i in chosen.tolist()]
         data.append({
             "type": "scattergl", "name": "library frames" if is_library else "your frames", "mode": "lines", "hoverinfo": "text",
             "line": {"width": ROW_PX - 4, "color": LIBRARY_COLOR if is_library else USER_COLOR},
-            **_segments(ms(group["start_us"]), ms(group["end_us"]), group["entry"].map(offset) + group["depth"], text)})
-    for path, group in pieces.groupby("path", sort=True):
-        text = [f"suspended: {path}<br>{count} suspension(s), wait {ms} ms" for count, ms in zip(group["count"].tolist(), (group["wait_us"] / 1000).round(3).tolist())]
-        rows = group["entry"].map(offset).fillna(group["entry"].map(entry_row)) + group["depth"] + 1
+            **_segments(x0[chosen], x1[chosen], y[chosen], text)})
+    entry, depth = pieces["entry"].to_numpy(), pieces["depth"].to_numpy()
+    tracked = rows(entry)
+    piece_rows = np.where(np.isnan(tracked), np.where(rows_of(ids, entry) >= 0, shared, np.nan), tracked) + depth + 1
+    x0, x1 = ms(pieces["start_us"].to_numpy()), ms(pieces["end_us"].to_numpy())
+    counts, waits = pieces["count"].tolist(), np.round(pieces["wait_us"].to_numpy(np.float64) / 1000, 3).tolist()
+    for path, chosen in _path_groups(pieces["path"].array):
+        text = [f"suspended: {path}<br>{counts[i]} suspension(s), wait {waits[i]} ms" for i in chosen.tolist()]
         data.append({
             "type": "scattergl", "name": f"suspension: {path}", "mode": "lines", "hoverinfo": "text",
-            "line": {"width": ROW_PX - 4, "color": PATH_COLORS.get(str(path), "#7f7f7f")},
-            **_segments(ms(group["start_us"]), ms(group["end_us"]), rows, text)})
+            "line": {"width": ROW_PX - 4, "color": PATH_COLORS.get(path, "#7f7f7f")},
+            **_segments(x0[chosen], x1[chosen], piece_rows[chosen], text)})
 
-    rows = max([row for row, _ in labels] + [0]) + int(t.suspensions["depth"].max() if len(t.suspensions) else 0) + 3
+    rows_in_chart = max([row for row, _ in labels] + [0]) + int(t.suspensions["depth"].max() if len(t.suspensions) else 0) + 3
     layout = {
         "title": {"text": "Flame chart: entries, Python frames and suspensions over time"},
-        "height": min(160 + rows * ROW_PX, 4000), "xaxis": {"title": {"text": "time since the first entry (ms)"}}, "hovermode": "closest",
+        "height": min(160 + rows_in_chart * ROW_PX, 4000), "xaxis": {"title": {"text": "time since the first entry (ms)"}}, "hovermode": "closest",
         "yaxis": {"autorange": "reversed", "tickvals": [row for row, _ in labels], "ticktext": [label for _, label in labels], "zeroline": False},
-        "legend": {"orientation": "h", "y": -0.15 if rows < 20 else -0.05},
+        "legend": {"orientation": "h", "y": -0.15 if rows_in_chart < 20 else -0.05},
         "margin": {"l": 220},
     }
     return {"data": data, "layout": layout}
@@ -140,23 +176,27 @@ def flame_graph_spec(t: Tables, weight: str) -> FigureSpec:
     """
     s = t.suspensions
     values = s["wait_us"] if weight == "wait" else running_before_switch(t)
-    per_stack = pd.DataFrame({"stack_id": s["stack_id"], "path": s["path"], "value": values}).groupby(["stack_id", "path"], sort=False)["value"].sum()
-    labels_by_frame = _frame_labels(t)
-    library = t.frames["library"].astype(bool)
+    paths = s["path"].array
+    stack_id = s["stack_id"].to_numpy()
+    pairs = Groups.in_order_of_appearance(stack_id * max(len(paths.categories), 1) + paths.codes)  # per (stack, path), first seen first
+    firsts = pairs.first_rows()
+    totals = pairs.sum(np.nan_to_num(values.to_numpy(np.float64), nan=0.0))  # a missing running time counts as none
+    labels_by_frame, libraries = _frame_labels(t), _libraries(t)
     root = "all suspensions" if weight == "wait" else "all running time"
     nodes: dict[str, list] = {root: [root, "", 0.0, ENTRY_COLOR]}
-    for (stack_id, path), value in per_stack.items():
+    for first, value in zip(firsts.tolist(), totals.tolist()):
+        path = str(paths.categories[paths.codes[first]])
         parent = root
         nodes[root][2] += value
-        for frame in t.stacks[stack_id]:
+        for frame in t.stacks[stack_id[first]]:
             node = f"{parent}/{frame}"
             if node not in nodes:
-                nodes[node] = [labels_by_frame.get(frame, str(frame)), parent, 0.0, LIBRARY_COLOR if library.get(frame, True) else USER_COLOR]
+                nodes[node] = [labels_by_frame.get(frame, str(frame)), parent, 0.0, LIBRARY_COLOR if libraries.get(frame, True) else USER_COLOR]
             nodes[node][2] += value
             parent = node
         if weight == "wait":
             leaf = f"{parent}/:{path}"
-            nodes.setdefault(leaf, [f"suspended: {path}", parent, 0.0, PATH_COLORS.get(str(path), "#7f7f7f")])[2] += value
+            nodes.setdefault(leaf, [f"suspended: {path}", parent, 0.0, PATH_COLORS.get(path, "#7f7f7f")])[2] += value
     ids = list(nodes)
     label, parents, value, color = (list(column) for column in zip(*nodes.values()))
     icicle = {
@@ -181,9 +221,9 @@ def wait_histogram_spec(t: Tables) -> FigureSpec:
     edges = _wait_bins(waits)
     labels = [f"{edges[i]:.3g}–{edges[i + 1]:.3g}" for i in range(len(edges) - 1)]
     data = []
-    for path, group in s.groupby("path", sort=True):
-        counts, _ = np.histogram(np.clip(group["wait_us"].to_numpy(float) / 1000, edges[0], edges[-1]), bins=edges)
-        data.append({"type": "bar", "x": labels, "y": counts, "name": str(path), "marker": {"color": PATH_COLORS.get(str(path), "#7f7f7f")}})
+    for path, rows in _path_groups(s["path"].array):
+        counts, _ = np.histogram(np.clip(waits[rows], edges[0], edges[-1]), bins=edges)
+        data.append({"type": "bar", "x": labels, "y": counts, "name": path, "marker": {"color": PATH_COLORS.get(path, "#7f7f7f")}})
     layout = {"title": {"text": "Wait per suspension"}, "barmode": "stack", "xaxis": {"title": {"text": "wait (ms, log-spaced bins)"}},
               "yaxis": {"title": {"text": "suspensions"}}, "height": 420}
     return {"data": data, "layout": layout}
@@ -195,18 +235,19 @@ def depth_vs_wait_spec(t: Tables) -> FigureSpec:
     data = []
     layout = {"title": {"text": "Stack depth against wait"}, "xaxis": {"title": {"text": "Python stack depth (frames)"}},
               "yaxis": {"title": {"text": "wait (ms)"}}, "height": 420}
+    depth, waits = s["depth"].to_numpy(), s["wait_us"].to_numpy(float) / 1000
     if len(s) <= SCATTER_LIMIT:
-        for path, group in s.groupby("path", sort=True):
+        sites = s["site"].to_numpy(object)
+        for path, rows in _path_groups(s["path"].array):
             data.append({
-                "type": "scattergl", "x": group["depth"].to_numpy(), "y": group["wait_us"].to_numpy(float) / 1000, "mode": "markers",
-                "name": str(path), "opacity": 0.6, "marker": {"color": PATH_COLORS.get(str(path), "#7f7f7f"), "size": 7},
-                "text": group["site"].to_numpy(object), "hovertemplate": "%{text}<br>depth %{x}<br>wait %{y:,.3f} ms<extra></extra>"})
+                "type": "scattergl", "x": depth[rows], "y": waits[rows], "mode": "markers",
+                "name": path, "opacity": 0.6, "marker": {"color": PATH_COLORS.get(path, "#7f7f7f"), "size": 7},
+                "text": sites[rows], "hovertemplate": "%{text}<br>depth %{x}<br>wait %{y:,.3f} ms<extra></extra>"})
         layout["yaxis"]["type"] = "log"
     else:
-        waits = s["wait_us"].to_numpy(float) / 1000
         edges = _wait_bins(waits)
-        depths = np.arange(s["depth"].min(), s["depth"].max() + 2)
-        counts, _, _ = np.histogram2d(s["depth"].to_numpy(float), np.clip(waits, edges[0], edges[-1]), bins=[depths, edges])
+        depths = np.arange(depth.min(), depth.max() + 2)
+        counts, _, _ = np.histogram2d(depth.astype(float), np.clip(waits, edges[0], edges[-1]), bins=[depths, edges])
         data.append({"type": "heatmap", "x": depths[:-1], "y": [f"{edges[i]:.3g}" for i in range(len(edges) - 1)], "z": np.log10(counts.T + 1),
                      "customdata": counts.T, "colorscale": "Viridis", "colorbar": {"title": {"text": "log10 count"}},
                      "hovertemplate": "depth %{x}<br>wait ≥ %{y} ms<br>%{customdata:,} suspensions<extra></extra>"})

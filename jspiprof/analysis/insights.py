@@ -6,10 +6,12 @@ Each detector looks for one pattern and returns nothing when the trace does not 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from jspiprof.analysis.groups import Groups
 from jspiprof.analysis.tables import Tables
 
 HOT_LOOP_MIN_COUNT = 100
@@ -54,64 +56,116 @@ def _worth_it(t: Tables, at_stake_us: float) -> bool:
     return at_stake_us >= MIN_AT_STAKE_US and at_stake_us >= MIN_AT_STAKE_SHARE * t.duration_us
 
 
-def _runs(suspensions: pd.DataFrame) -> pd.DataFrame:
+@dataclass(frozen=True)
+class _Columns:
+    """The suspension columns the detectors read, as numpy arrays (texts as codes into `sites`, `paths`, `kinds`)."""
+
+    entry: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    wait: np.ndarray
+    resume: np.ndarray
+    switch: np.ndarray
+    depth: np.ndarray
+    stack_bytes: np.ndarray
+    site: np.ndarray
+    sites: pd.Index
+    path: np.ndarray
+    paths: pd.Index
+    kind: np.ndarray
+    kinds: pd.Index
+
+    @classmethod
+    def of(cls, s: pd.DataFrame) -> _Columns:
+        numbers = [s[name].to_numpy() for name in ("entry", "start_us", "end_us", "wait_us", "resume_us", "switch_us", "depth", "stack_bytes")]
+        texts = [part for name in ("site", "path", "kind") for part in (s[name].array.codes, s[name].array.categories)]
+        return cls(*numbers, *texts)
+
+    def on_path(self, path: str) -> np.ndarray:
+        """Which suspensions were asked for by `path`."""
+        return self.path == (self.paths.get_loc(path) if path in self.paths else -2)
+
+    def label(self, codes: np.ndarray, labels: pd.Index, row: int) -> Any:
+        """The text of a code (NaN for none)."""
+        return labels[codes[row]] if codes[row] >= 0 else float("nan")
+
+
+@dataclass(frozen=True)
+class HotSite:
+    """A site that switches often for tiny waits (what `hot_loops` reports on)."""
+
+    site: str
+    count: int
+    wait_p50_us: float
+    wait_p75_us: float
+    switch_total_us: float
+    resume_p50_us: float
+    first_us: float
+    last_us: float
+
+
+def _runs(c: _Columns) -> dict[str, np.ndarray]:
     """Per entry, the waits at each site between two of its `time.sleep` calls, one after another (one stack).
 
     Other sites may come in between (a loop that fetches a page, then reads its body); a sleep may not: it marks
-    steps that depend on time passing (polling), not independent ones.
+    steps that depend on time passing (polling), not independent ones. One array per column: entry, site and path
+    (codes), count, wait_total_us, wait_max_us, start_us, end_us, and `first` (the run's first suspension).
     """
-    columns = ["entry", "kind", "site", "path", "count", "wait_total_us", "wait_max_us", "start_us", "end_us"]
-    if not len(suspensions):
-        return pd.DataFrame(columns=columns)
-    s = suspensions
-    by_time = np.lexsort((s["start_us"].to_numpy(), s["entry"].to_numpy()))  # by entry, then time
-    entry = s["entry"].to_numpy()[by_time]
-    sleeps = (s["path"] == "time.sleep").to_numpy()[by_time]
-    stretch = np.cumsum(np.r_[True, entry[1:] != entry[:-1]] | sleeps)  # a new stretch per entry and at each sleep
-    site = s["site"].cat.codes.to_numpy()[by_time]
+    by_time = np.lexsort((c.start, c.entry))  # by entry, then time
+    entry = c.entry[by_time]
+    new_entry = np.ones(len(entry), dtype=bool)
+    new_entry[1:] = entry[1:] != entry[:-1]
+    stretch = np.cumsum(new_entry | c.on_path("time.sleep")[by_time])  # a new stretch per entry and at each sleep
+    site = c.site[by_time]
     grouped = np.lexsort((site, stretch))  # by stretch, then site, then time (lexsort is stable)
     order = by_time[grouped]
     stretch, site = stretch[grouped], site[grouped]
-    starts = np.flatnonzero(np.r_[True, (site[1:] != site[:-1]) | (stretch[1:] != stretch[:-1])])
+    new_run = np.ones(len(order), dtype=bool)
+    new_run[1:] = (site[1:] != site[:-1]) | (stretch[1:] != stretch[:-1])
+    starts = np.flatnonzero(new_run)
     first = order[starts]
-    wait = s["wait_us"].to_numpy(float)[order]
-    return pd.DataFrame({
-        "entry": s["entry"].to_numpy()[first], "kind": s["kind"].iloc[first].to_numpy(), "site": s["site"].iloc[first].to_numpy(),
-        "path": s["path"].iloc[first].to_numpy(), "count": np.diff(np.r_[starts, len(s)]),
-        "wait_total_us": np.add.reduceat(wait, starts), "wait_max_us": np.maximum.reduceat(wait, starts),
-        "start_us": s["start_us"].to_numpy()[first], "end_us": np.maximum.reduceat(s["end_us"].to_numpy(float)[order], starts),
-    }, columns=columns)
+    wait = c.wait[order]
+    return {
+        "first": first, "entry": c.entry[first], "site": c.site[first], "path": c.path[first], "count": np.diff(np.r_[starts, len(order)]),
+        "wait_total_us": np.add.reduceat(wait, starts) if len(starts) else wait, "wait_max_us": np.maximum.reduceat(wait, starts) if len(starts) else wait,
+        "start_us": c.start[first], "end_us": np.maximum.reduceat(c.end[order], starts) if len(starts) else wait,
+    }
 
 
-def _hot_sites(t: Tables) -> pd.DataFrame:
-    """Per site that switches often for tiny waits: count, wait_p50_us, wait_p75_us, switch_total_us, resume_p50_us,
-    first_us and last_us. Computed once by `insights` and shared by the detectors that need it."""
-    groups = t.suspensions.groupby("site")
-    per_site = groups.agg(
-        count=("wait_us", "size"), wait_p50_us=("wait_us", "median"), switch_total_us=("switch_us", "sum"),
-        resume_p50_us=("resume_us", "median"), first_us=("start_us", "min"), last_us=("end_us", "max"),
-    ).assign(wait_p75_us=groups["wait_us"].quantile(0.75))
-    return per_site[(per_site["count"] >= HOT_LOOP_MIN_COUNT) & (per_site["wait_p75_us"] < HOT_LOOP_MAX_P75_WAIT_US)]
+def _hot_sites(c: _Columns) -> list[HotSite]:
+    """The sites that switch often for tiny waits, with their count, wait_p50_us, wait_p75_us, switch_total_us,
+    resume_p50_us, first_us and last_us. Computed once by `insights` and shared by the detectors that need it."""
+    count = np.bincount(c.site, minlength=len(c.sites))
+    under = np.bincount(c.site[c.wait < HOT_LOOP_MAX_P75_WAIT_US], minlength=len(c.sites))
+    # a p75 below the limit needs the wait at its lower rank below it: only such sites have their quantiles computed
+    possible = (count >= HOT_LOOP_MIN_COUNT) & (under >= np.floor(0.75 * (count - 1)) + 1)
+    if not possible.any():
+        return []
+    groups = Groups.by(np.where(possible[c.site], c.site, -1))
+    p50, p75 = groups.quantiles(c.wait, [0.5, 0.75])
+    (resume_p50,) = groups.quantiles(c.resume, [0.5])
+    columns = zip(groups.keys, groups.sizes, p50, p75, groups.sum(c.switch), resume_p50, groups.min(c.start), groups.max(c.end))
+    return [HotSite(str(c.sites[key]), int(n), *map(float, numbers)) for key, n, *numbers in columns if numbers[1] < HOT_LOOP_MAX_P75_WAIT_US]
 
 
-def hot_loops(t: Tables, hot_sites: pd.DataFrame) -> list[Insight]:
+def hot_loops(t: Tables, hot_sites: list[HotSite]) -> list[Insight]:
     """A site that switches very often for very short waits (`hot_sites`): the switches themselves are the cost."""
     found = []
-    for site, row in hot_sites.iterrows():
-        if not _worth_it(t, row["switch_total_us"]):
+    for hot in hot_sites:
+        if not _worth_it(t, hot.switch_total_us):
             continue
         found.append(Insight(
             kind="hot-loop",
-            title=f"{int(row['count']):,} tiny stack switches at {site}",
-            site=str(site),
+            title=f"{hot.count:,} tiny stack switches at {hot.site}",
+            site=hot.site,
             evidence=[
-                f"{int(row['count']):,} suspensions between {_ms(row['first_us'] - t.start_us)} and "
-                f"{_ms(row['last_us'] - t.start_us)} into the run",
-                f"median wait {row['wait_p50_us']:,.0f} µs, 75% under {row['wait_p75_us']:,.0f} µs, median resume delay "
-                f"{row['resume_p50_us']:,.0f} µs: the waits are about what a switch costs by itself",
-                f"{_ms(row['switch_total_us'])} spent switching in total",
+                f"{hot.count:,} suspensions between {_ms(hot.first_us - t.start_us)} and "
+                f"{_ms(hot.last_us - t.start_us)} into the run",
+                f"median wait {hot.wait_p50_us:,.0f} µs, 75% under {hot.wait_p75_us:,.0f} µs, median resume delay "
+                f"{hot.resume_p50_us:,.0f} µs: the waits are about what a switch costs by itself",
+                f"{_ms(hot.switch_total_us)} spent switching in total",
             ],
-            at_stake_us=float(row["switch_total_us"]),
+            at_stake_us=hot.switch_total_us,
             estimate="the time spent in these switches (wait + resume delay): with one switch for the whole loop, "
                      "nearly all of it goes away",
             suggestion="Switch once for the whole loop instead of once per item: move the loop into one coroutine "
@@ -121,26 +175,34 @@ def hot_loops(t: Tables, hot_sites: pd.DataFrame) -> list[Insight]:
     return found
 
 
-def sequential_waits(t: Tables, hot_sites: pd.DataFrame) -> list[Insight]:
+def _not_hot(c: _Columns, hot_sites: list[HotSite]) -> np.ndarray:
+    """For each site code, whether the site is not one of `hot_sites`."""
+    return ~c.sites.isin([hot.site for hot in hot_sites])
+
+
+def sequential_waits(t: Tables, c: _Columns, hot_sites: list[HotSite]) -> list[Insight]:
     """Many waits from one site in one entry, one after the other: independent ones could overlap (hot loops aside)."""
-    runs = _runs(t.suspensions)
-    runs = runs[(runs["count"] >= SEQUENTIAL_MIN_COUNT) & (runs["path"] != "time.sleep") & ~runs["site"].isin(set(hot_sites.index))]
+    if not len(c.entry):
+        return []
+    runs = _runs(c)
+    at_stake = runs["wait_total_us"] - runs["wait_max_us"]
+    candidates = (runs["count"] >= SEQUENTIAL_MIN_COUNT) & ~c.on_path("time.sleep")[runs["first"]] & _not_hot(c, hot_sites)[runs["site"]]
     found = []
-    for _, run in runs.iterrows():
-        at_stake = float(run["wait_total_us"] - run["wait_max_us"])
-        if not _worth_it(t, at_stake):
+    for i in np.flatnonzero(candidates):
+        if not _worth_it(t, float(at_stake[i])):
             continue
+        first, count, site = runs["first"][i], int(runs["count"][i]), str(c.sites[runs["site"][i]])
         found.append(Insight(
             kind="sequential-waits",
-            title=f"{int(run['count']):,} waits one after the other at {run['site']}",
-            site=str(run["site"]),
+            title=f"{count:,} waits one after the other at {site}",
+            site=site,
             evidence=[
-                f"{int(run['count']):,} suspensions ({run['path']}) in entry {int(run['entry'])} ({run['kind']}), "
-                f"one after another from {_ms(run['start_us'] - t.start_us)} to {_ms(run['end_us'] - t.start_us)} into the run, "
+                f"{count:,} suspensions ({c.paths[runs['path'][i]]}) in entry {int(runs['entry'][i])} ({c.label(c.kind, c.kinds, first)}), "
+                f"one after another from {_ms(runs['start_us'][i] - t.start_us)} to {_ms(runs['end_us'][i] - t.start_us)} into the run, "
                 f"none overlapping",
-                f"they waited {_ms(run['wait_total_us'])} in total; the longest single wait was {_ms(run['wait_max_us'])}",
+                f"they waited {_ms(runs['wait_total_us'][i])} in total; the longest single wait was {_ms(runs['wait_max_us'][i])}",
             ],
-            at_stake_us=at_stake,
+            at_stake_us=float(at_stake[i]),
             estimate="sum of the waits minus the longest one: run concurrently, the waits would take about as long "
                      "as the longest of them",
             suggestion="If these requests do not depend on each other, start them together: e.g. gather them in one "
@@ -150,33 +212,36 @@ def sequential_waits(t: Tables, hot_sites: pd.DataFrame) -> list[Insight]:
     return found
 
 
-def sleep_polling(t: Tables, hot_sites: pd.DataFrame) -> list[Insight]:
+def sleep_polling(t: Tables, c: _Columns, hot_sites: list[HotSite]) -> list[Insight]:
     """`time.sleep` repeated at one site: waiting in fixed steps for something to happen (hot loops aside)."""
-    s = t.suspensions
-    sleeps = s[(s["path"] == "time.sleep") & ~s["site"].isin(hot_sites.index)]  # sleep(0) in a tight loop is a hot loop
-    sleeps = sleeps[["entry", "site", "start_us", "end_us", "wait_us", "resume_us"]].sort_values(["entry", "start_us"], kind="stable")
+    sleeps = np.flatnonzero(c.on_path("time.sleep") & _not_hot(c, hot_sites)[c.site])  # sleep(0) in a tight loop is a hot loop
+    sleeps = sleeps[np.lexsort((c.start[sleeps], c.entry[sleeps]))]  # by entry, then time
+    groups = Groups.in_order_of_appearance(np.unique(c.entry[sleeps], return_inverse=True)[1] * len(c.sites) + c.site[sleeps])  # per (entry, site)
     found = []
-    for (entry, site), group in sleeps.groupby(["entry", "site"], sort=False):
-        if len(group) < POLLING_MIN_COUNT:
+    for start, size in zip(groups.starts, groups.sizes):  # (entry, site) pairs in order of their first sleep
+        if size < POLLING_MIN_COUNT:
             continue
-        interval = float(group["wait_us"].median())
-        gaps = group["start_us"].to_numpy()[1:] - group["end_us"].to_numpy()[:-1]
+        rows = sleeps[groups.order[start:start + size]]
+        entry, site = int(c.entry[rows[0]]), str(c.sites[c.site[rows[0]]])
+        interval = float(np.median(c.wait[rows]))
+        gaps = c.start[rows][1:] - c.end[rows][:-1]
         loops = 1 + int((gaps >= interval).sum())
-        at_stake = loops * interval / 2 + float(group["resume_us"].sum())
+        at_stake = loops * interval / 2 + float(c.resume[rows].sum())
         if not _worth_it(t, at_stake):
             continue
-        inside = s["site"][(s["entry"] == entry) & (s["start_us"] > group["start_us"].min()) & (s["start_us"] < group["end_us"].max())]
-        others = inside[inside != site].value_counts().loc[lambda n: n > 0]  # sites are categorical: drop unseen ones
+        inside = (c.entry == entry) & (c.start > c.start[rows].min()) & (c.start < c.end[rows].max()) & (c.site != c.site[rows[0]])
+        others = np.bincount(c.site[inside], minlength=len(c.sites))
         evidence = [
-            f"{len(group):,} time.sleep suspensions at {site} in entry {int(entry)}, median {_ms(interval)} each, "
-            f"{_ms(group['wait_us'].sum())} slept in total, in {loops} polling loop{'s' if loops > 1 else ''}",
+            f"{size:,} time.sleep suspensions at {site} in entry {entry}, median {_ms(interval)} each, "
+            f"{_ms(c.wait[rows].sum())} slept in total, in {loops} polling loop{'s' if loops > 1 else ''}",
         ]
-        if len(others):
-            evidence.append(f"alternating with {int(others.iloc[0]):,} waits at {others.index[0]} (the check being polled)")
+        if others.any():
+            top = int(np.argmax(others))  # the most frequent; ties in site order
+            evidence.append(f"alternating with {int(others[top]):,} waits at {c.sites[top]} (the check being polled)")
         found.append(Insight(
             kind="sleep-polling",
             title=f"Polling with time.sleep at {site}",
-            site=str(site),
+            site=site,
             evidence=evidence,
             at_stake_us=at_stake,
             estimate="on average half a sleep interval per polling loop (the job finishes mid-sleep and is noticed "
@@ -188,29 +253,34 @@ def sleep_polling(t: Tables, hot_sites: pd.DataFrame) -> list[Insight]:
     return found
 
 
-def deep_stacks(t: Tables) -> list[Insight]:
+def deep_stacks(t: Tables, c: _Columns) -> list[Insight]:
     """A site that switches with a deep Python stack: every switch saves and restores a lot of C stack."""
-    per_site = t.suspensions.groupby("site").agg(
-        count=("wait_us", "size"), depth_p50=("depth", "median"), bytes_p50=("stack_bytes", "median"),
-        bytes_total=("stack_bytes", "sum"), resume_total_us=("resume_us", "sum"), resume_p50_us=("resume_us", "median"),
-    )
-    deep = per_site[(per_site["count"] >= DEEP_MIN_COUNT) & (per_site["bytes_p50"] >= DEEP_MIN_STACK_BYTES)]
-    typical_bytes = float(t.suspensions["stack_bytes"].median()) if len(t.suspensions) else 0.0
+    count = np.bincount(c.site, minlength=len(c.sites))
+    big = np.bincount(c.site[c.stack_bytes >= DEEP_MIN_STACK_BYTES], minlength=len(c.sites))
+    # a median at or above the limit needs the value above its rank at or above it: only such sites get their medians
+    possible = (count >= DEEP_MIN_COUNT) & (big >= count - np.floor(0.5 * (count - 1)) - 1)
+    if not possible.any():
+        return []
+    groups = Groups.by(np.where(possible[c.site], c.site, -1))
+    (depth_p50,), (bytes_p50,), (resume_p50,) = (groups.quantiles(values, [0.5]) for values in (c.depth, c.stack_bytes, c.resume))
+    bytes_total, resume_total = groups.sum(c.stack_bytes), groups.sum(c.resume)
+    typical_bytes = float(np.median(c.stack_bytes))
     found = []
-    for site, row in deep.iterrows():
-        at_stake = float(row["resume_total_us"])
-        if not _worth_it(t, at_stake):
+    for i, key in enumerate(groups.keys):
+        at_stake = float(resume_total[i])
+        if bytes_p50[i] < DEEP_MIN_STACK_BYTES or not _worth_it(t, at_stake):
             continue
+        site = str(c.sites[key])
         found.append(Insight(
             kind="deep-stack",
             title=f"Deep stacks switched at {site}",
-            site=str(site),
+            site=site,
             evidence=[
-                f"{int(row['count']):,} suspensions with a median of {row['depth_p50']:.0f} Python frames and "
-                f"{row['bytes_p50'] / 1024:,.0f} KiB of C stack each (median over the whole trace: "
+                f"{int(groups.sizes[i]):,} suspensions with a median of {depth_p50[i]:.0f} Python frames and "
+                f"{bytes_p50[i] / 1024:,.0f} KiB of C stack each (median over the whole trace: "
                 f"{typical_bytes / 1024:,.0f} KiB)",
-                f"{row['bytes_total'] / 2**20:,.1f} MiB of C stack copied back in total; median resume delay "
-                f"{row['resume_p50_us']:,.0f} µs",
+                f"{bytes_total[i] / 2**20:,.1f} MiB of C stack copied back in total; median resume delay "
+                f"{resume_p50[i]:,.0f} µs",
             ],
             at_stake_us=at_stake,
             estimate="the resume delays at this site, which include copying the saved C stack back",
@@ -223,6 +293,7 @@ def deep_stacks(t: Tables) -> list[Insight]:
 
 def insights(t: Tables) -> list[Insight]:
     """Every insight the trace supports, largest time at stake first."""
-    hot_sites = _hot_sites(t)
-    found = sequential_waits(t, hot_sites) + hot_loops(t, hot_sites) + sleep_polling(t, hot_sites) + deep_stacks(t)
+    c = _Columns.of(t.suspensions)
+    hot_sites = _hot_sites(c)
+    found = sequential_waits(t, c, hot_sites) + hot_loops(t, hot_sites) + sleep_polling(t, c, hot_sites) + deep_stacks(t, c)
     return sorted(found, key=lambda insight: insight.at_stake_us, reverse=True)

@@ -11,51 +11,79 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from jspiprof.analysis.groups import Groups, rows_of
 from jspiprof.analysis.tables import Tables
 
 _QUANTILES = {"wait_p50_us": 0.5, "wait_p95_us": 0.95, "wait_p99_us": 0.99}
+_ORDER = ["count", "wait_total_us", "wait_mean_us", "wait_p50_us", "wait_p95_us", "wait_p99_us", "wait_max_us",
+          "resume_total_us", "resume_mean_us", "depth_mean", "depth_max", "stack_bytes_mean", "stack_bytes_max"]
+
+
+def _wait_columns(suspensions: pd.DataFrame, by: str) -> tuple[pd.Index, dict[str, np.ndarray]]:
+    """The columns of `wait_stats` and the value of `by` of each of its rows, in `wait_stats` order."""
+    groups, labels = Groups.by_column(suspensions[by])
+    wait, resume = suspensions["wait_us"].to_numpy(np.float64), suspensions["resume_us"].to_numpy(np.float64)
+    depth, stack_bytes = suspensions["depth"].to_numpy(), suspensions["stack_bytes"].to_numpy()
+    count = groups.sizes
+    columns = {"count": count, "wait_total_us": groups.sum(wait), "resume_total_us": groups.sum(resume)}
+    columns.update(zip(_QUANTILES, groups.quantiles(wait, list(_QUANTILES.values()))))
+    columns.update(
+        wait_mean_us=columns["wait_total_us"] / count, wait_max_us=groups.max(wait), resume_mean_us=columns["resume_total_us"] / count,
+        depth_mean=groups.mean(depth), depth_max=groups.max(depth), stack_bytes_mean=groups.mean(stack_bytes), stack_bytes_max=groups.max(stack_bytes),
+    )
+    by_appearance = np.argsort(groups.first_rows(), kind="stable")
+    order = by_appearance[np.lexsort((-count[by_appearance], -columns["wait_total_us"][by_appearance]))]  # stable: ties by appearance
+    return labels[order], {name: columns[name][order] for name in _ORDER}
 
 
 def wait_stats(suspensions: pd.DataFrame, by: str) -> pd.DataFrame:
-    """Suspensions grouped by the column `by`, largest total wait first.
+    """Suspensions grouped by the column `by`, largest total wait first (then most suspensions, then first seen).
 
     Columns: count, wait_total_us, wait_mean_us, wait_p50_us, wait_p95_us, wait_p99_us, wait_max_us,
     resume_total_us, resume_mean_us, depth_mean, depth_max, stack_bytes_mean, stack_bytes_max.
     """
-    groups = suspensions[[by, "wait_us", "resume_us", "depth", "stack_bytes"]].groupby(by, sort=False, observed=True)
-    total, mean, largest = groups.sum(), groups.mean(), groups.max()  # all four columns at once: cheaper than one by one
-    quantiles = groups["wait_us"].quantile(list(_QUANTILES.values())).unstack()
-    table = pd.DataFrame({
-        "count": groups.size(), "wait_total_us": total["wait_us"], "wait_mean_us": mean["wait_us"], "wait_max_us": largest["wait_us"],
-        "resume_total_us": total["resume_us"], "resume_mean_us": mean["resume_us"], "depth_mean": mean["depth"], "depth_max": largest["depth"],
-        "stack_bytes_mean": mean["stack_bytes"], "stack_bytes_max": largest["stack_bytes"],
-    })
-    for name, q in _QUANTILES.items():
-        table[name] = quantiles[q] if len(table) else pd.Series(dtype="float64")
-    order = ["count", "wait_total_us", "wait_mean_us", "wait_p50_us", "wait_p95_us", "wait_p99_us", "wait_max_us",
-             "resume_total_us", "resume_mean_us", "depth_mean", "depth_max", "stack_bytes_mean", "stack_bytes_max"]
-    return table[order].sort_values(["wait_total_us", "count"], ascending=False, kind="stable")
+    labels, columns = _wait_columns(suspensions, by)
+    return pd.DataFrame(columns, index=labels, copy=False)
 
 
 def site_stats(t: Tables) -> pd.DataFrame:
-    """`wait_stats` per site, with `paths` (the paths seen there, most frequent first) and `function`."""
+    """`wait_stats` per site, with `paths` (the paths seen there, most frequent first)."""
     table = wait_stats(t.suspensions, "site")
     if not len(table):
         return table.assign(paths=pd.Series(dtype=object))
-    pairs = t.suspensions.groupby(["site", "path"], observed=True).size().rename("n").reset_index()
-    pairs = pairs.sort_values(["site", "n"], ascending=[True, False], kind="stable")  # most frequent first, ties in path order
-    paths = pd.Series({site: ", ".join(map(str, group)) for site, group in pairs.groupby("site", observed=True, sort=False)["path"]})
-    return table.assign(paths=paths.reindex(table.index))
+    site, path = t.suspensions["site"].array, t.suspensions["path"].array
+    paths = path.categories
+    known = (site.codes >= 0) & (path.codes >= 0)
+    pairs = np.bincount(site.codes[known].astype(np.int64) * len(paths) + path.codes[known], minlength=len(site.categories) * len(paths))
+    seen = pairs.reshape(len(site.categories), len(paths))
+    listed = []
+    for code in table.index.codes:
+        counts = seen[code]
+        present = np.flatnonzero(counts)
+        listed.append(", ".join(map(str, paths[present[np.argsort(-counts[present], kind="stable")]])))  # ties in path order
+    return table.assign(paths=pd.Series(listed, index=table.index))
 
 
 def kind_stats(t: Tables) -> pd.DataFrame:
-    """Per entry kind: entries, their total duration, and `wait_stats` of the suspensions inside them."""
-    entries = t.entries.groupby("kind").agg(entries=("id", "size"), entry_total_us=("duration_us", "sum"))
-    waits = wait_stats(t.suspensions, "kind")
-    table = entries.join(waits, how="left")
-    table["count"] = table["count"].fillna(0).astype("int64")
-    table["wait_total_us"] = table["wait_total_us"].fillna(0.0)
-    return table.rename(columns={"count": "suspensions"}).sort_values(["wait_total_us", "entries"], ascending=False, kind="stable")
+    """Per entry kind: entries, their total duration, and `wait_stats` of the suspensions inside them (largest total
+    wait first, then most entries)."""
+    groups, kinds = Groups.by_column(t.entries["kind"])
+    columns = {"entries": groups.sizes, "entry_total_us": groups.sum(t.entries["duration_us"].to_numpy(np.float64))}
+    labels, waits = _wait_columns(t.suspensions, "kind")
+    at = dict(zip(labels.astype(object), range(len(labels))))
+    row = np.array([at.get(kind, -1) for kind in kinds], dtype=np.intp)
+    found = row >= 0
+    for name, values in waits.items():
+        if found.all():
+            columns[name] = values[row]
+        elif name in ("count", "wait_total_us"):  # no suspension: none, waited 0
+            columns[name] = np.where(found, values[row] if len(values) else 0, 0).astype(values.dtype)
+        else:
+            columns[name] = np.where(found, values[row] if len(values) else np.nan, np.nan).astype(np.float64)
+    columns["suspensions"] = columns.pop("count")
+    order = np.lexsort((-columns["entries"], -columns["wait_total_us"]))  # stable: ties in kind order
+    names = ["entries", "entry_total_us", "suspensions", *(name for name in waits if name != "count")]
+    return pd.DataFrame({name: columns[name][order] for name in names}, index=kinds[order], copy=False)
 
 
 def path_stats(t: Tables) -> pd.DataFrame:
@@ -79,16 +107,30 @@ class TimeAccounting:
     other_us: float
 
 
+def _entry_times(t: Tables) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    e = t.entries
+    return e["id"].to_numpy(np.int64), e["start_us"].to_numpy(np.float64), e["end_us"].to_numpy(np.float64)
+
+
+def _steps(*counts_and_steps: tuple[int, int]) -> np.ndarray:
+    """`count` times `step`, for each pair, one after the other (as small integers: the sweeps sum millions of them)."""
+    return np.concatenate([np.full(count, step, dtype=np.int8) for count, step in counts_and_steps])
+
+
 def _own_running(t: Tables) -> tuple[np.ndarray, np.ndarray]:
     """Intervals where an entry runs Python itself: active, minus its child entries, minus its suspensions."""
-    e, s = t.entries, t.suspensions
-    children = e[e["parent"].notna()]
-    owner = np.concatenate([e["id"], e["id"], children["parent"].astype("int64"), children["parent"].astype("int64"), s["entry"], s["entry"]])
-    times = np.concatenate([e["start_us"], e["end_us"], children["start_us"], children["end_us"], s["start_us"], s["end_us"]])
-    step = np.concatenate([np.ones(len(e)), -np.ones(len(e)), -np.ones(len(children)), np.ones(len(children)), -np.ones(len(s)), np.ones(len(s))])
+    s = t.suspensions
+    ids, starts, ends = _entry_times(t)
+    child = t.entries["parent"].notna().to_numpy()
+    parents = t.entries["parent"].to_numpy(np.int64, na_value=-1)[child]
+    entry, s_start, s_end = s["entry"].to_numpy(), s["start_us"].to_numpy(), s["end_us"].to_numpy()
+    owner = np.concatenate([ids, ids, parents, parents, entry, entry])
+    times = np.concatenate([starts, ends, starts[child], ends[child], s_start, s_end])
+    n, m, k = len(ids), len(parents), len(entry)
+    step = _steps((n, 1), (n, -1), (m, -1), (m, 1), (k, -1), (k, 1))
     order = np.lexsort((times, owner))
-    owner, times, step = owner[order], times[order].astype("float64"), step[order]
-    total = np.cumsum(step)  # the running score of each owner: the cumulative sum since its first row
+    owner, times, step = owner[order], times[order], step[order]
+    total = np.cumsum(step, dtype=np.int32)  # the running score of each owner: the cumulative sum since its first row
     first = np.flatnonzero(np.diff(owner, prepend=owner[:1] - 1))
     score = total - np.repeat(total[first] - step[first], np.diff(np.r_[first, len(step)]))
     running = (score[:-1] == 1) & (owner[:-1] == owner[1:])
@@ -98,14 +140,13 @@ def _own_running(t: Tables) -> tuple[np.ndarray, np.ndarray]:
 def time_accounting(t: Tables) -> TimeAccounting:
     """Split the run's window into running Python, suspended and the rest (sweeps over entries and suspensions)."""
     run_starts, run_ends = _own_running(t)
-    s = t.suspensions
-    times = np.concatenate([run_starts, run_ends, s["start_us"], s["end_us"]]).astype("float64")
-    running_step = np.concatenate([np.ones(len(run_starts)), -np.ones(len(run_ends)), np.zeros(2 * len(s))])
-    suspended_step = np.concatenate([np.zeros(2 * len(run_starts)), np.ones(len(s)), -np.ones(len(s))])
+    s_start, s_end = t.suspensions["start_us"].to_numpy(), t.suspensions["end_us"].to_numpy()
+    times = np.concatenate([run_starts, run_ends, s_start, s_end])
+    n, k = len(run_starts), len(s_start)
     order = np.argsort(times, kind="stable")
     spans = np.diff(np.clip(times[order], t.start_us, t.end_us))
-    running = np.cumsum(running_step[order])[:-1] > 0
-    suspended = ~running & (np.cumsum(suspended_step[order])[:-1] > 0)
+    running = np.cumsum(_steps((n, 1), (n, -1), (2 * k, 0))[order], dtype=np.int32)[:-1] > 0
+    suspended = ~running & (np.cumsum(_steps((2 * n, 0), (k, 1), (k, -1))[order], dtype=np.int32)[:-1] > 0)
     running_us, suspended_us = float(spans[running].sum()), float(spans[suspended].sum())
     window = t.duration_us
     return TimeAccounting(window, running_us, suspended_us, window - running_us - suspended_us)
@@ -114,7 +155,16 @@ def time_accounting(t: Tables) -> TimeAccounting:
 def running_before_switch(t: Tables) -> pd.Series:
     """For each suspension (same index), the time its entry ran Python since its previous switch (or since
     the entry began): the running time that led up to this switch."""
-    s = t.suspensions[["entry", "start_us", "end_us"]].sort_values(["entry", "start_us"], kind="stable")
-    previous_end = s.groupby("entry")["end_us"].shift()
-    starts = s["entry"].map(t.entries.set_index("id")["start_us"])
-    return (s["start_us"] - previous_end.fillna(starts)).clip(lower=0).reindex(t.suspensions.index)
+    s = t.suspensions
+    entry, start, end = s["entry"].to_numpy(), s["start_us"].to_numpy(), s["end_us"].to_numpy()
+    order = np.lexsort((start, entry))  # by entry, then time
+    entry = entry[order]
+    ids, entry_starts, _ = _entry_times(t)
+    row = rows_of(ids, entry)
+    since = np.where(row >= 0, entry_starts[row] if len(ids) else np.nan, np.nan)  # the entry's start...
+    follows = np.zeros(len(entry), dtype=bool)
+    follows[1:] = entry[1:] == entry[:-1]
+    since[follows] = end[order][:-1][follows[1:]]  # ...or the end of the entry's previous switch
+    running = np.empty(len(order))
+    running[order] = np.maximum(start[order] - since, 0)
+    return pd.Series(running, index=s.index)

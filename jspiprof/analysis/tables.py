@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
@@ -10,17 +10,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from jspiprof.analysis.groups import rows_of
 from jspiprof.trace import Header, Trace
 
 LIBRARY_SITE = "(library code)"
 """The site shown for suspensions whose stack holds only library frames (the trace's `site` is null)."""
 NO_ENTRY = -1
 """The `entry` of suspensions recorded outside any entry (the trace's `entry` is null)."""
-
-_SUSPENSION_FIELDS = ("id", "entry", "path", "start_us", "wait_us", "resume_us", "stack_bytes", "depth", "site", "awaitable", "outcome", "error")
-_ENTRY_FIELDS = ("id", "kind", "promising", "name", "caller", "parent", "start_us", "end_us", "outcome", "error")
-_FAILED_FIELDS = ("ts_us", "entry", "reason", "path", "depth", "site", "error")
-_FRAME_FIELDS = ("id", "file", "line", "function", "library")
 
 
 @dataclass
@@ -29,7 +25,7 @@ class Tables:
 
     - `suspensions`: one row per suspension, plus `end_us` (stack restored), `switch_us` (wait + resume),
       `site` (null replaced by `LIBRARY_SITE`), `entry` (null replaced by `NO_ENTRY`), `stack_id` (index into `stacks`) and the entry's `kind`.
-      Its few-valued text columns (`path`, `site`, `awaitable`, `outcome`, `kind`) are categorical: grouping by them
+      Its few-valued text columns (`path`, `site`, `awaitable`, `outcome`, `error`, `kind`) are categorical: grouping by them
       on millions of rows is then a matter of integer codes.
     - `entries`: one row per entry, `end_us` filled with the trace end for entries still running, plus
       `finished` and `duration_us`.
@@ -56,85 +52,89 @@ class Tables:
         return self.end_us - self.start_us
 
 
-_CATEGORIES = ("path", "site", "awaitable", "outcome")
-"""Text columns of suspensions with few distinct values, made categorical."""
+_ENTRY_FIELDS = ("id", "kind", "promising", "name", "caller", "parent", "start_us", "end_us", "outcome", "error")
+_FAILED_FIELDS = ("ts_us", "entry", "reason", "path", "depth", "site", "error")
+_FRAME_FIELDS = ("id", "file", "line", "function", "library")
 
 
-def _frame(items: Sequence[Any], fields: tuple[str, ...]) -> pd.DataFrame:
-    """A DataFrame with one row per item and one column per field (read as attributes)."""
-    return pd.DataFrame.from_records(list(map(attrgetter(*fields), items)), columns=list(fields), nrows=len(items))
+def _columns(items: Sequence[Any], fields: tuple[str, ...]) -> dict[str, list[Any]]:
+    """One list per field (read as attributes) of the items."""
+    return dict(zip(fields, map(list, zip(*map(attrgetter(*fields), items))))) if items else {name: [] for name in fields}
 
 
-def _categorical(values: list[str | None], missing: str | None = None) -> pd.Categorical:
-    """Text values as a categorical with sorted categories, coded by one dict lookup per value (in C).
+def _frame(columns: dict[str, Any]) -> pd.DataFrame:
+    """A DataFrame of `columns` (an empty list is an empty column of objects)."""
+    return pd.DataFrame({name: np.empty(0, dtype=object) if isinstance(values, list) and not values else values for name, values in columns.items()})
+
+
+def _times(values: list[float | None]) -> np.ndarray:
+    """Microseconds as float64, None as NaN."""
+    return np.array(values, dtype=np.float64) if values else np.empty(0, dtype=np.float64)
+
+
+def _categorical(values: list[str | None], codes: np.ndarray, missing: str | None = None) -> pd.Categorical:
+    """Rows coded into `values` (code -1: no value) as a categorical with sorted categories.
 
     None becomes `missing` (always one of the categories), or stays missing when `missing` is None.
     """
-    distinct = {*dict.fromkeys(values), missing} - {None}
-    categories = sorted(distinct)
-    codes: dict[str | None, int] = {value: number for number, value in enumerate(categories)}
-    codes[None] = codes[missing] if missing is not None else -1
-    return pd.Categorical.from_codes(np.fromiter(map(codes.__getitem__, values), dtype=np.int64, count=len(values)), categories=categories)
+    categories = sorted({*values, missing} - {None})
+    position: dict[str | None, int] = {value: number for number, value in enumerate(categories)}
+    position[None] = position[missing] if missing is not None else -1
+    recode = np.array([position[value] for value in values] + [-1], dtype=np.int64)  # the last one recodes -1
+    return pd.Categorical.from_codes(recode[codes], categories=categories, validate=False)
 
 
-def _suspension_frame(items: Sequence[Any]) -> pd.DataFrame:
-    """Like `_frame` for suspensions, with the `_CATEGORIES` columns categorical and the numbers read as float64/int64."""
-    numbers = {"start_us": np.float64, "wait_us": np.float64, "resume_us": np.float64, "id": np.int64, "stack_bytes": np.int64, "depth": np.int64}
-    columns: dict[str, Any] = {}
-    for name in _SUSPENSION_FIELDS:
-        if name in numbers:  # straight into the array, without a list in between
-            columns[name] = np.fromiter(map(attrgetter(name), items), dtype=numbers[name], count=len(items))
-            continue
-        values = list(map(attrgetter(name), items))
-        if name in _CATEGORIES:
-            columns[name] = _categorical(values, LIBRARY_SITE if name == "site" else None)
-        elif name == "entry":
-            columns[name] = np.array([NO_ENTRY if value is None else value for value in values], dtype=np.int64)
-        else:
-            columns[name] = np.array(values, dtype=object)
-    return pd.DataFrame(columns, columns=list(_SUSPENSION_FIELDS), index=pd.RangeIndex(len(items)))
+def _kinds(trace: Trace, entry: np.ndarray) -> pd.Categorical:
+    """The kind of each suspension's entry (missing outside any entry)."""
+    entries = list(trace.entries.values())
+    row = rows_of(np.fromiter((e.id for e in entries), dtype=np.int64, count=len(entries)), entry)
+    return _categorical([e.kind for e in entries], row)
 
 
-def _intern_stacks(stacks: Iterable[Sequence[int]]) -> tuple[np.ndarray, list[tuple[int, ...]]]:
-    """Map each stack to a small integer id; returns (ids, distinct stacks)."""
-    ids: dict[tuple[int, ...], int] = {}
-    column = [ids.setdefault(tuple(stack), len(ids)) for stack in stacks]
-    return np.asarray(column, dtype=np.int64), list(ids)
+def _suspension_frame(trace: Trace) -> tuple[pd.DataFrame, list[tuple[int, ...]]]:
+    """The suspensions as a DataFrame (`Tables.suspensions`), and the distinct stacks `stack_id` indexes."""
+    c = trace.suspension_columns
+    n = len(c)
+    shape = np.frombuffer(c.shape, dtype=np.intc)
+    stack_ids: dict[tuple[int, ...], int] = {}
+    stack_of_shape = np.array([stack_ids.setdefault(s.stack, len(stack_ids)) for s in c.shapes], dtype=np.int64)
+    depth_of_shape = np.array([len(s.stack) for s in c.shapes], dtype=np.int64)
+    entry = np.fromiter(c.entry if None not in c.entry else (NO_ENTRY if e is None else e for e in c.entry), dtype=np.int64, count=n)
+    start, wait, resume = (np.frombuffer(column, dtype=np.float64).copy() for column in (c.start_us, c.wait_us, c.resume_us))
+    texts = {name: [getattr(s, name) for s in c.shapes] for name in ("path", "site", "awaitable", "outcome", "error")}
+    columns = {
+        "id": np.fromiter(c.id, dtype=np.int64, count=n), "entry": entry, "path": _categorical(texts["path"], shape), "start_us": start,
+        "wait_us": wait, "resume_us": resume, "stack_bytes": np.fromiter(c.stack_bytes, dtype=np.int64, count=n), "depth": depth_of_shape[shape],
+        "site": _categorical(texts["site"], shape, LIBRARY_SITE), "awaitable": _categorical(texts["awaitable"], shape),
+        "outcome": _categorical(texts["outcome"], shape), "error": _categorical(texts["error"], shape), "switch_us": wait + resume,
+        "end_us": start + (wait + resume), "stack_id": stack_of_shape[shape], "kind": _kinds(trace, entry),
+    }
+    return pd.DataFrame(columns, index=pd.RangeIndex(n), copy=False), list(stack_ids)
+
+
+def _end_us(trace: Trace, suspensions: pd.DataFrame, entry_starts: np.ndarray, entry_ends: np.ndarray, failed: np.ndarray) -> float:
+    """When the trace ends: its end line, or else its last time."""
+    if trace.end is not None:
+        return float(trace.end.ts_us)
+    ends = [array.max() for array in (suspensions["end_us"].to_numpy(), entry_starts, entry_ends[~np.isnan(entry_ends)], failed) if len(array)]
+    return float(max(ends, default=0.0))
 
 
 def tables(trace: Trace) -> Tables:
     """Turn a `jspiprof.trace.Trace` into `Tables`."""
-    entry_list = list(trace.entries.values())
-    frame_list = list(trace.frames.values())
-    suspension_list = list(trace.suspensions)
-    failed_list = list(trace.failed_switches)
-
-    suspensions = _suspension_frame(suspension_list)
-    suspensions["switch_us"] = suspensions["wait_us"] + suspensions["resume_us"]
-    suspensions["end_us"] = suspensions["start_us"] + suspensions["switch_us"]
-    suspensions["stack_id"], stacks = _intern_stacks(map(attrgetter("stack"), suspension_list))
-
-    entries = _frame(entry_list, _ENTRY_FIELDS)
-    entries["start_us"] = entries["start_us"].astype("float64")
-    entries["end_us"] = entries["end_us"].astype("float64")
-    entries["parent"] = entries["parent"].astype("Int64")
-
-    failed = _frame(failed_list, _FAILED_FIELDS)
-    failed["ts_us"] = failed["ts_us"].astype("float64")
-    failed["entry"] = failed["entry"].astype("Int64")
-    frames = _frame(frame_list, _FRAME_FIELDS).set_index("id", drop=False)
-
-    if trace.end is not None:
-        end_us = float(trace.end.ts_us)
-    else:
-        ends = [suspensions["end_us"].max(), entries["start_us"].max(), entries["end_us"].max(), failed["ts_us"].max()]
-        end_us = float(max((value for value in ends if pd.notna(value)), default=0.0))
-    start_us = float(entries["start_us"].min()) if len(entries) else 0.0
-
-    entries["finished"] = entries["end_us"].notna()
-    entries["end_us"] = entries["end_us"].fillna(end_us)
-    entries["duration_us"] = entries["end_us"] - entries["start_us"]
-    kinds = entries.set_index("id")["kind"]
-    suspensions["kind"] = pd.Categorical(suspensions["entry"].map(kinds))
+    suspensions, stacks = _suspension_frame(trace)
+    entries = _columns(list(trace.entries.values()), _ENTRY_FIELDS)
+    failed = _columns(trace.failed_switches, _FAILED_FIELDS)
+    starts, ends, failed_at = _times(entries["start_us"]), _times(entries["end_us"]), _times(failed["ts_us"])
+    end_us = _end_us(trace, suspensions, starts, ends, failed_at)
+    finished = ~np.isnan(ends)
+    ends[~finished] = end_us
+    entries.update(start_us=starts, end_us=ends, parent=pd.array(entries["parent"], dtype="Int64"), finished=finished, duration_us=ends - starts)
+    failed.update(ts_us=failed_at, entry=pd.array(failed["entry"], dtype="Int64"))
+    frames = _frame(_columns(list(trace.frames.values()), _FRAME_FIELDS)).set_index("id", drop=False)
+    start_us = float(starts.min()) if len(starts) else 0.0
     dropped = trace.end.dropped if trace.end is not None else trace.dropped_count
-    return Tables(suspensions, entries, failed, frames, stacks, start_us, end_us, dropped, trace.end is not None, trace.header)
+    return Tables(
+        suspensions, _frame(entries), _frame(failed), frames, stacks, start_us, end_us, dropped,
+        trace.end is not None, trace.header,
+    )
