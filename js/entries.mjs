@@ -6,8 +6,9 @@
  *   creates it through `Module.getPyProxyClass`);
  * - `Module.callPyObject` (once-callables) and `Module.callPyObjectMaybePromising` (every webloop handle: a task);
  * - `Module.promisingApply`, where a promising entry's Python code actually starts running. A promising call
- *   reaches it after `API.scheduleCallback`, so the entry is handed over through the scheduled callback; this
- *   keeps concurrent promising entries apart.
+ *   reaches it after `API.scheduleCallback`, so the entry is handed over through the scheduled callback; a
+ *   webloop handle's entry rides on the arguments array Pyodide passes along. This keeps concurrent promising
+ *   entries apart.
  */
 
 import { heapReader } from "./wasm-heap.mjs";
