@@ -50,8 +50,6 @@ function awaitableDescriber(Module) {
   const API = Module.API;
   const getPtr = Module.PyProxy_getPtr;
   const heapNow = heapReader(Module);
-  /** Prototype -> whether its objects are PyProxies (they share a few classes). @type {Map<object, boolean>} */
-  const proxyPrototypes = new Map();
   /** Python type address -> [address of its name, its name]. @type {Map<number, [number, string]>} */
   const typeNames = new Map();
   let headerChecked = false;
@@ -86,17 +84,26 @@ function awaitableDescriber(Module) {
     return described;
   }
 
+  /** What the objects of a prototype are: 0 a JS Promise, 1 a PyProxy, 2 anything else (a loop awaits one kind). */
+  const kinds = new Map();
+  let lastPrototype = null;
+  let lastKind = 2;
+
   return (awaited) => {
     if (awaited === null || awaited === undefined) return null;
-    if (awaited instanceof Promise) return "Promise";
     if (typeof awaited !== "object" && typeof awaited !== "function") return typeof awaited;
     const prototype = Object.getPrototypeOf(awaited);
-    let isProxy = proxyPrototypes.get(prototype);
-    if (isProxy === undefined) {
-      isProxy = API.isPyProxy(awaited);
-      proxyPrototypes.set(prototype, isProxy);
+    if (prototype !== lastPrototype) {
+      let kind = kinds.get(prototype);
+      if (kind === undefined) {
+        kind = awaited instanceof Promise ? 0 : API.isPyProxy(awaited) ? 1 : 2;
+        kinds.set(prototype, kind);
+      }
+      lastPrototype = prototype;
+      lastKind = kind;
     }
-    if (isProxy) return pythonType(awaited);
+    if (lastKind === 0) return "Promise";
+    if (lastKind === 1) return pythonType(awaited);
     return awaited.constructor?.name ?? typeof awaited;
   };
 }

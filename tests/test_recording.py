@@ -219,6 +219,30 @@ def test_js_async_function_awaited_with_run_sync(run_cli, tmp_path: Path) -> Non
     assert suspension.wait_us >= 4000
 
 
+def test_each_suspension_names_what_it_awaited_when_the_kinds_alternate(run_cli, tmp_path: Path) -> None:
+    trace, _, app = record(
+        run_cli,
+        tmp_path,
+        """\
+        import asyncio
+        from pyodide.code import run_js
+        from pyodide.ffi import run_sync
+
+        async def coroutine():
+            return 1
+
+        later = run_js("async () => 2")
+        for _ in range(3):
+            run_sync(coroutine())  # task
+            run_sync(later())  # future
+            run_sync(asyncio.ensure_future(coroutine()))  # task again
+        """,
+    )
+    assert [(s.site, s.awaitable) for s in trace.suspensions] == [
+        (line_of(app, "task"), "PyodideTask"), (line_of(app, "future"), "PyodideFuture"), (line_of(app, "task again"), "PyodideTask"),
+    ] * 3
+
+
 def test_failed_switch_in_a_synchronous_js_callback(run_cli, tmp_path: Path) -> None:
     trace, done, app = record(
         run_cli,
