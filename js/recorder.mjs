@@ -91,9 +91,9 @@ function callerFinder(skipPrefixes) {
     if (!Array.isArray(sites)) return fromText();
     for (const site of sites) {
       const file = site.getFileName();
-      const line = site.getLineNumber();
-      if (typeof file !== "string" || line === null || !CALLER_FILE.test(file) || skipped(file)) continue;
-      return `${file}:${line}`;
+      if (typeof file !== "string" || !CALLER_FILE.test(file) || skipped(file)) continue;
+      const line = site.getLineNumber(); // asked only here: working a line number out costs more than the file
+      if (line !== null) return `${file}:${line}`;
     }
     return sites.length < limit ? null : undefined;
   }
