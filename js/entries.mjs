@@ -96,6 +96,7 @@ export function hookEntries(pyodide, recorder) {
   function runPromising(kind, name, withCaller, call) {
     const entry = recorder.startEntry(kind, true, name, withCaller);
     scheduling = entry;
+    API.scheduleCallback = handOver; // only while the call is set up: task steps never pass through it
     let promise;
     try {
       promise = call();
@@ -104,6 +105,7 @@ export function hookEntries(pyodide, recorder) {
       throw error;
     } finally {
       scheduling = null;
+      API.scheduleCallback = scheduleCallback;
     }
     return endWhenSettled(entry, promise);
   }
@@ -145,7 +147,8 @@ export function hookEntries(pyodide, recorder) {
     }, delay);
   };
   webloop.destroy();
-  API.scheduleCallback = function jspiprofScheduleCallback(callback, delay) {
+  /** API.scheduleCallback while a promising call is set up: hands its entry over to its promisingApply. */
+  function handOver(callback, delay) {
     const entry = scheduling;
     if (entry === null) return scheduleCallback(callback, delay);
     scheduling = null;
@@ -154,7 +157,7 @@ export function hookEntries(pyodide, recorder) {
       applying = entry;
       callback();
     }, delay);
-  };
+  }
 
   const promisingApply = Module.promisingApply;
   // Pyodide 314 calls it as promisingApply(callable, args, nargs, kwargNames, nkwargs, exceptionSlot).
