@@ -6,9 +6,9 @@ import gc
 import json
 import sys
 import warnings
-from collections.abc import Iterator
-from itertools import chain
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import click
 
@@ -149,6 +149,18 @@ def _write_run_report(trace: Trace, trace_path: Path) -> None:
         click.echo(f"    {insight.suggestion}", err=True)
 
 
+class _ReadingWithProgress:
+    """A binary file whose reads advance a progress bar (`advance`, given the bytes read)."""
+
+    def __init__(self, file: BinaryIO, advance: Callable[[int], object]) -> None:
+        self.file, self.advance = file, advance
+
+    def read(self, size: int, /) -> bytes:
+        data = self.file.read(size)
+        self.advance(len(data))
+        return data
+
+
 def _read_tables(trace_path: Path) -> Tables:
     """Read a trace file into analysis tables, with a progress bar on stderr; bad input is one sentence."""
     try:
@@ -157,15 +169,10 @@ def _read_tables(trace_path: Path) -> Tables:
     except OSError as error:
         raise click.ClickException(f"Cannot read the trace {trace_path}: {error.strerror or error}.") from None
     with file, click.progressbar(length=size, label=f"reading {trace_path}", file=sys.stderr) as progress:
-        def batches() -> Iterator[list[bytes]]:
-            while batch := file.readlines(1 << 20):  # about 1 MB of whole lines at a time
-                progress.update(sum(map(len, batch)))
-                yield batch
-
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                trace = read_trace(chain.from_iterable(batches()))
+                trace = read_trace(_ReadingWithProgress(file, progress.update))
         except TraceError as error:
             raise click.ClickException(str(error)) from None
         except UnicodeDecodeError:

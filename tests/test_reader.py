@@ -1,5 +1,6 @@
-"""`read_trace` checks the suspension lines a whole column at a time: it accepts exactly what the line-by-line
-checks of `iter_events` accept, with the same trace, the same warnings and, for a bad file, the same error."""
+"""`read_trace` checks the suspension lines a whole column at a time (a file's blocks of lines decoded by msgspec into
+typed structs on the host, or each line parsed): it accepts exactly what the line-by-line checks of `iter_events`
+accept, with the same trace, the same warnings and, for a bad file, the same error."""
 
 from __future__ import annotations
 
@@ -17,7 +18,11 @@ from jspiprof.trace import Trace, TraceError, iter_events, read_trace
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CHUNKS = [1, 2, 3, 7, 4096]
-"""Lines per chunk: a bad line at every place in a chunk, and chunks that end between any two lines."""
+"""Lines per chunk of an iterable of lines: a bad line at every place in a chunk, and chunks that end between any two
+lines."""
+BLOCKS = [64, 700, 4096, 1 << 20]
+"""Bytes per block of a file: blocks of one line, of a few, and the whole file."""
+FILE_READERS = {"typed": reader._FileReader, "parsing each line": reader._ColumnReader}
 
 
 def outcome(read: Callable[[], Trace]) -> tuple[Any, list[tuple[type, str]]]:
@@ -33,9 +38,15 @@ def outcome(read: Callable[[], Trace]) -> tuple[Any, list[tuple[type, str]]]:
 
 def assert_same_as_line_by_line(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     expected = outcome(lambda: Trace.from_events(iter_events(path)))
-    for lines in CHUNKS:
-        monkeypatch.setattr(reader, "CHUNK_LINES", lines)
-        assert outcome(lambda: read_trace(path)) == expected, f"{lines} lines per chunk"
+    lines = path.read_bytes().splitlines(keepends=True)
+    for count in CHUNKS:
+        monkeypatch.setattr(reader, "CHUNK_LINES", count)
+        assert outcome(lambda: read_trace(lines)) == expected, f"{count} lines per chunk"
+    for name, file_reader in FILE_READERS.items():
+        monkeypatch.setattr(reader, "_FileReader", file_reader)
+        for size in BLOCKS:
+            monkeypatch.setattr(reader, "BLOCK_BYTES", size)
+            assert outcome(lambda: read_trace(path)) == expected, f"a file in blocks of {size} bytes, {name}"
 
 
 def app_lines() -> list[dict[str, Any]]:
@@ -204,6 +215,18 @@ def test_the_suspension_lines_of_a_good_trace_are_not_checked_one_by_one(tmp_pat
     trace = read_trace(path)
     assert len(trace.suspension_columns) == 120 and "suspension" not in checked
     assert trace.suspensions == Trace.from_events(iter_events(path)).suspensions
+
+
+def test_on_the_host_the_lines_of_a_good_file_are_decoded_by_msgspec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "trace.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in app_lines()))
+    parsed = []
+    check = reader._ColumnReader._check
+    monkeypatch.setattr(reader._ColumnReader, "_check", lambda self, lines, *rest: parsed.extend(lines) or check(self, lines, *rest))
+    trace = read_trace(path)
+    assert reader._FileReader.__module__ == "jspiprof.typed_reader"
+    assert len(parsed) == 1 and b'"header"' in parsed[0]  # only the header line was parsed by itself
+    assert trace == Trace.from_events(iter_events(path))
 
 
 def test_suspensions_at_one_place_share_one_stored_shape() -> None:
