@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 
 from jspiprof.analysis import Tables, running_before_switch
 from jspiprof.analysis.groups import Groups, rows_of
-from jspiprof.analysis.spans import column_spans, frame_spans
+from jspiprof.analysis.spans import Columns, column_spans, frame_span_columns
 
 COLUMNS = 2000
 """Time resolution of the flame chart: spans closer than 1/COLUMNS of the run are merged."""
@@ -62,12 +62,14 @@ def _path_groups(paths: pd.Categorical) -> list[tuple[str, np.ndarray]]:
     return [(str(paths.categories[code]), np.flatnonzero(codes == code)) for code in np.unique(codes[codes >= 0])]
 
 
-def _spans(t: Tables, column_us: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _spans(t: Tables, column_us: float) -> tuple[Columns, Columns]:
     """Suspension and frame spans to draw: exact when they fit in SPAN_BUDGET, else by time column."""
-    if len(t.suspensions) <= SPAN_BUDGET // 4:  # each suspension adds frame spans too: more rarely fits
-        suspensions = t.suspensions[["entry", "stack_id", "path", "start_us", "end_us", "wait_us", "depth"]].assign(count=1)
-        frames = frame_spans(t, suspensions)
-        if len(suspensions) + len(frames) <= SPAN_BUDGET:
+    s = t.suspensions
+    if len(s) <= SPAN_BUDGET // 4:  # each suspension adds frame spans too: more rarely fits
+        suspensions = {name: s[name].to_numpy() for name in ("entry", "stack_id", "start_us", "end_us", "wait_us", "depth")}
+        suspensions.update(path=s["path"].array, count=np.ones(len(s), dtype=np.int64))
+        frames = frame_span_columns(t, suspensions)
+        if len(s) + len(frames["count"]) <= SPAN_BUDGET:
             return suspensions, frames
     return column_spans(t, column_us)
 
@@ -132,10 +134,10 @@ def flame_chart_spec(t: Tables) -> FigureSpec:
     pieces, spans = _spans(t, column_us)
     labels_by_frame = _frame_labels(t)
     frame, count = spans["frame"].tolist(), spans["count"].tolist()
-    known = rows_of(t.frames["id"].to_numpy(np.int64), spans["frame"].to_numpy())
+    known = rows_of(t.frames["id"].to_numpy(np.int64), spans["frame"])
     library = np.where(known >= 0, t.frames["library"].to_numpy(bool)[known] if len(known) else False, None)
-    x0, x1 = ms(spans["start_us"].to_numpy()), ms(spans["end_us"].to_numpy())
-    y = rows(spans["entry"].to_numpy()) + spans["depth"].to_numpy()
+    x0, x1 = ms(spans["start_us"]), ms(spans["end_us"])
+    y = rows(spans["entry"]) + spans["depth"]
     for is_library in (False, True):
         chosen = np.flatnonzero(library == is_library)
         if not len(chosen):
@@ -145,12 +147,12 @@ def flame_chart_spec(t: Tables) -> FigureSpec:
             "type": "scattergl", "name": "library frames" if is_library else "your frames", "mode": "lines", "hoverinfo": "text",
             "line": {"width": ROW_PX - 4, "color": LIBRARY_COLOR if is_library else USER_COLOR},
             **_segments(x0[chosen], x1[chosen], y[chosen], text)})
-    entry, depth = pieces["entry"].to_numpy(), pieces["depth"].to_numpy()
+    entry, depth = pieces["entry"], pieces["depth"]
     tracked = rows(entry)
     piece_rows = np.where(np.isnan(tracked), np.where(rows_of(ids, entry) >= 0, shared, np.nan), tracked) + depth + 1
-    x0, x1 = ms(pieces["start_us"].to_numpy()), ms(pieces["end_us"].to_numpy())
-    counts, waits = pieces["count"].tolist(), np.round(pieces["wait_us"].to_numpy(np.float64) / 1000, 3).tolist()
-    for path, chosen in _path_groups(pieces["path"].array):
+    x0, x1 = ms(pieces["start_us"]), ms(pieces["end_us"])
+    counts, waits = pieces["count"].tolist(), np.round(pieces["wait_us"].astype(np.float64) / 1000, 3).tolist()
+    for path, chosen in _path_groups(pieces["path"]):
         text = [f"suspended: {path}<br>{counts[i]} suspension(s), wait {waits[i]} ms" for i in chosen.tolist()]
         data.append({
             "type": "scattergl", "name": f"suspension: {path}", "mode": "lines", "hoverinfo": "text",
