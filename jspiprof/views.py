@@ -74,13 +74,22 @@ def _spans(t: Tables, column_us: float) -> tuple[Columns, Columns]:
     return column_spans(t, column_us)
 
 
-def _segments(x0: np.ndarray, x1: np.ndarray, y: np.ndarray, text: list[str]) -> dict[str, np.ndarray]:
+def _frame_texts(labels_by_frame: dict[int, str], frame: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """The hover text of each frame span, `function (file:line)<br>across N suspension(s)`: each distinct one is
+    written once (spans of a frame across as many suspensions are many)."""
+    distinct_counts = int(count.max(initial=0)) + 1
+    codes, pairs = pd.factorize(frame * distinct_counts + count)
+    texts = [f"{labels_by_frame[f]}<br>across {c} suspension(s)" for f, c in zip(*map(np.ndarray.tolist, np.divmod(pairs, distinct_counts)))]
+    return np.array(texts, dtype=object)[codes]
+
+
+def _segments(x0: np.ndarray, x1: np.ndarray, y: np.ndarray, text: list[str] | np.ndarray) -> dict[str, np.ndarray]:
     """Line segments x0-x1 at height y, separated by gaps, with hover text on both ends."""
     n = len(x0)
     xs, ys, texts = np.empty(3 * n), np.empty(3 * n), np.empty(3 * n, dtype=object)
     xs[0::3], xs[1::3], xs[2::3] = x0, x1, np.nan
     ys[0::3], ys[1::3], ys[2::3] = y, y, np.nan
-    labels = np.array(text, dtype=object)
+    labels = np.asarray(text, dtype=object)
     texts[0::3], texts[1::3], texts[2::3] = labels, labels, ""  # not None: plotly turns each None into JSON slowly
     return {"x": xs, "y": ys, "text": texts}
 
@@ -133,7 +142,6 @@ def flame_chart_spec(t: Tables) -> FigureSpec:
 
     pieces, spans = _spans(t, column_us)
     labels_by_frame = _frame_labels(t)
-    frame, count = spans["frame"].tolist(), spans["count"].tolist()
     known = rows_of(t.frames["id"].to_numpy(np.int64), spans["frame"])
     library = np.where(known >= 0, t.frames["library"].to_numpy(bool)[known] if len(known) else False, None)
     x0, x1 = ms(spans["start_us"]), ms(spans["end_us"])
@@ -142,7 +150,7 @@ def flame_chart_spec(t: Tables) -> FigureSpec:
         chosen = np.flatnonzero(library == is_library)
         if not len(chosen):
             continue
-        text = [f"{labels_by_frame[frame[i]]}<br>across {count[i]} suspension(s)" for i in chosen.tolist()]
+        text = _frame_texts(labels_by_frame, spans["frame"][chosen], spans["count"][chosen])
         data.append({
             "type": "scattergl", "name": "library frames" if is_library else "your frames", "mode": "lines", "hoverinfo": "text",
             "line": {"width": ROW_PX - 4, "color": LIBRARY_COLOR if is_library else USER_COLOR},
