@@ -68,7 +68,11 @@ def frame_spans_one_by_one(t, spans: dict) -> list[tuple]:
 
 
 @pytest.mark.parametrize("columns", [200, 2000, 7])
-def test_frame_spans_are_the_unions_of_the_columns_of_the_spans_that_hold_each_frame(busy, columns: int) -> None:
+@pytest.mark.parametrize("chains", [0.0, 1.0], ids=["frame by frame", "chain by chain"])
+def test_frame_spans_are_the_unions_of_the_columns_of_the_spans_that_hold_each_frame(
+    busy, columns: int, chains: float, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(spans, "CHAINS_WORTH", chains)  # <module> and loop, held by every stack, are a chain
     suspensions, frames = spans.column_spans(busy, busy.duration_us / columns)
     got = sorted(zip(*(frames[name].tolist() for name in ("entry", "depth", "frame", "start_us", "end_us", "count"))))
     assert got == frame_spans_one_by_one(busy, suspensions)

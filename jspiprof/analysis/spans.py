@@ -12,6 +12,10 @@ import pandas as pd
 from jspiprof.analysis.groups import Groups, sums_at
 from jspiprof.analysis.tables import Tables
 
+CHAINS_WORTH = 0.75
+"""Frames held by exactly the same stacks (chains: an outer frame whose only callee is always the same function) are
+worked out once per chain when that needs at most this share of the cells one per frame would."""
+
 Columns = dict[str, Any]
 """A table as columns of one length (numpy arrays; a path column is a `pd.Categorical`): what the flame chart
 reads, without a DataFrame's cost per call."""
@@ -31,6 +35,13 @@ class _Prefixes:
     length: np.ndarray
     place: np.ndarray
     """For each row, the place of its prefix when prefixes are sorted by depth, then id."""
+    chain: np.ndarray
+    """For each row that ends a chain (rows whose prefixes are held by exactly the same stacks, and so live across the
+    same suspensions), the rows of its chain, it and those just above it; 0 for the other rows."""
+    ends: np.ndarray
+    """The rows that end a chain, stack after stack: stack i's from `chain_offset[i]`, `chain_length[i]` of them."""
+    chain_offset: np.ndarray
+    chain_length: np.ndarray
 
     @classmethod
     def of(cls, t: Tables) -> _Prefixes:
@@ -50,13 +61,32 @@ class _Prefixes:
         rank[np.lexsort((np.arange(len(prefix_ids)), depth_of))] = np.arange(len(prefix_ids))
         prefix = np.array(prefixes, dtype=np.int64)
         depth = np.arange(len(prefix)) - np.repeat(offset, length) + 1
-        return cls(np.array(frames, dtype=np.int64), prefix, depth, offset, length, rank[prefix])
+        # a row goes on in the next one when the next is in its stack and held by as many stacks: by the same ones
+        held = np.bincount(prefix, minlength=len(prefix_ids))[prefix]
+        goes_on = np.zeros(len(prefix), dtype=bool)
+        goes_on[:-1] = (depth[1:] > 1) & (held[1:] == held[:-1])
+        ends = np.flatnonzero(~goes_on)
+        chain = np.zeros(len(prefix), dtype=np.int64)
+        chain[ends] = np.diff(ends, prepend=-1)
+        chain_length = np.bincount(np.repeat(np.arange(len(length)), length)[ends], minlength=len(length))
+        return cls(np.array(frames, dtype=np.int64), prefix, depth, offset, length, rank[prefix], chain, ends,
+                   np.cumsum(chain_length) - chain_length, chain_length)
 
     def explode(self, stack_id: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For pieces with these stacks: one row per frame of each (outermost first), as (piece, row into the prefixes)."""
-        depths = self.length[stack_id]
-        first = np.cumsum(depths) - depths
-        return np.repeat(np.arange(len(stack_id)), depths), np.repeat(self.offset[stack_id] - first, depths) + np.arange(int(depths.sum()))
+        return _explode(self.offset, self.length, stack_id)
+
+    def explode_chains(self, stack_id: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For pieces with these stacks: one row per chain of each (outermost first), its last, as (piece, row)."""
+        piece, at = _explode(self.chain_offset, self.chain_length, stack_id)
+        return piece, self.ends[at]
+
+
+def _explode(offset: np.ndarray, length: np.ndarray, stack_id: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For pieces with these stacks: (piece, offset[stack] + i) for i in range(length[stack]) of each, piece after piece."""
+    lengths = length[stack_id]
+    first = np.cumsum(lengths) - lengths
+    return np.repeat(np.arange(len(stack_id)), lengths), np.repeat(offset[stack_id] - first, lengths) + np.arange(int(lengths.sum()))
 
 
 def _changes(*keys: np.ndarray) -> np.ndarray:
@@ -156,22 +186,30 @@ def column_spans(t: Tables, column_us: float) -> tuple[Columns, Columns]:
     spans["depth"] = prefixes.length[spans["stack_id"]]
     spans["path"] = pd.Categorical.from_codes(spans["path"], dtype=path_of.dtype, validate=False)
 
-    # one cell per frame of each span's stack, spans in time order; a frame's spans are the runs of the columns its
-    # cells cover, per entry and prefix (the spans come by entry; a prefix's place stands for its depth too)
+    # one cell per frame (or chain of frames) of each span's stack, spans in time order; a frame's spans are the runs
+    # of the columns its cells cover, per entry and prefix (the spans come by entry; a prefix's place stands for its depth too)
     in_time = np.lexsort((spans["start_us"], spans["column"]))
-    piece, row = prefixes.explode(spans["stack_id"][in_time])
+    stacks = spans["stack_id"][in_time]
+    chained = prefixes.chain_length[stacks].sum() <= CHAINS_WORTH * prefixes.length[stacks].sum()
+    piece, row = (prefixes.explode_chains if chained else prefixes.explode)(stacks)
     span = in_time[piece]
     places = int(prefixes.place.max(initial=0)) + 1
-    cells = Groups.by((_ranks(spans["entry"]) * places)[span] + prefixes.place[row])  # a stable sort: each key's cells stay in time order
+    entry_key = _ranks(spans["entry"]) * places
+    cells = Groups.by(entry_key[span] + prefixes.place[row])  # a stable sort: each key's cells stay in time order
     span, row = span[cells.order], row[cells.order]
     new_key = np.zeros(len(span), dtype=bool)
     new_key[cells.starts] = True
     runs = _run_starts(spans["column"][span], spans["last"][span], new_key)
-    first, first_row = span[runs], row[runs]
+    first, row, end, count = span[runs], row[runs], _reduced(spans["end_us"][span], runs, "max"), _reduced(spans["count"][span], runs, "sum")
+    if chained:  # each run of a chain is a span of each frame of the chain (in the stack of the run's first cell)
+        run, row = _explode(row - prefixes.chain[row] + 1, prefixes.chain[row], np.arange(len(runs)))
+        order = Groups.by(entry_key[first[run]] + prefixes.place[row]).order  # by entry and prefix, then time, as the cells
+        run, row = run[order], row[order]
+        first, end, count = first[run], end[run], count[run]
     frames = {
-        "entry": spans["entry"][first], "depth": prefixes.depth[first_row], "frame": prefixes.frame[first_row],
+        "entry": spans["entry"][first], "depth": prefixes.depth[row], "frame": prefixes.frame[row],
         "start_us": spans["start_us"][first],  # the earliest of the run: cells in time order
-        "end_us": _reduced(spans["end_us"][span], runs, "max"), "count": _reduced(spans["count"][span], runs, "sum"),
+        "end_us": end, "count": count,
     }
     return spans, frames
 
