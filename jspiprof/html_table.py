@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Iterator, Mapping
+from math import isnan
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,7 @@ def _cells(column: Any) -> list[str]:
     if isinstance(column, np.ndarray) and kind in "iub":  # never missing
         return list(map(str, column.tolist()))
     if isinstance(column, np.ndarray) and kind == "f":
-        return ["" if value != value else f"{value:,.3f}" for value in column.tolist()]  # NaN is not itself
+        return ["" if isnan(value) else f"{value:,.3f}" for value in column.tolist()]
     values = np.asarray(column, dtype=object)
     text = _texts(kind)
     return [(_escaped(value) if value is pd.NA else "") if gap else text(value) for value, gap in zip(values.tolist(), pd.isna(values).tolist())]
