@@ -126,7 +126,7 @@ def _runs(c: _Columns) -> dict[str, np.ndarray]:
     first = order[starts]
     wait = c.wait[order]
     return {
-        "first": first, "entry": c.entry[first], "site": c.site[first], "path": c.path[first], "count": np.diff(np.r_[starts, len(order)]),
+        "first": first, "entry": c.entry[first], "site": c.site[first], "path": c.path[first], "count": np.diff(starts, append=len(order)),
         "wait_total_us": np.add.reduceat(wait, starts) if len(starts) else wait, "wait_max_us": np.maximum.reduceat(wait, starts) if len(starts) else wait,
         "start_us": c.start[first], "end_us": np.maximum.reduceat(c.end[order], starts) if len(starts) else wait,
     }

@@ -174,7 +174,7 @@ def column_spans(t: Tables, column_us: float) -> tuple[Columns, Columns]:
     pieces = {
         "entry": entry[first], "stack_id": stack_id[first], "path": path[first], "column": column[first],
         "start_us": _reduced(start[order], starts, "min"), "end_us": _reduced(end[order], starts, "max"),
-        "wait_us": sums_at(wait[order], starts), "count": np.diff(np.r_[starts, len(order)]),
+        "wait_us": sums_at(wait[order], starts), "count": np.diff(starts, append=len(order)),
     }
     # the pieces are sorted by entry, stack and path, then column: a span is a run of them
     runs = _run_starts(pieces["column"], pieces["column"], _changes(pieces["entry"], pieces["stack_id"], pieces["path"]))

@@ -61,7 +61,7 @@ def site_table(t: Tables) -> StatsTable:
     """`site_stats` as a `StatsTable`."""
     table = wait_table(t.suspensions, "site")
     site, path = t.suspensions["site"].array, t.suspensions["path"].array
-    paths = path.categories
+    paths = list(map(str, path.categories))
     known = (site.codes >= 0) & (path.codes >= 0)
     pairs = np.bincount(site.codes[known].astype(np.int64) * len(paths) + path.codes[known], minlength=len(site.categories) * len(paths))
     seen = pairs.reshape(len(site.categories), len(paths))
@@ -69,7 +69,7 @@ def site_table(t: Tables) -> StatsTable:
     for code in table.index.codes:
         counts = seen[code]
         present = np.flatnonzero(counts)
-        listed.append(", ".join(map(str, paths[present[np.argsort(-counts[present], kind="stable")]])))  # ties in path order
+        listed.append(", ".join(paths[i] for i in present[np.argsort(-counts[present], kind="stable")].tolist()))  # ties in path order
     return StatsTable(table.index, {**table.columns, "paths": np.array(listed, dtype=object)})
 
 
@@ -83,7 +83,7 @@ def kind_table(t: Tables) -> StatsTable:
     groups, kinds = Groups.by_column(t.entries["kind"])
     columns = {"entries": groups.sizes, "entry_total_us": groups.sum(t.entries["duration_us"].to_numpy(np.float64))}
     waits = wait_table(t.suspensions, "kind")
-    at = dict(zip(waits.index.astype(object), range(len(waits.index))))
+    at = dict(zip(waits.index.tolist(), range(len(waits.index))))
     row = np.array([at.get(kind, -1) for kind in kinds], dtype=np.intp)
     found = row >= 0
     for name, values in waits.columns.items():
@@ -151,7 +151,7 @@ def _own_running(t: Tables) -> tuple[np.ndarray, np.ndarray]:
     owner, times, step = owner[order], times[order], step[order]
     total = np.cumsum(step, dtype=np.int32)  # the running score of each owner: the cumulative sum since its first row
     first = np.flatnonzero(np.diff(owner, prepend=owner[:1] - 1))
-    score = total - np.repeat(total[first] - step[first], np.diff(np.r_[first, len(step)]))
+    score = total - np.repeat(total[first] - step[first], np.diff(first, append=len(step)))
     running = (score[:-1] == 1) & (owner[:-1] == owner[1:])
     return times[:-1][running], times[1:][running]
 
