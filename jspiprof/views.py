@@ -224,6 +224,16 @@ def _wait_bins(waits_ms: np.ndarray) -> np.ndarray:
     return np.logspace(np.floor(np.log10(low)), np.ceil(np.log10(high)), 41)
 
 
+def _bin_of(waits_ms: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """The bin of each wait, clipped to the edges, as np.histogram2d counts it (each bin holds its left edge, the last one
+    its right edge too; -1 for NaN, which no bin holds)."""
+    clipped = np.clip(waits_ms, edges[0], edges[-1])
+    bins = np.searchsorted(edges, clipped, side="right") - 1
+    bins[clipped == edges[-1]] = len(edges) - 2
+    bins[np.isnan(clipped)] = -1
+    return bins
+
+
 def wait_histogram_spec(t: Tables) -> FigureSpec:
     """How many suspensions waited how long (log-spaced bins), stacked by path."""
     s = t.suspensions
@@ -257,7 +267,9 @@ def depth_vs_wait_spec(t: Tables) -> FigureSpec:
     else:
         edges = _wait_bins(waits)
         depths = np.arange(depth.min(), depth.max() + 2)
-        counts, _, _ = np.histogram2d(depth.astype(float), np.clip(waits, edges[0], edges[-1]), bins=[depths, edges])
+        bins, width = _bin_of(waits, edges), len(edges) - 1  # a depth's bin is depth - depths[0]: its edges are integers
+        cells = np.bincount(((depth - depths[0]) * width + bins)[bins >= 0], minlength=(len(depths) - 1) * width)
+        counts = cells.reshape(len(depths) - 1, width).astype(np.float64)  # as np.histogram2d gives them
         data.append({"type": "heatmap", "x": depths[:-1], "y": [f"{edges[i]:.3g}" for i in range(len(edges) - 1)], "z": np.log10(counts.T + 1),
                      "customdata": counts.T, "colorscale": "Viridis", "colorbar": {"title": {"text": "log10 count"}},
                      "hovertemplate": "depth %{x}<br>wait ≥ %{y} ms<br>%{customdata:,} suspensions<extra></extra>"})
