@@ -159,7 +159,7 @@ def flame_chart_spec(t: Tables) -> FigureSpec:
     tracked = rows(entry)
     piece_rows = np.where(np.isnan(tracked), np.where(rows_of(ids, entry) >= 0, shared, np.nan), tracked) + depth + 1
     x0, x1 = ms(pieces["start_us"]), ms(pieces["end_us"])
-    counts, waits = pieces["count"].tolist(), np.round(pieces["wait_us"].astype(np.float64) / 1000, 3).tolist()
+    counts, waits = pieces["count"].tolist(), np.round(pieces["wait_us"] / 1000, 3).tolist()
     for path, chosen in _path_groups(pieces["path"]):
         text = [f"suspended: {path}<br>{counts[i]} suspension(s), wait {waits[i]} ms" for i in chosen.tolist()]
         data.append({
