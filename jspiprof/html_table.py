@@ -1,10 +1,13 @@
-"""A DataFrame as the HTML table `DataFrame.to_html(escape=True, na_rep="", border=0)` writes, numbers with three
-decimals and thousands separators, written straight from the columns (to_html costs a few ms even for a few rows)."""
+"""A table as the HTML `DataFrame.to_html(escape=True, na_rep="", border=0)` writes, numbers with three decimals and
+thousands separators, written straight from the columns (to_html costs a few ms even for a few rows, and a
+DataFrame to write from costs more than its columns)."""
 
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from math import isnan
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,40 +24,43 @@ def _texts(kind: str) -> Callable[[object], str]:
     return (lambda v: f"{v:,.3f}") if kind == "f" else str if kind in "iub" else _escaped
 
 
-def _cells(values: np.ndarray, missing: np.ndarray, kind: str) -> list[str]:
-    """The text of each value of a column: missing values empty (but pandas' NA of a nullable integer column is "<NA>")."""
+def _cells(column: Any) -> list[str]:
+    """The text of each value of a column (a numpy or pandas array): missing values empty (but pandas' NA of a
+    nullable integer column is "<NA>")."""
+    kind = column.dtype.kind
+    if isinstance(column, np.ndarray) and kind in "iub":  # never missing
+        return list(map(str, column.tolist()))
+    if isinstance(column, np.ndarray) and kind == "f":
+        return ["" if isnan(value) else f"{value:,.3f}" for value in column.tolist()]
+    values = np.asarray(column, dtype=object)
     text = _texts(kind)
-    return [(_escaped(value) if value is pd.NA else "") if gap else text(value) for value, gap in zip(values.tolist(), missing.tolist())]
+    return [(_escaped(value) if value is pd.NA else "") if gap else text(value) for value, gap in zip(values.tolist(), pd.isna(values).tolist())]
 
 
 def _index_cells(index: pd.Index) -> list[str]:
     """The row labels as to_html writes them (a float index in pandas' own float format, not with three decimals)."""
     if index.dtype.kind == "f":
         return [text.strip() for text in pd.Series(index.to_numpy()).to_string(index=False).split("\n")]
-    values = index.to_numpy(dtype=object)
-    return _cells(values, pd.isna(values), index.dtype.kind)
+    return _cells(index.array)
 
 
-def _rows(frame: pd.DataFrame) -> Iterator[str]:
+def _rows(index: pd.Index, columns: Mapping[Any, Any]) -> Iterator[str]:
     yield '<table class="dataframe">'
     yield f"{INDENT}<thead>"
     yield f'{INDENT * 2}<tr style="text-align: right;">'
     yield f"{INDENT * 3}<th></th>"
-    for name in frame.columns:
+    for name in columns:
         yield f"{INDENT * 3}<th>{_escaped(name)}</th>"
     yield f"{INDENT * 2}</tr>"
-    if frame.index.name is not None:
+    if index.name is not None:
         yield f"{INDENT * 2}<tr>"
-        yield f"{INDENT * 3}<th>{_escaped(frame.index.name)}</th>"
-        for _ in frame.columns:
+        yield f"{INDENT * 3}<th>{_escaped(index.name)}</th>"
+        for _ in columns:
             yield f"{INDENT * 3}<th></th>"
         yield f"{INDENT * 2}</tr>"
     yield f"{INDENT}</thead>"
     yield f"{INDENT}<tbody>"
-    values = frame.to_numpy(dtype=object)
-    missing = pd.isna(values)
-    columns = [_cells(values[:, i], missing[:, i], dtype.kind) for i, dtype in enumerate(frame.dtypes)]
-    for label, *cells in zip(_index_cells(frame.index), *columns):
+    for label, *cells in zip(_index_cells(index), *map(_cells, columns.values())):
         yield f"{INDENT * 2}<tr>"
         yield f"{INDENT * 3}<th>{label}</th>"
         for cell in cells:
@@ -64,7 +70,7 @@ def _rows(frame: pd.DataFrame) -> Iterator[str]:
     yield "</table>"
 
 
-def html_table(frame: pd.DataFrame) -> str:
-    """The table of `frame` (its index as the first column)."""
-    return "\n".join(_rows(frame))
-
+def html_table(index: pd.Index, columns: Mapping[Any, Any]) -> str:
+    """The table of `columns` (numpy or pandas arrays, each as long as `index`), with `index` as its first column:
+    what `pd.DataFrame(columns, index=index).to_html(...)` writes."""
+    return "\n".join(_rows(index, columns))

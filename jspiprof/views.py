@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 
 from jspiprof.analysis import Tables, running_before_switch
 from jspiprof.analysis.groups import Groups, rows_of
-from jspiprof.analysis.spans import column_spans, frame_spans
+from jspiprof.analysis.spans import Columns, column_spans, frame_span_columns
 
 COLUMNS = 2000
 """Time resolution of the flame chart: spans closer than 1/COLUMNS of the run are merged."""
@@ -62,23 +62,34 @@ def _path_groups(paths: pd.Categorical) -> list[tuple[str, np.ndarray]]:
     return [(str(paths.categories[code]), np.flatnonzero(codes == code)) for code in np.unique(codes[codes >= 0])]
 
 
-def _spans(t: Tables, column_us: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _spans(t: Tables, column_us: float) -> tuple[Columns, Columns]:
     """Suspension and frame spans to draw: exact when they fit in SPAN_BUDGET, else by time column."""
-    if len(t.suspensions) <= SPAN_BUDGET // 4:  # each suspension adds frame spans too: more rarely fits
-        suspensions = t.suspensions[["entry", "stack_id", "path", "start_us", "end_us", "wait_us", "depth"]].assign(count=1)
-        frames = frame_spans(t, suspensions)
-        if len(suspensions) + len(frames) <= SPAN_BUDGET:
+    s = t.suspensions
+    if len(s) <= SPAN_BUDGET // 4:  # each suspension adds frame spans too: more rarely fits
+        suspensions = {name: s[name].to_numpy() for name in ("entry", "stack_id", "start_us", "end_us", "wait_us", "depth")}
+        suspensions.update(path=s["path"].array, count=np.ones(len(s), dtype=np.int64))
+        frames = frame_span_columns(t, suspensions)
+        if len(s) + len(frames["count"]) <= SPAN_BUDGET:
             return suspensions, frames
     return column_spans(t, column_us)
 
 
-def _segments(x0: np.ndarray, x1: np.ndarray, y: np.ndarray, text: list[str]) -> dict[str, np.ndarray]:
+def _frame_texts(labels_by_frame: dict[int, str], frame: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """The hover text of each frame span, `function (file:line)<br>across N suspension(s)`: each distinct one is
+    written once (spans of a frame across as many suspensions are many)."""
+    distinct_counts = int(count.max(initial=0)) + 1
+    codes, pairs = pd.factorize(frame * distinct_counts + count)
+    texts = [f"{labels_by_frame[f]}<br>across {c} suspension(s)" for f, c in zip(*map(np.ndarray.tolist, np.divmod(pairs, distinct_counts)))]
+    return np.array(texts, dtype=object)[codes]
+
+
+def _segments(x0: np.ndarray, x1: np.ndarray, y: np.ndarray, text: list[str] | np.ndarray) -> dict[str, np.ndarray]:
     """Line segments x0-x1 at height y, separated by gaps, with hover text on both ends."""
     n = len(x0)
     xs, ys, texts = np.empty(3 * n), np.empty(3 * n), np.empty(3 * n, dtype=object)
     xs[0::3], xs[1::3], xs[2::3] = x0, x1, np.nan
     ys[0::3], ys[1::3], ys[2::3] = y, y, np.nan
-    labels = np.array(text, dtype=object)
+    labels = np.asarray(text, dtype=object)
     texts[0::3], texts[1::3], texts[2::3] = labels, labels, ""  # not None: plotly turns each None into JSON slowly
     return {"x": xs, "y": ys, "text": texts}
 
@@ -131,26 +142,25 @@ def flame_chart_spec(t: Tables) -> FigureSpec:
 
     pieces, spans = _spans(t, column_us)
     labels_by_frame = _frame_labels(t)
-    frame, count = spans["frame"].tolist(), spans["count"].tolist()
-    known = rows_of(t.frames["id"].to_numpy(np.int64), spans["frame"].to_numpy())
+    known = rows_of(t.frames["id"].to_numpy(np.int64), spans["frame"])
     library = np.where(known >= 0, t.frames["library"].to_numpy(bool)[known] if len(known) else False, None)
-    x0, x1 = ms(spans["start_us"].to_numpy()), ms(spans["end_us"].to_numpy())
-    y = rows(spans["entry"].to_numpy()) + spans["depth"].to_numpy()
+    x0, x1 = ms(spans["start_us"]), ms(spans["end_us"])
+    y = rows(spans["entry"]) + spans["depth"]
     for is_library in (False, True):
         chosen = np.flatnonzero(library == is_library)
         if not len(chosen):
             continue
-        text = [f"{labels_by_frame[frame[i]]}<br>across {count[i]} suspension(s)" for i in chosen.tolist()]
+        text = _frame_texts(labels_by_frame, spans["frame"][chosen], spans["count"][chosen])
         data.append({
             "type": "scattergl", "name": "library frames" if is_library else "your frames", "mode": "lines", "hoverinfo": "text",
             "line": {"width": ROW_PX - 4, "color": LIBRARY_COLOR if is_library else USER_COLOR},
             **_segments(x0[chosen], x1[chosen], y[chosen], text)})
-    entry, depth = pieces["entry"].to_numpy(), pieces["depth"].to_numpy()
+    entry, depth = pieces["entry"], pieces["depth"]
     tracked = rows(entry)
     piece_rows = np.where(np.isnan(tracked), np.where(rows_of(ids, entry) >= 0, shared, np.nan), tracked) + depth + 1
-    x0, x1 = ms(pieces["start_us"].to_numpy()), ms(pieces["end_us"].to_numpy())
-    counts, waits = pieces["count"].tolist(), np.round(pieces["wait_us"].to_numpy(np.float64) / 1000, 3).tolist()
-    for path, chosen in _path_groups(pieces["path"].array):
+    x0, x1 = ms(pieces["start_us"]), ms(pieces["end_us"])
+    counts, waits = pieces["count"].tolist(), np.round(pieces["wait_us"] / 1000, 3).tolist()
+    for path, chosen in _path_groups(pieces["path"]):
         text = [f"suspended: {path}<br>{counts[i]} suspension(s), wait {waits[i]} ms" for i in chosen.tolist()]
         data.append({
             "type": "scattergl", "name": f"suspension: {path}", "mode": "lines", "hoverinfo": "text",
@@ -214,6 +224,16 @@ def _wait_bins(waits_ms: np.ndarray) -> np.ndarray:
     return np.logspace(np.floor(np.log10(low)), np.ceil(np.log10(high)), 41)
 
 
+def _bin_of(waits_ms: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """The bin of each wait, clipped to the edges, as np.histogram2d counts it (each bin holds its left edge, the last one
+    its right edge too; -1 for NaN, which no bin holds)."""
+    clipped = np.clip(waits_ms, edges[0], edges[-1])
+    bins = np.searchsorted(edges, clipped, side="right") - 1
+    bins[clipped == edges[-1]] = len(edges) - 2
+    bins[np.isnan(clipped)] = -1
+    return bins
+
+
 def wait_histogram_spec(t: Tables) -> FigureSpec:
     """How many suspensions waited how long (log-spaced bins), stacked by path."""
     s = t.suspensions
@@ -247,7 +267,9 @@ def depth_vs_wait_spec(t: Tables) -> FigureSpec:
     else:
         edges = _wait_bins(waits)
         depths = np.arange(depth.min(), depth.max() + 2)
-        counts, _, _ = np.histogram2d(depth.astype(float), np.clip(waits, edges[0], edges[-1]), bins=[depths, edges])
+        bins, width = _bin_of(waits, edges), len(edges) - 1  # a depth's bin is depth - depths[0]: its edges are integers
+        cells = np.bincount(((depth - depths[0]) * width + bins)[bins >= 0], minlength=(len(depths) - 1) * width)
+        counts = cells.reshape(len(depths) - 1, width).astype(np.float64)  # as np.histogram2d gives them
         data.append({"type": "heatmap", "x": depths[:-1], "y": [f"{edges[i]:.3g}" for i in range(len(edges) - 1)], "z": np.log10(counts.T + 1),
                      "customdata": counts.T, "colorscale": "Viridis", "colorbar": {"title": {"text": "log10 count"}},
                      "hovertemplate": "depth %{x}<br>wait ≥ %{y} ms<br>%{customdata:,} suspensions<extra></extra>"})

@@ -99,3 +99,11 @@ def test_wait_stats_are_pandas_groupby_numbers_largest_total_first(rows: pd.Data
         "depth_max": groups["depth"].max(), "stack_bytes_mean": groups["stack_bytes"].mean(), "stack_bytes_max": groups["stack_bytes"].max(),
     }).sort_values(["wait_total_us", "count"], ascending=False, kind="stable")
     pd.testing.assert_frame_equal(table, expected, rtol=1e-12)
+
+
+def test_keys_sorted_as_16_bit_integers_group_as_wide_ones() -> None:
+    """Rows keep their order within a group whether the keys sort as 16-bit integers (radix) or not."""
+    keys = np.random.default_rng(5).integers(0, 50, 5000)
+    narrow, wide = Groups.by(keys), Groups.by(keys * 2**20)
+    assert list(narrow.order) == list(wide.order) == list(np.argsort(keys, kind="stable"))
+    assert list(narrow.starts) == list(wide.starts)

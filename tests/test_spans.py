@@ -39,12 +39,40 @@ def test_column_spans_cover_every_suspension_once(busy) -> None:
     assert suspensions["count"].sum() == 3000
     assert suspensions["wait_us"].sum() == pytest.approx(busy.suspensions["wait_us"].sum())
     # the outermost frame of each entry spans all of that entry's suspensions, column after column
+    frames = pd.DataFrame(frames)
     outer = frames[frames["depth"] == 1].groupby("entry")["count"].sum()
     assert outer.to_dict() == {1: 1000, 2: 1000, 3: 1000}
 
 
-def test_frame_cells_sorted_by_one_integer_or_by_several_keys_give_the_same_spans(busy, monkeypatch: pytest.MonkeyPatch) -> None:
-    quick = spans.column_spans(busy, busy.duration_us / 200)
-    monkeypatch.setattr(spans, "_INT64_LIMIT", 0)  # as if the cells' keys did not fit in one 64-bit integer
-    for got, expected in zip(spans.column_spans(busy, busy.duration_us / 200), quick):
-        pd.testing.assert_frame_equal(got, expected)
+def frame_spans_one_by_one(t, spans: dict) -> list[tuple]:
+    """Frame spans worked out frame after frame: per entry and function path from the outermost frame down, the spans
+    (of suspensions) whose stacks hold that path, earliest first, merged while their columns overlap or touch."""
+    functions = dict(zip(t.frames["id"], zip(t.frames["file"], t.frames["function"])))
+    holding: dict[tuple, list[int]] = {}
+    for i, (entry, stack_id) in enumerate(zip(spans["entry"].tolist(), spans["stack_id"].tolist())):
+        names = tuple(functions[frame] for frame in t.stacks[stack_id])
+        for depth in range(1, len(names) + 1):
+            holding.setdefault((entry, names[:depth]), []).append(i)
+    found = []
+    for (entry, names), rows in holding.items():
+        runs: list[list] = []  # frame, start, end, count, last column
+        for i in sorted(rows, key=lambda i: (spans["column"][i], spans["start_us"][i], i)):
+            if runs and spans["column"][i] <= runs[-1][4] + 1:
+                run = runs[-1]
+                run[2], run[3], run[4] = max(run[2], spans["end_us"][i]), run[3] + spans["count"][i], max(run[4], spans["last"][i])
+            else:
+                frame = t.stacks[spans["stack_id"][i]][len(names) - 1]
+                runs.append([frame, spans["start_us"][i], spans["end_us"][i], spans["count"][i], spans["last"][i]])
+        found += [(entry, len(names), *run[:4]) for run in runs]
+    return sorted(found)
+
+
+@pytest.mark.parametrize("columns", [200, 2000, 7])
+@pytest.mark.parametrize("chains", [0.0, 1.0], ids=["frame by frame", "chain by chain"])
+def test_frame_spans_are_the_unions_of_the_columns_of_the_spans_that_hold_each_frame(
+    busy, columns: int, chains: float, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(spans, "CHAINS_WORTH", chains)  # <module> and loop, held by every stack, are a chain
+    suspensions, frames = spans.column_spans(busy, busy.duration_us / columns)
+    got = sorted(zip(*(frames[name].tolist() for name in ("entry", "depth", "frame", "start_us", "end_us", "count"))))
+    assert got == frame_spans_one_by_one(busy, suspensions)

@@ -35,7 +35,7 @@ class Groups:
         if len(order) and sorted_keys[0] < 0:
             kept = np.searchsorted(sorted_keys, 0)
             order, sorted_keys = order[kept:], sorted_keys[kept:]
-        starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]]) if len(order) else np.empty(0, dtype=np.intp)
+        starts = np.flatnonzero(np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1]))) if len(order) else np.empty(0, dtype=np.intp)
         return cls(order, starts, sorted_keys[starts])
 
     @classmethod
@@ -60,7 +60,7 @@ class Groups:
     @property
     def sizes(self) -> np.ndarray:
         """The number of rows of each group."""
-        return np.diff(np.r_[self.starts, len(self.order)])
+        return np.diff(self.starts, append=len(self.order))
 
     def first_rows(self) -> np.ndarray:
         """The first row of each group."""
@@ -128,7 +128,7 @@ def sums_at(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     largest = float(np.abs(values).max())
     if not np.isfinite(largest) or largest == 0:
         return np.add.reduceat(values, starts)
-    longest = int(np.diff(np.r_[starts, len(values)]).max())
+    longest = int(np.diff(starts, append=len(values)).max())
     step = 2.0 ** (np.ceil(np.log2(largest)) + np.ceil(np.log2(longest + 1)))  # every partial sum of high parts stays below it
     high = (values + step) - step
     return np.add.reduceat(high, starts) + np.add.reduceat(values - high, starts)

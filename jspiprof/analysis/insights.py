@@ -52,8 +52,9 @@ def _ms(us: float) -> str:
     return f"{us / 1000:,.1f} ms"
 
 
-def _worth_it(t: Tables, at_stake_us: float) -> bool:
-    return at_stake_us >= MIN_AT_STAKE_US and at_stake_us >= MIN_AT_STAKE_SHARE * t.duration_us
+def _worth_it(t: Tables, at_stake_us: float | np.ndarray) -> bool | np.ndarray:
+    """Whether that much time at stake (a number, or an array of them) is worth an insight."""
+    return (at_stake_us >= MIN_AT_STAKE_US) & (at_stake_us >= MIN_AT_STAKE_SHARE * t.duration_us)
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ def _runs(c: _Columns) -> dict[str, np.ndarray]:
     new_entry[1:] = entry[1:] != entry[:-1]
     stretch = np.cumsum(new_entry | c.on_path("time.sleep")[by_time])  # a new stretch per entry and at each sleep
     site = c.site[by_time]
-    grouped = np.lexsort((site, stretch))  # by stretch, then site, then time (lexsort is stable)
+    grouped = np.argsort(stretch * len(c.sites) + site, kind="stable")  # by stretch, then site, then time
     order = by_time[grouped]
     stretch, site = stretch[grouped], site[grouped]
     new_run = np.ones(len(order), dtype=bool)
@@ -126,7 +127,7 @@ def _runs(c: _Columns) -> dict[str, np.ndarray]:
     first = order[starts]
     wait = c.wait[order]
     return {
-        "first": first, "entry": c.entry[first], "site": c.site[first], "path": c.path[first], "count": np.diff(np.r_[starts, len(order)]),
+        "first": first, "entry": c.entry[first], "site": c.site[first], "path": c.path[first], "count": np.diff(starts, append=len(order)),
         "wait_total_us": np.add.reduceat(wait, starts) if len(starts) else wait, "wait_max_us": np.maximum.reduceat(wait, starts) if len(starts) else wait,
         "start_us": c.start[first], "end_us": np.maximum.reduceat(c.end[order], starts) if len(starts) else wait,
     }
@@ -188,9 +189,7 @@ def sequential_waits(t: Tables, c: _Columns, hot_sites: list[HotSite]) -> list[I
     at_stake = runs["wait_total_us"] - runs["wait_max_us"]
     candidates = (runs["count"] >= SEQUENTIAL_MIN_COUNT) & ~c.on_path("time.sleep")[runs["first"]] & _not_hot(c, hot_sites)[runs["site"]]
     found = []
-    for i in np.flatnonzero(candidates):
-        if not _worth_it(t, float(at_stake[i])):
-            continue
+    for i in np.flatnonzero(candidates & _worth_it(t, at_stake)):
         first, count, site = runs["first"][i], int(runs["count"][i]), str(c.sites[runs["site"][i]])
         found.append(Insight(
             kind="sequential-waits",

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from jspiprof.analysis.groups import sums_at
+from jspiprof.analysis.groups import Groups, sums_at
 from jspiprof.analysis.tables import Tables
+
+CHAINS_WORTH = 0.75
+"""Frames held by exactly the same stacks (chains: an outer frame whose only callee is always the same function) are
+worked out once per chain when that needs at most this share of the cells one per frame would."""
+
+Columns = dict[str, Any]
+"""A table as columns of one length (numpy arrays; a path column is a `pd.Categorical`): what the flame chart
+reads, without a DataFrame's cost per call."""
 
 
 @dataclass(frozen=True)
@@ -19,10 +29,19 @@ class _Prefixes:
 
     frame: np.ndarray
     prefix: np.ndarray
+    depth: np.ndarray
+    """The depth of each row (1 = outermost)."""
     offset: np.ndarray
     length: np.ndarray
-    rank: np.ndarray
-    """For each prefix id, its place when prefixes are sorted by depth, then id."""
+    place: np.ndarray
+    """For each row, the place of its prefix when prefixes are sorted by depth, then id."""
+    chain: np.ndarray
+    """For each row that ends a chain (rows whose prefixes are held by exactly the same stacks, and so live across the
+    same suspensions), the rows of its chain, it and those just above it; 0 for the other rows."""
+    ends: np.ndarray
+    """The rows that end a chain, stack after stack: stack i's from `chain_offset[i]`, `chain_length[i]` of them."""
+    chain_offset: np.ndarray
+    chain_length: np.ndarray
 
     @classmethod
     def of(cls, t: Tables) -> _Prefixes:
@@ -35,20 +54,39 @@ class _Prefixes:
             frames += stack
             prefixes += [prefix_ids.setdefault(names[:depth], len(prefix_ids)) for depth in range(1, len(stack) + 1)]
         length = np.fromiter(map(len, t.stacks), dtype=np.int64, count=len(t.stacks))
+        offset = np.cumsum(length) - length
         depth_of = np.empty(len(prefix_ids), dtype=np.int64)
         depth_of[list(prefix_ids.values())] = list(map(len, prefix_ids))
         rank = np.empty(len(prefix_ids), dtype=np.int64)
         rank[np.lexsort((np.arange(len(prefix_ids)), depth_of))] = np.arange(len(prefix_ids))
-        return cls(np.array(frames, dtype=np.int64), np.array(prefixes, dtype=np.int64), np.cumsum(length) - length, length, rank)
+        prefix = np.array(prefixes, dtype=np.int64)
+        depth = np.arange(len(prefix)) - np.repeat(offset, length) + 1
+        # a row goes on in the next one when the next is in its stack and held by as many stacks: by the same ones
+        held = np.bincount(prefix, minlength=len(prefix_ids))[prefix]
+        goes_on = np.zeros(len(prefix), dtype=bool)
+        goes_on[:-1] = (depth[1:] > 1) & (held[1:] == held[:-1])
+        ends = np.flatnonzero(~goes_on)
+        chain = np.zeros(len(prefix), dtype=np.int64)
+        chain[ends] = np.diff(ends, prepend=-1)
+        chain_length = np.bincount(np.repeat(np.arange(len(length)), length)[ends], minlength=len(length))
+        return cls(np.array(frames, dtype=np.int64), prefix, depth, offset, length, rank[prefix], chain, ends,
+                   np.cumsum(chain_length) - chain_length, chain_length)
 
     def explode(self, stack_id: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For pieces with these stacks: one row per frame of each (outermost first), as (piece, row into the prefixes)."""
-        depths = self.length[stack_id]
-        piece = np.repeat(np.arange(len(stack_id)), depths)
-        return piece, self.offset[stack_id][piece] + np.arange(len(piece)) - (np.cumsum(depths) - depths)[piece]
+        return _explode(self.offset, self.length, stack_id)
+
+    def explode_chains(self, stack_id: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For pieces with these stacks: one row per chain of each (outermost first), its last, as (piece, row)."""
+        piece, at = _explode(self.chain_offset, self.chain_length, stack_id)
+        return piece, self.ends[at]
 
 
-_INT64_LIMIT = 2**63
+def _explode(offset: np.ndarray, length: np.ndarray, stack_id: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For pieces with these stacks: (piece, offset[stack] + i) for i in range(length[stack]) of each, piece after piece."""
+    lengths = length[stack_id]
+    first = np.cumsum(lengths) - lengths
+    return np.repeat(np.arange(len(stack_id)), lengths), np.repeat(offset[stack_id] - first, lengths) + np.arange(int(lengths.sum()))
 
 
 def _changes(*keys: np.ndarray) -> np.ndarray:
@@ -66,20 +104,14 @@ def _reduced(values: np.ndarray, starts: np.ndarray, how: str) -> np.ndarray:
     return values[starts] if how == "first" else {"min": np.minimum, "max": np.maximum, "sum": np.add}[how].reduceat(values, starts)
 
 
-def frame_spans(t: Tables, pieces: pd.DataFrame) -> pd.DataFrame:
-    """Spans of Python frames: a frame is live from the first to the last of the consecutive pieces of its
-    entry whose stacks share the same functions from the outermost frame down to it (lines may differ).
-
-    `pieces` are suspensions (or `merged_suspensions`) with entry, stack_id, start_us, end_us and count.
-    Columns: entry, depth (1 = outermost), frame (id of its first frame), start_us, end_us, count. For
-    single suspensions the spans of an entry nest: a deeper span lies within a shallower one.
-    """
+def frame_span_columns(t: Tables, pieces: Mapping[str, Any]) -> Columns:
+    """`frame_spans` as columns."""
     prefixes = _Prefixes.of(t)
-    entry, stack_id, start, end, count = (pieces[name].to_numpy() for name in ("entry", "stack_id", "start_us", "end_us", "count"))
+    entry, stack_id, start, end, count = (np.asarray(pieces[name]) for name in ("entry", "stack_id", "start_us", "end_us", "count"))
     by_time = np.lexsort((start, entry))  # the pieces of each entry in time order: seq
     entry, stack_id, start, end, count = entry[by_time], stack_id[by_time], start[by_time], end[by_time], count[by_time]
     seq, row = prefixes.explode(stack_id)
-    depth = row - prefixes.offset[stack_id][seq] + 1
+    depth = prefixes.depth[row]
     prefix = prefixes.prefix[row]
     # a frame goes on from the previous piece of the entry when that piece has the same prefix at this depth
     previous = np.maximum(seq - 1, 0)
@@ -89,11 +121,22 @@ def frame_spans(t: Tables, pieces: pd.DataFrame) -> pd.DataFrame:
     order = np.argsort(_ranks(entry[seq]) * (int(depth.max(initial=0)) + 1) + depth, kind="stable")  # each entry's frames by depth, then time
     starts = np.flatnonzero(~continues[order])
     seq, row, depth = seq[order], row[order], depth[order]
-    return pd.DataFrame({
+    return {
         "entry": _reduced(entry[seq], starts, "first"), "depth": _reduced(depth, starts, "first"),
         "frame": _reduced(prefixes.frame[row], starts, "first"), "start_us": _reduced(start[seq], starts, "min"),
         "end_us": _reduced(end[seq], starts, "max"), "count": _reduced(count[seq], starts, "sum"),
-    })
+    }
+
+
+def frame_spans(t: Tables, pieces: Mapping[str, Any]) -> pd.DataFrame:
+    """Spans of Python frames: a frame is live from the first to the last of the consecutive pieces of its
+    entry whose stacks share the same functions from the outermost frame down to it (lines may differ).
+
+    `pieces` are suspensions (or `merged_suspensions`) with entry, stack_id, start_us, end_us and count.
+    Columns: entry, depth (1 = outermost), frame (id of its first frame), start_us, end_us, count. For
+    single suspensions the spans of an entry nest: a deeper span lies within a shallower one.
+    """
+    return pd.DataFrame(frame_span_columns(t, pieces))
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:
@@ -101,28 +144,23 @@ def _ranks(values: np.ndarray) -> np.ndarray:
     return np.cumsum(_changes(values))
 
 
-def _runs(rows: dict[str, np.ndarray], key: np.ndarray, reduce: dict[str, str]) -> dict[str, np.ndarray]:
-    """Rows with the same `key` whose time columns (from `column` to `last`) overlap or touch, as one row per run.
-
-    The rows are sorted by key, then column, then start. `reduce` maps each output column to how its rows combine:
-    "first" (the earliest start), "min", "max", "sum". Runs come out in the order of the rows.
-    """
-    same = np.zeros(len(key), dtype=bool)
-    same[1:] = key[1:] == key[:-1]
-    offset = np.cumsum(~same) * (int(rows["last"].max(initial=0)) + 2)  # per key: keeps the running maximum within its key
-    reached = np.maximum.accumulate(rows["last"] + offset)  # the last column covered so far
-    new = ~same
-    new[1:] |= rows["column"][1:] + offset[1:] > reached[:-1] + 1
-    starts = np.flatnonzero(new)
-    return {name: _reduced(rows[name], starts, how) for name, how in reduce.items()}
+def _run_starts(column: np.ndarray, last: np.ndarray, new_key: np.ndarray) -> np.ndarray:
+    """Where each run begins: rows of one key (`new_key` marks the first row of each) whose time columns, from
+    `column` to `last`, overlap or touch. The rows are sorted by key, then column."""
+    offset = np.cumsum(new_key) * (int(last.max(initial=0)) + 2)  # per key: keeps the running maximum within its key
+    reached = np.maximum.accumulate(last + offset)  # the last column covered so far
+    new = new_key.copy()
+    new[1:] |= column[1:] + offset[1:] > reached[:-1] + 1
+    return np.flatnonzero(new)
 
 
-def column_spans(t: Tables, column_us: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+def column_spans(t: Tables, column_us: float) -> tuple[Columns, Columns]:
     """A level of detail for big traces: suspensions and frames as spans over the time columns they occupy.
 
     Time is cut into columns of `column_us`; a frame (or a suspension's stack and path) present in
     consecutive columns of an entry becomes one span. Returns (suspension spans: entry, stack_id, path,
-    start_us, end_us, wait_us, depth, count; frame spans: entry, depth, frame, start_us, end_us, count).
+    start_us, end_us, wait_us, depth, count, and their first and last `column`; frame spans: entry, depth, frame,
+    start_us, end_us, count).
     """
     s = t.suspensions
     path_of = s["path"].array
@@ -133,34 +171,45 @@ def column_spans(t: Tables, column_us: float) -> tuple[pd.DataFrame, pd.DataFram
     order = np.lexsort((column, path, stack_id, entry))
     starts = np.flatnonzero(_changes(entry[order], stack_id[order], path[order], column[order]))
     first = order[starts] if len(starts) else order
-    columns = {
-        "entry": entry[first], "stack_id": stack_id[first], "path": path[first], "column": column[first], "last": column[first],
+    pieces = {
+        "entry": entry[first], "stack_id": stack_id[first], "path": path[first], "column": column[first],
         "start_us": _reduced(start[order], starts, "min"), "end_us": _reduced(end[order], starts, "max"),
-        "wait_us": sums_at(wait[order], starts), "count": np.diff(np.r_[starts, len(order)]),
+        "wait_us": sums_at(wait[order], starts), "count": np.diff(starts, append=len(order)),
     }
+    # the pieces are sorted by entry, stack and path, then column: a span is a run of them
+    runs = _run_starts(pieces["column"], pieces["column"], _changes(pieces["entry"], pieces["stack_id"], pieces["path"]))
+    spans = {name: _reduced(pieces[name], runs, how) for name, how in (
+        ("entry", "first"), ("stack_id", "first"), ("path", "first"), ("start_us", "min"), ("end_us", "max"), ("wait_us", "sum"),
+        ("count", "sum"), ("column", "first"))}
+    spans["last"] = _reduced(pieces["column"], runs, "max")
     prefixes = _Prefixes.of(t)
-    columns["depth"] = prefixes.length[columns["stack_id"]]
-    # the pieces are sorted by entry, stack and path, then column
-    spans = _runs(columns, np.cumsum(_changes(columns["entry"], columns["stack_id"], columns["path"])), {
-        "entry": "first", "stack_id": "first", "path": "first", "start_us": "min", "end_us": "max", "wait_us": "sum", "depth": "first",
-        "count": "sum", "column": "min", "last": "max"})
-    suspensions = pd.DataFrame({name: spans[name] for name in ("entry", "stack_id", "path", "start_us", "end_us", "wait_us", "depth", "count")})
-    suspensions["path"] = pd.Categorical.from_codes(spans["path"], dtype=path_of.dtype)
+    spans["depth"] = prefixes.length[spans["stack_id"]]
+    spans["path"] = pd.Categorical.from_codes(spans["path"], dtype=path_of.dtype, validate=False)
 
-    # one row per frame of each span's stack: a frame's spans are the runs of the columns its rows cover, per entry
-    # and prefix (the spans come by entry, so each entry's cells are together; a prefix id stands for its depth too),
-    # sorted by column, then start: by the place of their span in that order
-    span, row = prefixes.explode(spans["stack_id"])
-    in_time = np.empty(len(spans["column"]), dtype=np.int64)
-    in_time[np.lexsort((spans["start_us"], spans["column"]))] = np.arange(len(in_time))
-    key = (_ranks(spans["entry"]) * max(len(prefixes.rank), 1))[span] + prefixes.rank[prefixes.prefix[row]]
-    places = max(len(in_time), 1)
-    if (int(key.max(initial=0)) + 1) * places < _INT64_LIMIT:  # one integer per cell (each is unique): a quicker sort
-        order = np.argsort(key * places + in_time[span])
-    else:
-        order = np.lexsort((in_time[span], key))
-    span, row, key = span[order], row[order], key[order]
-    cells = {name: spans[name][span] for name in ("column", "last", "start_us", "end_us", "count")}
-    cells.update(entry=spans["entry"][span], depth=row - prefixes.offset[spans["stack_id"]][span] + 1, frame=prefixes.frame[row])
-    frames = _runs(cells, key, {"entry": "first", "depth": "first", "frame": "first", "start_us": "min", "end_us": "max", "count": "sum"})
-    return suspensions, pd.DataFrame(frames)
+    # one cell per frame (or chain of frames) of each span's stack, spans in time order; a frame's spans are the runs
+    # of the columns its cells cover, per entry and prefix (the spans come by entry; a prefix's place stands for its depth too)
+    in_time = np.lexsort((spans["start_us"], spans["column"]))
+    stacks = spans["stack_id"][in_time]
+    chained = prefixes.chain_length[stacks].sum() <= CHAINS_WORTH * prefixes.length[stacks].sum()
+    piece, row = (prefixes.explode_chains if chained else prefixes.explode)(stacks)
+    span = in_time[piece]
+    places = int(prefixes.place.max(initial=0)) + 1
+    entry_key = _ranks(spans["entry"]) * places
+    cells = Groups.by(entry_key[span] + prefixes.place[row])  # a stable sort: each key's cells stay in time order
+    span, row = span[cells.order], row[cells.order]
+    new_key = np.zeros(len(span), dtype=bool)
+    new_key[cells.starts] = True
+    runs = _run_starts(spans["column"][span], spans["last"][span], new_key)
+    first, row, end, count = span[runs], row[runs], _reduced(spans["end_us"][span], runs, "max"), _reduced(spans["count"][span], runs, "sum")
+    if chained:  # each run of a chain is a span of each frame of the chain (in the stack of the run's first cell)
+        run, row = _explode(row - prefixes.chain[row] + 1, prefixes.chain[row], np.arange(len(runs)))
+        order = Groups.by(entry_key[first[run]] + prefixes.place[row]).order  # by entry and prefix, then time, as the cells
+        run, row = run[order], row[order]
+        first, end, count = first[run], end[run], count[run]
+    frames = {
+        "entry": spans["entry"][first], "depth": prefixes.depth[row], "frame": prefixes.frame[row],
+        "start_us": spans["start_us"][first],  # the earliest of the run: cells in time order
+        "end_us": end, "count": count,
+    }
+    return spans, frames
+

@@ -19,8 +19,20 @@ _ORDER = ["count", "wait_total_us", "wait_mean_us", "wait_p50_us", "wait_p95_us"
           "resume_total_us", "resume_mean_us", "depth_mean", "depth_max", "stack_bytes_mean", "stack_bytes_max"]
 
 
-def _wait_columns(suspensions: pd.DataFrame, by: str) -> tuple[pd.Index, dict[str, np.ndarray]]:
-    """The columns of `wait_stats` and the value of `by` of each of its rows, in `wait_stats` order."""
+@dataclass(frozen=True)
+class StatsTable:
+    """A stats table as numpy columns and one label per row: what the report writes, without a DataFrame's cost
+    per call (`frame` makes the DataFrame)."""
+
+    index: pd.Index
+    columns: dict[str, np.ndarray]
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.columns, index=self.index, copy=False)
+
+
+def wait_table(suspensions: pd.DataFrame, by: str) -> StatsTable:
+    """`wait_stats` as a `StatsTable`."""
     groups, labels = Groups.by_column(suspensions[by])
     wait, resume = suspensions["wait_us"].to_numpy(np.float64), suspensions["resume_us"].to_numpy(np.float64)
     depth, stack_bytes = suspensions["depth"].to_numpy(), suspensions["stack_bytes"].to_numpy()
@@ -33,7 +45,7 @@ def _wait_columns(suspensions: pd.DataFrame, by: str) -> tuple[pd.Index, dict[st
     )
     by_appearance = np.argsort(groups.first_rows(), kind="stable")
     order = by_appearance[np.lexsort((-count[by_appearance], -columns["wait_total_us"][by_appearance]))]  # stable: ties by appearance
-    return labels[order], {name: columns[name][order] for name in _ORDER}
+    return StatsTable(labels[order], {name: columns[name][order] for name in _ORDER})
 
 
 def wait_stats(suspensions: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -42,17 +54,14 @@ def wait_stats(suspensions: pd.DataFrame, by: str) -> pd.DataFrame:
     Columns: count, wait_total_us, wait_mean_us, wait_p50_us, wait_p95_us, wait_p99_us, wait_max_us,
     resume_total_us, resume_mean_us, depth_mean, depth_max, stack_bytes_mean, stack_bytes_max.
     """
-    labels, columns = _wait_columns(suspensions, by)
-    return pd.DataFrame(columns, index=labels, copy=False)
+    return wait_table(suspensions, by).frame()
 
 
-def site_stats(t: Tables) -> pd.DataFrame:
-    """`wait_stats` per site, with `paths` (the paths seen there, most frequent first)."""
-    table = wait_stats(t.suspensions, "site")
-    if not len(table):
-        return table.assign(paths=pd.Series(dtype=object))
+def site_table(t: Tables) -> StatsTable:
+    """`site_stats` as a `StatsTable`."""
+    table = wait_table(t.suspensions, "site")
     site, path = t.suspensions["site"].array, t.suspensions["path"].array
-    paths = path.categories
+    paths = list(map(str, path.categories))
     known = (site.codes >= 0) & (path.codes >= 0)
     pairs = np.bincount(site.codes[known].astype(np.int64) * len(paths) + path.codes[known], minlength=len(site.categories) * len(paths))
     seen = pairs.reshape(len(site.categories), len(paths))
@@ -60,20 +69,24 @@ def site_stats(t: Tables) -> pd.DataFrame:
     for code in table.index.codes:
         counts = seen[code]
         present = np.flatnonzero(counts)
-        listed.append(", ".join(map(str, paths[present[np.argsort(-counts[present], kind="stable")]])))  # ties in path order
-    return table.assign(paths=pd.Series(listed, index=table.index))
+        listed.append(", ".join(paths[i] for i in present[np.argsort(-counts[present], kind="stable")].tolist()))  # ties in path order
+    return StatsTable(table.index, {**table.columns, "paths": np.array(listed, dtype=object)})
 
 
-def kind_stats(t: Tables) -> pd.DataFrame:
-    """Per entry kind: entries, their total duration, and `wait_stats` of the suspensions inside them (largest total
-    wait first, then most entries)."""
+def site_stats(t: Tables) -> pd.DataFrame:
+    """`wait_stats` per site, with `paths` (the paths seen there, most frequent first)."""
+    return site_table(t).frame()
+
+
+def kind_table(t: Tables) -> StatsTable:
+    """`kind_stats` as a `StatsTable`."""
     groups, kinds = Groups.by_column(t.entries["kind"])
     columns = {"entries": groups.sizes, "entry_total_us": groups.sum(t.entries["duration_us"].to_numpy(np.float64))}
-    labels, waits = _wait_columns(t.suspensions, "kind")
-    at = dict(zip(labels.astype(object), range(len(labels))))
+    waits = wait_table(t.suspensions, "kind")
+    at = dict(zip(waits.index.tolist(), range(len(waits.index))))
     row = np.array([at.get(kind, -1) for kind in kinds], dtype=np.intp)
     found = row >= 0
-    for name, values in waits.items():
+    for name, values in waits.columns.items():
         if found.all():
             columns[name] = values[row]
         elif name in ("count", "wait_total_us"):  # no suspension: none, waited 0
@@ -82,13 +95,19 @@ def kind_stats(t: Tables) -> pd.DataFrame:
             columns[name] = np.where(found, values[row] if len(values) else np.nan, np.nan).astype(np.float64)
     columns["suspensions"] = columns.pop("count")
     order = np.lexsort((-columns["entries"], -columns["wait_total_us"]))  # stable: ties in kind order
-    names = ["entries", "entry_total_us", "suspensions", *(name for name in waits if name != "count")]
-    return pd.DataFrame({name: columns[name][order] for name in names}, index=kinds[order], copy=False)
+    names = ["entries", "entry_total_us", "suspensions", *(name for name in waits.columns if name != "count")]
+    return StatsTable(kinds[order], {name: columns[name][order] for name in names})
+
+
+def kind_stats(t: Tables) -> pd.DataFrame:
+    """Per entry kind: entries, their total duration, and `wait_stats` of the suspensions inside them (largest total
+    wait first, then most entries)."""
+    return kind_table(t).frame()
 
 
 def path_stats(t: Tables) -> pd.DataFrame:
     """`wait_stats` per path (run_sync, time.sleep, urllib3, ...)."""
-    return wait_stats(t.suspensions, "path")
+    return wait_table(t.suspensions, "path").frame()
 
 
 @dataclass
@@ -132,7 +151,7 @@ def _own_running(t: Tables) -> tuple[np.ndarray, np.ndarray]:
     owner, times, step = owner[order], times[order], step[order]
     total = np.cumsum(step, dtype=np.int32)  # the running score of each owner: the cumulative sum since its first row
     first = np.flatnonzero(np.diff(owner, prepend=owner[:1] - 1))
-    score = total - np.repeat(total[first] - step[first], np.diff(np.r_[first, len(step)]))
+    score = total - np.repeat(total[first] - step[first], np.diff(first, append=len(step)))
     running = (score[:-1] == 1) & (owner[:-1] == owner[1:])
     return times[:-1][running], times[1:][running]
 
