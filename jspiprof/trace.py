@@ -844,7 +844,8 @@ def read_trace(source: Source) -> Trace:
     try:
         with _naming_the_file(source):
             if _is_binary_file(source):
-                return _FileReader().read(_file_units(_blocks(source)))
+                reader = _ColumnReader() if _typed_reader is None else _typed_reader.TypedReader()
+                return reader.read(_file_units(_blocks(source)))
             lines = iter(source)
             return _ColumnReader().read(iter(lambda: list(islice(lines, CHUNK_LINES)), []))
     finally:
@@ -852,9 +853,9 @@ def read_trace(source: Source) -> Trace:
             gc.enable()
 
 
-try:  # the quickest reader of a file this Python has: on the host, msgspec's (imported here, once this module is whole)
+try:  # the quickest reader of a file this Python has: on the host, msgspec's (it imports this module in turn)
     import msgspec  # noqa: F401
 except ImportError:  # inside Pyodide
-    _FileReader = _ColumnReader
+    _typed_reader = None
 else:
-    from jspiprof.typed_reader import TypedReader as _FileReader
+    import jspiprof.typed_reader as _typed_reader
