@@ -44,6 +44,23 @@ def test_column_spans_cover_every_suspension_once(busy) -> None:
     assert outer.to_dict() == {1: 1000, 2: 1000, 3: 1000}
 
 
+def test_suspensions_before_the_first_entry_a_gap_apart_are_two_spans(tmp_path: Path) -> None:
+    path = tmp_path / "early.jsonl"
+    writer = Writer(path)
+    late = [("/app/main.py", 1, "<module>"), ("/app/main.py", 3, "late")]
+    early = [("/app/main.py", 1, "<module>"), ("/app/main.py", 7, "early")]
+    writer.suspension(None, "run_sync", 190_000.0, 10, 5, late)  # outside any entry, late (its stack is seen first)
+    writer.suspension(None, "run_sync", 0.0, 10, 5, early)  # outside any entry, 100 columns before the first entry...
+    writer.suspension(None, "run_sync", 50_000.0, 10, 5, early)  # ...and again 50 columns later
+    writer.emit(type="entry", id=1, kind="runPythonAsync", promising=True, name=None, caller=None, parent=None, start_us=100_000.0)
+    writer.suspension(1, "time.sleep", 120_000.0, 10, 5, late)
+    writer.emit(type="entry_end", id=1, end_us=200_000.0, outcome="return", error=None)
+    writer.close(200_010.0)
+    suspensions, _ = spans.column_spans(tables(read_trace(path)), 1000.0)
+    got = sorted(zip(suspensions["start_us"].tolist(), suspensions["end_us"].tolist(), suspensions["count"].tolist()))
+    assert got == [(0.0, 15.0, 1), (50_000.0, 50_015.0, 1), (120_000.0, 120_015.0, 1), (190_000.0, 190_015.0, 1)]
+
+
 def frame_spans_one_by_one(t, spans: dict) -> list[tuple]:
     """Frame spans worked out frame after frame: per entry and function path from the outermost frame down, the spans
     (of suspensions) whose stacks hold that path, earliest first, merged while their columns overlap or touch."""

@@ -167,6 +167,7 @@ def column_spans(t: Tables, column_us: float) -> tuple[Columns, Columns]:
     entry, stack_id, path, start, end, wait = (
         s["entry"].to_numpy(), s["stack_id"].to_numpy(), path_of.codes, s["start_us"].to_numpy(), s["end_us"].to_numpy(), s["wait_us"].to_numpy())
     column = ((start - t.start_us) // column_us).astype(np.int64)
+    column -= column.min(initial=0)  # from 0: suspensions before the first entry have negative columns, which runs cannot tell apart
     # suspensions merged per entry, stack, path and column: a few per column, whatever the trace's size
     order = np.lexsort((column, path, stack_id, entry))
     starts = np.flatnonzero(_changes(entry[order], stack_id[order], path[order], column[order]))
