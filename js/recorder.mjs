@@ -289,12 +289,12 @@ export class Recorder {
       this.writer.write({ type: "entry_end", id: entry.id, end_us: traceUs(endMs, this.originMs), outcome: failed ? "exception" : "return", error: described });
       return;
     }
-    this.writeEntry(entry.parent);
-    entry.written = true;
     if (!failed && entry.kind === "task" && entry.promising) {
-      this.writer.writeTaskStep(entry.id, entry.parent === null ? null : entry.parent.id, entry.startMs, endMs);
+      this.writeEndedTaskStep(entry, endMs);
       return;
     }
+    this.writeEntry(entry.parent);
+    entry.written = true;
     const line = this.entryLine(entry); // one line, with its end
     line.end_us = traceUs(endMs, this.originMs);
     line.outcome = failed ? "exception" : "return";
@@ -313,9 +313,13 @@ export class Recorder {
       return;
     }
     this.untrack(entry);
-    const endMs = now();
+    this.writeEndedTaskStep(entry, now());
+  }
+
+  /** Write the one line of a task step that returned, its end (`endMs`, a clock reading) included. @param {Entry} entry @param {number} endMs */
+  writeEndedTaskStep(entry, endMs) {
     const parent = entry.parent;
-    if (parent !== null && !parent.written) this.writeEntry(parent);
+    this.writeEntry(parent);
     entry.written = true;
     this.writer.writeTaskStep(entry.id, parent === null ? null : parent.id, entry.startMs, endMs);
   }
