@@ -34,17 +34,18 @@ def _struct(kind: str) -> type[msgspec.Struct]:
     before its line was written); a field that is not one of them refused."""
     fields: list[tuple[Any, ...]] = [(name, _type(*allowed)) for name, allowed in _FIELDS[kind].items()]
     if kind == "entry":
-        fields += [(name, Union[_type(*allowed), msgspec.UnsetType], msgspec.UNSET) for name, allowed in _FIELDS["entry_end"].items() if name != "id"]
+        fields += [(name, Union[_type(*_FIELDS["entry_end"][name]), msgspec.UnsetType], msgspec.UNSET) for name in _END]
     return msgspec.defstruct(kind, fields, tag=kind, tag_field="type", forbid_unknown_fields=True, gc=False)
 
 
+_END = tuple(name for name in _FIELDS["entry_end"] if name != "id")
+"""The fields of an entry's end that its own line carries when it ended before the line was written."""
 _STRUCTS = {_struct(kind): kind for kind in _FIELDS if kind != "header"}  # the header line goes through the precise checks
 _DECODER = msgspec.json.Decoder(Union[tuple(_STRUCTS)])  # type: ignore[misc]
 _VALUES = {struct: attrgetter(*_FIELDS[kind]) for struct, kind in _STRUCTS.items()}
 _SUSPENSION = next(struct for struct, kind in _STRUCTS.items() if kind == "suspension")
 _COLUMNS = [attrgetter(name) for name in _PER_ROW]
 _SHAPE_KEY = attrgetter("stack", *_SHAPE_FIELDS)
-_END = ("end_us", "outcome", "error")
 _END_VALUES = attrgetter(*_END)
 
 
