@@ -79,10 +79,14 @@ _PLOTLY_JS = "package_data/plotly.min.js"
 
 
 def _json_default(value: Any) -> Any:
-    """numpy values for orjson: 1-D number arrays as plotly.js typed arrays (base64 float64, as plotly writes them)."""
+    """numpy values for orjson: 1-D and 2-D number arrays as plotly.js typed arrays (base64 float64, rows after rows,
+    as plotly writes them)."""
     if isinstance(value, np.ndarray):
-        if value.ndim == 1 and value.dtype.kind in "fiu":
-            return {"dtype": "f8", "bdata": base64.b64encode(value.astype("<f8").tobytes()).decode("ascii")}
+        if value.ndim in (1, 2) and value.dtype.kind in "fiu":
+            typed = {"dtype": "f8", "bdata": base64.b64encode(value.astype("<f8").tobytes()).decode("ascii")}
+            if value.ndim == 2:
+                typed["shape"] = f"{value.shape[0]},{value.shape[1]}"
+            return typed
         return value.tolist()
     if isinstance(value, np.generic):
         return value.item()

@@ -74,24 +74,30 @@ def _spans(t: Tables, column_us: float) -> tuple[Columns, Columns]:
     return column_spans(t, column_us)
 
 
-def _frame_texts(labels_by_frame: dict[int, str], frame: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """The hover text of each frame span, `function (file:line)<br>across N suspension(s)`: each distinct one is
-    written once (spans of a frame across as many suspensions are many)."""
-    distinct_counts = int(count.max(initial=0)) + 1
-    codes, pairs = pd.factorize(frame * distinct_counts + count)
-    texts = [f"{labels_by_frame[f]}<br>across {c} suspension(s)" for f, c in zip(*map(np.ndarray.tolist, np.divmod(pairs, distinct_counts)))]
-    return np.array(texts, dtype=object)[codes]
+def _frame_labels_at(labels_by_frame: dict[int, str], frame: np.ndarray) -> np.ndarray:
+    """The label of each frame span's frame, `function (file:line)`: each distinct one looked up once (a frame has
+    many spans)."""
+    codes, frames = pd.factorize(frame)
+    return np.array([labels_by_frame[f] for f in frames.tolist()], dtype=object)[codes]
 
 
-def _segments(x0: np.ndarray, x1: np.ndarray, y: np.ndarray, text: list[str] | np.ndarray) -> dict[str, np.ndarray]:
-    """Line segments x0-x1 at height y, separated by gaps, with hover text on both ends."""
+def _segments(x0: np.ndarray, x1: np.ndarray, y: np.ndarray, text: list[str] | np.ndarray | None = None,
+              customdata: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Line segments x0-x1 at height y, separated by gaps, with hover text and custom data (a value, or a row of
+    values, per segment) on both ends."""
     n = len(x0)
-    xs, ys, texts = np.empty(3 * n), np.empty(3 * n), np.empty(3 * n, dtype=object)
+    xs, ys = np.empty(3 * n), np.empty(3 * n)
     xs[0::3], xs[1::3], xs[2::3] = x0, x1, np.nan
     ys[0::3], ys[1::3], ys[2::3] = y, y, np.nan
-    labels = np.asarray(text, dtype=object)
-    texts[0::3], texts[1::3], texts[2::3] = labels, labels, ""  # not None: plotly turns each None into JSON slowly
-    return {"x": xs, "y": ys, "text": texts}
+    segments = {"x": xs, "y": ys}
+    if text is not None:
+        texts = np.empty(3 * n, dtype=object)
+        labels = np.asarray(text, dtype=object)
+        texts[0::3], texts[1::3], texts[2::3] = labels, labels, ""  # not None: plotly turns each None into JSON slowly
+        segments["text"] = texts
+    if customdata is not None:
+        segments["customdata"] = np.repeat(np.asarray(customdata, dtype=np.float64), 3, axis=0)  # the gap's is never shown
+    return segments
 
 
 def _tracks(t: Tables) -> tuple[np.ndarray, list[tuple[float, str]]]:
@@ -150,22 +156,22 @@ def flame_chart_spec(t: Tables) -> FigureSpec:
         chosen = np.flatnonzero(library == is_library)
         if not len(chosen):
             continue
-        text = _frame_texts(labels_by_frame, spans["frame"][chosen], spans["count"][chosen])
         data.append({
-            "type": "scattergl", "name": "library frames" if is_library else "your frames", "mode": "lines", "hoverinfo": "text",
+            "type": "scattergl", "name": "library frames" if is_library else "your frames", "mode": "lines",
+            "hovertemplate": "%{text}<br>across %{customdata} suspension(s)<extra></extra>",
             "line": {"width": ROW_PX - 4, "color": LIBRARY_COLOR if is_library else USER_COLOR},
-            **_segments(x0[chosen], x1[chosen], y[chosen], text)})
+            **_segments(x0[chosen], x1[chosen], y[chosen], _frame_labels_at(labels_by_frame, spans["frame"][chosen]), spans["count"][chosen])})
     entry, depth = pieces["entry"], pieces["depth"]
     tracked = rows(entry)
     piece_rows = np.where(np.isnan(tracked), np.where(rows_of(ids, entry) >= 0, shared, np.nan), tracked) + depth + 1
     x0, x1 = ms(pieces["start_us"]), ms(pieces["end_us"])
-    counts, waits = pieces["count"].tolist(), np.round(pieces["wait_us"] / 1000, 3).tolist()
+    counts_and_waits = np.column_stack([pieces["count"], np.round(pieces["wait_us"] / 1000, 3)])  # wait in ms
     for path, chosen in _path_groups(pieces["path"]):
-        text = [f"suspended: {path}<br>{counts[i]} suspension(s), wait {waits[i]} ms" for i in chosen.tolist()]
         data.append({
-            "type": "scattergl", "name": f"suspension: {path}", "mode": "lines", "hoverinfo": "text",
+            "type": "scattergl", "name": f"suspension: {path}", "mode": "lines",
+            "hovertemplate": f"suspended: {path}<br>%{{customdata[0]}} suspension(s), wait %{{customdata[1]}} ms<extra></extra>",
             "line": {"width": ROW_PX - 4, "color": PATH_COLORS.get(path, "#7f7f7f")},
-            **_segments(x0[chosen], x1[chosen], piece_rows[chosen], text)})
+            **_segments(x0[chosen], x1[chosen], piece_rows[chosen], customdata=counts_and_waits[chosen])})
 
     rows_in_chart = max([row for row, _ in labels] + [0]) + int(t.suspensions["depth"].max() if len(t.suspensions) else 0) + 3
     layout = {

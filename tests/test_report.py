@@ -112,6 +112,22 @@ def test_big_trace_report_stays_light_and_draws(tmp_path: Path, browser: webdriv
     assert errors(browser) == []
 
 
+def test_flame_chart_hover_shows_each_span_s_frame_count_and_wait(tmp_path: Path, browser: webdriver.Chrome):
+    """The hover labels' numbers travel as typed arrays (customdata): plotly.js must read them back span by span."""
+    charts_drawn(browser, report_of(FIXTURES / "small_app.jsonl", tmp_path / "report.html"))
+    hovers = browser.execute_script("""
+        return Object.fromEntries(document.getElementById('chart-1')._fullData.filter(trace => trace.customdata).map(trace =>
+            [trace.name, {template: trace.hovertemplate, text: trace.text ? Array.from(trace.text).filter((_, i) => i % 3 == 0) : null,
+                          data: Array.from(trace.customdata).filter((_, i) => i % 3 == 0).map(row => typeof row == 'number' ? row : Array.from(row))}]));""")
+    # <module> is live across all 4 suspensions, fetch across the 3 requests; each request waited 10, 20 and 30 ms, the sleep 25 ms
+    assert hovers["your frames"] == {"template": "%{text}<br>across %{customdata} suspension(s)<extra></extra>",
+                                     "text": ["<module> (app.py:10)", "fetch (app.py:4)"], "data": [4, 3]}
+    assert hovers["suspension: urllib3"] == {"template": "suspended: urllib3<br>%{customdata[0]} suspension(s), wait %{customdata[1]} ms<extra></extra>",
+                                             "text": None, "data": [[1, 10], [1, 20], [1, 30]]}
+    assert hovers["suspension: time.sleep"]["data"] == [[1, 25]]
+    assert errors(browser) == []
+
+
 def test_flame_chart_draws_frames_by_depth_and_suspensions_below_them():
     from jspiprof.views import flame_chart
 
