@@ -294,8 +294,10 @@ def _blocks(source: str | Path | BinaryFile) -> Iterator[bytes]:
     rest = b""
     while data := source.read(BLOCK_BYTES):
         cut = data.rfind(b"\n") + 1
-        if cut:
-            yield rest + data[:cut]
+        if cut == len(data) and not rest:
+            yield data
+        elif cut:
+            yield b"".join((rest, memoryview(data)[:cut]))  # one copy of the block, not two
             rest = data[cut:]
         else:
             rest += data

@@ -15,6 +15,7 @@ from operator import attrgetter, is_
 from typing import Annotated, Any, Union
 
 import msgspec
+import numpy as np
 
 from jspiprof.trace import _FIELDS, _INT, _LIST, _NUMBER, _PER_ROW, _SHAPE_FIELDS, Event, Rows, _Chunk, _check_fields, _ColumnReader
 
@@ -50,7 +51,8 @@ _END_VALUES = attrgetter(*_END)
 
 
 def _line_count(block: bytes) -> int:
-    return block.count(b"\n") + (not block.endswith(b"\n"))
+    newlines = int(np.count_nonzero(np.frombuffer(block, dtype=np.uint8) == ord("\n")))  # a few times quicker than bytes.count
+    return newlines + (not block.endswith(b"\n"))
 
 
 def _rows(suspensions: list[Any]) -> Rows:
