@@ -1,23 +1,27 @@
 """How fast `jspiprof report` turns a trace into its HTML report, against merely parsing the trace's JSON.
 
-    python benchmarks/report_speed.py [SIZES...]  # default: 10000 100000 1000000 suspensions
+    python benchmarks/report_speed.py [--rounds 5] [SIZES...]  # default: 10000 100000 1000000 suspensions
 
-For each size, a synthetic trace (synthetic_trace.py) is written once into a temporary folder, then, each in
-a fresh Python process, side by side:
+For each size, a synthetic trace (synthetic_trace.py) is written once into a temporary folder, then, in rounds,
+each in a fresh Python process, side by side:
 - parse: read the file and parse every line into Python objects with the fastest JSON parser, the cyclic garbage
   collector off (the floor: any reader must at least do this; with the collector on, parsing 10^5-10^6 lines takes
   twice as long): orjson (`loads` line by line) and msgspec (untyped `decode_lines` of the whole file) are both
-  timed, and the faster is the floor;
+  timed, and the faster is the round's floor;
 - report: `jspiprof report TRACE -o report.html` in-process (read_trace, tables, insights, render, write),
   timed after the imports, with its peak memory (max RSS of the process) and the report's size.
-The ratio report / parse is printed; the goal is <= 3. Also printed: the time `jspiprof.trace.read_trace`
-alone takes (the part of the report spent reading and checking every line), and the command's wall time
-(Python start-up and the imports of pandas and plotly included).
+A round runs the three in an order that rotates from round to round. The ratio printed is the median over rounds
+of report / floor within one round (run back to back, the two share that moment's speed of this noisy machine),
+with the lowest and highest round; the goal is <= 3. Also printed: the median times, the time
+`jspiprof.trace.read_trace` alone takes (the part of the report spent reading and checking every line, measured
+once), and the command's wall time (Python start-up and the imports of pandas and plotly included).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -76,22 +80,46 @@ def _child(code: str, *args: str) -> tuple[str, float, float]:
     return output, time.perf_counter() - started, usage.ru_maxrss / 1024
 
 
-def main(sizes: list[int]) -> None:
+def main(sizes: list[int], rounds: int) -> None:
     with tempfile.TemporaryDirectory(prefix="jspiprof-bench-") as folder:
-        print(f"{'suspensions':>12} {'trace MB':>9} {'parse s':>8} {'parser':>8} {'read s':>7} {'report s':>9} {'ratio':>6} {'command s':>10} {'peak MiB':>9} {'report MB':>10}")
+        print(f"{'suspensions':>12} {'trace MB':>9} {'parse s':>8} {'read s':>7} {'report s':>9} {'ratio':>6} {'range':>11} {'command s':>10} {'peak MiB':>9} {'report MB':>10}")
         for size in sizes:
             trace = Path(folder) / f"trace-{size}.jsonl"
             # in its own process: a child's peak memory counts its parent's at the fork (a 10^6 trace is ~1 GB of lines)
             subprocess.run([sys.executable, str(HERE / "synthetic_trace.py"), str(size), str(trace)], check=True)
             output = Path(folder) / f"report-{size}.html"
-            parse_s, parser = min((float(_child(_PARSE, str(trace), parser)[0]), parser) for parser in PARSERS)
+            floors, reports, ratios, walls, peaks = [], [], [], [], []
+            for round_ in range(rounds):
+                times: dict[str, float] = {}
+                for job in _rotated(["report", *PARSERS], round_):
+                    if job == "report":
+                        output.unlink(missing_ok=True)  # each round writes a new file, as the command does
+                        report_out, wall, peak = _child(_REPORT, str(trace), str(output))
+                        times[job] = float(report_out)
+                        walls.append(wall)
+                        peaks.append(peak)
+                    else:
+                        times[job] = float(_child(_PARSE, str(trace), job)[0])
+                floor = min(times[parser] for parser in PARSERS)
+                floors.append(floor)
+                reports.append(times["report"])
+                ratios.append(times["report"] / floor)
             read_out, _, _ = _child(_READ, str(trace))
-            report_out, wall, peak = _child(_REPORT, str(trace), str(output))
-            ratio = float(report_out) / parse_s
-            print(f"{size:>12,} {trace.stat().st_size / 1e6:>9.1f} {parse_s:>8.3f} {parser:>8} {float(read_out):>7.2f} {float(report_out):>9.2f} "
-                  f"{ratio:>6.2f} {wall:>10.2f} {peak:>9.0f} {output.stat().st_size / 1e6:>10.1f}", flush=True)
-        print(f"parse: the faster of {' and '.join(PARSERS)} (untyped); goal: report / parse <= {GOAL:g}")
+            print(f"{size:>12,} {trace.stat().st_size / 1e6:>9.1f} {statistics.median(floors):>8.3f} {float(read_out):>7.2f} "
+                  f"{statistics.median(reports):>9.2f} {statistics.median(ratios):>6.2f} {f'{min(ratios):.2f}-{max(ratios):.2f}':>11} "
+                  f"{statistics.median(walls):>10.2f} {max(peaks):>9.0f} {output.stat().st_size / 1e6:>10.1f}", flush=True)
+        print(f"median of {rounds} rounds; parse: the faster of {' and '.join(PARSERS)} (untyped) in each round; goal: report / parse <= {GOAL:g}")
+
+
+def _rotated(jobs: list[str], by: int) -> list[str]:
+    """`jobs` in an order that changes from round to round, so that none always runs first."""
+    by %= len(jobs)
+    return jobs[by:] + jobs[:by]
 
 
 if __name__ == "__main__":
-    main([int(arg) for arg in sys.argv[1:]] or [10_000, 100_000, 1_000_000])
+    parser = argparse.ArgumentParser(description="report time / parse time, on synthetic traces")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of side-by-side runs per size (default: 5)")
+    parser.add_argument("sizes", type=int, nargs="*", default=[10_000, 100_000, 1_000_000], help="suspensions per trace")
+    args = parser.parse_args()
+    main(args.sizes, args.rounds)
