@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import base64
 import html
+import io
+import os
 import pkgutil
 import re
+import shutil
+from importlib import resources
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import orjson
@@ -76,6 +80,8 @@ _TEMPLATE = "package_data/templates/plotly.json"
 """plotly's default look (the one Jupyter shows), as the plotly package ships it: JSON plotly.js takes as is."""
 _PLOTLY_JS = "package_data/plotly.min.js"
 """plotly.js, as the plotly package ships it (what `plotly.offline.get_plotlyjs` reads)."""
+_PLOTLY_JS_HERE = object()
+"""Where plotly.js goes among the page's parts (`write` copies it from its file, `render` reads it)."""
 
 
 def _json_default(value: Any) -> Any:
@@ -165,7 +171,7 @@ def _page(t: Tables, found: list[Insight], title: str) -> list[bytes]:
         "<h2>Failed switches</h2>", _table(_failed_table(t), "No failed switch: every requested stack switch was possible."),
     ]
     return [
-        head.encode(), pkgutil.get_data("plotly", _PLOTLY_JS), b"</script><script>const jspiprofTemplate = ",  # plotly.js as the file holds it
+        head.encode(), _PLOTLY_JS_HERE, b"</script><script>const jspiprofTemplate = ",  # plotly.js as the file holds it
         pkgutil.get_data("plotly", _TEMPLATE), b"; const jspiprofConfig = ", _script_json(_CONFIG), b";</script></head><body>",
         *chain.from_iterable([part.encode()] if isinstance(part, str) else part for part in sections), b"</body></html>",
     ]
@@ -173,12 +179,30 @@ def _page(t: Tables, found: list[Insight], title: str) -> list[bytes]:
 
 def render(t: Tables, found: list[Insight], title: str) -> str:
     """The report as one HTML page: summary, time accounting, insights, charts, tables and failed switches."""
-    return b"".join(_page(t, found, title)).decode("utf-8")
+    parts = _page(t, found, title)
+    return b"".join(pkgutil.get_data("plotly", _PLOTLY_JS) if part is _PLOTLY_JS_HERE else part for part in parts).decode("utf-8")
 
 
 def write(t: Tables, found: list[Insight], title: str, output: Path) -> None:
     """Write the report (`render`'s page, UTF-8) to the file `output`, part after part (the page is some 8 MB,
-    plotly.js included: copied once, not joined into one string first)."""
+    plotly.js included: copied from its file by the kernel where it can, never joined into one string first)."""
     parts = _page(t, found, title)
+    at = parts.index(_PLOTLY_JS_HERE)
     with output.open("wb") as file:
-        file.writelines(parts)
+        file.writelines(parts[:at])
+        _copy_plotly_js(file)
+        file.writelines(parts[at + 1:])
+
+
+def _copy_plotly_js(file: BinaryIO) -> None:
+    """Append plotly.js, as the plotly package ships it, to `file`."""
+    with resources.files("plotly").joinpath(_PLOTLY_JS).open("rb") as source:
+        file.flush()
+        offset = 0
+        try:
+            size = os.fstat(source.fileno()).st_size
+            while offset < size:  # file to file inside the kernel (Linux): plotly.js is 4.6 MB
+                offset += os.sendfile(file.fileno(), source.fileno(), offset, size - offset)
+        except (OSError, io.UnsupportedOperation):  # no sendfile between files here (macOS), or no file descriptor (a zipped package)
+            source.seek(offset)
+            shutil.copyfileobj(source, file)

@@ -66,6 +66,17 @@ def test_report_is_one_offline_file_with_plotly_inlined_once(tmp_path: Path):
     assert html.count("Plotly.newPlot") == 5
 
 
+@pytest.mark.parametrize("kernel_copy", [True, False], ids=["sendfile", "copied by Python"])
+def test_written_report_is_the_rendered_page_byte_for_byte(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kernel_copy: bool):
+    import jspiprof.report
+
+    if not kernel_copy:  # as on macOS, where sendfile takes sockets only
+        monkeypatch.setattr(jspiprof.report.os, "sendfile", lambda *args: (_ for _ in ()).throw(OSError("not a socket")))
+    t = tables(load(FIXTURES / "small_app.jsonl"))
+    jspiprof.report.write(t, insights(t), "small_app", tmp_path / "report.html")
+    assert (tmp_path / "report.html").read_bytes() == render(t, insights(t), "small_app").encode()
+
+
 def test_report_renders_with_its_charts_and_hand_computed_numbers(tmp_path: Path, browser: webdriver.Chrome):
     page = charts_drawn(browser, report_of(FIXTURES / "small_app.jsonl", tmp_path / "report.html"))
     assert page["charts"] == page["svg"] == 5  # flame chart, 2 flame graphs, wait histogram, depth vs wait
