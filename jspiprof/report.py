@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import os
 import pkgutil
 import re
 import shutil
-from importlib import resources
 from itertools import chain
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -17,6 +15,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import orjson
 import pandas as pd
+import plotly
 
 from jspiprof import views
 from jspiprof.analysis import Insight, Tables, time_accounting
@@ -196,13 +195,12 @@ def write(t: Tables, found: list[Insight], title: str, output: Path) -> None:
 
 def _copy_plotly_js(file: BinaryIO) -> None:
     """Append plotly.js, as the plotly package ships it, to `file`."""
-    with resources.files("plotly").joinpath(_PLOTLY_JS).open("rb") as source:
+    with (Path(plotly.__file__).parent / _PLOTLY_JS).open("rb") as source:
         file.flush()
-        offset = 0
+        offset, size = 0, os.fstat(source.fileno()).st_size
         try:
-            size = os.fstat(source.fileno()).st_size
             while offset < size:  # file to file inside the kernel (Linux): plotly.js is 4.6 MB
                 offset += os.sendfile(file.fileno(), source.fileno(), offset, size - offset)
-        except (OSError, io.UnsupportedOperation):  # no sendfile between files here (macOS), or no file descriptor (a zipped package)
+        except OSError:  # no sendfile between files here (macOS)
             source.seek(offset)
             shutil.copyfileobj(source, file)
