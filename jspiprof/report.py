@@ -6,7 +6,6 @@ import base64
 import html
 import os
 import pkgutil
-import re
 import shutil
 from itertools import chain
 from pathlib import Path
@@ -98,14 +97,16 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"a chart holds a {type(value).__name__}, which JSON cannot hold")
 
 
-_END_TAG = re.compile(rb"</")
-"""What may not appear inside a <script> element (a regular expression finds it twice as fast as bytes.find among the
-many "<br>" of the hover texts)."""
-
-
 def _script_json(value: Any) -> bytes:
-    """`value` as JSON that is safe inside a <script> element."""
-    return _END_TAG.sub(rb"<\\/", orjson.dumps(value, default=_json_default))
+    """`value` as JSON that is safe inside a <script> element: each "</" written "<\\/" (a "<" found by numpy: CPython's
+    search for a two-byte string runs at about 1 GB/s, a chart's JSON is megabytes)."""
+    raw = orjson.dumps(value, default=_json_default)
+    codes = np.frombuffer(raw, dtype=np.uint8)
+    opening = np.flatnonzero(codes[:-1] == ord("<"))
+    ends = opening[codes[opening + 1] == ord("/")].tolist()
+    if not ends:
+        return raw
+    return b"<\\/".join(raw[start:end] for start, end in zip([0, *(end + 2 for end in ends)], [*ends, len(raw)]))
 
 
 def _figure(number: int, spec: views.FigureSpec) -> list[bytes]:

@@ -37,6 +37,9 @@ PATH_COLORS = {
 }
 USER_COLOR, LIBRARY_COLOR, ENTRY_COLOR = "#1f77b4", "#aec7e8", "#2ca02c"
 ROW_PX = 18
+NO_TRACE_NAME = {"namelength": 0}
+"""A hover label without the trace's name beside it (as `<extra></extra>` in a hovertemplate, without a "</" that a
+<script> element must escape)."""
 
 FigureSpec = dict[str, Any]
 """A plotly figure as plotly.js takes it: `data` (a list of traces) and `layout`."""
@@ -158,7 +161,7 @@ def flame_chart_spec(t: Tables) -> FigureSpec:
             continue
         data.append({
             "type": "scattergl", "name": "library frames" if is_library else "your frames", "mode": "lines",
-            "hovertemplate": "%{text}<br>across %{customdata} suspension(s)<extra></extra>",
+            "hovertemplate": "%{text}<br>across %{customdata} suspension(s)", "hoverlabel": NO_TRACE_NAME,
             "line": {"width": ROW_PX - 4, "color": LIBRARY_COLOR if is_library else USER_COLOR},
             **_segments(x0[chosen], x1[chosen], y[chosen], _frame_labels_at(labels_by_frame, spans["frame"][chosen]), spans["count"][chosen])})
     entry, depth = pieces["entry"], pieces["depth"]
@@ -169,7 +172,7 @@ def flame_chart_spec(t: Tables) -> FigureSpec:
     for path, chosen in _path_groups(pieces["path"]):
         data.append({
             "type": "scattergl", "name": f"suspension: {path}", "mode": "lines",
-            "hovertemplate": f"suspended: {path}<br>%{{customdata[0]}} suspension(s), wait %{{customdata[1]}} ms<extra></extra>",
+            "hovertemplate": f"suspended: {path}<br>%{{customdata[0]}} suspension(s), wait %{{customdata[1]}} ms", "hoverlabel": NO_TRACE_NAME,
             "line": {"width": ROW_PX - 4, "color": PATH_COLORS.get(path, "#7f7f7f")},
             **_segments(x0[chosen], x1[chosen], piece_rows[chosen], customdata=counts_and_waits[chosen])})
 
@@ -218,7 +221,7 @@ def flame_graph_spec(t: Tables, weight: str) -> FigureSpec:
     icicle = {
         "type": "icicle", "ids": ids, "labels": label, "parents": parents, "values": [float(v) / 1000 for v in value], "branchvalues": "total",
         "marker": {"colors": color}, "tiling": {"orientation": "v"}, "maxdepth": 12,
-        "hovertemplate": "%{label}<br>%{value:,.3f} ms (%{percentRoot:.1%})<extra></extra>",
+        "hovertemplate": "%{label}<br>%{value:,.3f} ms (%{percentRoot:.1%})", "hoverlabel": NO_TRACE_NAME,
     }
     what = "time suspended (wait)" if weight == "wait" else "Python running time before each switch"
     return {"data": [icicle], "layout": {"title": {"text": f"Flame graph weighted by {what}"}, "height": 520, "margin": {"t": 50, "l": 10, "r": 10, "b": 10}}}
@@ -268,7 +271,7 @@ def depth_vs_wait_spec(t: Tables) -> FigureSpec:
             data.append({
                 "type": "scattergl", "x": depth[rows], "y": waits[rows], "mode": "markers",
                 "name": path, "opacity": 0.6, "marker": {"color": PATH_COLORS.get(path, "#7f7f7f"), "size": 7},
-                "text": sites[rows], "hovertemplate": "%{text}<br>depth %{x}<br>wait %{y:,.3f} ms<extra></extra>"})
+                "text": sites[rows], "hovertemplate": "%{text}<br>depth %{x}<br>wait %{y:,.3f} ms", "hoverlabel": NO_TRACE_NAME})
         layout["yaxis"]["type"] = "log"
     else:
         edges = _wait_bins(waits)
@@ -278,7 +281,7 @@ def depth_vs_wait_spec(t: Tables) -> FigureSpec:
         counts = cells.reshape(len(depths) - 1, width).astype(np.float64)  # as np.histogram2d gives them
         data.append({"type": "heatmap", "x": depths[:-1], "y": [f"{edges[i]:.3g}" for i in range(len(edges) - 1)], "z": np.log10(counts.T + 1),
                      "customdata": counts.T, "colorscale": "Viridis", "colorbar": {"title": {"text": "log10 count"}},
-                     "hovertemplate": "depth %{x}<br>wait ≥ %{y} ms<br>%{customdata:,} suspensions<extra></extra>"})
+                     "hovertemplate": "depth %{x}<br>wait ≥ %{y} ms<br>%{customdata:,} suspensions", "hoverlabel": NO_TRACE_NAME})
     return {"data": data, "layout": layout}
 
 

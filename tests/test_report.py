@@ -106,6 +106,21 @@ def test_report_shows_the_insight_of_a_pattern(tmp_path: Path, browser: webdrive
     assert errors(browser) == []
 
 
+def test_text_from_the_trace_cannot_end_the_page_s_scripts(tmp_path: Path, browser: webdriver.Chrome):
+    """A function named "</script>..." (the trace's text goes into the charts' JSON) stays text: every chart still draws."""
+    hostile = "</script><script>document.title='broken'</script>"
+    writer = Writer(tmp_path / "hostile.jsonl")
+    writer.emit(type="entry", id=1, kind="runPythonAsync", promising=True, name=hostile, caller=None, parent=None, start_us=0.0)
+    end = writer.suspension(1, "run_sync", 10.0, 100, 20, [("/app/x.py", 3, "<module>"), (f"/app/{hostile}.py", 7, hostile)])
+    writer.emit(type="entry_end", id=1, end_us=end + 10, outcome="return", error=None)
+    writer.close(end + 20)
+    report = report_of(tmp_path / "hostile.jsonl", tmp_path / "report.html")
+    page = charts_drawn(browser, report)
+    assert page["charts"] == page["svg"] == 5 and browser.title == "hostile.jsonl"
+    assert report.read_text().count("</script>") == 2 + 5  # plotly.js and its settings, then one script per chart
+    assert errors(browser) == []
+
+
 def test_big_trace_report_stays_light_and_draws(tmp_path: Path, browser: webdriver.Chrome):
     """50,000 suspensions: above the level-of-detail limit, the report still draws every chart quickly."""
     writer = Writer(tmp_path / "big.jsonl")
@@ -128,13 +143,13 @@ def test_flame_chart_hover_shows_each_span_s_frame_count_and_wait(tmp_path: Path
     charts_drawn(browser, report_of(FIXTURES / "small_app.jsonl", tmp_path / "report.html"))
     hovers = browser.execute_script("""
         return Object.fromEntries(document.getElementById('chart-1')._fullData.filter(trace => trace.customdata).map(trace =>
-            [trace.name, {template: trace.hovertemplate, text: trace.text ? Array.from(trace.text).filter((_, i) => i % 3 == 0) : null,
+            [trace.name, {template: trace.hovertemplate, name_shown: trace.hoverlabel.namelength, text: trace.text ? Array.from(trace.text).filter((_, i) => i % 3 == 0) : null,
                           data: Array.from(trace.customdata).filter((_, i) => i % 3 == 0).map(row => typeof row == 'number' ? row : Array.from(row))}]));""")
     # <module> is live across all 4 suspensions, fetch across the 3 requests; each request waited 10, 20 and 30 ms, the sleep 25 ms
-    assert hovers["your frames"] == {"template": "%{text}<br>across %{customdata} suspension(s)<extra></extra>",
+    assert hovers["your frames"] == {"template": "%{text}<br>across %{customdata} suspension(s)", "name_shown": 0,
                                      "text": ["<module> (app.py:10)", "fetch (app.py:4)"], "data": [4, 3]}
-    assert hovers["suspension: urllib3"] == {"template": "suspended: urllib3<br>%{customdata[0]} suspension(s), wait %{customdata[1]} ms<extra></extra>",
-                                             "text": None, "data": [[1, 10], [1, 20], [1, 30]]}
+    assert hovers["suspension: urllib3"] == {"template": "suspended: urllib3<br>%{customdata[0]} suspension(s), wait %{customdata[1]} ms",
+                                             "name_shown": 0, "text": None, "data": [[1, 10], [1, 20], [1, 30]]}
     assert hovers["suspension: time.sleep"]["data"] == [[1, 25]]
     assert errors(browser) == []
 
