@@ -216,6 +216,8 @@ def sleep_polling(t: Tables, c: _Columns, hot_sites: list[HotSite]) -> list[Insi
     sleeps = np.flatnonzero(c.on_path("time.sleep") & _not_hot(c, hot_sites)[c.site])  # sleep(0) in a tight loop is a hot loop
     sleeps = sleeps[np.lexsort((c.start[sleeps], c.entry[sleeps]))]  # by entry, then time
     groups = Groups.in_order_of_appearance(np.unique(c.entry[sleeps], return_inverse=True)[1] * len(c.sites) + c.site[sleeps])  # per (entry, site)
+    in_time = np.lexsort((c.start, c.entry))  # every suspension, by entry, then time: each entry's are found by bisection
+    entry_in_time, start_in_time = c.entry[in_time], c.start[in_time]
     found = []
     for start, size in zip(groups.starts, groups.sizes):  # (entry, site) pairs in order of their first sleep
         if size < POLLING_MIN_COUNT:
@@ -228,8 +230,10 @@ def sleep_polling(t: Tables, c: _Columns, hot_sites: list[HotSite]) -> list[Insi
         at_stake = loops * interval / 2 + float(c.resume[rows].sum())
         if not _worth_it(t, at_stake):
             continue
-        inside = (c.entry == entry) & (c.start > c.start[rows].min()) & (c.start < c.end[rows].max()) & (c.site != c.site[rows[0]])
-        others = np.bincount(c.site[inside], minlength=len(c.sites))
+        first, last = np.searchsorted(entry_in_time, entry, "left"), np.searchsorted(entry_in_time, entry, "right")
+        starts = start_in_time[first:last]
+        inside = in_time[first + np.searchsorted(starts, c.start[rows].min(), "right"):first + np.searchsorted(starts, c.end[rows].max(), "left")]
+        others = np.bincount(c.site[inside][c.site[inside] != c.site[rows[0]]], minlength=len(c.sites))  # the waits between the sleeps
         evidence = [
             f"{size:,} time.sleep suspensions at {site} in entry {entry}, median {_ms(interval)} each, "
             f"{_ms(c.wait[rows].sum())} slept in total, in {loops} polling loop{'s' if loops > 1 else ''}",
