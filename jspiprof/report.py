@@ -24,6 +24,8 @@ from jspiprof.trace import Header
 
 MAX_TABLE_ROWS = 100
 """Tables show at most this many rows (sites by total wait, failed switches in time order)."""
+MAX_INSIGHTS = 20
+"""The report shows at most this many insights, largest time at stake first (`jspiprof stats --json` lists all)."""
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1400px; padding: 1em 2em; color: #222; }
@@ -71,6 +73,16 @@ def _insight(insight: Insight) -> str:
         f'<span class="meta">({html.escape(insight.estimate)})</span></p>'
         f"<ul>{evidence}</ul><p><b>What to do:</b> {html.escape(insight.suggestion)}</p></div>"
     )
+
+
+def _insights(found: list[Insight]) -> str:
+    """The first MAX_INSIGHTS insights (they come largest time at stake first), and how many more there are."""
+    if not found:
+        return '<p class="none">No pattern that wastes time was found in this trace.</p>'
+    rest = found[MAX_INSIGHTS:]
+    note = (f'<p class="meta">{len(rest):,} more insights, the largest with {_ms(rest[0].at_stake_us)} at stake: '
+            "<code>jspiprof stats --json TRACE</code> lists every one.</p>") if rest else ""
+    return "".join(map(_insight, found[:MAX_INSIGHTS])) + note
 
 
 _CONFIG = {"displaylogo": False, "responsive": True}
@@ -161,7 +173,7 @@ def _page(t: Tables, found: list[Insight], title: str) -> list[bytes]:
         '<div class="cards">' + "".join(f'<div class="card">{html.escape(k)}<b>{html.escape(v)}</b></div>' for k, v in cards) + "</div>",
         "<h2>Where the time went</h2>", f'<div class="accounting">{bar}</div>',
         "<h2>Insights</h2>",
-        "".join(map(_insight, found)) or '<p class="none">No pattern that wastes time was found in this trace.</p>',
+        _insights(found),
         "<h2>Flame chart</h2>", _figure(1, views.flame_chart_spec(t)),
         "<h2>Flame graphs</h2>", _figure(2, views.flame_graph_spec(t, "wait")), _figure(3, views.flame_graph_spec(t, "running")),
         "<h2>Waits</h2>", _figure(4, views.wait_histogram_spec(t)), _figure(5, views.depth_vs_wait_spec(t)),

@@ -99,6 +99,17 @@ def test_report_of_a_trace_without_any_event_still_draws(tmp_path: Path, browser
     assert errors(browser) == []
 
 
+def test_report_shows_the_first_20_insights_and_counts_the_rest():
+    from jspiprof.analysis import Insight
+
+    t = tables(load(FIXTURES / "small_app.jsonl"))
+    found = [Insight(kind="sleep-polling", title=f"Polling number {i}", site="/app/x.py:1", evidence=["e"], at_stake_us=1000.0 * (30 - i),
+                     estimate="e", suggestion="s") for i in range(25)]
+    html = render(t, found, "many")
+    assert html.count('<div class="insight">') == 20 and "Polling number 19<" in html and "Polling number 20<" not in html
+    assert "5 more insights, the largest with 10.0 ms at stake" in html  # the 21st: (30 - 20) ms
+
+
 def test_report_shows_the_insight_of_a_pattern(tmp_path: Path, browser: webdriver.Chrome):
     text = charts_drawn(browser, report_of(FIXTURES / "sequential.jsonl", tmp_path / "report.html"))["text"]
     assert "10 waits one after the other" not in text  # 20 suspensions, not 10
