@@ -856,8 +856,6 @@ def read_trace(source: Source) -> Trace:
 
 
 try:  # the quickest reader of a file this Python has: on the host, msgspec's (it imports this module in turn)
-    import msgspec  # noqa: F401
-except ImportError:  # inside Pyodide
-    _typed_reader = None
-else:
     import jspiprof.typed_reader as _typed_reader
+except ImportError:  # inside Pyodide: no msgspec, or msgspec without numpy
+    _typed_reader = None

@@ -1,7 +1,8 @@
 """`read_trace`'s quick way through a file on the host: each block of lines decoded by msgspec straight into typed
 structs, their JSON types checked in C as they are parsed (`TypedReader`).
 
-Host only: msgspec is a C extension, absent inside Pyodide (there `jspiprof.trace` parses each line with `json`).
+Needs msgspec and numpy (the host has both): where either cannot be imported, as inside Pyodide, `jspiprof.trace`
+parses each line with `json` instead.
 A block goes through the other checks of `jspiprof.trace` when msgspec refuses anything in it: a line that is not
 JSON or not UTF-8, a blank line, a line type or a field this reader does not know (msgspec would skip an unknown
 field without checking that it is valid JSON), an integer beyond 64 bits (orjson reads it as a float), or a type the

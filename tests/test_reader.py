@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -227,6 +229,18 @@ def test_on_the_host_the_lines_of_a_good_file_are_decoded_by_msgspec(tmp_path: P
     trace = read_trace(path)
     assert len(parsed) == 1 and b'"header"' in parsed[0]  # only the header line was parsed by itself
     assert trace == Trace.from_events(iter_events(path))
+
+
+def test_a_file_is_read_where_msgspec_is_there_but_numpy_is_not(tmp_path: Path) -> None:
+    """As inside Pyodide once an app loaded its msgspec package (which needs no numpy): each line is parsed instead."""
+    path = tmp_path / "trace.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in app_lines()))
+    code = ("import sys; sys.modules['numpy'] = None\n"  # `import numpy` raises ImportError
+            "import msgspec, jspiprof.trace as reader\n"
+            "print(reader._typed_reader, len(reader.read_trace(sys.argv[1]).suspensions))")
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["None", str(len(read_trace(path).suspensions))]
 
 
 def test_suspensions_at_one_place_share_one_stored_shape() -> None:
