@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import html
 import os
-import pkgutil
 import shutil
 from itertools import chain
 from pathlib import Path
@@ -86,9 +85,9 @@ def _insights(found: list[Insight]) -> str:
 
 
 _CONFIG = {"displaylogo": False, "responsive": True}
-_TEMPLATE = "package_data/templates/plotly.json"
+_TEMPLATE = Path(plotly.__file__).parent / "package_data/templates/plotly.json"
 """plotly's default look (the one Jupyter shows), as the plotly package ships it: JSON plotly.js takes as is."""
-_PLOTLY_JS = "package_data/plotly.min.js"
+_PLOTLY_JS = Path(plotly.__file__).parent / "package_data/plotly.min.js"
 """plotly.js, as the plotly package ships it (what `plotly.offline.get_plotlyjs` reads)."""
 _PLOTLY_JS_HERE = object()
 """Where plotly.js goes among the page's parts (`write` copies it from its file, `render` reads it)."""
@@ -184,7 +183,7 @@ def _page(t: Tables, found: list[Insight], title: str) -> list[bytes]:
     ]
     return [
         head.encode(), _PLOTLY_JS_HERE, b"</script><script>const jspiprofTemplate = ",  # plotly.js as the file holds it
-        pkgutil.get_data("plotly", _TEMPLATE), b"; const jspiprofConfig = ", _script_json(_CONFIG), b";</script></head><body>",
+        _TEMPLATE.read_bytes(), b"; const jspiprofConfig = ", _script_json(_CONFIG), b";</script></head><body>",
         *chain.from_iterable([part.encode()] if isinstance(part, str) else part for part in sections), b"</body></html>",
     ]
 
@@ -192,7 +191,7 @@ def _page(t: Tables, found: list[Insight], title: str) -> list[bytes]:
 def render(t: Tables, found: list[Insight], title: str) -> str:
     """The report as one HTML page: summary, time accounting, insights, charts, tables and failed switches."""
     parts = _page(t, found, title)
-    return b"".join(pkgutil.get_data("plotly", _PLOTLY_JS) if part is _PLOTLY_JS_HERE else part for part in parts).decode("utf-8")
+    return b"".join(_PLOTLY_JS.read_bytes() if part is _PLOTLY_JS_HERE else part for part in parts).decode("utf-8")
 
 
 def write(t: Tables, found: list[Insight], title: str, output: Path) -> None:
@@ -208,7 +207,7 @@ def write(t: Tables, found: list[Insight], title: str, output: Path) -> None:
 
 def _copy_plotly_js(file: BinaryIO) -> None:
     """Append plotly.js, as the plotly package ships it, to `file`."""
-    with (Path(plotly.__file__).parent / _PLOTLY_JS).open("rb") as source:
+    with _PLOTLY_JS.open("rb") as source:
         file.flush()
         offset, size = 0, os.fstat(source.fileno()).st_size
         try:
