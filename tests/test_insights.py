@@ -39,7 +39,8 @@ def test_time_sleep_polling():
     assert insight.kind == "sleep-polling" and insight.site == "/app/poller.py:18"
     # 2 polling loops (a 300 ms gap >= the 200 ms interval splits them) x 100 ms + 10 sleeps x 0.1 ms resume
     assert insight.at_stake_us == pytest.approx(2 * 100000 + 10 * 100)
-    assert "/app/poller.py:15" in insight.evidence[1]
+    # the status requests between the first and the last sleep: all 10 but the one before the first sleep
+    assert insight.evidence[1] == "alternating with 9 waits at /app/poller.py:15 (the check being polled)"
 
 
 def test_deep_stacks():
