@@ -8,7 +8,7 @@ import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import click
 
@@ -149,6 +149,34 @@ def _write_run_report(trace: Trace, trace_path: Path) -> None:
         click.echo(f"    {insight.suggestion}", err=True)
 
 
+PROGRESS_BYTES = 10_000_000
+"""Traces at least this big (a tenth of a second of reading, or more) show progress bars on stderr as they are read and
+their outputs written; smaller ones are done before a bar could be read."""
+
+
+class _NoProgress:
+    """Stands for a progress bar where none is shown."""
+
+    def __enter__(self) -> _NoProgress:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
+
+    def update(self, steps: int) -> None:
+        pass
+
+
+def _progress(shown: bool, length: int, label: str) -> Any:
+    """A click progress bar on stderr of `length` steps, or, when not `shown`, one that shows nothing."""
+    return click.progressbar(length=length, label=label, file=sys.stderr) if shown else _NoProgress()
+
+
+def _writing(trace_path: Path, output: Path) -> Any:
+    """The progress bar of writing `output` from the trace `trace_path` (read already): shown when the trace is big."""
+    return _progress(trace_path.stat().st_size >= PROGRESS_BYTES, 1, f"writing {output}")
+
+
 class _ReadingWithProgress:
     """A binary file whose reads advance a progress bar (`advance`, given the bytes read)."""
 
@@ -162,17 +190,18 @@ class _ReadingWithProgress:
 
 
 def _read_tables(trace_path: Path) -> Tables:
-    """Read a trace file into analysis tables, with a progress bar on stderr; bad input is one sentence."""
+    """Read a trace file into analysis tables (with a progress bar on stderr when it is big); bad input is one sentence."""
     try:
         size = trace_path.stat().st_size
         file = trace_path.open("rb")
     except OSError as error:
         raise click.ClickException(f"Cannot read the trace {trace_path}: {error.strerror or error}.") from None
-    with file, click.progressbar(length=size, label=f"reading {trace_path}", file=sys.stderr) as progress:
+    shown = size >= PROGRESS_BYTES
+    with file, _progress(shown, size, f"reading {trace_path}") as progress:
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                trace = read_trace(_ReadingWithProgress(file, progress.update))
+                trace = read_trace(_ReadingWithProgress(file, progress.update) if shown else file)
         except TraceError as error:
             raise click.ClickException(str(error)) from None
         except UnicodeDecodeError:
@@ -209,7 +238,7 @@ def report_command(trace_path: Path, output: Path | None) -> None:
     """Write a self-contained HTML report (works offline): summary, insights, flame chart and graphs, tables."""
     output = output or trace_path.with_suffix(".html")
     t = _read_tables(trace_path)
-    with click.progressbar(length=1, label=f"writing {output}", file=sys.stderr) as progress:
+    with _writing(trace_path, output) as progress:
         try:
             report.write(t, insights(t), trace_path.name, output)
         except OSError as error:
@@ -232,7 +261,7 @@ def export(trace_path: Path, format_: str, output: Path | None) -> None:
     output = output or trace_path.with_suffix(suffix)
     t = _read_tables(trace_path)
     program = " ".join(t.header.program.get("argv", [])) if t.header.program else trace_path.name
-    with click.progressbar(length=1, label=f"writing {output}", file=sys.stderr) as progress:
+    with _writing(trace_path, output) as progress:
         try:
             with output.open("w", encoding="utf-8") as out:
                 write(t, out, program)

@@ -82,3 +82,23 @@ def test_a_trace_cut_mid_line_is_read_up_to_its_last_whole_line_with_a_warning(t
     result = json.loads(done.stdout)
     assert result["suspensions"] == 4 and result["complete"] is False
     assert result["window_ms"] == 100.0  # no end line: the window ends with entry 1 at 101000 µs
+
+
+@pytest.mark.parametrize("command", [["stats"], ["report"], ["export", "--format", "chrome"]])
+def test_progress_bars_show_for_big_traces_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]):
+    from click.testing import CliRunner
+
+    from jspiprof import cli
+
+    trace = tmp_path / "run.jsonl"
+    trace.write_bytes((FIXTURES / "sequential.jsonl").read_bytes())
+    size = trace.stat().st_size
+    shown = {}
+    for threshold in (size, size + 1):  # a trace of PROGRESS_BYTES shows progress; a byte smaller, none
+        monkeypatch.setattr(cli, "PROGRESS_BYTES", threshold)
+        done = CliRunner().invoke(cli.main, [command[0], str(trace), *command[1:]])
+        assert done.exit_code == 0, done.output
+        shown[threshold] = done.stderr
+    assert f"reading {trace}" in shown[size] and f"reading {trace}" not in shown[size + 1]
+    writes = command[0] != "stats"
+    assert ("writing " in shown[size]) == writes and "writing " not in shown[size + 1]
