@@ -6,6 +6,7 @@ import base64
 import html
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from itertools import chain
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -89,8 +90,6 @@ _TEMPLATE = Path(plotly.__file__).parent / "package_data/templates/plotly.json"
 """plotly's default look (the one Jupyter shows), as the plotly package ships it: JSON plotly.js takes as is."""
 _PLOTLY_JS = Path(plotly.__file__).parent / "package_data/plotly.min.js"
 """plotly.js, as the plotly package ships it (what `plotly.offline.get_plotlyjs` reads)."""
-_PLOTLY_JS_HERE = object()
-"""Where plotly.js goes among the page's parts (`write` copies it from its file, `render` reads it)."""
 
 
 def _json_default(value: Any) -> Any:
@@ -140,9 +139,15 @@ def _runtime(header: Header) -> str:
     return f"{r.host} {r.host_version} · Pyodide {r.pyodide} · JSPI: {r.jspi}"
 
 
+def _head(title: str) -> bytes:
+    """The page up to plotly.js, which comes next (then `_page`), UTF-8 encoded."""
+    return (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
+            f"<style>{_STYLE}</style><script type=\"text/javascript\">").encode()
+
+
 def _page(t: Tables, found: list[Insight], title: str) -> list[bytes]:
-    """The report's HTML page in parts, UTF-8 encoded: summary, time accounting, insights, charts, tables and
-    failed switches."""
+    """The report's HTML page after plotly.js, in parts, UTF-8 encoded: summary, time accounting, insights, charts,
+    tables and failed switches."""
     s = t.suspensions
     accounting = time_accounting(t)
     window = max(accounting.window_us, 1e-9)
@@ -161,10 +166,6 @@ def _page(t: Tables, found: list[Insight], title: str) -> list[bytes]:
         warnings.append("The trace has no end line: the program crashed or was killed; everything recorded before is shown.")
     if t.dropped:
         warnings.append(f"{t.dropped:,} events were dropped by the recorder: counts are lower bounds.")
-    head = "".join([
-        f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>",
-        f"<style>{_STYLE}</style><script type=\"text/javascript\">",
-    ])
     sections = [
         f"<h1>{html.escape(title)}</h1>",
         f'<p class="meta">{html.escape(_program(t.header))} · {html.escape(_runtime(t.header))}</p>',
@@ -182,7 +183,7 @@ def _page(t: Tables, found: list[Insight], title: str) -> list[bytes]:
         "<h2>Failed switches</h2>", _table(_failed_table(t), "No failed switch: every requested stack switch was possible."),
     ]
     return [
-        head.encode(), _PLOTLY_JS_HERE, b"</script><script>const jspiprofTemplate = ",  # plotly.js as the file holds it
+        b"</script><script>const jspiprofTemplate = ",  # after plotly.js (`_head`), as the file holds it
         _TEMPLATE.read_bytes(), b"; const jspiprofConfig = ", _script_json(_CONFIG), b";</script></head><body>",
         *chain.from_iterable([part.encode()] if isinstance(part, str) else part for part in sections), b"</body></html>",
     ]
@@ -190,23 +191,32 @@ def _page(t: Tables, found: list[Insight], title: str) -> list[bytes]:
 
 def render(t: Tables, found: list[Insight], title: str) -> str:
     """The report as one HTML page: summary, time accounting, insights, charts, tables and failed switches."""
-    parts = _page(t, found, title)
-    return b"".join(_PLOTLY_JS.read_bytes() if part is _PLOTLY_JS_HERE else part for part in parts).decode("utf-8")
+    return b"".join([_head(title), _PLOTLY_JS.read_bytes(), *_page(t, found, title)]).decode("utf-8")
 
 
 def write(t: Tables, found: list[Insight], title: str, output: Path) -> None:
     """Write the report (`render`'s page, UTF-8) to the file `output`, part after part (the page is some 8 MB,
-    plotly.js included: copied from its file by the kernel where it can, never joined into one string first)."""
-    parts = _page(t, found, title)
-    at = parts.index(_PLOTLY_JS_HERE)
+    plotly.js included: copied from its file by the kernel where it can, never joined into one string first).
+
+    The page's start and plotly.js are written on a thread of their own while the charts and tables are worked out:
+    the kernel copies the file without holding Python's lock, so the two overlap. When anything fails, the file
+    written so far is removed: no half report is left behind."""
     with output.open("wb") as file:
-        file.writelines(parts[:at])
-        _copy_plotly_js(file)
-        file.writelines(parts[at + 1:])
+        try:
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                start = pool.submit(_write_start, file, title)
+                parts = _page(t, found, title)
+                start.result()  # raises what writing the start raised
+            file.writelines(parts)
+        except BaseException:
+            file.close()
+            output.unlink(missing_ok=True)
+            raise
 
 
-def _copy_plotly_js(file: BinaryIO) -> None:
-    """Append plotly.js, as the plotly package ships it, to `file`."""
+def _write_start(file: BinaryIO, title: str) -> None:
+    """Write the page up to and including plotly.js, as the plotly package ships it, to `file`."""
+    file.write(_head(title))
     with _PLOTLY_JS.open("rb") as source:
         file.flush()
         offset, size = 0, os.fstat(source.fileno()).st_size

@@ -77,6 +77,19 @@ def test_written_report_is_the_rendered_page_byte_for_byte(tmp_path: Path, monke
     assert (tmp_path / "report.html").read_bytes() == render(t, insights(t), "small_app").encode()
 
 
+def test_a_report_that_fails_midway_leaves_no_file_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import jspiprof.report
+
+    def failing(*args: object) -> None:
+        raise RuntimeError("a chart failed")
+
+    monkeypatch.setattr(jspiprof.report.views, "wait_histogram_spec", failing)  # after plotly.js is being written
+    t = tables(load(FIXTURES / "small_app.jsonl"))
+    with pytest.raises(RuntimeError, match="a chart failed"):
+        jspiprof.report.write(t, insights(t), "small_app", tmp_path / "report.html")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_report_renders_with_its_charts_and_hand_computed_numbers(tmp_path: Path, browser: webdriver.Chrome):
     page = charts_drawn(browser, report_of(FIXTURES / "small_app.jsonl", tmp_path / "report.html"))
     assert page["charts"] == page["svg"] == 5  # flame chart, 2 flame graphs, wait histogram, depth vs wait
