@@ -177,21 +177,37 @@ def _is_run_sync(obj: object) -> bool:
     return obj is run_sync
 
 
+_callees: dict[tuple[CodeType, int], str | None] = {}
+"""`_callee_name` of each (code, instruction) seen: working it out takes the code's instructions (milliseconds in Pyodide)."""
+
+
 def _callee_name(frame: FrameType) -> str | None:
     """The last name of the callee of the call the frame is executing (`run_sync`, `sleep`, `recv`), if any."""
+    key = (frame.f_code, frame.f_lasti)
+    if key not in _callees:
+        _callees[key] = _read_callee_name(*key)
+    return _callees[key]
+
+
+def _read_callee_name(code: CodeType, offset: int) -> str | None:
+    """`_callee_name` of the call at `offset` in `code`, from its instructions up to that call (the callee's are before it)."""
     import dis
 
-    code = frame.f_code
-    instructions = list(dis.get_instructions(code))
-    call = next((ins for ins in instructions if ins.offset == frame.f_lasti), None)
-    if call is None or call.positions is None or call.positions.col_offset is None:
+    loads = []
+    for ins in dis.get_instructions(code):
+        if ins.offset == offset:
+            call = ins
+            break
+        if ins.opname.startswith("LOAD_") and ins.positions is not None and isinstance(ins.argval, str):
+            loads.append(ins)
+    else:
+        return None
+    if call.positions is None or call.positions.col_offset is None:
         return None
     start = (call.positions.lineno, call.positions.col_offset)
     best: tuple[int, str] | None = None
-    for ins in instructions:
-        if ins.offset >= call.offset or not ins.opname.startswith("LOAD_") or ins.positions is None:
-            continue
-        if (ins.positions.lineno, ins.positions.col_offset) != start or not isinstance(ins.argval, str):
+    for ins in loads:
+        if (ins.positions.lineno, ins.positions.col_offset) != start:
             continue
         end = (ins.positions.end_lineno or 0) * 100000 + (ins.positions.end_col_offset or 0)
         if best is None or end > best[0]:
