@@ -35,9 +35,9 @@ _SSL_CALLS = frozenset({"do_handshake", "read", "write", "unwrap", "wrap_socket"
 _BOUNDARY = -1
 """Frame id of jspiprof's launcher: the stack stops there (the program's own frames start above it)."""
 
-_frame_ids: dict[tuple[CodeType, int], int] = {}
+_frame_ids: dict[tuple[CodeType, str, int], int] = {}
+"""Frame id of each (code, its file, line): the file is part of the key, as Python compares code without it."""
 _new_frames: list[dict[str, Any]] = []
-_code_info: dict[CodeType, tuple[str, str, bool]] = {}
 _stack_ids: dict[tuple[int, ...], int] = {}
 _stacks: list[dict[str, Any]] = []
 _control: Any = None
@@ -54,22 +54,14 @@ def is_library_file(filename: str) -> bool:
     )
 
 
-def _info(code: CodeType) -> tuple[str, str, bool]:
-    info = _code_info.get(code)
-    if info is None:
-        info = (code.co_filename, code.co_qualname, is_library_file(code.co_filename))
-        _code_info[code] = info
-    return info
-
-
-def _intern(key: tuple[CodeType, int]) -> int:
-    code, line = key
-    filename, qualname, library = _info(code)
+def _intern(key: tuple[CodeType, str, int]) -> int:
+    code, filename, line = key
     if filename == _LAUNCHER_FILE:
         frame_id = _BOUNDARY
     else:
         frame_id = len(_frame_ids) + 1
-        _new_frames.append({"type": "frame", "id": frame_id, "file": filename, "line": line, "function": qualname, "library": library})
+        _new_frames.append({"type": "frame", "id": frame_id, "file": filename, "line": line, "function": code.co_qualname,
+                            "library": is_library_file(filename)})
     _frame_ids[key] = frame_id
     return frame_id
 
@@ -85,7 +77,8 @@ def capture() -> int:
     ids = [top.f_lasti] if top is not None else [-1]
     frame = top
     while frame is not None:
-        key = (frame.f_code, frame.f_lineno)
+        code = frame.f_code
+        key = (code, code.co_filename, frame.f_lineno)
         frame_id = _frame_ids.get(key)
         if frame_id is None:
             frame_id = _intern(key)

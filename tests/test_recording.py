@@ -78,6 +78,18 @@ def test_each_path_records_one_suspension_at_the_users_line(run_cli, tmp_path: P
     assert trace.complete and trace.end.exit_status == 0
 
 
+def test_identical_functions_in_two_files_are_two_frames(run_cli, tmp_path: Path) -> None:
+    body = "from pyodide.ffi import run_sync\n\nasync def pause():\n    return 1\n\ndef wait():\n    run_sync(pause())\n"
+    for name in ("first", "second"):  # equal code objects: Python compares code without its file
+        (tmp_path / f"{name}.py").write_text(body)
+    trace, _, _ = record(run_cli, tmp_path, """\
+        import first, second
+        first.wait()
+        second.wait()
+        """)
+    assert [s.site for s in trace.suspensions] == [f"{tmp_path / 'first.py'}:7", f"{tmp_path / 'second.py'}:7"]
+
+
 def test_depth_grows_with_recursion(run_cli, tmp_path: Path) -> None:
     trace, _, app = record(
         run_cli,
