@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import os
 import shutil
+import stat
 from concurrent.futures import ThreadPoolExecutor
 from itertools import chain
 from pathlib import Path
@@ -200,7 +202,7 @@ def write(t: Tables, found: list[Insight], title: str, output: Path) -> None:
 
     The page's start and plotly.js are written on a thread of their own while the charts and tables are worked out:
     the kernel copies the file without holding Python's lock, so the two overlap. When anything fails, the file
-    written so far is removed: no half report is left behind."""
+    written so far is removed (when it is a file of its own): no half report is left behind."""
     with output.open("wb") as file:
         try:
             with ThreadPoolExecutor(max_workers=1) as pool:
@@ -210,8 +212,15 @@ def write(t: Tables, found: list[Insight], title: str, output: Path) -> None:
             file.writelines(parts)
         except BaseException:
             file.close()
-            output.unlink(missing_ok=True)
+            _remove_if_regular(output)
             raise
+
+
+def _remove_if_regular(path: Path) -> None:
+    """Remove `path` when it is a file of its own: never a device, a pipe or a link the user named as the output."""
+    with contextlib.suppress(OSError):
+        if stat.S_ISREG(path.lstat().st_mode):
+            path.unlink()
 
 
 def _write_start(file: BinaryIO, title: str) -> None:

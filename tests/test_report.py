@@ -88,6 +88,11 @@ def test_a_report_that_fails_midway_leaves_no_file_behind(tmp_path: Path, monkey
     with pytest.raises(RuntimeError, match="a chart failed"):
         jspiprof.report.write(t, insights(t), "small_app", tmp_path / "report.html")
     assert list(tmp_path.iterdir()) == []
+    link = tmp_path / "link.html"  # an output the user named through a link (as /dev/stdout is) stays
+    link.symlink_to(tmp_path / "target.html")
+    with pytest.raises(RuntimeError, match="a chart failed"):
+        jspiprof.report.write(t, insights(t), "small_app", link)
+    assert link.is_symlink()
 
 
 def test_report_renders_with_its_charts_and_hand_computed_numbers(tmp_path: Path, browser: webdriver.Chrome):
