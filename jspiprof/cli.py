@@ -172,11 +172,6 @@ def _progress(shown: bool, length: int, label: str) -> Any:
     return click.progressbar(length=length, label=label, file=sys.stderr) if shown else _NoProgress()
 
 
-def _writing(trace_path: Path, output: Path) -> Any:
-    """The progress bar of writing `output` from the trace `trace_path` (read already): shown when the trace is big."""
-    return _progress(trace_path.stat().st_size >= PROGRESS_BYTES, 1, f"writing {output}")
-
-
 class _ReadingWithProgress:
     """A binary file whose reads advance a progress bar (`advance`, given the bytes read)."""
 
@@ -189,19 +184,20 @@ class _ReadingWithProgress:
         return data
 
 
-def _read_tables(trace_path: Path) -> Tables:
-    """Read a trace file into analysis tables (with a progress bar on stderr when it is big); bad input is one sentence."""
+def _read_tables(trace_path: Path) -> tuple[Tables, bool]:
+    """Read a trace file into analysis tables, and whether it is big (`PROGRESS_BYTES`: then a progress bar shows on
+    stderr while it is read, and its outputs' while they are written); bad input is one sentence."""
     try:
         size = trace_path.stat().st_size
         file = trace_path.open("rb")
     except OSError as error:
         raise click.ClickException(f"Cannot read the trace {trace_path}: {error.strerror or error}.") from None
-    shown = size >= PROGRESS_BYTES
-    with file, _progress(shown, size, f"reading {trace_path}") as progress:
+    big = size >= PROGRESS_BYTES
+    with file, _progress(big, size, f"reading {trace_path}") as progress:
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                trace = read_trace(_ReadingWithProgress(file, progress.update) if shown else file)
+                trace = read_trace(_ReadingWithProgress(file, progress.update) if big else file)
         except TraceError as error:
             raise click.ClickException(str(error)) from None
         except UnicodeDecodeError:
@@ -209,7 +205,7 @@ def _read_tables(trace_path: Path) -> Tables:
     for warning in caught:
         click.echo(f"jspiprof: {warning.message}", err=True)
     gc.freeze()  # a command's process ends soon: spare the cyclic collector walking the trace's millions of objects again and again
-    return tables(trace)
+    return tables(trace), big
 
 
 def _trace_argument(function):  # noqa: ANN001, ANN202 - a click decorator
@@ -226,7 +222,7 @@ def stats(trace_path: Path, as_json: bool) -> None:
     sites (largest total wait first; site, count, wait_ms_total/mean/p50/p95/p99/max, max_depth, ...),
     paths, kinds, running/suspended/other ms and insights.
     """
-    t = _read_tables(trace_path)
+    t, _ = _read_tables(trace_path)
     result = summary(t, insights(t))
     click.echo(json.dumps(result, indent=1) if as_json else console.render(result))
 
@@ -237,8 +233,8 @@ def stats(trace_path: Path, as_json: bool) -> None:
 def report_command(trace_path: Path, output: Path | None) -> None:
     """Write a self-contained HTML report (works offline): summary, insights, flame chart and graphs, tables."""
     output = output or trace_path.with_suffix(".html")
-    t = _read_tables(trace_path)
-    with _writing(trace_path, output) as progress:
+    t, big = _read_tables(trace_path)
+    with _progress(big, 1, f"writing {output}") as progress:
         try:
             report.write(t, insights(t), trace_path.name, output)
         except OSError as error:
@@ -259,9 +255,9 @@ def export(trace_path: Path, format_: str, output: Path | None) -> None:
     """Export a trace to a format that existing viewers open (Perfetto, chrome://tracing, speedscope)."""
     write, suffix = _EXPORTERS[format_]
     output = output or trace_path.with_suffix(suffix)
-    t = _read_tables(trace_path)
+    t, big = _read_tables(trace_path)
     program = " ".join(t.header.program.get("argv", [])) if t.header.program else trace_path.name
-    with _writing(trace_path, output) as progress:
+    with _progress(big, 1, f"writing {output}") as progress:
         try:
             with output.open("w", encoding="utf-8") as out:
                 write(t, out, program)
