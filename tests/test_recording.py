@@ -327,6 +327,30 @@ def test_socket_syscalls_are_recorded_as_socket_at_the_users_lines(run_cli, tmp_
     assert all(s.awaitable == "Promise" for s in trace.suspensions)
 
 
+def test_calls_of_one_function_are_told_apart_by_their_callee(run_cli, tmp_path: Path, http_server: str) -> None:
+    port = http_server.rsplit(":", 1)[1]
+    trace, _, app = record(
+        run_cli,
+        tmp_path,
+        f"""\
+        import asyncio, socket
+        from pyodide.ffi import run_sync
+
+        async def pause():
+            await asyncio.sleep(0.001)
+
+        connection = socket.create_connection(("127.0.0.1", {port}))
+        connection.sendall(b"GET /text HTTP/1.0\\r\\nHost: 127.0.0.1\\r\\n\\r\\n")
+        while connection.recv(4096):  # receive
+            run_sync(pause())  # run_sync
+        run_sync(pause())  # run_sync again
+        """,
+    )
+    paths = {site: {s.path for s in found} for site, found in by_site(trace).items()}
+    assert paths[line_of(app, "receive")] == {"socket"}
+    assert paths[line_of(app, "run_sync")] == paths[line_of(app, "run_sync again")] == {"run_sync"}
+
+
 PROGRAM_WITH_RESULTS = """\
 import asyncio, sys, time
 from pyodide.ffi import run_sync
