@@ -21,4 +21,5 @@ parentPort.on("message", (batch) => {
   while (offset < data.length) offset += fs.writeSync(fd, data, offset, data.length - offset);
   Atomics.add(count, 0, 1);
   Atomics.notify(count, 0);
+  parentPort.postMessage(batch.data.buffer, [batch.data.buffer]); // back, to be filled again
 });

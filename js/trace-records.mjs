@@ -38,12 +38,20 @@ export class RecordBatches {
     /** @type {string|null|undefined} */
     this.lastAwaitable = undefined;
     this.lastDescribed = -1;
+    /** Buffers of written batches, to fill again: a new one would cost page faults as it is first filled. @type {Float64Array[]} */
+    this.spare = [];
     this.current = this.newBatch();
   }
 
   /** @returns {BatchMessage} */
   newBatch() {
-    return { data: new Float64Array(BATCH_DOUBLES), length: 0, objects: [], stacks: [], awaitables: [] };
+    const data = this.spare.pop() ?? new Float64Array(BATCH_DOUBLES);
+    return { data, length: 0, objects: [], stacks: [], awaitables: [] };
+  }
+
+  /** Take back the buffer of a batch that has been written (at most two are kept). @param {ArrayBuffer} buffer */
+  recycle(buffer) {
+    if (this.spare.length < 2 && buffer.byteLength === BATCH_DOUBLES * 8) this.spare.push(new Float64Array(buffer));
   }
 
   /** True when the current batch has no room for another record. */

@@ -120,6 +120,7 @@ export class FileTraceWriter {
     this.written = new Int32Array(new SharedArrayBuffer(4));
     this.serializer = new Worker(new URL("./trace-file-worker.mjs", import.meta.url), { workerData: { path, written: this.written.buffer, originMs } });
     this.serializer.unref();
+    this.serializer.on("message", (/** @type {ArrayBuffer} */ buffer) => this.batches.recycle(buffer));
     this.serializer.on("error", (error) => {
       console.error(`jspiprof: the trace ${path} is incomplete: writing it failed (${error.message}).`);
       this.serializer = null;

@@ -251,6 +251,20 @@ console.log(JSON.stringify(inMemory.jspiprof.events()));
     assert [event["outcome"] for event in streamed if event["type"] == "suspension"].count("exception") == 1
 
 
+def test_a_long_streamed_trace_keeps_every_event_across_refilled_batches(jspiprof_runtime, tmp_path: Path) -> None:
+    """Many batches, each one's buffer filled again once the serialiser hands it back: no event lost, doubled or mixed."""
+    program = "from pyodide.ffi import run_sync\\nasync def done():\\n    return 1\\nfor _ in range(6000):\\n    run_sync(done())\\n"
+    body = f'await pyodide.runPythonAsync("{program}", {{ filename: "app.py" }});\npyodide.jspiprof.close(0);\n'
+    run_hook_script(jspiprof_runtime, tmp_path, body, "{ flushIntervalMs: 5 }")
+    trace = read_trace(tmp_path / "trace.jsonl")
+    assert [s.id for s in trace.suspensions] == list(range(1, 6001))
+    assert {(s.path, s.site, s.outcome) for s in trace.suspensions} == {("run_sync", "app.py:5", "value")}
+    tasks = [e for e in trace.entries.values() if e.kind == "task"]
+    assert len(tasks) >= 3 * 6000 and all(e.start_us <= e.end_us for e in tasks)
+    starts = [s.start_us for s in trace.suspensions]
+    assert starts == sorted(starts)
+
+
 def test_the_trace_taken_while_an_entry_runs_lists_that_entry(jspiprof_runtime, tmp_path: Path) -> None:
     """An entry's line is held back until something refers to it, but never past a flush or an export."""
     body = """\
