@@ -1,16 +1,17 @@
 """How much jspiprof slows a program down, next to cProfile: prints the ratios to raw, with 95% intervals.
 
-    python benchmarks/overhead.py [--processes 3] [--reps 80] [--n 500]
+    python benchmarks/overhead.py [--processes 6] [--reps 80] [--n 500]
 
 Each of a few Node processes holds two Pyodides: a plain one (Pyodide's own loadPyodide: "raw") and one loaded
 through the jspiprof hook. Each loop runs raw, under the idle hook (loaded, recording off), under
 jspiprof (recording into a trace file) and under cProfile (plain Pyodide), the four modes interleaved
 repetition after repetition, in an order that rotates so that no mode always follows another. A ratio is
 the median over repetitions of mode/raw within one repetition (run back to back, so both share that
-moment's noise from other programs), pooled over the processes (two Pyodides in one process run at slightly
-different speeds, a few percent either way, so fresh pairs average that out); its 95% interval comes from
-resampling the repetitions. Many short repetitions measure more precisely than a few long ones here: the
-machine's speed drifts within a second.
+moment's noise from other programs), pooled over the processes. Processes differ more than repetitions do (two
+Pyodides in one process run at slightly different speeds, and each process's JIT and memory layout come out a
+little differently: one process's median ratio can be 3% off another's), so the 95% interval resamples the
+processes first, then the repetitions of each process drawn: it is as wide as a rerun's result may move. Many short
+repetitions measure more precisely than a few long ones here: the machine's speed drifts within a second.
 After each jspiprof repetition, and outside its timing, the trace is flushed and written, so that writing
 it (on its own thread) does not land in the next mode's time. Loops:
 - worst case: `run_sync` of an already-finished coroutine, N times (the cheapest possible switch, so the
@@ -109,17 +110,21 @@ console.log(JSON.stringify(results));
 """
 
 
-def median_ratio(times: list[float], raw: list[float]) -> tuple[float, float, float]:
-    """The median over repetitions of times/raw, and its 95% interval (percentile bootstrap, fixed seed)."""
-    ratios = [t / r for t, r in zip(times, raw)]
+def median_ratio(times: list[list[float]], raw: list[list[float]]) -> tuple[float, float, float]:
+    """The median over every process's repetitions of times/raw, and its 95% interval: a percentile bootstrap (fixed
+    seed) that draws processes, then repetitions within each process drawn."""
+    ratios = [[t / r for t, r in zip(process_times, process_raw)] for process_times, process_raw in zip(times, raw)]
     rng = random.Random(0)
-    medians = sorted(statistics.median(rng.choices(ratios, k=len(ratios))) for _ in range(2000))
-    return statistics.median(ratios), medians[50], medians[1949]
+    medians = sorted(
+        statistics.median([ratio for process in rng.choices(ratios, k=len(ratios)) for ratio in rng.choices(process, k=len(process))])
+        for _ in range(2000)
+    )
+    return statistics.median([ratio for process in ratios for ratio in process]), medians[50], medians[1949]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--processes", type=int, default=3, help="Node processes, each with a fresh pair of Pyodides")
+    parser.add_argument("--processes", type=int, default=6, help="Node processes, each with a fresh pair of Pyodides")
     parser.add_argument("--reps", type=int, default=80, help="repetitions of each mode in each process (interleaved)")
     parser.add_argument("--n", type=int, default=500, help="switches per worst-case repetition (the app loop scales with it)")
     args = parser.parse_args()
@@ -130,20 +135,20 @@ def main() -> None:
         trace = Path(scratch) / "trace.jsonl"
         command = [str(runtime.node), *runtime.node_flags, str(driver), str(js_dir() / "hook.mjs"), str(runtime.pyodide_dir),
                    str(trace), PYTHON_LOOPS, str(args.reps), str(args.n)]
-        results: dict[str, dict[str, list[float]]] = {}
+        results: dict[str, dict[str, list[list[float]]]] = {}  # loop -> mode -> each process's repetition times
         for _ in range(args.processes):
             done = subprocess.run(command, capture_output=True, text=True, check=True)
             for loop, times in json.loads(done.stdout.strip().splitlines()[-1]).items():
                 for mode, mode_times in times.items():
-                    results.setdefault(loop, {}).setdefault(mode, []).extend(mode_times)
+                    results.setdefault(loop, {}).setdefault(mode, []).append(mode_times)
         suspensions = sum(1 for line in trace.open() if line.startswith('{"type":"suspension"'))
-    print(f"median of {args.processes} x {args.reps} interleaved repetitions; N = {args.n}; "
+    print(f"median of {args.processes} processes x {args.reps} interleaved repetitions; N = {args.n}; "
           f"jspiprof recorded {suspensions} suspensions in the last process")
     print(f"{'loop':<12}{'raw':>9}{'idle hook':>11}{'jspiprof':>10}{'cProfile':>10}{'idle/raw':>10}"
           f"{'jspiprof/raw (95%)':>26}{'cProfile/raw':>14}  goal")
     for loop, goal in (("worst_case", 1.05), ("app", 1.02)):
         times = results[loop]
-        medians = {mode: statistics.median(mode_times) for mode, mode_times in times.items()}
+        medians = {mode: statistics.median([t for process in mode_times for t in process]) for mode, mode_times in times.items()}
         ratios = {mode: median_ratio(mode_times, times["raw"]) for mode, mode_times in times.items()}
         ratio, low, high = ratios["jspiprof"]
         print(
