@@ -119,8 +119,8 @@ export class FileTraceWriter {
     this.posted = 0;
     this.written = new Int32Array(new SharedArrayBuffer(4));
     this.serializer = new Worker(new URL("./trace-file-worker.mjs", import.meta.url), { workerData: { path, written: this.written.buffer, originMs } });
-    this.serializer.unref();
     this.serializer.on("message", (/** @type {ArrayBuffer} */ buffer) => this.batches.recycle(buffer));
+    this.serializer.unref(); // after the listener, which would keep the process alive otherwise
     this.serializer.on("error", (error) => {
       console.error(`jspiprof: the trace ${path} is incomplete: writing it failed (${error.message}).`);
       this.serializer = null;

@@ -265,6 +265,18 @@ def test_a_long_streamed_trace_keeps_every_event_across_refilled_batches(jspipro
     assert starts == sorted(starts)
 
 
+def test_a_program_that_never_closes_the_profiler_exits_by_itself_with_a_whole_trace(jspiprof_runtime, tmp_path: Path) -> None:
+    """The serialiser thread and the flush timer must not keep Node alive: the trace is ended at exit."""
+    script = tmp_path / "driver.mjs"
+    program = "from pyodide.ffi import run_sync\\nasync def done():\\n    return 1\\nfor _ in range(3000):\\n    run_sync(done())\\n"
+    body = f'await pyodide.runPythonAsync("{program}");\nawait new Promise((resolve) => setTimeout(resolve, 250));\n'
+    script.write_text(node_script(jspiprof_runtime, tmp_path / "trace.jsonl", "{}", body).removesuffix("pyodide.jspiprof.close(0);\n"))
+    done = subprocess.run([str(jspiprof_runtime.node), str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    trace = read_trace(tmp_path / "trace.jsonl")
+    assert trace.end is not None and trace.end.exit_status == 0 and len(trace.suspensions) == 3000
+
+
 def test_the_trace_taken_while_an_entry_runs_lists_that_entry(jspiprof_runtime, tmp_path: Path) -> None:
     """An entry's line is held back until something refers to it, but never past a flush or an export."""
     body = """\
