@@ -65,7 +65,7 @@ export async function installProbe(pyodide, recorder, control, callPyObject) {
   /** @type {Map<number, import("./recorder.mjs").StackInfo>} */
   const stacks = new Map();
   const keys = createStackKeys(pyodide._module);
-  probe.calibrate((expected) => keys.calibrate(expected.toJs()));
+  probe.calibrate((expected) => keys.calibrate(expected.toJs()), (address) => keys.forget(address));
   recorder.captureStack = () => {
     const known = keys.lookup();
     if (known !== undefined) return known;

@@ -6,7 +6,9 @@
  * The layout of CPython's frames is not public, so it is measured once at start: the probe calls `calibrate`
  * with the code addresses (`id()`) and `f_lasti` of its own frames, and the offsets that reproduce them are kept.
  * When no offsets fit (another CPython), there is no fast path and every switch asks the probe.
- * Code objects of remembered stacks stay alive (the probe interns them), so their addresses are not reused.
+ * A code object can be freed and another compiled at its address (each `runPython` call compiles its own code):
+ * the probe tells `forget` the address of each freed code object of a captured stack, and every key holding it is
+ * dropped, so a new code object is never taken for the old one.
  */
 
 import { heapReader } from "./wasm-heap.mjs";
@@ -16,7 +18,7 @@ const EXECUTABLE_TAG_BITS = 3; // _PyStackRef keeps tag bits in the low bits of 
 
 /**
  * @param {any} Module Pyodide's Emscripten module
- * @returns {{calibrate: (expected: number[][]) => boolean, lookup: () => any, remember: (info: any) => void}}
+ * @returns {{calibrate: (expected: number[][]) => boolean, lookup: () => any, remember: (info: any) => void, forget: (address: number) => void}}
  */
 export function createStackKeys(Module) {
   const heapNow = heapReader(Module);
@@ -27,8 +29,11 @@ export function createStackKeys(Module) {
   const scratch = new Int32Array(2 * MAX_FRAMES);
   let length = 0;
   let hash = 0;
-  /** @type {Map<number, {key: Int32Array, info: any}[]>} */
+  /** @typedef {{key: Int32Array, info: any, hash: number}} Remembered a frame chain's key (code, instruction pairs) */
+  /** @type {Map<number, Remembered[]>} by hash */
   const known = new Map();
+  /** The remembered keys that hold each code address. @type {Map<number, Set<Remembered>>} */
+  const byCode = new Map();
 
   /** The frame addresses along the chain from `frame` with this `previous` offset (up to `limit`), or null. */
   function walk(frame, prevOffset, limit) {
@@ -147,10 +152,37 @@ export function createStackKeys(Module) {
   /** Remember `info` for the chain the last `lookup()` read. */
   function remember(info) {
     if (instrOffset < 0 || length < 0) return;
+    const remembered = { key: scratch.slice(0, length), info, hash };
     const bucket = known.get(hash) ?? [];
-    bucket.push({ key: scratch.slice(0, length), info });
+    bucket.push(remembered);
     known.set(hash, bucket);
+    for (let i = 0; i < length; i += 2) {
+      const address = remembered.key[i] & ~EXECUTABLE_TAG_BITS;
+      const holders = byCode.get(address) ?? new Set();
+      holders.add(remembered);
+      byCode.set(address, holders);
+    }
   }
 
-  return { calibrate, lookup, remember };
+  /** Drop every key that holds the address of a code object being freed. @param {number} address */
+  function forget(address) {
+    const holders = byCode.get(address | 0);
+    if (holders === undefined) return;
+    for (const remembered of holders) {
+      const bucket = known.get(remembered.hash) ?? [];
+      const at = bucket.indexOf(remembered);
+      if (at >= 0) bucket.splice(at, 1);
+      if (bucket.length === 0) known.delete(remembered.hash);
+      for (let i = 0; i < remembered.key.length; i += 2) {
+        const other = remembered.key[i] & ~EXECUTABLE_TAG_BITS;
+        const others = byCode.get(other);
+        if (others === undefined || others === holders) continue;
+        others.delete(remembered);
+        if (others.size === 0) byCode.delete(other);
+      }
+    }
+    byCode.delete(address | 0);
+  }
+
+  return { calibrate, lookup, remember, forget };
 }

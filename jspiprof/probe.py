@@ -16,6 +16,7 @@ import inspect
 import json
 import os
 import sys
+import weakref
 from collections.abc import Callable
 from types import CodeType, FrameType
 from typing import Any, TypeVar
@@ -41,6 +42,10 @@ _new_frames: list[dict[str, Any]] = []
 _stack_ids: dict[tuple[int, ...], int] = {}
 _stacks: list[dict[str, Any]] = []
 _control: Any = None
+_watched: dict[int, weakref.ref[CodeType]] = {}
+"""The code objects of the stacks captured so far, by address (`id`), each watched until it is freed."""
+_forget_code: Callable[[int], None] | None = None
+"""Tells the hook a watched code object is being freed (set by `calibrate`): its address may then hold another."""
 
 
 def is_library_file(filename: str) -> bool:
@@ -78,6 +83,8 @@ def capture() -> int:
     frame = top
     while frame is not None:
         code = frame.f_code
+        if id(code) not in _watched:
+            _watch(code)
         key = (code, code.co_filename, frame.f_lineno)
         frame_id = _frame_ids.get(key)
         if frame_id is None:
@@ -86,11 +93,29 @@ def capture() -> int:
             break
         ids.append(frame_id)
         frame = frame.f_back
+    while frame is not None:  # below the launcher: not part of the stack, but part of the hook's key for it
+        if id(frame.f_code) not in _watched:
+            _watch(frame.f_code)
+        frame = frame.f_back
     stack_key = tuple(ids)
     stack_id = _stack_ids.get(stack_key)
     if stack_id is None:
         stack_id = _new_stack(stack_key, top)
     return stack_id
+
+
+def _watch(code: CodeType) -> None:
+    """Tell the hook when `code` is freed. The hook recognises a stack it has seen by the code addresses of its
+    frames; a code object compiled later at a freed one's address (each `runPython` compiles its own) must not be
+    taken for the freed one."""
+    _watched[id(code)] = weakref.ref(code, functools.partial(_freed, id(code)))
+
+
+def _freed(address: int, ref: weakref.ref[CodeType]) -> None:
+    if _watched.get(address) is ref:
+        del _watched[address]
+    if _forget_code is not None:
+        _forget_code(address)
 
 
 def _new_stack(stack_key: tuple[int, ...], top: FrameType | None) -> int:
@@ -208,10 +233,13 @@ def _read_callee_name(code: CodeType, offset: int) -> str | None:
     return None if best is None else best[1]
 
 
-def calibrate(check: Callable[[list[list[int]]], bool]) -> bool:
+def calibrate(check: Callable[[list[list[int]]], bool], forget: Callable[[int], None]) -> bool:
     """Let the hook find CPython's frame layout: `check` gets `[code address, f_lasti]` of each frame of its
     caller's stack, innermost first. It is called from two instructions of this frame, so the hook can tell the
-    field that moves with the instruction from fields that merely point near the code object."""
+    field that moves with the instruction from fields that merely point near the code object. From then on
+    `forget` is called with the address of each freed code object that was part of a captured stack."""
+    global _forget_code
+    _forget_code = forget
     _calibration_sample(check)
     return _calibration_sample(check)
 

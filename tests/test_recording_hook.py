@@ -277,6 +277,20 @@ def test_a_program_that_never_closes_the_profiler_exits_by_itself_with_a_whole_t
     assert trace.end is not None and trace.end.exit_status == 0 and len(trace.suspensions) == 3000
 
 
+def test_code_compiled_where_freed_code_was_gets_its_own_stack(jspiprof_runtime, tmp_path: Path) -> None:
+    """Each runPythonAsync compiles new code, often at the address of the code the last call freed; the hook's quick
+    stack lookup goes by code addresses, and must not give the new code the freed code's stack."""
+    body = """\
+for (let i = 0; i < 10; i++) {
+  await pyodide.runPythonAsync("import time; time.sleep(0)", { filename: "a.py" });
+  await pyodide.runPythonAsync("import time\\ntime.sleep(0)", { filename: "b.py" });  // same bytecode, line 2
+}
+"""
+    run_hook_script(jspiprof_runtime, tmp_path, body)
+    sites = [s.site for s in read_trace(tmp_path / "trace.jsonl").suspensions]
+    assert sites == ["a.py:1", "b.py:2"] * 10
+
+
 def test_the_trace_taken_while_an_entry_runs_lists_that_entry(jspiprof_runtime, tmp_path: Path) -> None:
     """An entry's line is held back until something refers to it, but never past a flush or an export."""
     body = """\
