@@ -42,8 +42,9 @@ _new_frames: list[dict[str, Any]] = []
 _stack_ids: dict[tuple[int, ...], int] = {}
 _stacks: list[dict[str, Any]] = []
 _control: Any = None
-_watched: dict[int, weakref.ref[CodeType]] = {}
-"""The code objects of the stacks captured so far, by address (`id`), each watched until it is freed."""
+_code_frames: dict[int, tuple[weakref.ref[CodeType], dict[int, int]]] = {}
+"""Each code object of the stacks captured so far, by address (`id`), until it is freed: a weakref to it, and the
+frame id at each of its instructions seen (`f_lasti`)."""
 _forget_code: Callable[[int], None] | None = None
 """Tells the hook a watched code object is being freed (set by `calibrate`): its address may then hold another."""
 
@@ -83,18 +84,20 @@ def capture() -> int:
     frame = top
     while frame is not None:
         code = frame.f_code
-        if id(code) not in _watched:
-            _watch(code)
-        key = (code, code.co_filename, frame.f_lineno)
-        frame_id = _frame_ids.get(key)
-        if frame_id is None:
-            frame_id = _intern(key)
+        frame_ids = _code_frames.get(id(code)) or _watch(code)
+        frame_id = frame_ids[1].get(frame.f_lasti)
+        if frame_id is None:  # first time at this instruction of this code object
+            key = (code, code.co_filename, frame.f_lineno)
+            frame_id = _frame_ids.get(key)
+            if frame_id is None:
+                frame_id = _intern(key)
+            frame_ids[1][frame.f_lasti] = frame_id
         if frame_id == _BOUNDARY:
             break
         ids.append(frame_id)
         frame = frame.f_back
     while frame is not None:  # below the launcher: not part of the stack, but part of the hook's key for it
-        if id(frame.f_code) not in _watched:
+        if id(frame.f_code) not in _code_frames:
             _watch(frame.f_code)
         frame = frame.f_back
     stack_key = tuple(ids)
@@ -104,16 +107,19 @@ def capture() -> int:
     return stack_id
 
 
-def _watch(code: CodeType) -> None:
-    """Tell the hook when `code` is freed. The hook recognises a stack it has seen by the code addresses of its
-    frames; a code object compiled later at a freed one's address (each `runPython` compiles its own) must not be
-    taken for the freed one."""
-    _watched[id(code)] = weakref.ref(code, functools.partial(_freed, id(code)))
+def _watch(code: CodeType) -> tuple[weakref.ref[CodeType], dict[int, int]]:
+    """Start watching `code`: until it is freed, its frame ids are kept by instruction (working out a frame's line
+    and hashing its code take microseconds each in Pyodide), and when it is freed the hook is told. The hook
+    recognises a stack it has seen by its frames' code addresses; a code object compiled later at a freed one's
+    address (each `runPython` compiles its own) must not be taken for the freed one."""
+    watched = (weakref.ref(code, functools.partial(_freed, id(code))), {})
+    _code_frames[id(code)] = watched
+    return watched
 
 
 def _freed(address: int, ref: weakref.ref[CodeType]) -> None:
-    if _watched.get(address) is ref:
-        del _watched[address]
+    if _code_frames.get(address, (None,))[0] is ref:
+        del _code_frames[address]
     if _forget_code is not None:
         _forget_code(address)
 
