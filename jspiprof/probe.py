@@ -84,14 +84,15 @@ def capture() -> int:
     frame = top
     while frame is not None:
         code = frame.f_code
-        frame_ids = _code_frames.get(id(code)) or _watch(code)
-        frame_id = frame_ids[1].get(frame.f_lasti)
+        _, frame_ids = _code_frames.get(id(code)) or _watch(code)
+        instruction = frame.f_lasti
+        frame_id = frame_ids.get(instruction)
         if frame_id is None:  # first time at this instruction of this code object
             key = (code, code.co_filename, frame.f_lineno)
             frame_id = _frame_ids.get(key)
             if frame_id is None:
                 frame_id = _intern(key)
-            frame_ids[1][frame.f_lasti] = frame_id
+            frame_ids[instruction] = frame_id
         if frame_id == _BOUNDARY:
             break
         ids.append(frame_id)
@@ -118,7 +119,9 @@ def _watch(code: CodeType) -> tuple[weakref.ref[CodeType], dict[int, int]]:
 
 
 def _freed(address: int, ref: weakref.ref[CodeType]) -> None:
-    if _code_frames.get(address, (None,))[0] is ref:
+    """Called as the code object at `address` is freed (before anything else can be allocated there)."""
+    watched = _code_frames.get(address)
+    if watched is not None and watched[0] is ref:
         del _code_frames[address]
     if _forget_code is not None:
         _forget_code(address)
