@@ -273,8 +273,10 @@ Source = Union[str, Path, BinaryFile, IO[str], Iterable[Union[str, bytes]]]
 """What `read_trace` and `iter_events` read: a path, an open file (binary or text), or an iterable of lines (text or
 UTF-8 bytes)."""
 
-BLOCK_BYTES = 1 << 20
-"""A trace file is read about this many bytes at a time, cut after the last whole line."""
+BLOCK_BYTES = 1 << 16
+"""A trace file is read about this many bytes at a time, cut after the last whole line. Small enough that a block and
+the objects parsed from it stay in the CPU's cache and their memory is reused block after block: with 1 MiB blocks
+a 10^4-suspension trace took 2,900 page faults to read, with 64 KiB 415, and its report 8% less time."""
 
 
 def _is_binary_file(source: Source) -> bool:
