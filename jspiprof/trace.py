@@ -649,7 +649,8 @@ _PER_ROW_TYPES = _suspension_types(_PER_ROW)
 _SHAPE_TYPES = _suspension_types(("path", "site", "awaitable", "error"))
 
 ShapeKey = tuple[Any, ...]
-"""What a suspension's shape is looked up by: its stack (a tuple), then its `_SHAPE_FIELDS` values."""
+"""What a suspension's shape is looked up by: its stack (a tuple, or its JSON text: `_ColumnReader.stack_of`), then its
+`_SHAPE_FIELDS` values."""
 Rows = tuple[list[list[Any]], list[ShapeKey]]
 """Suspensions as columns in `_PER_ROW` order, and the key of each row's shape."""
 
@@ -719,6 +720,10 @@ class _ColumnReader:
             unit = following
         assert self.trace is not None
         return self.trace
+
+    def stack_of(self, stack: Any) -> tuple[int, ...] | None:
+        """The frame ids of a shape key's stack, worked out once per new key (None when it is not a list of integers)."""
+        return stack
 
     def check_block(self, block: bytes, number: int, last: bool) -> _Chunk | None:
         """The checked chunk of a block of whole lines (the first is line `number + 1`, never the header; `last`: no
@@ -822,7 +827,8 @@ class _ColumnReader:
             number = new_keys.get(key)
             if number is None:
                 stack, depth, *texts = key
-                if depth != len(stack) or texts[3] not in _SUSPENSION_OUTCOMES or not all(map(frozenset.__contains__, _SHAPE_TYPES, map(type, texts[:3] + texts[4:]))):
+                stack = self.stack_of(stack)
+                if stack is None or depth != len(stack) or texts[3] not in _SUSPENSION_OUTCOMES or not all(map(frozenset.__contains__, _SHAPE_TYPES, map(type, texts[:3] + texts[4:]))):
                     return None
                 if not checker.frames.issuperset(stack):
                     return None

@@ -33,8 +33,9 @@ def _type(types: tuple[type, ...], nullable: bool) -> Any:
 
 def _struct(kind: str) -> type[msgspec.Struct]:
     """The line type `kind` as a struct: the fields of `_FIELDS` (for an entry, also those of its end, when it ended
-    before its line was written); a field that is not one of them refused."""
-    fields: list[tuple[Any, ...]] = [(name, _type(*allowed)) for name, allowed in _FIELDS[kind].items()]
+    before its line was written); a field that is not one of them refused. A suspension's stack is kept as its JSON
+    text (checked to be JSON, not parsed): the stacks of a trace are few, each is parsed once (`stack_of`)."""
+    fields: list[tuple[Any, ...]] = [(name, msgspec.Raw if (kind, name) == ("suspension", "stack") else _type(*allowed)) for name, allowed in _FIELDS[kind].items()]
     if kind == "entry":
         fields += [(name, Union[_type(*_FIELDS["entry_end"][name]), msgspec.UnsetType], msgspec.UNSET) for name in _END]
     return msgspec.defstruct(kind, fields, tag=kind, tag_field="type", forbid_unknown_fields=True, gc=False)
@@ -47,7 +48,9 @@ _DECODER = msgspec.json.Decoder(Union[tuple(_STRUCTS)])  # type: ignore[misc]
 _VALUES = {struct: attrgetter(*_FIELDS[kind]) for struct, kind in _STRUCTS.items()}
 _SUSPENSION = next(struct for struct, kind in _STRUCTS.items() if kind == "suspension")
 _COLUMNS = [attrgetter(name) for name in _PER_ROW]
-_SHAPE_KEY = attrgetter("stack", *_SHAPE_FIELDS)
+_STACK = attrgetter("stack")
+_SHAPE_VALUES = attrgetter(*_SHAPE_FIELDS)
+_STACK_DECODER = msgspec.json.Decoder(_TYPES[_LIST])
 _END_VALUES = attrgetter(*_END)
 
 
@@ -57,12 +60,22 @@ def _line_count(block: bytes) -> int:
 
 
 def _rows(suspensions: list[Any]) -> Rows:
-    return [list(map(column, suspensions)) for column in _COLUMNS], list(map(_SHAPE_KEY, suspensions))
+    stacks = map(bytes, map(_STACK, suspensions))
+    return [list(map(column, suspensions)) for column in _COLUMNS], list(zip(stacks, *zip(*map(_SHAPE_VALUES, suspensions))))
 
 
 class TypedReader(_ColumnReader):
     """Reads a file's blocks of lines decoded by msgspec, their suspensions checked and stored a whole column at a
     time, each other line by the semantic checks of `jspiprof.trace` (its types msgspec has checked)."""
+
+    def stack_of(self, stack: Any) -> tuple[int, ...] | None:
+        """A stack's JSON text parsed (a block msgspec decoded), or the stack itself (a block checked line by line)."""
+        if not isinstance(stack, bytes):
+            return stack
+        try:
+            return _STACK_DECODER.decode(stack)
+        except msgspec.MsgspecError:
+            return None
 
     def check_block(self, block: bytes, number: int, last: bool) -> _Chunk | None:
         try:

@@ -173,6 +173,8 @@ TEXT_CHANGES: dict[str, Callable[[list[str]], list[str]]] = {
     "no newline after the end line": lambda lines: [*lines[:-1], lines[-1].rstrip("\n")],
     "Windows line ends": lambda lines: [line.replace("\n", "\r\n") for line in lines],
     "an entry defined twice": lambda lines: [*lines[:2], *lines[1:]],
+    "stacks spelled without spaces, now and then": lambda lines: [
+        line.replace(", ", ",") if '"suspension"' in line and i % 3 == 0 else line for i, line in enumerate(lines)],
 }
 
 
@@ -250,3 +252,14 @@ def test_suspensions_at_one_place_share_one_stored_shape() -> None:
     assert list(columns.shape) == [0, 0, 1, 2]
     assert [(shape.stack, shape.outcome) for shape in columns.shapes] == [((1, 2, 3, 4), "value"), ((1, 2, 3, 4), "exception"), ((5,), "value")]
     assert [(s.stack, s.depth, s.site) for s in trace.suspensions] == [((1, 2, 3, 4), 4, "/home/app/app.py:4")] * 3 + [((5,), 1, "/home/app/app.py:12")]
+
+
+def test_one_stack_spelled_two_ways_is_one_stored_shape(tmp_path: Path) -> None:
+    lines = (FIXTURES / "analysis" / "small_app.jsonl").read_text().splitlines(keepends=True)
+    first = next(i for i, line in enumerate(lines) if '"stack": [1, 2, 3, 4]' in line)
+    lines[first] = lines[first].replace('"stack": [1, 2, 3, 4]', '"stack":[ 1,2 ,3,\t4 ]')
+    path = tmp_path / "trace.jsonl"
+    path.write_text("".join(lines))
+    columns = read_trace(path).suspension_columns
+    assert list(columns.shape) == [0, 0, 1, 2]
+    assert [shape.stack for shape in columns.shapes] == [(1, 2, 3, 4), (1, 2, 3, 4), (5,)]
