@@ -648,8 +648,8 @@ def _suspension_types(names: Iterable[str]) -> list[frozenset[type]]:
 _PER_ROW_TYPES = _suspension_types(_PER_ROW)
 _SHAPE_TYPES = _suspension_types(("path", "site", "awaitable", "error"))
 
-ShapeKey = tuple[Any, ...]
-"""What a suspension's shape is looked up by: its stack (a tuple, or its JSON text: `_ColumnReader.stack_of`), then its
+ShapeKey = tuple[Any, tuple[Any, ...]]
+"""What a suspension's shape is looked up by: its stack (a tuple, or its JSON text: `_ColumnReader.stack_of`), and its
 `_SHAPE_FIELDS` values."""
 Rows = tuple[list[list[Any]], list[ShapeKey]]
 """Suspensions as columns in `_PER_ROW` order, and the key of each row's shape."""
@@ -668,7 +668,7 @@ def _dict_rows(suspensions: list[dict[str, Any]]) -> Rows | None:
         return None
     if not _INT_TYPE.issuperset(map(type, chain.from_iterable(stacks))) or not _INT_TYPE.issuperset(map(type, map(_FIRST, shape_values))):
         return None  # (1.0 and true would pass for 1 below: frame ids and depths must be integers themselves)
-    return columns, list(zip(map(tuple, stacks), *zip(*shape_values)))
+    return columns, list(zip(map(tuple, stacks), shape_values))
 
 
 @dataclass
@@ -826,7 +826,7 @@ class _ColumnReader:
             key = keys[i]
             number = new_keys.get(key)
             if number is None:
-                stack, depth, *texts = key
+                stack, (depth, *texts) = key
                 stack = self.stack_of(stack)
                 if stack is None or depth != len(stack) or texts[3] not in _SUSPENSION_OUTCOMES or not all(map(frozenset.__contains__, _SHAPE_TYPES, map(type, texts[:3] + texts[4:]))):
                     return None

@@ -60,8 +60,7 @@ def _line_count(block: bytes) -> int:
 
 
 def _rows(suspensions: list[Any]) -> Rows:
-    stacks = map(bytes, map(_STACK, suspensions))
-    return [list(map(column, suspensions)) for column in _COLUMNS], list(zip(stacks, *zip(*map(_SHAPE_VALUES, suspensions))))
+    return [list(map(column, suspensions)) for column in _COLUMNS], list(zip(map(bytes, map(_STACK, suspensions)), map(_SHAPE_VALUES, suspensions)))
 
 
 class TypedReader(_ColumnReader):
