@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import base64
+import binascii
 import contextlib
 import html
 import os
 import shutil
 import stat
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from itertools import chain
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -99,7 +99,8 @@ def _json_default(value: Any) -> Any:
     as plotly writes them)."""
     if isinstance(value, np.ndarray):
         if value.ndim in (1, 2) and value.dtype.kind in "fiu":
-            typed = {"dtype": "f8", "bdata": base64.b64encode(value.astype("<f8").tobytes()).decode("ascii")}
+            numbers = np.ascontiguousarray(value, dtype="<f8")  # no copy when it is one already
+            typed = {"dtype": "f8", "bdata": binascii.b2a_base64(numbers.data, newline=False).decode("ascii")}
             if value.ndim == 2:
                 typed["shape"] = f"{value.shape[0]},{value.shape[1]}"
             return typed
@@ -121,13 +122,14 @@ def _script_json(value: Any) -> bytes:
     return b"<\\/".join(raw[start:end] for start, end in zip([0, *(end + 2 for end in ends)], [*ends, len(raw)]))
 
 
-def _figure(number: int, spec: views.FigureSpec) -> list[bytes]:
-    """A chart: its div, drawn by plotly.js from the spec (template and config set once per page), in parts."""
+def _figure(number: int, spec: views.FigureSpec) -> Iterator[bytes]:
+    """A chart: its div, drawn by plotly.js from the spec (template and config set once per page), in parts (its data
+    one trace at a time: a part written is freed before the next is made, so their memory is reused)."""
     div = f"chart-{number}".encode()
-    return [
-        b'<div id="', div, b'" class="plotly-graph-div" style="height:100%; width:100%;"></div><script>Plotly.newPlot("', div, b'", ',
-        _script_json(spec["data"]), b", Object.assign({template: jspiprofTemplate}, ", _script_json(spec["layout"]), b"), jspiprofConfig);</script>",
-    ]
+    yield b'<div id="' + div + b'" class="plotly-graph-div" style="height:100%; width:100%;"></div><script>Plotly.newPlot("' + div + b'", ['
+    for i, trace in enumerate(spec["data"]):
+        yield b"," + _script_json(trace) if i else _script_json(trace)
+    yield b"], Object.assign({template: jspiprofTemplate}, " + _script_json(spec["layout"]) + b"), jspiprofConfig);</script>"
 
 
 def _program(header: Header) -> str:
@@ -147,9 +149,9 @@ def _head(title: str) -> bytes:
             f"<style>{_STYLE}</style><script type=\"text/javascript\">").encode()
 
 
-def _page(t: Tables, found: list[Insight], title: str) -> list[bytes]:
-    """The report's HTML page after plotly.js, in parts, UTF-8 encoded: summary, time accounting, insights, charts,
-    tables and failed switches."""
+def _page(t: Tables, found: list[Insight], title: str) -> Iterator[bytes]:
+    """The report's HTML page after plotly.js, in parts, UTF-8 encoded, each worked out when it is reached: summary,
+    time accounting, insights, charts, tables and failed switches."""
     s = t.suspensions
     accounting = time_accounting(t)
     window = max(accounting.window_us, 1e-9)
@@ -168,27 +170,30 @@ def _page(t: Tables, found: list[Insight], title: str) -> list[bytes]:
         warnings.append("The trace has no end line: the program crashed or was killed; everything recorded before is shown.")
     if t.dropped:
         warnings.append(f"{t.dropped:,} events were dropped by the recorder: counts are lower bounds.")
-    sections = [
+    yield b"</script><script>const jspiprofTemplate = "  # after plotly.js (`_head`), as the file holds it
+    yield _TEMPLATE.read_bytes()
+    yield b"; const jspiprofConfig = " + _script_json(_CONFIG) + b";</script></head><body>"
+    yield "".join([
         f"<h1>{html.escape(title)}</h1>",
         f'<p class="meta">{html.escape(_program(t.header))} · {html.escape(_runtime(t.header))}</p>',
         *(f'<p class="insight">{html.escape(w)}</p>' for w in warnings),
         '<div class="cards">' + "".join(f'<div class="card">{html.escape(k)}<b>{html.escape(v)}</b></div>' for k, v in cards) + "</div>",
         "<h2>Where the time went</h2>", f'<div class="accounting">{bar}</div>',
-        "<h2>Insights</h2>",
-        _insights(found),
-        "<h2>Flame chart</h2>", _figure(1, views.flame_chart_spec(t)),
-        "<h2>Flame graphs</h2>", _figure(2, views.flame_graph_spec(t, "wait")), _figure(3, views.flame_graph_spec(t, "running")),
-        "<h2>Waits</h2>", _figure(4, views.wait_histogram_spec(t)), _figure(5, views.depth_vs_wait_spec(t)),
+        "<h2>Insights</h2>", _insights(found), "<h2>Flame chart</h2>",
+    ]).encode()
+    yield from _figure(1, views.flame_chart_spec(t))
+    yield b"<h2>Flame graphs</h2>"
+    yield from _figure(2, views.flame_graph_spec(t, "wait"))
+    yield from _figure(3, views.flame_graph_spec(t, "running"))
+    yield b"<h2>Waits</h2>"
+    yield from _figure(4, views.wait_histogram_spec(t))
+    yield from _figure(5, views.depth_vs_wait_spec(t))
+    yield "".join([
         "<h2>Sites (largest total wait first)</h2>", _table(site_table(t), "No suspension was recorded."),
         "<h2>Per path</h2>", _table(wait_table(s, "path"), "No suspension was recorded."),
         "<h2>Per entry kind</h2>", _table(kind_table(t), "No entry was recorded."),
         "<h2>Failed switches</h2>", _table(_failed_table(t), "No failed switch: every requested stack switch was possible."),
-    ]
-    return [
-        b"</script><script>const jspiprofTemplate = ",  # after plotly.js (`_head`), as the file holds it
-        _TEMPLATE.read_bytes(), b"; const jspiprofConfig = ", _script_json(_CONFIG), b";</script></head><body>",
-        *chain.from_iterable([part.encode()] if isinstance(part, str) else part for part in sections), b"</body></html>",
-    ]
+    ]).encode() + b"</body></html>"
 
 
 def render(t: Tables, found: list[Insight], title: str) -> str:
@@ -200,16 +205,23 @@ def write(t: Tables, found: list[Insight], title: str, output: Path) -> None:
     """Write the report (`render`'s page, UTF-8) to the file `output`, part after part (the page is some 8 MB,
     plotly.js included: copied from its file by the kernel where it can, never joined into one string first).
 
-    The page's start and plotly.js are written on a thread of their own while the charts and tables are worked out:
-    the kernel copies the file without holding Python's lock, so the two overlap. When anything fails, the file
-    written so far is removed (when it is a file of its own): no half report is left behind."""
+    The page's start and plotly.js are written on a thread of their own while the summary and the first chart are
+    worked out: the kernel copies the file without holding Python's lock, so the two overlap. When anything fails,
+    the file written so far is removed (when it is a file of its own): no half report is left behind."""
     with output.open("wb") as file:
         try:
             with ThreadPoolExecutor(max_workers=1) as pool:
                 start = pool.submit(_write_start, file, title)
                 parts = _page(t, found, title)
+                made = []  # the parts worked out while the start is written
+                for part in parts:
+                    made.append(part)
+                    if start.done():
+                        break
                 start.result()  # raises what writing the start raised
-            file.writelines(parts)
+            file.writelines(made)
+            for part in parts:  # the rest, each written as soon as it is made
+                file.write(part)
         except BaseException:
             file.close()
             _remove_if_regular(output)
