@@ -161,7 +161,7 @@ def _page(t: Tables, found: list[Insight], title: str) -> Iterator[bytes]:
         for us, label, color in parts if us > 0
     )
     cards = [
-        ("suspensions", f"{len(s):,}"), ("total wait", _ms(s["wait_us"].sum())), ("failed switches", f"{len(t.failed_switches):,}"),
+        ("suspensions", f"{len(s):,}"), ("total wait", _ms(t.arrays.suspensions["wait_us"].sum())), ("failed switches", f"{len(t.failed_switches):,}"),
         ("entries", f"{len(t.entries):,}"), ("run window", _ms(accounting.window_us)), ("running Python", _ms(accounting.running_us)),
         ("suspended", _ms(accounting.suspended_us)), ("other (JS / idle)", _ms(accounting.other_us)),
     ]

@@ -20,7 +20,8 @@ import plotly.graph_objects as go
 
 from jspiprof.analysis import Tables, running_before_switch
 from jspiprof.analysis.groups import Groups, rows_of
-from jspiprof.analysis.spans import Columns, column_spans, frame_span_columns
+from jspiprof.analysis.spans import column_spans, frame_span_columns
+from jspiprof.analysis.tables import Columns
 
 COLUMNS = 2000
 """Time resolution of the flame chart: spans closer than 1/COLUMNS of the run are merged."""
@@ -47,7 +48,7 @@ FigureSpec = dict[str, Any]
 
 def _frame_labels(t: Tables) -> dict[int, str]:
     """`function (file:line)` of each frame id (the file without its folders)."""
-    f = t.frames
+    f = t.arrays.frames
     return {
         frame: f"{function} ({file.rsplit('/', 1)[-1]}:{line})"
         for frame, function, file, line in zip(f["id"].tolist(), f["function"].tolist(), f["file"].tolist(), f["line"].tolist())
@@ -56,7 +57,7 @@ def _frame_labels(t: Tables) -> dict[int, str]:
 
 def _libraries(t: Tables) -> dict[int, bool]:
     """Whether each frame id is library code."""
-    return dict(zip(t.frames["id"].tolist(), t.frames["library"].tolist()))
+    return dict(zip(t.arrays.frames["id"].tolist(), t.arrays.frames["library"].tolist()))
 
 
 def _path_groups(paths: pd.Categorical) -> list[tuple[str, np.ndarray]]:
@@ -67,10 +68,10 @@ def _path_groups(paths: pd.Categorical) -> list[tuple[str, np.ndarray]]:
 
 def _spans(t: Tables, column_us: float) -> tuple[Columns, Columns]:
     """Suspension and frame spans to draw: exact when they fit in SPAN_BUDGET, else by time column."""
-    s = t.suspensions
-    if len(s) <= SPAN_BUDGET // 4:  # each suspension adds frame spans too: more rarely fits
-        suspensions = {name: s[name].to_numpy() for name in ("entry", "stack_id", "start_us", "end_us", "wait_us", "depth")}
-        suspensions.update(path=s["path"].array, count=np.ones(len(s), dtype=np.int64))
+    s = t.arrays.suspensions
+    if len(s["id"]) <= SPAN_BUDGET // 4:  # each suspension adds frame spans too: more rarely fits
+        suspensions = {name: s[name] for name in ("entry", "stack_id", "start_us", "end_us", "wait_us", "depth", "path")}
+        suspensions["count"] = np.ones(len(s["id"]), dtype=np.int64)
         frames = frame_span_columns(t, suspensions)
         if len(s) + len(frames["count"]) <= SPAN_BUDGET:
             return suspensions, frames
@@ -106,11 +107,11 @@ def _segments(x0: np.ndarray, x1: np.ndarray, y: np.ndarray, text: list[str] | n
 def _tracks(t: Tables) -> tuple[np.ndarray, list[tuple[float, str]]]:
     """The row offset of each entry's track (NaN for entries on the shared track), the shared track's row, and the
     track labels."""
-    e, s = t.entries, t.suspensions
-    ids, durations, starts = e["id"].to_numpy(np.int64), e["duration_us"].to_numpy(np.float64), e["start_us"].to_numpy(np.float64)
-    groups = Groups.by(np.maximum(rows_of(ids, s["entry"].to_numpy()), -1))
+    e, s = t.arrays.entries, t.arrays.suspensions
+    ids, durations, starts = e["id"], e["duration_us"], e["start_us"]
+    groups = Groups.by(np.maximum(rows_of(ids, s["entry"]), -1))
     deepest = np.zeros(len(ids), dtype=np.int64)
-    deepest[groups.keys] = groups.max(s["depth"].to_numpy())
+    deepest[groups.keys] = groups.max(s["depth"])
     candidates = groups.keys[np.argsort(-durations[groups.keys], kind="stable")][:MAX_TRACKS]  # the longest entries with suspensions...
     tracked = candidates[np.argsort(starts[candidates], kind="stable")]  # ...in time order
     offset, labels, row = np.full(len(ids), np.nan), [], 0
@@ -132,8 +133,8 @@ def flame_chart_spec(t: Tables) -> FigureSpec:
     """
     column_us = max(t.duration_us, 1.0) / COLUMNS
     offset, shared, labels = _tracks(t)
-    e = t.entries
-    ids = e["id"].to_numpy(np.int64)
+    e = t.arrays.entries
+    ids = e["id"]
 
     def ms(us: np.ndarray) -> np.ndarray:
         return (us - t.start_us) / 1000
@@ -143,16 +144,16 @@ def flame_chart_spec(t: Tables) -> FigureSpec:
         row = rows_of(ids, entry)
         return np.where(row >= 0, offset[row] if len(ids) else np.nan, np.nan)
 
-    durations = np.round(e["duration_us"].to_numpy(np.float64) / 1000, 3).tolist()
-    entry_text = [f"entry {entry} {kind} {name}<br>{duration} ms" for entry, kind, name, duration in zip(  # one f-string each: faster than pandas string arithmetic
-        ids.tolist(), e["kind"].tolist(), e["name"].fillna("").tolist(), durations)]
+    durations = np.round(e["duration_us"] / 1000, 3).tolist()
+    entry_text = [f"entry {entry} {kind} {name or ''}<br>{duration} ms" for entry, kind, name, duration in zip(  # one f-string each: faster than pandas string arithmetic
+        ids.tolist(), e["kind"].tolist(), e["name"].tolist(), durations)]
     data = [{"type": "scattergl", "name": "entries", "mode": "lines", "line": {"width": ROW_PX - 4, "color": ENTRY_COLOR}, "hoverinfo": "text",
-             **_segments(ms(e["start_us"].to_numpy(np.float64)), ms(e["end_us"].to_numpy(np.float64)), np.where(np.isnan(offset), shared, offset), entry_text)}]
+             **_segments(ms(e["start_us"]), ms(e["end_us"]), np.where(np.isnan(offset), shared, offset), entry_text)}]
 
     pieces, spans = _spans(t, column_us)
     labels_by_frame = _frame_labels(t)
-    known = rows_of(t.frames["id"].to_numpy(np.int64), spans["frame"])
-    library = np.where(known >= 0, t.frames["library"].to_numpy(bool)[known] if len(known) else False, None)
+    known = rows_of(t.arrays.frames["id"], spans["frame"])
+    library = np.where(known >= 0, t.arrays.frames["library"][known] if len(known) else False, None)
     x0, x1 = ms(spans["start_us"]), ms(spans["end_us"])
     y = rows(spans["entry"]) + spans["depth"]
     for is_library in (False, True):
@@ -176,7 +177,8 @@ def flame_chart_spec(t: Tables) -> FigureSpec:
             "line": {"width": ROW_PX - 4, "color": PATH_COLORS.get(path, "#7f7f7f")},
             **_segments(x0[chosen], x1[chosen], piece_rows[chosen], customdata=counts_and_waits[chosen])})
 
-    rows_in_chart = max([row for row, _ in labels] + [0]) + int(t.suspensions["depth"].max() if len(t.suspensions) else 0) + 3
+    depth = t.arrays.suspensions["depth"]
+    rows_in_chart = max([row for row, _ in labels] + [0]) + int(depth.max() if len(depth) else 0) + 3
     layout = {
         "title": {"text": "Flame chart: entries, Python frames and suspensions over time"},
         "height": min(160 + rows_in_chart * ROW_PX, 4000), "xaxis": {"title": {"text": "time since the first entry (ms)"}}, "hovermode": "closest",
@@ -193,13 +195,13 @@ def flame_graph_spec(t: Tables, weight: str) -> FigureSpec:
     `weight="wait"`: each suspension's wait, in a leaf named after its path. `weight="running"`: the Python
     running time of the entry between its previous switch and this one, charged to the stack at this switch.
     """
-    s = t.suspensions
-    values = s["wait_us"] if weight == "wait" else running_before_switch(t)
-    paths = s["path"].array
-    stack_id = s["stack_id"].to_numpy()
+    s = t.arrays.suspensions
+    values = s["wait_us"] if weight == "wait" else running_before_switch(t).to_numpy()
+    paths = s["path"]
+    stack_id = s["stack_id"]
     pairs = Groups.in_order_of_appearance(stack_id * max(len(paths.categories), 1) + paths.codes)  # per (stack, path), first seen first
     firsts = pairs.first_rows()
-    totals = pairs.sum(np.nan_to_num(values.to_numpy(np.float64), nan=0.0))  # a missing running time counts as none
+    totals = pairs.sum(np.nan_to_num(values, nan=0.0))  # a missing running time counts as none
     labels_by_frame, libraries = _frame_labels(t), _libraries(t)
     root = "all suspensions" if weight == "wait" else "all running time"
     nodes: dict[str, list] = {root: [root, "", 0.0, ENTRY_COLOR]}
@@ -245,12 +247,12 @@ def _bin_of(waits_ms: np.ndarray, edges: np.ndarray) -> np.ndarray:
 
 def wait_histogram_spec(t: Tables) -> FigureSpec:
     """How many suspensions waited how long (log-spaced bins), stacked by path."""
-    s = t.suspensions
-    waits = s["wait_us"].to_numpy(float) / 1000
+    s = t.arrays.suspensions
+    waits = s["wait_us"] / 1000
     edges = _wait_bins(waits)
     labels = [f"{edges[i]:.3g}–{edges[i + 1]:.3g}" for i in range(len(edges) - 1)]
     data = []
-    for path, rows in _path_groups(s["path"].array):
+    for path, rows in _path_groups(s["path"]):
         counts, _ = np.histogram(np.clip(waits[rows], edges[0], edges[-1]), bins=edges)
         data.append({"type": "bar", "x": labels, "y": counts, "name": path, "marker": {"color": PATH_COLORS.get(path, "#7f7f7f")}})
     layout = {"title": {"text": "Wait per suspension"}, "barmode": "stack", "xaxis": {"title": {"text": "wait (ms, log-spaced bins)"}},
@@ -260,14 +262,14 @@ def wait_histogram_spec(t: Tables) -> FigureSpec:
 
 def depth_vs_wait_spec(t: Tables) -> FigureSpec:
     """Python stack depth against wait, one point per suspension (a density heatmap on big traces)."""
-    s = t.suspensions
+    s = t.arrays.suspensions
     data = []
     layout = {"title": {"text": "Stack depth against wait"}, "xaxis": {"title": {"text": "Python stack depth (frames)"}},
               "yaxis": {"title": {"text": "wait (ms)"}}, "height": 420}
-    depth, waits = s["depth"].to_numpy(), s["wait_us"].to_numpy(float) / 1000
-    if len(s) <= SCATTER_LIMIT:
-        sites = s["site"].to_numpy(object)
-        for path, rows in _path_groups(s["path"].array):
+    depth, waits = s["depth"], s["wait_us"] / 1000
+    if len(depth) <= SCATTER_LIMIT:
+        sites = np.asarray(s["site"], dtype=object)
+        for path, rows in _path_groups(s["path"]):
             data.append({
                 "type": "scattergl", "x": depth[rows], "y": waits[rows], "mode": "markers",
                 "name": path, "opacity": 0.6, "marker": {"color": PATH_COLORS.get(path, "#7f7f7f"), "size": 7},

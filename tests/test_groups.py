@@ -72,10 +72,10 @@ def test_groups_in_order_of_appearance_number_the_keys_by_their_first_row() -> N
 
 
 def test_a_column_gives_groups_and_the_value_of_each() -> None:
-    column = pd.Series(pd.Categorical(["b", None, "a", "b"], categories=["a", "b", "c"]), name="site")
-    groups, labels = Groups.by_column(column)
+    column = pd.Categorical(["b", None, "a", "b"], categories=["a", "b", "c"])
+    groups, labels = Groups.by_column(column, "site")
     assert list(labels) == ["a", "b"] and labels.name == "site" and list(groups.sizes) == [1, 2]
-    groups, labels = Groups.by_column(pd.Series([5, 3, 5], name="entry"))
+    groups, labels = Groups.by_column(np.array([5, 3, 5]), "entry")
     assert list(labels) == [3, 5] and list(groups.sizes) == [1, 2]
 
 

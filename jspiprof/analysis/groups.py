@@ -8,6 +8,7 @@ values of a group, as pandas does (the p50 of 10, 20, 30 and 40 is 25).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,15 +40,15 @@ class Groups:
         return cls(order, starts, sorted_keys[starts])
 
     @classmethod
-    def by_column(cls, column: pd.Series) -> tuple[Groups, pd.Index]:
-        """The rows grouped by the values of `column` (missing values in no group), and the value of each group:
-        a categorical column's codes are its keys."""
-        if isinstance(column.dtype, pd.CategoricalDtype):
-            groups = cls.by(column.array.codes)
-            return groups, pd.CategoricalIndex(pd.Categorical.from_codes(groups.keys, dtype=column.dtype), name=column.name)
+    def by_column(cls, column: Any, name: str) -> tuple[Groups, pd.Index]:
+        """The rows grouped by the values of `column` (an array; missing values in no group), and the value of each
+        group, as an index named `name`: a categorical column's codes are its keys."""
+        if isinstance(column, pd.Categorical):
+            groups = cls.by(column.codes)
+            return groups, pd.CategoricalIndex(pd.Categorical.from_codes(groups.keys, dtype=column.dtype), name=name)
         codes, values = pd.factorize(column, sort=True)
         groups = cls.by(codes)
-        return groups, pd.Index(values, name=column.name)[groups.keys]
+        return groups, pd.Index(values, name=name)[groups.keys]
 
     @classmethod
     def in_order_of_appearance(cls, keys: np.ndarray) -> Groups:

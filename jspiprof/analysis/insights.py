@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from jspiprof.analysis.groups import Groups
-from jspiprof.analysis.tables import Tables
+from jspiprof.analysis.tables import Columns, Tables
 
 HOT_LOOP_MIN_COUNT = 100
 """A site needs at least this many suspensions to be a hot loop..."""
@@ -77,9 +77,9 @@ class _Columns:
     kinds: pd.Index
 
     @classmethod
-    def of(cls, s: pd.DataFrame) -> _Columns:
-        numbers = [s[name].to_numpy() for name in ("entry", "start_us", "end_us", "wait_us", "resume_us", "switch_us", "depth", "stack_bytes")]
-        texts = [part for name in ("site", "path", "kind") for part in (s[name].array.codes, s[name].array.categories)]
+    def of(cls, s: Columns) -> _Columns:
+        numbers = [s[name] for name in ("entry", "start_us", "end_us", "wait_us", "resume_us", "switch_us", "depth", "stack_bytes")]
+        texts = [part for name in ("site", "path", "kind") for part in (s[name].codes, s[name].categories)]
         return cls(*numbers, *texts)
 
     def on_path(self, path: str) -> np.ndarray:
@@ -296,7 +296,7 @@ def deep_stacks(t: Tables, c: _Columns) -> list[Insight]:
 
 def insights(t: Tables) -> list[Insight]:
     """Every insight the trace supports, largest time at stake first."""
-    c = _Columns.of(t.suspensions)
+    c = _Columns.of(t.arrays.suspensions)
     hot_sites = _hot_sites(c)
     found = sequential_waits(t, c, hot_sites) + hot_loops(t, hot_sites) + sleep_polling(t, c, hot_sites) + deep_stacks(t, c)
     return sorted(found, key=lambda insight: insight.at_stake_us, reverse=True)

@@ -10,16 +10,11 @@ import numpy as np
 import pandas as pd
 
 from jspiprof.analysis.groups import Groups, sums_at
-from jspiprof.analysis.tables import Tables
+from jspiprof.analysis.tables import Columns, Tables
 
 CHAINS_WORTH = 0.75
 """Frames held by exactly the same stacks (chains: an outer frame whose only callee is always the same function) are
 worked out once per chain when that needs at most this share of the cells one per frame would."""
-
-Columns = dict[str, Any]
-"""A table as columns of one length (numpy arrays; a path column is a `pd.Categorical`): what the flame chart
-reads, without a DataFrame's cost per call."""
-
 
 @dataclass(frozen=True)
 class _Prefixes:
@@ -45,7 +40,7 @@ class _Prefixes:
 
     @classmethod
     def of(cls, t: Tables) -> _Prefixes:
-        f = t.frames
+        f = t.arrays.frames
         functions = dict(zip(f["id"].tolist(), zip(f["file"].tolist(), f["function"].tolist())))
         prefix_ids: dict[tuple, int] = {}
         frames, prefixes = [], []
@@ -162,10 +157,9 @@ def column_spans(t: Tables, column_us: float) -> tuple[Columns, Columns]:
     start_us, end_us, wait_us, depth, count, and their first and last `column`; frame spans: entry, depth, frame,
     start_us, end_us, count).
     """
-    s = t.suspensions
-    path_of = s["path"].array
-    entry, stack_id, path, start, end, wait = (
-        s["entry"].to_numpy(), s["stack_id"].to_numpy(), path_of.codes, s["start_us"].to_numpy(), s["end_us"].to_numpy(), s["wait_us"].to_numpy())
+    s = t.arrays.suspensions
+    path_of = s["path"]
+    entry, stack_id, path, start, end, wait = s["entry"], s["stack_id"], path_of.codes, s["start_us"], s["end_us"], s["wait_us"]
     column = ((start - t.start_us) // column_us).astype(np.int64)
     column -= column.min(initial=0)  # from 0: suspensions before the first entry have negative columns, which runs cannot tell apart
     # suspensions merged per entry, stack, path and column: a few per column, whatever the trace's size

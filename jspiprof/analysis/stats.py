@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from jspiprof.analysis.groups import Groups, rows_of
-from jspiprof.analysis.tables import Tables
+from jspiprof.analysis.tables import Columns, Tables
 
 _QUANTILES = {"wait_p50_us": 0.5, "wait_p95_us": 0.95, "wait_p99_us": 0.99}
 _ORDER = ["count", "wait_total_us", "wait_mean_us", "wait_p50_us", "wait_p95_us", "wait_p99_us", "wait_max_us",
@@ -31,11 +31,11 @@ class StatsTable:
         return pd.DataFrame(self.columns, index=self.index, copy=False)
 
 
-def wait_table(suspensions: pd.DataFrame, by: str) -> StatsTable:
-    """`wait_stats` as a `StatsTable`."""
-    groups, labels = Groups.by_column(suspensions[by])
-    wait, resume = suspensions["wait_us"].to_numpy(np.float64), suspensions["resume_us"].to_numpy(np.float64)
-    depth, stack_bytes = suspensions["depth"].to_numpy(), suspensions["stack_bytes"].to_numpy()
+def wait_table(suspensions: Columns, by: str) -> StatsTable:
+    """`wait_stats` of the suspensions' columns, as a `StatsTable`."""
+    groups, labels = Groups.by_column(suspensions[by], by)
+    wait, resume = np.asarray(suspensions["wait_us"], np.float64), np.asarray(suspensions["resume_us"], np.float64)
+    depth, stack_bytes = np.asarray(suspensions["depth"]), np.asarray(suspensions["stack_bytes"])
     count = groups.sizes
     columns = {"count": count, "wait_total_us": groups.sum(wait), "resume_total_us": groups.sum(resume)}
     columns.update(zip(_QUANTILES, groups.quantiles(wait, list(_QUANTILES.values()))))
@@ -54,13 +54,14 @@ def wait_stats(suspensions: pd.DataFrame, by: str) -> pd.DataFrame:
     Columns: count, wait_total_us, wait_mean_us, wait_p50_us, wait_p95_us, wait_p99_us, wait_max_us,
     resume_total_us, resume_mean_us, depth_mean, depth_max, stack_bytes_mean, stack_bytes_max.
     """
-    return wait_table(suspensions, by).frame()
+    return wait_table({name: column.array for name, column in suspensions.items()}, by).frame()
 
 
 def site_table(t: Tables) -> StatsTable:
     """`site_stats` as a `StatsTable`."""
-    table = wait_table(t.suspensions, "site")
-    site, path = t.suspensions["site"].array, t.suspensions["path"].array
+    s = t.arrays.suspensions
+    table = wait_table(s, "site")
+    site, path = s["site"], s["path"]
     paths = list(map(str, path.categories))
     known = (site.codes >= 0) & (path.codes >= 0)
     pairs = np.bincount(site.codes[known].astype(np.int64) * len(paths) + path.codes[known], minlength=len(site.categories) * len(paths))
@@ -80,9 +81,10 @@ def site_stats(t: Tables) -> pd.DataFrame:
 
 def kind_table(t: Tables) -> StatsTable:
     """`kind_stats` as a `StatsTable`."""
-    groups, kinds = Groups.by_column(t.entries["kind"])
-    columns = {"entries": groups.sizes, "entry_total_us": groups.sum(t.entries["duration_us"].to_numpy(np.float64))}
-    waits = wait_table(t.suspensions, "kind")
+    e = t.arrays.entries
+    groups, kinds = Groups.by_column(e["kind"], "kind")
+    columns = {"entries": groups.sizes, "entry_total_us": groups.sum(e["duration_us"])}
+    waits = wait_table(t.arrays.suspensions, "kind")
     at = dict(zip(waits.index.tolist(), range(len(waits.index))))
     row = np.array([at.get(kind, -1) for kind in kinds], dtype=np.intp)
     found = row >= 0
@@ -107,7 +109,7 @@ def kind_stats(t: Tables) -> pd.DataFrame:
 
 def path_stats(t: Tables) -> pd.DataFrame:
     """`wait_stats` per path (run_sync, time.sleep, urllib3, ...)."""
-    return wait_table(t.suspensions, "path").frame()
+    return wait_table(t.arrays.suspensions, "path").frame()
 
 
 @dataclass
@@ -127,8 +129,8 @@ class TimeAccounting:
 
 
 def _entry_times(t: Tables) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    e = t.entries
-    return e["id"].to_numpy(np.int64), e["start_us"].to_numpy(np.float64), e["end_us"].to_numpy(np.float64)
+    e = t.arrays.entries
+    return e["id"], e["start_us"], e["end_us"]
 
 
 def _steps(*counts_and_steps: tuple[int, int]) -> np.ndarray:
@@ -138,11 +140,12 @@ def _steps(*counts_and_steps: tuple[int, int]) -> np.ndarray:
 
 def _own_running(t: Tables) -> tuple[np.ndarray, np.ndarray]:
     """Intervals where an entry runs Python itself: active, minus its child entries, minus its suspensions."""
-    s = t.suspensions
+    s = t.arrays.suspensions
     ids, starts, ends = _entry_times(t)
-    child = t.entries["parent"].notna().to_numpy()
-    parents = t.entries["parent"].to_numpy(np.int64, na_value=-1)[child]
-    entry, s_start, s_end = s["entry"].to_numpy(), s["start_us"].to_numpy(), s["end_us"].to_numpy()
+    parent = t.arrays.entries["parent"]
+    child = ~parent.isna()
+    parents = parent.to_numpy(np.int64, na_value=-1)[child]
+    entry, s_start, s_end = s["entry"], s["start_us"], s["end_us"]
     owner = np.concatenate([ids, ids, parents, parents, entry, entry])
     times = np.concatenate([starts, ends, starts[child], ends[child], s_start, s_end])
     n, m, k = len(ids), len(parents), len(entry)
@@ -159,7 +162,7 @@ def _own_running(t: Tables) -> tuple[np.ndarray, np.ndarray]:
 def time_accounting(t: Tables) -> TimeAccounting:
     """Split the run's window into running Python, suspended and the rest (sweeps over entries and suspensions)."""
     run_starts, run_ends = _own_running(t)
-    s_start, s_end = t.suspensions["start_us"].to_numpy(), t.suspensions["end_us"].to_numpy()
+    s_start, s_end = t.arrays.suspensions["start_us"], t.arrays.suspensions["end_us"]
     times = np.concatenate([run_starts, run_ends, s_start, s_end])
     n, k = len(run_starts), len(s_start)
     order = np.argsort(times, kind="stable")
@@ -174,8 +177,8 @@ def time_accounting(t: Tables) -> TimeAccounting:
 def running_before_switch(t: Tables) -> pd.Series:
     """For each suspension (same index), the time its entry ran Python since its previous switch (or since
     the entry began): the running time that led up to this switch."""
-    s = t.suspensions
-    entry, start, end = s["entry"].to_numpy(), s["start_us"].to_numpy(), s["end_us"].to_numpy()
+    s = t.arrays.suspensions
+    entry, start, end = s["entry"], s["start_us"], s["end_us"]
     order = np.lexsort((start, entry))  # by entry, then time
     entry = entry[order]
     ids, entry_starts, _ = _entry_times(t)
@@ -186,4 +189,4 @@ def running_before_switch(t: Tables) -> pd.Series:
     since[follows] = end[order][:-1][follows[1:]]  # ...or the end of the entry's previous switch
     running = np.empty(len(order))
     running[order] = np.maximum(start[order] - since, 0)
-    return pd.Series(running, index=s.index)
+    return pd.Series(running, index=t.suspensions.index)
