@@ -152,7 +152,7 @@ def _head(title: str) -> bytes:
 def _page(t: Tables, found: list[Insight], title: str) -> Iterator[bytes]:
     """The report's HTML page after plotly.js, in parts, UTF-8 encoded, each worked out when it is reached: summary,
     time accounting, insights, charts, tables and failed switches."""
-    s = t.suspensions
+    s = t.arrays.suspensions
     accounting = time_accounting(t)
     window = max(accounting.window_us, 1e-9)
     parts = [(accounting.running_us, "running Python", "#1f77b4"), (accounting.suspended_us, "suspended", "#d62728"), (accounting.other_us, "other (JS / idle)", "#999")]
@@ -161,8 +161,8 @@ def _page(t: Tables, found: list[Insight], title: str) -> Iterator[bytes]:
         for us, label, color in parts if us > 0
     )
     cards = [
-        ("suspensions", f"{len(s):,}"), ("total wait", _ms(t.arrays.suspensions["wait_us"].sum())), ("failed switches", f"{len(t.failed_switches):,}"),
-        ("entries", f"{len(t.entries):,}"), ("run window", _ms(accounting.window_us)), ("running Python", _ms(accounting.running_us)),
+        ("suspensions", f"{len(s['id']):,}"), ("total wait", _ms(s["wait_us"].sum())), ("failed switches", f"{len(t.failed_switches):,}"),
+        ("entries", f"{len(t.arrays.entries['id']):,}"), ("run window", _ms(accounting.window_us)), ("running Python", _ms(accounting.running_us)),
         ("suspended", _ms(accounting.suspended_us)), ("other (JS / idle)", _ms(accounting.other_us)),
     ]
     warnings = []

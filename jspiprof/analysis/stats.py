@@ -189,4 +189,4 @@ def running_before_switch(t: Tables) -> pd.Series:
     since[follows] = end[order][:-1][follows[1:]]  # ...or the end of the entry's previous switch
     running = np.empty(len(order))
     running[order] = np.maximum(start[order] - since, 0)
-    return pd.Series(running, index=t.suspensions.index)
+    return pd.Series(running, index=pd.RangeIndex(len(running)))  # the index of `Tables.suspensions`

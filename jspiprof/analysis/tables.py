@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from operator import attrgetter
 from typing import Any
 
@@ -34,7 +35,7 @@ class Arrays:
 
 @dataclass
 class Tables:
-    """The trace's events as DataFrames (times in µs from the trace origin).
+    """The trace's events as DataFrames (times in µs from the trace origin), each made from `arrays` when first used.
 
     - `suspensions`: one row per suspension, plus `end_us` (stack restored), `switch_us` (wait + resume),
       `site` (null replaced by `LIBRARY_SITE`), `entry` (null replaced by `NO_ENTRY`), `stack_id` (index into `stacks`) and the entry's `kind`.
@@ -46,20 +47,31 @@ class Tables:
     - `stacks`: the distinct Python stacks (frame ids, outermost first); `stack_id` indexes this list.
     - `start_us`, `end_us`: the run's window, from the first entry's start to the end of the trace.
     - `dropped`: events lost by the recorder; `finished`: the trace has its `end` line.
-    - `arrays`: the columns of `suspensions`, `entries` and `frames` (what the analysis reads).
+    - `arrays`: the columns of `suspensions`, `entries` and `frames` (what the analysis reads: a report never makes
+      those DataFrames).
     """
 
-    suspensions: pd.DataFrame
-    entries: pd.DataFrame
+    arrays: Arrays
     failed_switches: pd.DataFrame
-    frames: pd.DataFrame
     stacks: list[tuple[int, ...]]
     start_us: float
     end_us: float
     dropped: int
     finished: bool
     header: Header
-    arrays: Arrays
+
+    @cached_property
+    def suspensions(self) -> pd.DataFrame:
+        columns = self.arrays.suspensions
+        return pd.DataFrame(columns, index=pd.RangeIndex(len(columns["id"])), copy=False)
+
+    @cached_property
+    def entries(self) -> pd.DataFrame:
+        return pd.DataFrame(self.arrays.entries)
+
+    @cached_property
+    def frames(self) -> pd.DataFrame:
+        return pd.DataFrame(self.arrays.frames).set_index("id", drop=False)
 
     @property
     def duration_us(self) -> float:
@@ -155,8 +167,4 @@ def tables(trace: Trace) -> Tables:
     frames = _typed(_columns(list(trace.frames.values()), _FRAME_FIELDS), _FRAME_DTYPES)
     start_us = float(starts.min()) if len(starts) else 0.0
     dropped = trace.end.dropped if trace.end is not None else trace.dropped_count
-    return Tables(
-        pd.DataFrame(suspensions, index=pd.RangeIndex(len(suspensions["id"])), copy=False), pd.DataFrame(entries), pd.DataFrame(failed),
-        pd.DataFrame(frames).set_index("id", drop=False), stacks, start_us, end_us, dropped, trace.end is not None, trace.header,
-        Arrays(suspensions, entries, frames),
-    )
+    return Tables(Arrays(suspensions, entries, frames), pd.DataFrame(failed), stacks, start_us, end_us, dropped, trace.end is not None, trace.header)
