@@ -77,6 +77,15 @@ def test_written_report_is_the_rendered_page_byte_for_byte(tmp_path: Path, monke
     assert (tmp_path / "report.html").read_bytes() == render(t, insights(t), "small_app").encode()
 
 
+def test_a_report_reads_the_tables_arrays_and_never_makes_their_dataframes(tmp_path: Path):
+    import jspiprof.report
+
+    t = tables(load(FIXTURES / "small_app.jsonl"))
+    jspiprof.report.write(t, insights(t), "small_app", tmp_path / "report.html")
+    assert not {"suspensions", "entries", "frames"} & set(vars(t))  # each is made (and kept) when first used
+    assert len(t.suspensions) == len(t.arrays.suspensions["id"]) and {"suspensions", "entries", "frames"} - set(vars(t)) == {"entries", "frames"}
+
+
 def test_a_report_that_fails_midway_leaves_no_file_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     import jspiprof.report
 
