@@ -73,7 +73,7 @@ def _spans(t: Tables, column_us: float) -> tuple[Columns, Columns]:
         suspensions = {name: s[name] for name in ("entry", "stack_id", "start_us", "end_us", "wait_us", "depth", "path")}
         suspensions["count"] = np.ones(len(s["id"]), dtype=np.int64)
         frames = frame_span_columns(t, suspensions)
-        if len(s) + len(frames["count"]) <= SPAN_BUDGET:
+        if len(s["id"]) + len(frames["count"]) <= SPAN_BUDGET:
             return suspensions, frames
     return column_spans(t, column_us)
 

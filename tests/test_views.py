@@ -43,3 +43,13 @@ def test_depth_against_wait_heatmap_counts_are_np_histogram2d_ones(waits: Tables
 def test_a_wait_on_an_edge_falls_in_the_bin_it_opens_and_the_last_edge_in_the_last_bin() -> None:
     edges = np.array([0.1, 1.0, 10.0])
     assert list(views._bin_of(np.array([0.01, 0.1, 0.5, 1.0, 10.0, 99.0, np.nan]), edges)) == [0, 0, 0, 1, 1, 1, -1]
+
+
+@pytest.mark.parametrize("budget, exact", [(100, True), (99, False)])
+def test_the_flame_chart_draws_each_span_only_when_suspensions_and_frame_spans_fit_the_budget(
+        budget: int, exact: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    t = tables(read_trace(Path(__file__).parent / "fixtures" / "analysis" / "deep.jsonl"))  # 20 suspensions, 80 frame spans
+    monkeypatch.setattr(views, "SPAN_BUDGET", budget)
+    suspensions, frames = views._spans(t, t.duration_us / views.COLUMNS)
+    assert ("column" not in suspensions) == exact
+    assert len(suspensions["count"]) == 20 if exact else sum(suspensions["count"]) == 20

@@ -35,7 +35,8 @@ class Arrays:
 
 @dataclass
 class Tables:
-    """The trace's events as DataFrames (times in µs from the trace origin), each made from `arrays` when first used.
+    """The trace's events as DataFrames (times in µs from the trace origin); `suspensions`, `entries` and `frames` are
+    made from `arrays` when first used.
 
     - `suspensions`: one row per suspension, plus `end_us` (stack restored), `switch_us` (wait + resume),
       `site` (null replaced by `LIBRARY_SITE`), `entry` (null replaced by `NO_ENTRY`), `stack_id` (index into `stacks`) and the entry's `kind`.
