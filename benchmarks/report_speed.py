@@ -9,7 +9,8 @@ each in a fresh Python process, side by side:
   twice as long): orjson (`loads` line by line) and msgspec (untyped `decode_lines` of the whole file) are both
   timed, and the faster is the round's floor;
 - report: `jspiprof report TRACE -o report.html` in-process (read_trace, tables, insights, render, write),
-  timed after the imports (difflib's too, which click imports when it parses "-o"), with its peak memory (max RSS of the process) and the report's size.
+  timed after the imports (difflib's too, which click imports when it parses "-o"), with its peak memory (max RSS
+  of the process) and the report's size.
 A round runs the three in an order that rotates from round to round. The ratio printed is the median over rounds
 of report / floor within one round (run back to back, the two share that moment's speed of this noisy machine),
 with the lowest and highest round; the goal is <= 3. Also printed: the median times, the time
