@@ -3,8 +3,8 @@
 At every stack switch the hook calls `capture()` from inside Pyodide's `saveState` (the GIL is held and the
 Python frames are intact). `capture()` walks the Python stack and answers with a small integer, the id of that
 stack; the hook asks `describe(id)` only the first time it sees an id. So a switch repeated from the same place
-costs one stack walk with dictionary lookups, and frames are interned: each (code, line) gets a frame id, sent
-to the trace once.
+costs one stack walk with dictionary lookups, and frames are interned: each (file, function, line) gets a frame id,
+sent to the trace once, whichever code object ran it (each `runPython` call compiles its own code).
 
 It also gives programs `start()`, `stop()` and `profile` (a context manager and decorator) to record a region.
 """
@@ -36,10 +36,11 @@ _SSL_CALLS = frozenset({"do_handshake", "read", "write", "unwrap", "wrap_socket"
 _BOUNDARY = -1
 """Frame id of jspiprof's launcher: the stack stops there (the program's own frames start above it)."""
 
-_frame_ids: dict[tuple[CodeType, str, int], int] = {}
-"""Frame id of each (code, its file, line): the file is part of the key, as Python compares code without it."""
+_frame_ids: dict[tuple[str, str, int], int] = {}
+"""Frame id of each (file, function's qualified name, line): what a frame line of the trace says."""
 _new_frames: list[dict[str, Any]] = []
-_stack_ids: dict[tuple[int, ...], int] = {}
+_stack_ids: dict[tuple[str, tuple[int, ...]], int] = {}
+"""Stack id of each (path, frame ids innermost first)."""
 _stacks: list[dict[str, Any]] = []
 _control: Any = None
 _code_frames: dict[int, tuple[weakref.ref[CodeType], dict[int, int]]] = {}
@@ -60,13 +61,13 @@ def is_library_file(filename: str) -> bool:
     )
 
 
-def _intern(key: tuple[CodeType, str, int]) -> int:
-    code, filename, line = key
+def _intern(key: tuple[str, str, int]) -> int:
+    filename, function, line = key
     if filename == _LAUNCHER_FILE:
         frame_id = _BOUNDARY
     else:
         frame_id = len(_frame_ids) + 1
-        _new_frames.append({"type": "frame", "id": frame_id, "file": filename, "line": line, "function": code.co_qualname,
+        _new_frames.append({"type": "frame", "id": frame_id, "file": filename, "line": line, "function": function,
                             "library": is_library_file(filename)})
     _frame_ids[key] = frame_id
     return frame_id
@@ -80,7 +81,7 @@ def capture() -> int:
         top = None
     while top is not None and top.f_code.co_filename == __file__:
         top = top.f_back  # jspiprof's own wrapper (watch_no_jspi) is not part of the program's stack
-    ids = [top.f_lasti] if top is not None else [-1]
+    ids: list[int] = []
     frame = top
     while frame is not None:
         code = frame.f_code
@@ -88,7 +89,7 @@ def capture() -> int:
         instruction = frame.f_lasti
         frame_id = frame_ids.get(instruction)
         if frame_id is None:  # first time at this instruction of this code object
-            key = (code, code.co_filename, frame.f_lineno)
+            key = (code.co_filename, code.co_qualname, frame.f_lineno)
             frame_id = _frame_ids.get(key)
             if frame_id is None:
                 frame_id = _intern(key)
@@ -101,16 +102,16 @@ def capture() -> int:
         if id(frame.f_code) not in _code_frames:
             _watch(frame.f_code)
         frame = frame.f_back
-    stack_key = tuple(ids)
+    stack_key = (path_of(top), tuple(ids))
     stack_id = _stack_ids.get(stack_key)
     if stack_id is None:
-        stack_id = _new_stack(stack_key, top)
+        stack_id = _new_stack(stack_key)
     return stack_id
 
 
 def _watch(code: CodeType) -> tuple[weakref.ref[CodeType], dict[int, int]]:
     """Start watching `code`: until it is freed, its frame ids are kept by instruction (working out a frame's line
-    and hashing its code take microseconds each in Pyodide), and when it is freed the hook is told. The hook
+    takes microseconds in Pyodide), and when it is freed the hook is told. The hook
     recognises a stack it has seen by its frames' code addresses; a code object compiled later at a freed one's
     address (each `runPython` compiles its own) must not be taken for the freed one."""
     watched = (weakref.ref(code, functools.partial(_freed, id(code))), {})
@@ -127,8 +128,9 @@ def _freed(address: int, ref: weakref.ref[CodeType]) -> None:
         _forget_code(address)
 
 
-def _new_stack(stack_key: tuple[int, ...], top: FrameType | None) -> int:
-    innermost_first = list(stack_key[1:])
+def _new_stack(stack_key: tuple[str, tuple[int, ...]]) -> int:
+    path, frame_ids = stack_key
+    innermost_first = list(frame_ids)
     frames = {frame["id"]: frame for frame in _new_frames}
     while innermost_first and _frame_file(innermost_first[-1], frames).endswith(_RUNPY_FILES):
         innermost_first.pop()
@@ -139,7 +141,7 @@ def _new_stack(stack_key: tuple[int, ...], top: FrameType | None) -> int:
             site = f"{frame['file']}:{frame['line']}"
             break
     stack_id = len(_stacks)
-    _stacks.append({"stack": innermost_first[::-1], "depth": len(innermost_first), "site": site, "path": path_of(top)})
+    _stacks.append({"stack": innermost_first[::-1], "depth": len(innermost_first), "site": site, "path": path})
     _stack_ids[stack_key] = stack_id
     return stack_id
 

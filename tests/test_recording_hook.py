@@ -291,6 +291,21 @@ for (let i = 0; i < 10; i++) {
     assert sites == ["a.py:1", "b.py:2"] * 10
 
 
+def test_code_compiled_anew_for_each_call_shares_one_frame_and_one_stack(jspiprof_runtime, tmp_path: Path) -> None:
+    """A page that runs `runPythonAsync(`await handle(${i})`)` per event compiles unequal code each time (its
+    constants differ): the same line of the same function is still one frame, and the same switch one stack."""
+    body = """\
+await pyodide.runPythonAsync("import time\\nasync def handle(i):\\n    time.sleep(0)");
+for (let i = 0; i < 20; i++) await pyodide.runPythonAsync(`await handle(${i})`);
+"""
+    run_hook_script(jspiprof_runtime, tmp_path, body)
+    trace = read_trace(tmp_path / "trace.jsonl")
+    assert len(trace.suspensions) == 20
+    assert len({tuple(s.stack) for s in trace.suspensions}) == 1
+    module_frames = [f for f in trace.frames.values() if f.file == "<exec>" and f.function == "<module>"]
+    assert [f.line for f in module_frames] == [1]
+
+
 def test_the_trace_taken_while_an_entry_runs_lists_that_entry(jspiprof_runtime, tmp_path: Path) -> None:
     """An entry's line is held back until something refers to it, but never past a flush or an export."""
     body = """\
