@@ -111,9 +111,9 @@ def capture() -> int:
 
 def _watch(code: CodeType) -> tuple[weakref.ref[CodeType], dict[int, int]]:
     """Start watching `code`: until it is freed, its frame ids are kept by instruction (working out a frame's line
-    takes microseconds in Pyodide), and when it is freed the hook is told. The hook
-    recognises a stack it has seen by its frames' code addresses; a code object compiled later at a freed one's
-    address (each `runPython` compiles its own) must not be taken for the freed one."""
+    takes microseconds in Pyodide), and when it is freed the hook is told. The hook recognises a stack it has seen
+    by its frames' code addresses; a code object compiled later at a freed one's address (each `runPython`
+    compiles its own) must not be taken for the freed one."""
     watched = (weakref.ref(code, functools.partial(_freed, id(code))), {})
     _code_frames[id(code)] = watched
     return watched
