@@ -56,7 +56,10 @@ def _program(script_and_args: tuple[str, ...], code: str | None, module: str | N
         return Program("module", module, [module, *script_and_args])
     if not script_and_args:
         raise click.UsageError("Give a script to run, or -c CODE, or -m MODULE.")
-    return Program("script", script_and_args[0], list(script_and_args))
+    script = script_and_args[0]
+    if script.startswith("-") and script != "-" and not Path(script).exists():
+        raise click.UsageError(f"No such option: {script} (see jspiprof run --help; the script's own options go after the script).")
+    return Program("script", script, list(script_and_args))
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})

@@ -227,6 +227,14 @@ def test_missing_script_is_one_clear_sentence(run_cli) -> None:
     assert done.stderr == "Error: The script no_such_app.py does not exist: check the path.\n"
 
 
+def test_an_unknown_option_before_the_script_is_named_as_such(run_cli) -> None:
+    done = run_cli("run", "--trase", "t.jsonl", "app.py")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.splitlines()[-1] == (
+        "Error: No such option: --trase (see jspiprof run --help; the script's own options go after the script)."
+    )
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_stop_signal_ends_the_run_and_leaves_no_node_process(tmp_path: Path, jspiprof_runtime, signum: int) -> None:
     _write(tmp_path / "app.py", "import time\nprint('running', flush=True)\ntime.sleep(60)\n")
