@@ -124,6 +124,7 @@ def _freed(address: int, ref: weakref.ref[CodeType]) -> None:
     watched = _code_frames.get(address)
     if watched is not None and watched[0] is ref:
         del _code_frames[address]
+        _callees.pop(address, None)
     if _forget_code is not None:
         _forget_code(address)
 
@@ -206,16 +207,20 @@ def _is_run_sync(obj: object) -> bool:
     return obj is run_sync
 
 
-_callees: dict[tuple[CodeType, int], str | None] = {}
-"""`_callee_name` of each (code, instruction) seen: working it out takes the code's instructions (milliseconds in Pyodide)."""
+_callees: dict[int, dict[int, str | None]] = {}
+"""`_callee_name` at each instruction seen, by code address: working it out takes the code's instructions
+(milliseconds in Pyodide). Only for watched code (every frame `capture` saw), dropped as the code is freed, so
+that code compiled for one call is not kept alive."""
 
 
 def _callee_name(frame: FrameType) -> str | None:
     """The last name of the callee of the call the frame is executing (`run_sync`, `sleep`, `recv`), if any."""
-    key = (frame.f_code, frame.f_lasti)
-    if key not in _callees:
-        _callees[key] = _read_callee_name(*key)
-    return _callees[key]
+    code = frame.f_code
+    names = _callees.setdefault(id(code), {})
+    offset = frame.f_lasti
+    if offset not in names:
+        names[offset] = _read_callee_name(code, offset)
+    return names[offset]
 
 
 def _read_callee_name(code: CodeType, offset: int) -> str | None:

@@ -306,6 +306,34 @@ for (let i = 0; i < 20; i++) await pyodide.runPythonAsync(`await handle(${i})`);
     assert [f.line for f in module_frames] == [1]
 
 
+def test_code_that_switched_is_freed_once_the_program_drops_it(jspiprof_runtime, tmp_path: Path) -> None:
+    """Working out what asked for a switch reads the code of the innermost frame; the probe must not keep that code
+    alive, or a page that runs fresh code per event would hold every one of them for good."""
+    body = """\
+const freed = await pyodide.runPythonAsync(`
+import gc, weakref
+from pyodide.ffi import run_sync
+
+async def finished():
+    return 1
+
+refs = []
+for i in range(5):
+    code = compile(f"x = {i}; run_sync(finished())", "per_event.py", "exec")
+    refs.append(weakref.ref(code))
+    exec(code)
+del code
+gc.collect()
+[ref() is None for ref in refs]
+`);
+console.log(JSON.stringify(freed.toJs()));
+"""
+    stdout, _ = run_hook_script(jspiprof_runtime, tmp_path, body)
+    assert json.loads(stdout) == [True] * 5
+    trace = read_trace(tmp_path / "trace.jsonl")
+    assert [(s.path, s.site) for s in trace.suspensions] == [("run_sync", "per_event.py:1")] * 5
+
+
 def test_the_trace_taken_while_an_entry_runs_lists_that_entry(jspiprof_runtime, tmp_path: Path) -> None:
     """An entry's line is held back until something refers to it, but never past a flush or an export."""
     body = """\
