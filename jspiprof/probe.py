@@ -124,7 +124,6 @@ def _freed(address: int, ref: weakref.ref[CodeType]) -> None:
     watched = _code_frames.get(address)
     if watched is not None and watched[0] is ref:
         del _code_frames[address]
-        _callees.pop(address, None)
     if _forget_code is not None:
         _forget_code(address)
 
@@ -207,24 +206,25 @@ def _is_run_sync(obj: object) -> bool:
     return obj is run_sync
 
 
-_callees: dict[int, dict[int, str | None]] = {}
-"""`_callee_name` at each instruction seen, by code address: working it out takes the code's instructions
-(milliseconds in Pyodide). Only for watched code (every frame `capture` saw), dropped as the code is freed, so
-that code compiled for one call is not kept alive."""
+_callees: dict[tuple[Any, ...], str | None] = {}
+"""`_callee_name` of each instruction seen (working it out reads the code's instructions: ~150 µs in Pyodide even
+for a one-line program), keyed by what decides it rather than by code object: code compiled anew for each call,
+whose constants differ, shares the answer, and no code object is kept alive."""
 
 
 def _callee_name(frame: FrameType) -> str | None:
     """The last name of the callee of the call the frame is executing (`run_sync`, `sleep`, `recv`), if any."""
     code = frame.f_code
-    names = _callees.setdefault(id(code), {})
-    offset = frame.f_lasti
-    if offset not in names:
-        names[offset] = _read_callee_name(code, offset)
-    return names[offset]
+    key = (code.co_code, code.co_names, code.co_varnames, code.co_cellvars, code.co_freevars, code.co_linetable,
+           code.co_firstlineno, frame.f_lasti)
+    if key not in _callees:
+        _callees[key] = _read_callee_name(code, frame.f_lasti)
+    return _callees[key]
 
 
 def _read_callee_name(code: CodeType, offset: int) -> str | None:
-    """`_callee_name` of the call at `offset` in `code`, from its instructions up to that call (the callee's are before it)."""
+    """`_callee_name` of the call at `offset` in `code`, from its instructions up to that call (the callee's are before it).
+    Only loads of names count (not of constants), so the answer does not depend on the code's constants."""
     import dis
 
     loads = []
@@ -232,7 +232,7 @@ def _read_callee_name(code: CodeType, offset: int) -> str | None:
         if ins.offset == offset:
             call = ins
             break
-        if ins.opname.startswith("LOAD_") and ins.positions is not None and isinstance(ins.argval, str):
+        if ins.opname.startswith("LOAD_") and ins.opname != "LOAD_CONST" and ins.positions is not None and isinstance(ins.argval, str):
             loads.append(ins)
     else:
         return None
