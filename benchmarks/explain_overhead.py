@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from jspiprof.runtime import cache_home, ensure_runtime, js_dir
+from jspiprof.runtime.install import cache_home, ensure_runtime, js_dir
 
 LOOPS = """
 import asyncio, time

@@ -35,7 +35,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from jspiprof.runtime import cache_home, ensure_runtime, js_dir
+from jspiprof.runtime.install import cache_home, ensure_runtime, js_dir
 
 PYTHON_LOOPS = """
 import asyncio, cProfile, time
@@ -135,7 +135,9 @@ def median_ratio(times: list[list[float]], raw: list[list[float]]) -> tuple[floa
     ratios = [[t / r for t, r in zip(process_times, process_raw)] for process_times, process_raw in zip(times, raw)]
     rng = random.Random(0)
     medians = sorted(
-        statistics.median([ratio for process in rng.choices(ratios, k=len(ratios)) for ratio in rng.choices(process, k=len(process))])
+        statistics.median(
+            [ratio for process in rng.choices(ratios, k=len(ratios)) for ratio in rng.choices(process, k=len(process))]
+        )
         for _ in range(2000)
     )
     return statistics.median([ratio for process in ratios for ratio in process]), medians[50], medians[1949]
@@ -145,15 +147,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--processes", type=int, default=6, help="Node processes, each with a fresh pair of Pyodides")
     parser.add_argument("--reps", type=int, default=80, help="repetitions of each mode in each process (interleaved)")
-    parser.add_argument("--n", type=int, default=500, help="switches per worst-case repetition (the app loops scale with it)")
+    parser.add_argument(
+        "--n", type=int, default=500, help="switches per worst-case repetition (the app loops scale with it)"
+    )
     args = parser.parse_args()
     runtime = ensure_runtime(cache_home())
     with tempfile.TemporaryDirectory(prefix="jspiprof-bench-") as scratch:
         driver = Path(scratch) / "driver.mjs"
         driver.write_text(DRIVER)
         trace = Path(scratch) / "trace.jsonl"
-        command = [str(runtime.node), *runtime.node_flags, str(driver), str(js_dir() / "hook.mjs"), str(runtime.pyodide_dir),
-                   str(trace), PYTHON_LOOPS, ",".join(GOALS), str(WARMUP_REPS), str(args.reps), str(args.n)]
+        command = [
+            str(runtime.node),
+            *runtime.node_flags,
+            str(driver),
+            str(js_dir() / "hook.mjs"),
+            str(runtime.pyodide_dir),
+            str(trace),
+            PYTHON_LOOPS,
+            ",".join(GOALS),
+            str(WARMUP_REPS),
+            str(args.reps),
+            str(args.n),
+        ]
         results: dict[str, dict[str, list[list[float]]]] = {}  # loop -> mode -> each process's repetition times
         for _ in range(args.processes):
             done = subprocess.run(command, capture_output=True, text=True, check=True)
@@ -161,13 +176,20 @@ def main() -> None:
                 for mode, mode_times in times.items():
                     results.setdefault(loop, {}).setdefault(mode, []).append(mode_times)
         suspensions = sum(1 for line in trace.open() if line.startswith('{"type":"suspension"'))
-    print(f"median of {args.processes} processes x {args.reps} interleaved repetitions; N = {args.n}; "
-          f"jspiprof recorded {suspensions} suspensions in the last process")
-    print(f"{'loop':<19}{'raw':>9}{'idle hook':>11}{'jspiprof':>10}{'cProfile':>10}{'idle/raw':>10}"
-          f"{'jspiprof/raw (95%)':>26}{'cProfile/raw':>14}  goal")
+    print(
+        f"median of {args.processes} processes x {args.reps} interleaved repetitions; N = {args.n}; "
+        f"jspiprof recorded {suspensions} suspensions in the last process"
+    )
+    print(
+        f"{'loop':<19}{'raw':>9}{'idle hook':>11}{'jspiprof':>10}{'cProfile':>10}{'idle/raw':>10}"
+        f"{'jspiprof/raw (95%)':>26}{'cProfile/raw':>14}  goal"
+    )
     for loop, goal in GOALS.items():
         times = results[loop]
-        medians = {mode: statistics.median([t for process in mode_times for t in process]) for mode, mode_times in times.items()}
+        medians = {
+            mode: statistics.median([t for process in mode_times for t in process])
+            for mode, mode_times in times.items()
+        }
         ratios = {mode: median_ratio(mode_times, times["raw"]) for mode, mode_times in times.items()}
         ratio, low, high = ratios["jspiprof"]
         verdict = "-" if goal is None else f"<= {goal} {'met' if ratio <= goal else 'NOT met'}"

@@ -84,7 +84,9 @@ def _child(code: str, *args: str) -> tuple[str, float, float]:
 
 def main(sizes: list[int], rounds: int) -> None:
     with tempfile.TemporaryDirectory(prefix="jspiprof-bench-") as folder:
-        print(f"{'suspensions':>12} {'trace MB':>9} {'parse s':>8} {'read s':>7} {'report s':>9} {'ratio':>6} {'range':>11} {'command s':>10} {'peak MiB':>9} {'report MB':>10}")
+        print(
+            f"{'suspensions':>12} {'trace MB':>9} {'parse s':>8} {'read s':>7} {'report s':>9} {'ratio':>6} {'range':>11} {'command s':>10} {'peak MiB':>9} {'report MB':>10}"
+        )
         for size in sizes:
             trace = Path(folder) / f"trace-{size}.jsonl"
             # in its own process: a child's peak memory counts its parent's at the fork (a 10^6 trace is ~1 GB of lines)
@@ -107,10 +109,15 @@ def main(sizes: list[int], rounds: int) -> None:
                 reports.append(times["report"])
                 ratios.append(times["report"] / floor)
             read_out, _, _ = _child(_READ, str(trace))
-            print(f"{size:>12,} {trace.stat().st_size / 1e6:>9.1f} {statistics.median(floors):>8.3f} {float(read_out):>7.2f} "
-                  f"{statistics.median(reports):>9.2f} {statistics.median(ratios):>6.2f} {f'{min(ratios):.2f}-{max(ratios):.2f}':>11} "
-                  f"{statistics.median(walls):>10.2f} {max(peaks):>9.0f} {output.stat().st_size / 1e6:>10.1f}", flush=True)
-        print(f"median of {rounds} rounds; parse: the faster of {' and '.join(PARSERS)} (untyped) in each round; goal: report / parse <= {GOAL:g}")
+            print(
+                f"{size:>12,} {trace.stat().st_size / 1e6:>9.1f} {statistics.median(floors):>8.3f} {float(read_out):>7.2f} "
+                f"{statistics.median(reports):>9.2f} {statistics.median(ratios):>6.2f} {f'{min(ratios):.2f}-{max(ratios):.2f}':>11} "
+                f"{statistics.median(walls):>10.2f} {max(peaks):>9.0f} {output.stat().st_size / 1e6:>10.1f}",
+                flush=True,
+            )
+        print(
+            f"median of {rounds} rounds; parse: the faster of {' and '.join(PARSERS)} (untyped) in each round; goal: report / parse <= {GOAL:g}"
+        )
 
 
 def _rotated(jobs: list[str], by: int) -> list[str]:
@@ -122,6 +129,8 @@ def _rotated(jobs: list[str], by: int) -> list[str]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="report time / parse time, on synthetic traces")
     parser.add_argument("--rounds", type=int, default=5, help="rounds of side-by-side runs per size (default: 5)")
-    parser.add_argument("sizes", type=int, nargs="*", default=[10_000, 100_000, 1_000_000], help="suspensions per trace")
+    parser.add_argument(
+        "sizes", type=int, nargs="*", default=[10_000, 100_000, 1_000_000], help="suspensions per trace"
+    )
     args = parser.parse_args()
     main(args.sizes, args.rounds)

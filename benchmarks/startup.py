@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from jspiprof.runtime import SNAPSHOT_FILE, cache_home, ensure_runtime
+from jspiprof.runtime.install import SNAPSHOT_FILE, cache_home, ensure_runtime
 
 FLOOR_JS = """
 import fs from "node:fs";
@@ -60,7 +60,10 @@ def main() -> None:
         floor_file.write_text(FLOOR_JS)
         modes = {
             "floor": ([str(runtime.node), str(floor_file), str(runtime.pyodide_dir)], None),
-            "floor, from the snapshot": ([str(runtime.node), str(floor_file), str(runtime.pyodide_dir), str(snapshot)], None),
+            "floor, from the snapshot": (
+                [str(runtime.node), str(floor_file), str(runtime.pyodide_dir), str(snapshot)],
+                None,
+            ),
             "run --no-trace": ([*jspiprof, "--no-trace", "empty.py"], None),
             "run": ([*jspiprof, "empty.py"], None),
         }
@@ -76,7 +79,9 @@ def main() -> None:
         for name, samples in results.items():
             wall = statistics.median(w for w, _ in samples)
             cpu = statistics.median(c for _, c in samples)
-            print(f"  {name:34} wall {wall:5.2f}  cpu {cpu:5.2f}   wall x{wall / floor_wall:4.2f}  cpu x{cpu / floor_cpu:4.2f}")
+            print(
+                f"  {name:34} wall {wall:5.2f}  cpu {cpu:5.2f}   wall x{wall / floor_wall:4.2f}  cpu x{cpu / floor_cpu:4.2f}"
+            )
         if args.cold:
             env = {"JSPIPROF_HOME": str(folder / "empty-home")}
             wall, cpu = timed([*jspiprof, "--no-trace", "empty.py"], folder, env)

@@ -10,9 +10,8 @@ import sys
 import time
 from html.parser import HTMLParser
 
-import requests
-
 import news_site
+import requests
 
 
 class Page(HTMLParser):

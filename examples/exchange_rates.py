@@ -10,9 +10,8 @@ import asyncio
 import json
 import sys
 
-from pyodide.http import pyfetch
-
 from local_site import serve
+from pyodide.http import pyfetch
 
 _RATES_HANDLER = """(request, response) => {
   const currency = new URL(request.url, "http://localhost").pathname.slice(1).toUpperCase();

@@ -3,7 +3,7 @@
  *
  * It reads the trace events as the recorder writes them (entries and frames, then the `failed_switch`), so it
  * knows the entry's kind, name, JS caller and parent chain and the Python stack. The same rules, with longer
- * texts, are in `jspiprof/diagnose_trace.py`; `jspiprof diagnose TRACE` gives the full explanation later.
+ * texts, are in `jspiprof/analysis/diagnoses.py`; `jspiprof diagnose TRACE` gives the full explanation later.
  *
  *   const explainer = new FailureExplainer();            // prints to console.error
  *   explainer.watch(writer);                              // every event written to `writer` is seen

@@ -1,34 +1,50 @@
 /**
- * Installs the Python probe (`jspiprof/probe.py`) into Pyodide and lets the hook ask it for the Python stack at
- * a switch. The probe answers with a stack id; the first time an id is seen the hook asks for its description
- * (frames not sent yet, stack, depth, site, path) and caches it. A stack seen before is recognised from wasm
- * memory without calling Python at all (`stack-keys.mjs`).
- */
-
-/**
- * The probe's Python files, relative to this module: the `jspiprof` package folder next to `js/` in a source
- * checkout, or the package this module is shipped in (`jspiprof/_js/`) when installed from the wheel.
+ * Installs jspiprof's in-Pyodide Python package (`jspiprof/__init__.py` and the whole `jspiprof/in_pyodide/`
+ * folder) into Pyodide and lets the hook ask its probe for the Python stack at a switch. The probe answers with
+ * a stack id; the first time an id is seen the hook asks for its description (frames not sent yet, stack, depth,
+ * site, path) and caches it. A stack seen before is recognised from wasm memory without calling Python at all
+ * (`stack-keys.mjs`).
  */
 import { createStackKeys } from "./stack-keys.mjs";
 import { stackInfo } from "./recorder.mjs";
 
-const PROBE_FILES = ["__init__.py", "probe.py", "busywait.py"];
+/**
+ * The `jspiprof` package folder: next to `js/` in a source checkout, or the package this module is shipped in
+ * (`jspiprof/_js/`) when installed from the wheel.
+ */
 const PACKAGE_URL = new URL(import.meta.url.includes("/jspiprof/_js/") ? "../" : "../jspiprof/", import.meta.url);
 
-/** Read one of the probe's files, from disk under Node or over HTTP in a browser. @param {string} name */
-async function readProbeFile(name) {
-  const url = new URL(name, PACKAGE_URL);
-  if (url.protocol === "file:") {
+/**
+ * The files of `jspiprof/in_pyodide/` a browser fetches: a page cannot list a folder over HTTP. Under Node the
+ * folder is read whole; a unit test (`probe-bridge.test.mjs`) keeps this list equal to the folder.
+ */
+export const IN_PYODIDE_FILES = ["__init__.py", "busywait.py", "diagnose.py", "launcher.py", "probe.py"];
+
+/**
+ * The package's Python files as (path relative to the package, bytes): read from disk under Node, over HTTP in
+ * a browser.
+ * @returns {Promise<Array<[string, Uint8Array]>>}
+ */
+export async function packageFiles() {
+  if (PACKAGE_URL.protocol === "file:") {
     const fs = await import("node:fs");
-    return fs.readFileSync(url);
+    const { fileURLToPath } = await import("node:url");
+    const root = fileURLToPath(PACKAGE_URL);
+    const inside = fs.readdirSync(new URL("in_pyodide/", PACKAGE_URL), { recursive: true, encoding: "utf8" });
+    const names = ["__init__.py", ...inside.filter((name) => name.endsWith(".py")).map((name) => `in_pyodide/${name}`)];
+    return names.map((name) => [name, fs.readFileSync(root + name)]);
   }
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`jspiprof: cannot load its Python probe from ${url} (HTTP ${response.status}).`);
-  return new Uint8Array(await response.arrayBuffer());
+  const names = ["__init__.py", ...IN_PYODIDE_FILES.map((name) => `in_pyodide/${name}`)];
+  return Promise.all(names.map(async (name) => {
+    const url = new URL(name, PACKAGE_URL);
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`jspiprof: cannot load its Python probe from ${url} (HTTP ${response.status}).`);
+    return /** @type {[string, Uint8Array]} */ ([name, new Uint8Array(await response.arrayBuffer())]);
+  }));
 }
 
 /**
- * Copy the probe into Pyodide's site-packages, import it and connect it to the recorder.
+ * Copy the package into Pyodide's site-packages, import it and connect it to the recorder.
  * @param {any} pyodide
  * @param {import("./recorder.mjs").Recorder} recorder
  * @param {{start: () => void, stop: () => void}} control what `jspiprof.start()` / `stop()` call in Python
@@ -36,18 +52,15 @@ async function readProbeFile(name) {
  */
 export async function installProbe(pyodide, recorder, control, callPyObject) {
   const sitePackages = pyodide.runPython("import site; site.getsitepackages()[0]");
-  const folder = `${sitePackages}/jspiprof`;
-  pyodide.FS.mkdirTree(folder);
-  for (const name of PROBE_FILES) {
-    const path = `${folder}/${name}`;
-    // Keep a copy a runner installed already (it may carry more modules in the same package).
-    if (name === "__init__.py" && pyodide.FS.analyzePath(path).exists) continue;
-    pyodide.FS.writeFile(path, await readProbeFile(name));
+  for (const [name, bytes] of await packageFiles()) {
+    const path = `${sitePackages}/jspiprof/${name}`;
+    pyodide.FS.mkdirTree(path.slice(0, path.lastIndexOf("/")));
+    pyodide.FS.writeFile(path, bytes);
   }
-  const probe = pyodide.pyimport("jspiprof.probe");
+  const probe = pyodide.pyimport("jspiprof.in_pyodide.probe");
   probe.attach(control);
   // A time.sleep that cannot stack switch busy-waits and blocks the event loop: record it as a failed switch.
-  pyodide.pyimport("jspiprof.busywait").install((seconds) => {
+  pyodide.pyimport("jspiprof.in_pyodide.busywait").install((seconds) => {
     if (recorder.recording) {
       recorder.writeFailedSwitch("busy-wait", `time.sleep(${seconds}) busy-waited, blocking the JS event loop: no stack switch was possible here`, "time.sleep");
     }

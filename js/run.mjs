@@ -1,7 +1,7 @@
 /**
  * Runs one Python program inside Pyodide under Node, the way `jspiprof run` asks for it.
  *
- * Usage: node run.mjs CONFIG.json   (the config is written by jspiprof.runner; see RunConfig there)
+ * Usage: node run.mjs CONFIG.json   (the config is written by jspiprof.runtime.runner; see RunConfig there)
  * Exit status: the Python program's exit status; 2 when Pyodide or the program's packages cannot be loaded.
  */
 import fs from "node:fs";
@@ -18,8 +18,6 @@ import { wrapLoadPyodide } from "./hook.mjs";
  * @property {string} cwd working directory inside Pyodide (mounted from the host)
  * @property {string[]} mounts host folders mounted at the same path inside Pyodide
  * @property {string[]} wheels absolute paths of wheels to load before the program starts
- * @property {string} probeDir host folder of the `jspiprof` Python package
- * @property {string[]} probeModules file names of its modules that run inside Pyodide
  * @property {string|null} trace file the trace is streamed to (null: no trace)
  */
 
@@ -47,16 +45,6 @@ function mountHostFolders(pyodide, config) {
   for (const folder of config.mounts) {
     pyodide.FS.mkdirTree(folder);
     pyodide.FS.mount(pyodide.FS.filesystems.NODEFS, { root: folder }, folder);
-  }
-}
-
-/** Copy jspiprof's in-Pyodide modules into Pyodide's site-packages. @param {any} pyodide @param {RunConfig} config */
-function installProbe(pyodide, config) {
-  const sitePackages = pyodide.runPython("import site; site.getsitepackages()[0]");
-  const packageDir = `${sitePackages}/jspiprof`;
-  pyodide.FS.mkdirTree(packageDir);
-  for (const name of config.probeModules) {
-    pyodide.FS.writeFile(`${packageDir}/${name}`, fs.readFileSync(path.join(config.probeDir, name)));
   }
 }
 
@@ -125,13 +113,12 @@ async function main() {
   mountHostFolders(pyodide, config);
   // Real TCP sockets for the program (socket, ssl): each blocking syscall stack-switches, as CPython blocks.
   await pyodide.useNodeSockFS();
-  installProbe(pyodide, config);
   await loadWheels(pyodide, config);
   const namespace = pyodide.toPy({
     request: { mode: config.mode, target: config.target, argv: config.argv, cwd: config.cwd },
   });
   const status = await pyodide.runPythonAsync(
-    "from jspiprof.launcher import run_program\nrun_program(**request)",
+    "from jspiprof.in_pyodide.launcher import run_program\nrun_program(**request)",
     { globals: namespace },
   );
   namespace.destroy();

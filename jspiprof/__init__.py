@@ -5,6 +5,6 @@ This package's top level imports only the standard library: it is also imported 
 
 __version__ = "0.1.0"
 
-from jspiprof.probe import is_recording, profile, start, stop
+from jspiprof.in_pyodide.probe import is_recording, profile, start, stop
 
 __all__ = ["__version__", "is_recording", "profile", "start", "stop"]

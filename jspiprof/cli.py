@@ -12,14 +12,15 @@ from typing import Any, BinaryIO
 
 import click
 
-from jspiprof import __version__, console, report
+from jspiprof import __version__
 from jspiprof.analysis import Tables, insights, summary, tables
 from jspiprof.exporters import chrome, speedscope
-from jspiprof.runner import Program, build_config, run_in_node
-from jspiprof.runtime import RuntimeProblem, cache_home, ensure_runtime, install
-from jspiprof.summary import format_summary, summarize
+from jspiprof.render import console, report
+from jspiprof.render.run_summary import format_summary, summarize
+from jspiprof.runtime.install import RuntimeProblem, cache_home, ensure_runtime, install
+from jspiprof.runtime.runner import Program, build_config, run_in_node
+from jspiprof.runtime.wheels import download_wheels, read_requirements
 from jspiprof.trace import Trace, TraceError, read_trace
-from jspiprof.wheels import download_wheels, read_requirements
 
 DEFAULT_TRACE = Path("jspiprof-trace.jsonl")
 
@@ -58,17 +59,42 @@ def _program(script_and_args: tuple[str, ...], code: str | None, module: str | N
         raise click.UsageError("Give a script to run, or -c CODE, or -m MODULE.")
     script = script_and_args[0]
     if script.startswith("-") and script != "-" and not Path(script).exists():
-        raise click.UsageError(f"No such option: {script} (see jspiprof run --help; the script's own options go after the script).")
+        raise click.UsageError(
+            f"No such option: {script} (see jspiprof run --help; the script's own options go after the script)."
+        )
     return Program("script", script, list(script_and_args))
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.option("-c", "code", metavar="CODE", help="Run this Python code instead of a script.")
 @click.option("-m", "module", metavar="MODULE", help="Run this module as __main__ (like python -m).")
-@click.option("--with", "packages", metavar="PKG", multiple=True, help="Load this PyPI package (pure-Python wheel) first; repeatable.")
-@click.option("-r", "--requirements", type=click.Path(dir_okay=False, path_type=Path), help="Load the packages listed in this requirements file.")
-@click.option("--node", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="Run under this Node (24.20+, 25 or 26) instead of the cached Node 26.")
-@click.option("-o", "--trace", "trace_path", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_TRACE, show_default=True, help="Record the stack switches into this trace file (overwritten).")
+@click.option(
+    "--with",
+    "packages",
+    metavar="PKG",
+    multiple=True,
+    help="Load this PyPI package (pure-Python wheel) first; repeatable.",
+)
+@click.option(
+    "-r",
+    "--requirements",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Load the packages listed in this requirements file.",
+)
+@click.option(
+    "--node",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Run under this Node (24.20+, 25 or 26) instead of the cached Node 26.",
+)
+@click.option(
+    "-o",
+    "--trace",
+    "trace_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_TRACE,
+    show_default=True,
+    help="Record the stack switches into this trace file (overwritten).",
+)
 @click.option("--no-trace", is_flag=True, help="Record nothing: just run the program.")
 @_HOME_OPTION
 @click.argument("script_and_args", nargs=-1, type=click.UNPROCESSED, metavar="[SCRIPT] [ARGS]...")
@@ -148,7 +174,9 @@ def _write_run_report(trace: Trace, trace_path: Path) -> None:
     else:
         click.echo(f"jspiprof: report written to {output} (open it in a browser)", err=True)
     for insight in found[:TOP_FINDINGS]:
-        click.echo(f"jspiprof: finding: {insight.title} (about {insight.at_stake_us / 1000:,.1f} ms at stake)", err=True)
+        click.echo(
+            f"jspiprof: finding: {insight.title} (about {insight.at_stake_us / 1000:,.1f} ms at stake)", err=True
+        )
         click.echo(f"    {insight.suggestion}", err=True)
 
 
@@ -232,7 +260,12 @@ def stats(trace_path: Path, as_json: bool) -> None:
 
 @main.command("report")
 @_trace_argument
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="HTML file to write [default: TRACE with .html].")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="HTML file to write [default: TRACE with .html].",
+)
 def report_command(trace_path: Path, output: Path | None) -> None:
     """Write a self-contained HTML report (works offline): summary, insights, flame chart and graphs, tables."""
     output = output or trace_path.with_suffix(".html")
@@ -251,9 +284,19 @@ _EXPORTERS = {"chrome": (chrome.write, ".chrome.json"), "speedscope": (speedscop
 
 @main.command()
 @_trace_argument
-@click.option("--format", "format_", type=click.Choice(sorted(_EXPORTERS)), required=True,
-              help="chrome: trace event JSON for Perfetto / chrome://tracing; speedscope: speedscope's file format.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write [default: TRACE with .chrome.json / .speedscope.json].")
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(sorted(_EXPORTERS)),
+    required=True,
+    help="chrome: trace event JSON for Perfetto / chrome://tracing; speedscope: speedscope's file format.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write [default: TRACE with .chrome.json / .speedscope.json].",
+)
 def export(trace_path: Path, format_: str, output: Path | None) -> None:
     """Export a trace to a format that existing viewers open (Perfetto, chrome://tracing, speedscope)."""
     write, suffix = _EXPORTERS[format_]
@@ -271,7 +314,12 @@ def export(trace_path: Path, format_: str, output: Path | None) -> None:
 
 
 @main.command()
-@click.argument("source", metavar="[TRACE | FILE | -]", required=False, type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+@click.argument(
+    "source",
+    metavar="[TRACE | FILE | -]",
+    required=False,
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+)
 @click.option("--json", "as_json", is_flag=True, help='Print a JSON list of {"class", "message", "location", "fix"}.')
 def diagnose(source: Path | None, as_json: bool) -> None:
     """Explain every stack-switching failure, with the exact fix.
@@ -279,7 +327,7 @@ def diagnose(source: Path | None, as_json: bool) -> None:
     SOURCE is a jspiprof trace (recognised by its header line) or plain error text: a Python traceback and/or
     JS stack copied from a browser console or a Node log. `-` reads stdin; no SOURCE reads ./jspiprof-trace.jsonl.
     """
-    from jspiprof.diagnose_trace import diagnose_input
+    from jspiprof.analysis.diagnoses import diagnose_input
 
     source = source or DEFAULT_TRACE
     if str(source) == "-":
@@ -288,7 +336,9 @@ def diagnose(source: Path | None, as_json: bool) -> None:
         try:
             content = source.read_text(encoding="utf-8", errors="replace")
         except OSError as error:
-            raise click.ClickException(f"Cannot read {source}: {error.strerror or error}; give a trace, a log file or - for stdin.") from None
+            raise click.ClickException(
+                f"Cannot read {source}: {error.strerror or error}; give a trace, a log file or - for stdin."
+            ) from None
     try:
         problems = diagnose_input(content)
     except TraceError as error:
@@ -308,7 +358,7 @@ def doctor(home: Path | None) -> None:
 
     Exits with status 1 when something `jspiprof run` needs is missing.
     """
-    from jspiprof.doctor import run_checks
+    from jspiprof.runtime.doctor import run_checks
 
     checks = run_checks(cache_home(home))
     for check in checks:

@@ -25,11 +25,10 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-
 from pyodide_dist import build_dist
 from pytest_pyodide.config import get_global_config
 
-from jspiprof.runtime import Runtime, cache_home, install
+from jspiprof.runtime.install import Runtime, cache_home, install
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -80,7 +79,11 @@ def run_cli(jspiprof_runtime: Runtime, tmp_path: Path) -> RunCli:
     """
 
     def run(
-        *args: str, cwd: Path | None = None, timeout: float = 120, input: str | None = None, env: dict[str, str] | None = None
+        *args: str,
+        cwd: Path | None = None,
+        timeout: float = 120,
+        input: str | None = None,
+        env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "jspiprof", *args],
@@ -104,7 +107,10 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path == "/slow":
             time.sleep(int(query.get("ms", "100")) / 1000)
         if url.path in ("/json", "/slow"):
-            body, content_type = json.dumps({"n": int(query.get("n", "0")), "path": url.path}).encode(), "application/json"
+            body, content_type = (
+                json.dumps({"n": int(query.get("n", "0")), "path": url.path}).encode(),
+                "application/json",
+            )
         elif url.path == "/text":
             body, content_type = b"hello from 127.0.0.1\n", "text/plain"
         else:

@@ -21,8 +21,8 @@ import shutil
 import zipfile
 from pathlib import Path
 
-from jspiprof.runtime import PYODIDE_VERSION, SNAPSHOT_FILE, Runtime, cache_home, install
-from jspiprof.wheels import download_wheels
+from jspiprof.runtime.install import PYODIDE_VERSION, SNAPSHOT_FILE, Runtime, cache_home, install
+from jspiprof.runtime.wheels import download_wheels
 
 DIST_PACKAGES = ("pytest", "tblib", "urllib3")
 """Packages the dist folder provides: what `run_in_pyodide` loads, and urllib3 for the in-Pyodide HTTP tests."""
@@ -42,7 +42,10 @@ def _wheel_metadata(wheel: Path) -> email.message.Message:
 
 def _requirement_names(metadata: email.message.Message) -> set[str]:
     """The names a wheel requires, markers ignored (the caller keeps only names that were downloaded)."""
-    return {_normalize(re.split(r"[\s;<>=!~\[(]", line.strip(), maxsplit=1)[0]) for line in metadata.get_all("Requires-Dist", [])}
+    return {
+        _normalize(re.split(r"[\s;<>=!~\[(]", line.strip(), maxsplit=1)[0])
+        for line in metadata.get_all("Requires-Dist", [])
+    }
 
 
 def _adjusted_lock(lock: dict, wheels: list[Path]) -> dict:

@@ -62,9 +62,18 @@ def test_summary_is_the_stats_json(small):
     assert result["total_wait_ms"] == 85.0
     assert result["entries"] == {"call": 1, "runPythonAsync": 1}
     assert result["sites"][0] == {
-        "site": "/home/app/app.py:4", "count": 3, "wait_ms_total": 60.0, "wait_ms_mean": 20.0, "wait_ms_p50": 20.0,
-        "wait_ms_p95": 29.0, "wait_ms_p99": 29.8, "wait_ms_max": 30.0, "resume_ms_total": 0.6, "max_depth": 4,
-        "stack_bytes_max": 8192, "paths": ["urllib3"],
+        "site": "/home/app/app.py:4",
+        "count": 3,
+        "wait_ms_total": 60.0,
+        "wait_ms_mean": 20.0,
+        "wait_ms_p50": 20.0,
+        "wait_ms_p95": 29.0,
+        "wait_ms_p99": 29.8,
+        "wait_ms_max": 30.0,
+        "resume_ms_total": 0.6,
+        "max_depth": 4,
+        "stack_bytes_max": 8192,
+        "paths": ["urllib3"],
     }
     assert [s["site"] for s in result["sites"]] == ["/home/app/app.py:4", "/home/app/app.py:12"]
     assert (result["running_ms"], result["suspended_ms"], result["other_ms"]) == (13.4, 86.6, 9.0)
@@ -89,7 +98,7 @@ def test_an_entry_waiting_for_its_child_entries_is_not_running_python():
 def test_analysis_agrees_with_the_run_summary_on_a_recorded_trace():
     """tests/fixtures/small.jsonl was recorded from a real run; the stdlib summary `jspiprof run` prints and
     the pandas analysis count and rank it independently."""
-    from jspiprof.summary import summarize
+    from jspiprof.render.run_summary import summarize
 
     trace = load(Path(__file__).parent / "fixtures" / "small.jsonl")
     expected, result = summarize(trace), summary(tables(trace))

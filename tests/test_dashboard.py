@@ -21,7 +21,9 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def _run_dashboard(trace: Path, monkeypatch: pytest.MonkeyPatch) -> list[nbformat.NotebookNode]:
     monkeypatch.setenv("JSPIPROF_TRACE", str(trace))
     notebook = nbformat.read(DASHBOARD, as_version=4)
-    nbclient.NotebookClient(notebook, timeout=180, kernel_name="python3", resources={"metadata": {"path": os.getcwd()}}).execute()
+    nbclient.NotebookClient(
+        notebook, timeout=180, kernel_name="python3", resources={"metadata": {"path": os.getcwd()}}
+    ).execute()
     return [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
 
 
@@ -31,9 +33,17 @@ def test_dashboard_shows_headline_numbers_charts_and_sites_of_the_trace(monkeypa
     outputs = _run_dashboard(trace, monkeypatch)
 
     assert not [o for o in outputs if o.output_type == "error"]
-    figures = [json.loads(json.dumps(o.data["application/vnd.plotly.v1+json"])) for o in outputs if "application/vnd.plotly.v1+json" in o.get("data", {})]
+    figures = [
+        json.loads(json.dumps(o.data["application/vnd.plotly.v1+json"]))
+        for o in outputs
+        if "application/vnd.plotly.v1+json" in o.get("data", {})
+    ]
     assert len(figures) == 5 and all(figure["data"] for figure in figures)
-    headline = next(o.data["text/plain"] for o in outputs if "text/plain" in o.get("data", {}) and "total_wait_ms" in o.data["text/plain"])
+    headline = next(
+        o.data["text/plain"]
+        for o in outputs
+        if "text/plain" in o.get("data", {}) and "total_wait_ms" in o.data["text/plain"]
+    )
     assert re.search(rf"^suspensions\s+{expected['suspensions']}$", headline, re.MULTILINE)
     assert re.search(rf"^failed_switches\s+{expected['failed_switches']}$", headline, re.MULTILINE)
     tables_html = "".join(o.data.get("text/html", "") for o in outputs if "data" in o)

@@ -1,4 +1,4 @@
-"""`jspiprof.diagnose` names the class, the location and the fix of every stack-switching failure.
+"""`jspiprof.in_pyodide.diagnose` names the class, the location and the fix of every stack-switching failure.
 
 The scenarios in tests/scenarios/ are scripts and pages written the way users write them. Each one is
 checked three ways: from the text it printed when it was captured (tests/fixtures/diagnose/), live under
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from jspiprof.diagnose import Problem, diagnose_text
-from jspiprof.runtime import Runtime, cache_home
-from jspiprof.wheels import download_wheels
+from jspiprof.in_pyodide.diagnose import Problem, diagnose_text
+from jspiprof.runtime.install import Runtime, cache_home
+from jspiprof.runtime.wheels import download_wheels
 
 sys.path.insert(0, str(Path(__file__).parent / "scenarios"))
 from harness import FIXTURES, HERE, SYSTEM_NODE, browser, expected_location, node_workdir, run_node  # noqa: E402
@@ -53,13 +53,21 @@ NODE_CASES = [
 BROWSER_CASES = [
     Case("click_listener", "sync-js-callback", "`async def on_save(...)`"),
     Case("runpython_fetch", "sync-runpython", "`await pyodide.runPythonAsync(code)`"),
-    Case("pyproxy_call", "sync-pyproxy-call", "(pyFunc: your PyProxy of `save_draft`) with `await pyFunc.callPromising(...)`",
-         live_fix="replace `saveDraft(...)` at "),
+    Case(
+        "pyproxy_call",
+        "sync-pyproxy-call",
+        "(pyFunc: your PyProxy of `save_draft`) with `await pyFunc.callPromising(...)`",
+        live_fix="replace `saveDraft(...)` at ",
+    ),
     Case("set_timeout_create_proxy", "sync-js-callback", "`async def tick(...)`"),
     Case("reentrant_callback", "reentrant-sync-callback", "`await callback.callPromising(item)`"),
     Case("no_jspi", "no-jspi", "Chrome/Chromium/Edge 137+"),
-    Case("array_map", "sync-js-callback", "`await Promise.all(items.map((item) => price_with_tax.callPromising(item)))`",
-         live_fix="`await Promise.all([10, 20].map((item) => priceWithTax.callPromising(item)))`"),
+    Case(
+        "array_map",
+        "sync-js-callback",
+        "`await Promise.all(items.map((item) => price_with_tax.callPromising(item)))`",
+        live_fix="`await Promise.all([10, 20].map((item) => priceWithTax.callPromising(item)))`",
+    ),
 ]
 BROWSER_CLICKS = {"click_listener": "save", "pyproxy_call": "save"}
 
@@ -114,7 +122,10 @@ def test_the_python_chain_runs_from_the_entry_to_the_call_that_needed_to_suspend
     def exec_line(code: str) -> int:
         return lines.index(code) + 1 - opening + 1
 
-    assert problem.python_chain[:2] == [f"<module> (<exec>:{exec_line('start()')})", f"start (<exec>:{exec_line('    return asyncio.run(main())')})"]
+    assert problem.python_chain[:2] == [
+        f"<module> (<exec>:{exec_line('start()')})",
+        f"start (<exec>:{exec_line('    return asyncio.run(main())')})",
+    ]
     assert problem.python_chain[-1].startswith("run_until_complete (/lib/python314.zip/pyodide/webloop.py:")
 
 
@@ -148,7 +159,9 @@ def scenario_env(http_server: str) -> dict[str, str]:
     return {"WHEELS": ",".join(map(str, wheels)), "URL": f"{http_server}/text"}
 
 
-def run_scenario(name: str, runtime: Runtime, node_dir: Path, env: dict[str, str], source: str | None = None) -> tuple[int, str]:
+def run_scenario(
+    name: str, runtime: Runtime, node_dir: Path, env: dict[str, str], source: str | None = None
+) -> tuple[int, str]:
     script = HERE / "node" / f"{name}.mjs"
     if source is not None:
         script = node_dir / script.name
@@ -158,7 +171,9 @@ def run_scenario(name: str, runtime: Runtime, node_dir: Path, env: dict[str, str
 
 
 @pytest.mark.parametrize("case", NODE_CASES, ids=lambda case: case.name)
-def test_node_scenario_is_diagnosed_live(case: Case, jspiprof_runtime: Runtime, node_dir: Path, scenario_env: dict[str, str]) -> None:
+def test_node_scenario_is_diagnosed_live(
+    case: Case, jspiprof_runtime: Runtime, node_dir: Path, scenario_env: dict[str, str]
+) -> None:
     if case.name.startswith("no_jspi") and not SYSTEM_NODE.exists():
         pytest.skip("needs the system Node 20 (no JSPI) at /usr/bin/node")
     status, text = run_scenario(case.name, jspiprof_runtime, node_dir, scenario_env)
@@ -205,7 +220,9 @@ def apply_edit(source: str, problem: Problem) -> str:
 
 
 @pytest.mark.parametrize("name", sorted(FIXED_OUTPUT))
-def test_applying_the_suggested_edit_makes_the_scenario_succeed(name: str, jspiprof_runtime: Runtime, node_dir: Path, scenario_env: dict[str, str]) -> None:
+def test_applying_the_suggested_edit_makes_the_scenario_succeed(
+    name: str, jspiprof_runtime: Runtime, node_dir: Path, scenario_env: dict[str, str]
+) -> None:
     status, text = run_scenario(name, jspiprof_runtime, node_dir, scenario_env)
     problem = only_problem(text)
     fixed = apply_edit((HERE / "node" / f"{name}.mjs").read_text(), problem)
@@ -234,17 +251,23 @@ def test_the_async_def_fix_makes_the_click_handler_work_in_chromium(chromium) ->
 
 
 @pytest.mark.skipif(not SYSTEM_NODE.exists(), reason="needs the system Node 20 (no JSPI) at /usr/bin/node")
-def test_the_no_jspi_fix_upgrading_node_makes_the_scenario_succeed(jspiprof_runtime: Runtime, node_dir: Path, scenario_env: dict[str, str]) -> None:
+def test_the_no_jspi_fix_upgrading_node_makes_the_scenario_succeed(
+    jspiprof_runtime: Runtime, node_dir: Path, scenario_env: dict[str, str]
+) -> None:
     problem = only_problem(run_scenario("no_jspi_run_sync", jspiprof_runtime, node_dir, scenario_env)[1])
     assert "upgrade to Node 24.20+ or 26" in problem.fix
-    status, text = run_node(HERE / "node" / "no_jspi_run_sync.mjs", jspiprof_runtime.node, node_dir, scenario_env)  # Node 26
+    status, text = run_node(
+        HERE / "node" / "no_jspi_run_sync.mjs", jspiprof_runtime.node, node_dir, scenario_env
+    )  # Node 26
     assert status == 0 and text.endswith("3\n"), text[-2000:]
 
 
 def test_every_class_has_a_real_scenario() -> None:
     from test_diagnose_trace import TRACE_CASES
 
-    from jspiprof.diagnose import CLASSES
+    from jspiprof.in_pyodide.diagnose import CLASSES
 
-    scenario_classes = {case.class_id for case in NODE_CASES + BROWSER_CASES} | {class_id for class_id, _ in TRACE_CASES.values()}
+    scenario_classes = {case.class_id for case in NODE_CASES + BROWSER_CASES} | {
+        class_id for class_id, _ in TRACE_CASES.values()
+    }
     assert scenario_classes == set(CLASSES)

@@ -1,4 +1,4 @@
-"""Inside Pyodide: `jspiprof.diagnose.explain(exc)` and the notes `jspiprof run` adds to an uncaught failure."""
+"""Inside Pyodide: `jspiprof.in_pyodide.diagnose.explain(exc)` and the notes `jspiprof run` adds to an uncaught failure."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ import shutil
 import sys
 from pathlib import Path
 
-import pytest
-
-import jspiprof.diagnose
-from jspiprof.runtime import Runtime
+import jspiprof.in_pyodide.diagnose
+from jspiprof.runtime.install import Runtime
 
 sys.path.insert(0, str(Path(__file__).parent / "scenarios"))
 from harness import browser  # noqa: E402
@@ -33,7 +31,7 @@ for_each([1, 2], handle)
 
 EXPLAIN_CAUGHT = """\
 from pyodide.ffi import run_sync
-from jspiprof.diagnose import explain
+from jspiprof.in_pyodide.diagnose import explain
 
 def compute():
     return run_sync(42)
@@ -54,7 +52,9 @@ def test_an_uncaught_failure_in_jspiprof_run_carries_its_diagnosis(run_cli, tmp_
     # Printed by the JS hook the moment the switch failed, before the traceback ...
     assert "jspiprof: [reentrant-sync-callback]" in done.stderr
     # run_js code has no file: the JS caller is not named rather than named "null"
-    assert "the JS code called the Python function handle back synchronously" in done.stderr and "null" not in done.stderr
+    assert (
+        "the JS code called the Python function handle back synchronously" in done.stderr and "null" not in done.stderr
+    )
     # ... and attached to the exception as a note, under the traceback.
     note = done.stderr[done.stderr.index("jspiprof diagnose: [reentrant-sync-callback]") :]
     assert done.stderr.index("Traceback") < done.stderr.index("jspiprof diagnose:")
@@ -62,7 +62,10 @@ def test_an_uncaught_failure_in_jspiprof_run_carries_its_diagnosis(run_cli, tmp_
     assert "`if can_run_sync(): run_sync(aw)`" in note
     # The trace it left says the same, naming only the callers the JS stacks showed.
     diagnosed = run_cli("diagnose", "jspiprof-trace.jsonl")
-    assert "[reentrant-sync-callback]" in diagnosed.stdout and "the JS code called the Python function `handle` back" in diagnosed.stdout
+    assert (
+        "[reentrant-sync-callback]" in diagnosed.stdout
+        and "the JS code called the Python function `handle` back" in diagnosed.stdout
+    )
     assert "None" not in diagnosed.stdout and "null" not in diagnosed.stdout
 
 
@@ -77,11 +80,12 @@ PAGE = """<!doctype html>
 <script type="module">
 const pyodide = await loadPyodide();
 const site = pyodide.runPython("import site; site.getsitepackages()[0]");
-pyodide.FS.mkdirTree(`${site}/jspiprof`);
+pyodide.FS.mkdirTree(`${site}/jspiprof/in_pyodide`);
 pyodide.FS.writeFile(`${site}/jspiprof/__init__.py`, "");
-pyodide.FS.writeFile(`${site}/jspiprof/diagnose.py`, await (await fetch("diagnose.py")).text());
+pyodide.FS.writeFile(`${site}/jspiprof/in_pyodide/__init__.py`, "");
+pyodide.FS.writeFile(`${site}/jspiprof/in_pyodide/diagnose.py`, await (await fetch("diagnose.py")).text());
 const explainSync = pyodide.runPython(`
-from jspiprof.diagnose import explain
+from jspiprof.in_pyodide.diagnose import explain
 from pyodide.ffi import run_sync
 import asyncio
 
@@ -101,7 +105,7 @@ document.title = "ready";
 
 def test_explain_reads_a_caught_exception_inside_pyodide_in_chromium(jspiprof_runtime: Runtime, tmp_path: Path) -> None:
     with browser(jspiprof_runtime.pyodide_dir, tmp_path) as chromium:
-        shutil.copyfile(jspiprof.diagnose.__file__, tmp_path / "diagnose.py")
+        shutil.copyfile(jspiprof.in_pyodide.diagnose.__file__, tmp_path / "diagnose.py")
         (tmp_path / "explain.html").write_text(PAGE)
         console = chromium.open("explain.html", settle=0.2)
     # From the exception alone (no JS stack), a failed switch in a function JS called is a direct call or a callback.
@@ -130,6 +134,6 @@ def test_a_busy_waiting_sleep_in_jspiprof_run_is_reported_and_diagnosed(run_cli,
     assert done.returncode == 0 and done.stdout == "done\n", done.stderr
     assert f"jspiprof: [busy-wait-sleep] time.sleep at {tmp_path / 'app.py'}:8 could not stack switch" in done.stderr
     diagnosed = run_cli("diagnose", "--json")
-    problem, = json.loads(diagnosed.stdout)
+    (problem,) = json.loads(diagnosed.stdout)
     assert (problem["class"], problem["location"]) == ("busy-wait-sleep", f"{tmp_path / 'app.py'}:8")
     assert "`await asyncio.sleep(t)`" in problem["fix"]

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from jspiprof.diagnose import diagnose_text
-from jspiprof.runtime import Runtime, cache_home, js_dir
-from jspiprof.wheels import download_wheels
+from jspiprof.in_pyodide.diagnose import diagnose_text
+from jspiprof.runtime.install import Runtime, cache_home, js_dir
+from jspiprof.runtime.wheels import download_wheels
 
 sys.path.insert(0, str(Path(__file__).parent / "scenarios"))
 from harness import FIXTURES, HERE, SYSTEM_NODE, browser, expected_location, hooked, node_workdir, run_node  # noqa: E402
@@ -82,7 +82,19 @@ def test_trace_failure_is_diagnosed(name: str, traced, run_cli) -> None:
     assert set(problems[0]) == {"class", "message", "location", "fix"}
 
 
-@pytest.mark.parametrize("name", ["runpython_time_sleep", "pyproxy_call", "array_map", "set_timeout_create_proxy", "reentrant_callback", "runpython_asyncio_run", "run_sync_not_awaitable", "requests_pyproxy_call"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "runpython_time_sleep",
+        "pyproxy_call",
+        "array_map",
+        "set_timeout_create_proxy",
+        "reentrant_callback",
+        "runpython_asyncio_run",
+        "run_sync_not_awaitable",
+        "requests_pyproxy_call",
+    ],
+)
 def test_the_hook_prints_the_diagnosis_when_the_failure_happens(name: str, traced) -> None:
     trace, text = traced(name, "{ trace: process.env.JSPIPROF_TRACE, explain: true }")
     class_id, line_text = TRACE_CASES[name]
@@ -98,7 +110,9 @@ def test_the_hook_prints_the_diagnosis_when_the_failure_happens(name: str, trace
         assert text.index(printed[0]) < text.index("Error"), "the diagnosis comes before the error it explains"
     # The console text as a whole gives one diagnosis (the hook's report does not count twice); its traceback
     # names the Python line itself where the trace only knows the entry (run_sync(42)).
-    assert [(problem.class_id, problem.location) for problem in diagnose_text(text)] == [(class_id, expected_location(script, base))]
+    assert [(problem.class_id, problem.location) for problem in diagnose_text(text)] == [
+        (class_id, expected_location(script, base))
+    ]
 
 
 def test_trace_diagnosis_gives_the_python_chain_and_the_fix(traced, run_cli) -> None:
@@ -153,7 +167,7 @@ def test_doctor_tells_what_to_install_when_the_cache_is_empty(run_cli, tmp_path:
 
 @pytest.mark.skipif(not SYSTEM_NODE.exists(), reason="needs the system Node 20 at /usr/bin/node")
 def test_doctor_explains_a_node_without_jspi(tmp_path: Path) -> None:
-    from jspiprof.doctor import check_node
+    from jspiprof.runtime.doctor import check_node
 
     check = check_node("node on PATH", SYSTEM_NODE, needed=False)
     assert check.status == "warn"
@@ -161,12 +175,12 @@ def test_doctor_explains_a_node_without_jspi(tmp_path: Path) -> None:
 
 
 def test_applying_the_busy_wait_fix_unblocks_the_event_loop(traced) -> None:
-    from jspiprof.diagnose_trace import diagnose_trace
+    from jspiprof.analysis.diagnoses import diagnose_trace
     from jspiprof.trace import read_trace
 
     trace, text = traced("runpython_time_sleep")
     assert int(re.search(r"fired after (\d+) ms", text)[1]) >= 190  # the busy wait held the timer back
-    problem, = diagnose_trace(read_trace(trace))
+    (problem,) = diagnose_trace(read_trace(trace))
     assert problem.edit == ("pyodide.runPython(", "await pyodide.runPythonAsync(")
     script = traced.folder / "runpython_time_sleep.mjs"
     script.write_text(script.read_text().replace(*problem.edit, 1))
@@ -192,14 +206,18 @@ def test_chromium_traces_are_diagnosed(jspiprof_runtime: Runtime, tmp_path: Path
         (tmp_path / "jspiprof").symlink_to(repo / "jspiprof")
         for name, (class_ids, click) in BROWSER_TRACE_CASES.items():
             page = tmp_path / f"{name}.html"
-            page.write_text(page.read_text().replace(
-                "const pyodide = await loadPyodide();",
-                'const { wrapLoadPyodide } = await import("/js/hook.mjs"); const pyodide = window.pyodide = await wrapLoadPyodide(globalThis.loadPyodide, { explain: true })();',
-            ))
+            page.write_text(
+                page.read_text().replace(
+                    "const pyodide = await loadPyodide();",
+                    'const { wrapLoadPyodide } = await import("/js/hook.mjs"); const pyodide = window.pyodide = await wrapLoadPyodide(globalThis.loadPyodide, { explain: true })();',
+                )
+            )
             console = chromium.open(page.name, click)
             trace = tmp_path / f"{name}.jsonl"
             trace.write_text(chromium.run_script("return window.pyodide.jspiprof.toJSONL()"))
             done = run_cli("diagnose", "--json", str(trace))
             location = expected_location(HERE / "browser" / page.name, chromium.base)
-            assert [(p["class"], p["location"]) for p in json.loads(done.stdout)] == [(c, location) for c in class_ids], (name, done.stdout, console)
+            assert [(p["class"], p["location"]) for p in json.loads(done.stdout)] == [
+                (c, location) for c in class_ids
+            ], (name, done.stdout, console)
             assert all(f"jspiprof: [{class_id}]" in console for class_id in class_ids)

@@ -25,7 +25,9 @@ TRACES = ["small_app", "sequential", "hot_loop", "polling", "deep", "nested_task
 def speedscope_schema(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The file-format JSON schema shipped in the npm `speedscope` package."""
     folder = tmp_path_factory.mktemp("speedscope")
-    subprocess.run(["npm", "pack", "speedscope", "--pack-destination", str(folder)], check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        ["npm", "pack", "speedscope", "--pack-destination", str(folder)], check=True, capture_output=True, timeout=120
+    )
     (archive,) = folder.glob("speedscope-*.tgz")
     with tarfile.open(archive) as tar:
         return json.load(tar.extractfile("package/dist/release/file-format-schema.json"))

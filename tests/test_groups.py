@@ -49,7 +49,9 @@ def test_quantiles_interpolate_as_pandas_does(rows: pd.DataFrame) -> None:
         assert list(got) == list(expected[q])  # the same arithmetic: equal to the last bit
 
 
-def test_quantiles_of_many_groups_sorted_are_those_of_few_groups_selected(rows: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_quantiles_of_many_groups_sorted_are_those_of_few_groups_selected(
+    rows: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
     groups, values, qs = Groups.by(rows["key"].to_numpy()), rows["value"].to_numpy(), [0.0, 0.5, 0.75, 0.99, 1.0]
     selected = groups.quantiles(values, qs)
     monkeypatch.setattr(groups_module, "FEW_GROUPS", 0)  # as if the 37 groups were too many: every value sorted
@@ -85,19 +87,34 @@ def test_rows_of_finds_each_wanted_id_or_minus_one() -> None:
 
 
 def test_wait_stats_are_pandas_groupby_numbers_largest_total_first(rows: pd.DataFrame) -> None:
-    s = pd.DataFrame({
-        "site": pd.Categorical(rows["key"].map("s{}".format)), "wait_us": rows["value"], "resume_us": rows["value"] / 3,
-        "depth": rows["count"], "stack_bytes": rows["count"] * 1024,
-    })
+    s = pd.DataFrame(
+        {
+            "site": pd.Categorical(rows["key"].map("s{}".format)),
+            "wait_us": rows["value"],
+            "resume_us": rows["value"] / 3,
+            "depth": rows["count"],
+            "stack_bytes": rows["count"] * 1024,
+        }
+    )
     table = wait_stats(s, "site")
     groups = s.groupby("site", observed=True, sort=False)
-    expected = pd.DataFrame({
-        "count": groups.size(), "wait_total_us": groups["wait_us"].sum(), "wait_mean_us": groups["wait_us"].mean(),
-        "wait_p50_us": groups["wait_us"].quantile(0.5), "wait_p95_us": groups["wait_us"].quantile(0.95),
-        "wait_p99_us": groups["wait_us"].quantile(0.99), "wait_max_us": groups["wait_us"].max(),
-        "resume_total_us": groups["resume_us"].sum(), "resume_mean_us": groups["resume_us"].mean(), "depth_mean": groups["depth"].mean(),
-        "depth_max": groups["depth"].max(), "stack_bytes_mean": groups["stack_bytes"].mean(), "stack_bytes_max": groups["stack_bytes"].max(),
-    }).sort_values(["wait_total_us", "count"], ascending=False, kind="stable")
+    expected = pd.DataFrame(
+        {
+            "count": groups.size(),
+            "wait_total_us": groups["wait_us"].sum(),
+            "wait_mean_us": groups["wait_us"].mean(),
+            "wait_p50_us": groups["wait_us"].quantile(0.5),
+            "wait_p95_us": groups["wait_us"].quantile(0.95),
+            "wait_p99_us": groups["wait_us"].quantile(0.99),
+            "wait_max_us": groups["wait_us"].max(),
+            "resume_total_us": groups["resume_us"].sum(),
+            "resume_mean_us": groups["resume_us"].mean(),
+            "depth_mean": groups["depth"].mean(),
+            "depth_max": groups["depth"].max(),
+            "stack_bytes_mean": groups["stack_bytes"].mean(),
+            "stack_bytes_max": groups["stack_bytes"].max(),
+        }
+    ).sort_values(["wait_total_us", "count"], ascending=False, kind="stable")
     pd.testing.assert_frame_equal(table, expected, rtol=1e-12)
 
 

@@ -54,7 +54,9 @@ def test_a_loop_that_fetches_then_reads_each_body_is_told_its_fetches_could_over
     done = run_cli("run", "fetch.py")
     assert done.returncode == 0, done.stderr
     found = insights(tables(read_trace(tmp_path / "jspiprof-trace.jsonl")))
-    fetch_line = next(number for number, line in enumerate(FETCH_THEN_READ.splitlines(), start=1) if line.endswith("# fetch"))
+    fetch_line = next(
+        number for number, line in enumerate(FETCH_THEN_READ.splitlines(), start=1) if line.endswith("# fetch")
+    )
     fetches = [i for i in found if i.site == f"{tmp_path}/fetch.py:{fetch_line}"]
     assert [i.kind for i in fetches] == ["sequential-waits"]
     assert "8 suspensions (run_sync)" in fetches[0].evidence[0]

@@ -13,7 +13,9 @@ FIXTURES = Path(__file__).parent / "fixtures" / "analysis"
 
 
 def jspiprof(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "jspiprof", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "jspiprof", *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_stats_json_is_one_object_with_hand_computed_numbers(tmp_path: Path):
@@ -25,11 +27,19 @@ def test_stats_json_is_one_object_with_hand_computed_numbers(tmp_path: Path):
     assert result["entries"] == {"call": 1, "runPythonAsync": 1}
     first, second = result["sites"]
     assert {k: first[k] for k in ("site", "count", "wait_ms_total", "wait_ms_p50", "wait_ms_p95", "max_depth")} == {
-        "site": "/home/app/app.py:4", "count": 3, "wait_ms_total": 60.0, "wait_ms_p50": 20.0,
+        "site": "/home/app/app.py:4",
+        "count": 3,
+        "wait_ms_total": 60.0,
+        "wait_ms_p50": 20.0,
         "wait_ms_p95": 29.0,  # 20 + 0.9 * (30 - 20), linear between ranks
         "max_depth": 4,
     }
-    assert (second["site"], second["count"], second["wait_ms_total"], second["max_depth"]) == ("/home/app/app.py:12", 1, 25.0, 1)
+    assert (second["site"], second["count"], second["wait_ms_total"], second["max_depth"]) == (
+        "/home/app/app.py:12",
+        1,
+        25.0,
+        1,
+    )
     assert result["insights"] == []
 
 
@@ -59,12 +69,20 @@ def test_export_writes_the_format(tmp_path: Path, format_: str, key: str):
 
 
 @pytest.mark.parametrize("command", [["stats"], ["stats", "--json"], ["report"], ["export", "--format", "chrome"]])
-@pytest.mark.parametrize("content, message", [
-    (None, "Cannot read the trace"),
-    ("not json at all\n", "this is not a jspiprof trace"),
-    ('{"type": "header", "schema": "jspiprof-trace", "version": 9, "origin_unix_ms": 0, "runtime": {}, "program": null}\n', "newer than this jspiprof reads"),
-])
-def test_bad_input_is_one_sentence_not_a_traceback(tmp_path: Path, command: list[str], content: str | None, message: str):
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "Cannot read the trace"),
+        ("not json at all\n", "this is not a jspiprof trace"),
+        (
+            '{"type": "header", "schema": "jspiprof-trace", "version": 9, "origin_unix_ms": 0, "runtime": {}, "program": null}\n',
+            "newer than this jspiprof reads",
+        ),
+    ],
+)
+def test_bad_input_is_one_sentence_not_a_traceback(
+    tmp_path: Path, command: list[str], content: str | None, message: str
+):
     trace = tmp_path / "trace.jsonl"
     if content is not None:
         trace.write_text(content)

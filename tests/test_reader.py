@@ -15,8 +15,7 @@ from typing import Any
 
 import pytest
 
-from jspiprof import trace as reader
-from jspiprof.trace import Trace, TraceError, iter_events, read_trace
+from jspiprof.trace import Trace, TraceError, iter_events, read_trace, reader
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CHUNKS = [1, 2, 3, 7, 4096]
@@ -25,7 +24,7 @@ lines."""
 BLOCKS = [64, 700, 4096, 1 << 20]
 """Bytes per block of a file: blocks of one line, of a few, and the whole file."""
 FILE_READERS = {"typed": reader._typed_reader, "parsing each line": None}
-"""How a file is read: its blocks decoded by msgspec (`jspiprof.typed_reader`), or each line parsed."""
+"""How a file is read: its blocks decoded by msgspec (`jspiprof.trace.typed_reader`), or each line parsed."""
 
 
 def outcome(read: Callable[[], Trace]) -> tuple[Any, list[tuple[type, str]]]:
@@ -56,35 +55,112 @@ def app_lines() -> list[dict[str, Any]]:
     """A trace of ~300 lines like a busy app's: frames defined along the way, task entries between suspensions (some
     of them suspending), entries ended on their own line or on their first, failed switches, a dropped line."""
     lines: list[dict[str, Any]] = [
-        {"type": "header", "schema": "jspiprof-trace", "version": 1, "origin_unix_ms": 1764000000000.0,
-         "runtime": {"host": "node", "host_version": "v26.10.0", "pyodide": "314.0.7", "jspi": "WebAssembly.Suspending"},
-         "program": {"argv": ["app.py"], "mode": "script"}},
-        {"type": "entry", "id": 1, "kind": "runPythonAsync", "promising": True, "name": None, "caller": "run.mjs:4", "parent": None, "start_us": 0},
+        {
+            "type": "header",
+            "schema": "jspiprof-trace",
+            "version": 1,
+            "origin_unix_ms": 1764000000000.0,
+            "runtime": {
+                "host": "node",
+                "host_version": "v26.10.0",
+                "pyodide": "314.0.7",
+                "jspi": "WebAssembly.Suspending",
+            },
+            "program": {"argv": ["app.py"], "mode": "script"},
+        },
+        {
+            "type": "entry",
+            "id": 1,
+            "kind": "runPythonAsync",
+            "promising": True,
+            "name": None,
+            "caller": "run.mjs:4",
+            "parent": None,
+            "start_us": 0,
+        },
     ]
     frames: list[int] = []
     t = 10.0
     for i in range(120):
         if i % 9 == 0:
             frames.append(len(frames) + 1)
-            lines.append({"type": "frame", "id": frames[-1], "file": f"/app/m{i}.py", "line": i + 1, "function": f"f{i}", "library": i % 2 == 0})
+            lines.append(
+                {
+                    "type": "frame",
+                    "id": frames[-1],
+                    "file": f"/app/m{i}.py",
+                    "line": i + 1,
+                    "function": f"f{i}",
+                    "library": i % 2 == 0,
+                }
+            )
         entry = 1
         if i % 5 == 0:
             entry = 100 + i
-            lines.append({"type": "entry", "id": entry, "kind": "task", "promising": True, "name": "step", "caller": None, "parent": 1, "start_us": t})
+            lines.append(
+                {
+                    "type": "entry",
+                    "id": entry,
+                    "kind": "task",
+                    "promising": True,
+                    "name": "step",
+                    "caller": None,
+                    "parent": 1,
+                    "start_us": t,
+                }
+            )
         stack = frames[: 1 + i % len(frames)]
-        lines.append({"type": "suspension", "id": i + 1, "entry": entry, "path": ["run_sync", "time.sleep", "urllib3"][i % 3],
-                      "start_us": t, "wait_us": 100.5 + i, "resume_us": 20 + i % 4, "stack_bytes": 4096 + i, "stack": stack,
-                      "depth": len(stack), "site": None if i % 7 == 0 else f"/app/m{i % 4}.py:3", "awaitable": "Promise",
-                      "outcome": "exception" if i % 11 == 0 else "value", "error": "OSError: down" if i % 11 == 0 else None})
+        lines.append(
+            {
+                "type": "suspension",
+                "id": i + 1,
+                "entry": entry,
+                "path": ["run_sync", "time.sleep", "urllib3"][i % 3],
+                "start_us": t,
+                "wait_us": 100.5 + i,
+                "resume_us": 20 + i % 4,
+                "stack_bytes": 4096 + i,
+                "stack": stack,
+                "depth": len(stack),
+                "site": None if i % 7 == 0 else f"/app/m{i % 4}.py:3",
+                "awaitable": "Promise",
+                "outcome": "exception" if i % 11 == 0 else "value",
+                "error": "OSError: down" if i % 11 == 0 else None,
+            }
+        )
         t += 200
         if entry != 1:
             lines.append({"type": "entry_end", "id": entry, "end_us": t, "outcome": "return", "error": None})
         if i % 40 == 39:
-            lines.append({"type": "failed_switch", "ts_us": t, "entry": 1, "reason": "sync-entry", "path": "run_sync", "stack": stack,
-                          "depth": len(stack), "site": "/app/m1.py:3", "error": "RuntimeError: no"})
+            lines.append(
+                {
+                    "type": "failed_switch",
+                    "ts_us": t,
+                    "entry": 1,
+                    "reason": "sync-entry",
+                    "path": "run_sync",
+                    "stack": stack,
+                    "depth": len(stack),
+                    "site": "/app/m1.py:3",
+                    "error": "RuntimeError: no",
+                }
+            )
             lines.append({"type": "dropped", "count": 3, "ts_us": t})
-            lines.append({"type": "entry", "id": 1000 + i, "kind": "call", "promising": False, "name": "f", "caller": "x.js:1",
-                          "parent": None, "start_us": t, "end_us": t + 5, "outcome": "return", "error": None})
+            lines.append(
+                {
+                    "type": "entry",
+                    "id": 1000 + i,
+                    "kind": "call",
+                    "promising": False,
+                    "name": "f",
+                    "caller": "x.js:1",
+                    "parent": None,
+                    "start_us": t,
+                    "end_us": t + 5,
+                    "outcome": "return",
+                    "error": None,
+                }
+            )
     lines.append({"type": "entry_end", "id": 1, "end_us": t, "outcome": "return", "error": None})
     lines.append({"type": "end", "ts_us": t + 10, "dropped": 12, "exit_status": 0})
     return lines
@@ -119,7 +195,10 @@ SUSPENSION_CHANGES: dict[str, Callable[[dict[str, Any]], None]] = {
     "a stack that is an object": set_field("stack", {}),
     "a depth that does not match": lambda line: line.__setitem__("depth", line["depth"] + 1),
     "a depth that is a number with a fraction": lambda line: line.__setitem__("depth", float(line["depth"])),
-    "a depth that is true": lambda line: (line.__setitem__("stack", line["stack"][:1]), line.__setitem__("depth", True)),
+    "a depth that is true": lambda line: (
+        line.__setitem__("stack", line["stack"][:1]),
+        line.__setitem__("depth", True),
+    ),
     "an entry that is 1.0": set_field("entry", 1.0),
     "an entry never started": set_field("entry", 77777),
     "an id that is true": set_field("id", True),
@@ -148,7 +227,9 @@ def test_every_fixture_reads_as_line_by_line(fixture: Path, monkeypatch: pytest.
 
 @pytest.mark.parametrize("where", [0.0, 0.3, 1.0])
 @pytest.mark.parametrize("change", SUSPENSION_CHANGES)
-def test_a_changed_suspension_reads_as_line_by_line(change: str, where: float, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_changed_suspension_reads_as_line_by_line(
+    change: str, where: float, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     lines = app_lines()
     SUSPENSION_CHANGES[change](suspension_at(lines, where))
     path = tmp_path / "trace.jsonl"
@@ -157,8 +238,12 @@ def test_a_changed_suspension_reads_as_line_by_line(change: str, where: float, t
 
 
 TEXT_CHANGES: dict[str, Callable[[list[str]], list[str]]] = {
-    "a frame defined just after its first use": lambda lines: after_first_use(lines, '"type": "frame", "id": 4,', '"stack": [1, 2, 3, 4]'),
-    "an entry started just after its first suspension": lambda lines: after_first_use(lines, '"id": 105, "kind"', '"entry": 105'),
+    "a frame defined just after its first use": lambda lines: after_first_use(
+        lines, '"type": "frame", "id": 4,', '"stack": [1, 2, 3, 4]'
+    ),
+    "an entry started just after its first suspension": lambda lines: after_first_use(
+        lines, '"id": 105, "kind"', '"entry": 105'
+    ),
     "a blank line": lambda lines: [*lines[:50], "\n", *lines[50:]],
     "a line that is not JSON": lambda lines: [*lines[:80], "{nope\n", *lines[80:]],
     "a line that is a list": lambda lines: [*lines[:80], "[1, 2]\n", *lines[80:]],
@@ -169,12 +254,16 @@ TEXT_CHANGES: dict[str, Callable[[list[str]], list[str]]] = {
     "a cut-off line after the end line": lambda lines: [*lines, lines[-3][:20]],
     "a suspension as the first line": lambda lines: [next(line for line in lines if '"suspension"' in line), *lines],
     "suspension lines only, outside any entry and stack": lambda lines: [
-        json.dumps({**json.loads(line), "entry": None, "stack": [], "depth": 0}) + "\n" for line in lines if '"suspension"' in line],
+        json.dumps({**json.loads(line), "entry": None, "stack": [], "depth": 0}) + "\n"
+        for line in lines
+        if '"suspension"' in line
+    ],
     "no newline after the end line": lambda lines: [*lines[:-1], lines[-1].rstrip("\n")],
     "Windows line ends": lambda lines: [line.replace("\n", "\r\n") for line in lines],
     "an entry defined twice": lambda lines: [*lines[:2], *lines[1:]],
     "stacks spelled without spaces, now and then": lambda lines: [
-        line.replace(", ", ",") if '"suspension"' in line and i % 3 == 0 else line for i, line in enumerate(lines)],
+        line.replace(", ", ",") if '"suspension"' in line and i % 3 == 0 else line for i, line in enumerate(lines)
+    ],
 }
 
 
@@ -183,7 +272,7 @@ def after_first_use(lines: list[str], definition: str, use: str) -> list[str]:
     moved = next(line for line in lines if definition in line)
     rest = [line for line in lines if line is not moved]
     first_use = next(i for i, line in enumerate(rest) if use in line)
-    return [*rest[: first_use + 1], moved, *rest[first_use + 1:]]
+    return [*rest[: first_use + 1], moved, *rest[first_use + 1 :]]
 
 
 @pytest.mark.parametrize("change", TEXT_CHANGES)
@@ -211,23 +300,31 @@ def test_lines_given_as_text_bytes_or_a_file_read_the_same(tmp_path: Path) -> No
     assert read_trace(io.StringIO(text)) == expected
 
 
-def test_the_suspension_lines_of_a_good_trace_are_not_checked_one_by_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_suspension_lines_of_a_good_trace_are_not_checked_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "trace.jsonl"
     path.write_text("".join(json.dumps(line) + "\n" for line in app_lines()))
     checked = []
     event = reader._Checker.event
-    monkeypatch.setattr(reader._Checker, "event", lambda self, obj, *rest: checked.append(obj["type"]) or event(self, obj, *rest))
+    monkeypatch.setattr(
+        reader._Checker, "event", lambda self, obj, *rest: checked.append(obj["type"]) or event(self, obj, *rest)
+    )
     trace = read_trace(path)
     assert len(trace.suspension_columns) == 120 and "suspension" not in checked
     assert trace.suspensions == Trace.from_events(iter_events(path)).suspensions
 
 
-def test_on_the_host_the_lines_of_a_good_file_are_decoded_by_msgspec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_on_the_host_the_lines_of_a_good_file_are_decoded_by_msgspec(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "trace.jsonl"
     path.write_text("".join(json.dumps(line) + "\n" for line in app_lines()))
     parsed = []
     check = reader._ColumnReader._check
-    monkeypatch.setattr(reader._ColumnReader, "_check", lambda self, lines, *rest: parsed.extend(lines) or check(self, lines, *rest))
+    monkeypatch.setattr(
+        reader._ColumnReader, "_check", lambda self, lines, *rest: parsed.extend(lines) or check(self, lines, *rest)
+    )
     trace = read_trace(path)
     assert len(parsed) == 1 and b'"header"' in parsed[0]  # only the header line was parsed by itself
     assert trace == Trace.from_events(iter_events(path))
@@ -237,9 +334,11 @@ def test_a_file_is_read_where_msgspec_is_there_but_numpy_is_not(tmp_path: Path) 
     """As inside Pyodide once an app loaded its msgspec package (which needs no numpy): each line is parsed instead."""
     path = tmp_path / "trace.jsonl"
     path.write_text("".join(json.dumps(line) + "\n" for line in app_lines()))
-    code = ("import sys; sys.modules['numpy'] = None\n"  # `import numpy` raises ImportError
-            "import msgspec, jspiprof.trace as reader\n"
-            "print(reader._typed_reader, len(reader.read_trace(sys.argv[1]).suspensions))")
+    code = (
+        "import sys; sys.modules['numpy'] = None\n"  # `import numpy` raises ImportError
+        "import msgspec, jspiprof.trace.reader as reader\n"
+        "print(reader._typed_reader, len(reader.read_trace(sys.argv[1]).suspensions))"
+    )
     done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["None", str(len(read_trace(path).suspensions))]
@@ -250,8 +349,14 @@ def test_suspensions_at_one_place_share_one_stored_shape() -> None:
     columns = trace.suspension_columns
     # the first two requests: one shape; the third failed (its outcome and error differ); then the sleep
     assert list(columns.shape) == [0, 0, 1, 2]
-    assert [(shape.stack, shape.outcome) for shape in columns.shapes] == [((1, 2, 3, 4), "value"), ((1, 2, 3, 4), "exception"), ((5,), "value")]
-    assert [(s.stack, s.depth, s.site) for s in trace.suspensions] == [((1, 2, 3, 4), 4, "/home/app/app.py:4")] * 3 + [((5,), 1, "/home/app/app.py:12")]
+    assert [(shape.stack, shape.outcome) for shape in columns.shapes] == [
+        ((1, 2, 3, 4), "value"),
+        ((1, 2, 3, 4), "exception"),
+        ((5,), "value"),
+    ]
+    assert [(s.stack, s.depth, s.site) for s in trace.suspensions] == [((1, 2, 3, 4), 4, "/home/app/app.py:4")] * 3 + [
+        ((5,), 1, "/home/app/app.py:12")
+    ]
 
 
 def test_one_stack_spelled_two_ways_is_one_stored_shape(tmp_path: Path) -> None:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
 from hook_scripts import node_script
+
 from jspiprof.trace import Suspension, Trace, read_trace
 
 SCHEMA = json.loads((Path(__file__).parent.parent / "docs" / "trace-schema.json").read_text())
@@ -79,14 +79,20 @@ def test_each_path_records_one_suspension_at_the_users_line(run_cli, tmp_path: P
 
 
 def test_identical_functions_in_two_files_are_two_frames(run_cli, tmp_path: Path) -> None:
-    body = "from pyodide.ffi import run_sync\n\nasync def pause():\n    return 1\n\ndef wait():\n    run_sync(pause())\n"
+    body = (
+        "from pyodide.ffi import run_sync\n\nasync def pause():\n    return 1\n\ndef wait():\n    run_sync(pause())\n"
+    )
     for name in ("first", "second"):  # equal code objects: Python compares code without its file
         (tmp_path / f"{name}.py").write_text(body)
-    trace, _, _ = record(run_cli, tmp_path, """\
+    trace, _, _ = record(
+        run_cli,
+        tmp_path,
+        """\
         import first, second
         first.wait()
         second.wait()
-        """)
+        """,
+    )
     assert [s.site for s in trace.suspensions] == [f"{tmp_path / 'first.py'}:7", f"{tmp_path / 'second.py'}:7"]
 
 
@@ -185,7 +191,14 @@ def test_nested_run_sync_at_depth_2_and_3(run_cli, tmp_path: Path) -> None:
     outer, middle, inner = (sites[line_of(app, m)] for m in ("outer", "middle", "inner"))
     assert (len(outer), len(middle), len(inner)) == (1, 1, 1)
     assert [nesting(trace, s[0]) for s in (outer, middle, inner)] == [1, 2, 3]
-    assert outer[0].start_us < middle[0].start_us < inner[0].start_us < inner[0].end_us < middle[0].end_us < outer[0].end_us
+    assert (
+        outer[0].start_us
+        < middle[0].start_us
+        < inner[0].start_us
+        < inner[0].end_us
+        < middle[0].end_us
+        < outer[0].end_us
+    )
     # Each nested run_sync runs in a task that the waiting entry scheduled.
     assert trace.entries[middle[0].entry].kind == "task" and trace.entries[inner[0].entry].kind == "task"
 
@@ -210,7 +223,11 @@ def test_exception_thrown_through_run_sync(run_cli, tmp_path: Path) -> None:
     )
     assert done.stdout == "caught boom\n"
     (suspension,) = trace.suspensions
-    assert (suspension.site, suspension.outcome, suspension.error) == (line_of(app, "raises"), "exception", "ValueError: boom")
+    assert (suspension.site, suspension.outcome, suspension.error) == (
+        line_of(app, "raises"),
+        "exception",
+        "ValueError: boom",
+    )
 
 
 def test_js_async_function_awaited_with_run_sync(run_cli, tmp_path: Path) -> None:
@@ -227,7 +244,11 @@ def test_js_async_function_awaited_with_run_sync(run_cli, tmp_path: Path) -> Non
     )
     assert done.stdout == "10\n"
     (suspension,) = trace.suspensions
-    assert (suspension.path, suspension.site, suspension.awaitable) == ("run_sync", line_of(app, "awaits JS"), "PyodideFuture")
+    assert (suspension.path, suspension.site, suspension.awaitable) == (
+        "run_sync",
+        line_of(app, "awaits JS"),
+        "PyodideFuture",
+    )
     assert suspension.wait_us >= 4000
 
 
@@ -251,7 +272,9 @@ def test_each_suspension_names_what_it_awaited_when_the_kinds_alternate(run_cli,
         """,
     )
     assert [(s.site, s.awaitable) for s in trace.suspensions] == [
-        (line_of(app, "task"), "PyodideTask"), (line_of(app, "future"), "PyodideFuture"), (line_of(app, "task again"), "PyodideTask"),
+        (line_of(app, "task"), "PyodideTask"),
+        (line_of(app, "future"), "PyodideFuture"),
+        (line_of(app, "task again"), "PyodideTask"),
     ] * 3
 
 
@@ -279,7 +302,9 @@ def test_failed_switch_in_a_synchronous_js_callback(run_cli, tmp_path: Path) -> 
     entry = trace.entries[failed.entry]
     assert (entry.kind, entry.name, entry.promising) == ("callback", "handler", False)
     assert (failed.reason, failed.path, failed.site) == ("sync-entry", "run_sync", line_of(app, "cannot switch"))
-    assert failed.error.startswith("RuntimeError: Cannot stack switch because the Python entrypoint was a synchronous function.")
+    assert failed.error.startswith(
+        "RuntimeError: Cannot stack switch because the Python entrypoint was a synchronous function."
+    )
 
 
 def test_requests_get_is_recorded_as_urllib3_at_the_callers_line(run_cli, tmp_path: Path, http_server: str) -> None:
@@ -399,7 +424,11 @@ def record_until_killed(tmp_path: Path, kill: Callable[[subprocess.Popen[str]], 
     """Profile an app that sleeps in a loop forever, `kill` it half a second in, and read what its trace holds."""
     (tmp_path / "app.py").write_text("import time\nprint('started', flush=True)\nwhile True:\n    time.sleep(0.001)\n")
     process = subprocess.Popen(
-        [sys.executable, "-m", "jspiprof", "run", "-o", "trace.jsonl", "app.py"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-m", "jspiprof", "run", "-o", "trace.jsonl", "app.py"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert process.stdout.readline() == "started\n"
@@ -419,10 +448,14 @@ def test_a_killed_app_leaves_a_loadable_trace(jspiprof_runtime, tmp_path: Path) 
     assert trace.end is not None and trace.end.exit_status == 128 + signal.SIGTERM
 
 
-def test_an_app_killed_outright_keeps_all_but_its_last_moments_and_its_running_entry(jspiprof_runtime, tmp_path: Path) -> None:
+def test_an_app_killed_outright_keeps_all_but_its_last_moments_and_its_running_entry(
+    jspiprof_runtime, tmp_path: Path
+) -> None:
     """SIGKILL leaves no chance to write anything more: what was flushed (every ~100 ms) is all there is."""
     # The Node process jspiprof started is killed, not jspiprof itself.
-    trace = record_until_killed(tmp_path, lambda process: subprocess.run(["pkill", "-KILL", "-P", str(process.pid)], check=True))
+    trace = record_until_killed(
+        tmp_path, lambda process: subprocess.run(["pkill", "-KILL", "-P", str(process.pid)], check=True)
+    )
     assert trace.end is None and len(trace.suspensions) > 20
     (running,) = {s.entry for s in trace.suspensions}
     assert trace.entries[running].end_us is None
@@ -438,11 +471,20 @@ def test_a_profiled_region_records_only_inside_it(mode: str, jspiprof_runtime, t
     script = tmp_path / "app.mjs"
     code = f"import time, jspiprof\ntime.sleep(0.001)\n{region}time.sleep(0.001)\nprint(jspiprof.is_recording())\n"
     script.write_text(
-        node_script(jspiprof_runtime, tmp_path / "trace.jsonl", "{ record: false }", f"await pyodide.runPythonAsync({json.dumps(code)}, {{ filename: 'region.py' }});")
+        node_script(
+            jspiprof_runtime,
+            tmp_path / "trace.jsonl",
+            "{ record: false }",
+            f"await pyodide.runPythonAsync({json.dumps(code)}, {{ filename: 'region.py' }});",
+        )
     )
     done = subprocess.run([str(jspiprof_runtime.node), str(script)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "False\n"
     trace = read_trace(tmp_path / "trace.jsonl")
     (suspension,) = trace.suspensions
-    assert suspension.path == "time.sleep" and suspension.site == f"region.py:{code.splitlines().index(next(l for l in code.splitlines() if l.endswith('# inside'))) + 1}"
+    assert (
+        suspension.path == "time.sleep"
+        and suspension.site
+        == f"region.py:{code.splitlines().index(next(line for line in code.splitlines() if line.endswith('# inside'))) + 1}"
+    )

@@ -10,9 +10,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from conftest import CHROME_FLAGS
 from selenium import webdriver
 
-from conftest import CHROME_FLAGS
 from jspiprof.trace import read_trace
 
 REPO = Path(__file__).parent.parent
@@ -44,7 +44,12 @@ window.pageReady = true;
 
 
 class _Handler(SimpleHTTPRequestHandler):
-    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm"}
+    extensions_map = {
+        **SimpleHTTPRequestHandler.extensions_map,
+        ".mjs": "text/javascript",
+        ".js": "text/javascript",
+        ".wasm": "application/wasm",
+    }
 
     def log_message(self, format: str, *args: object) -> None:
         pass
@@ -79,7 +84,9 @@ def chromium() -> Iterator[webdriver.Chrome]:
 
 def record_in_page(chromium: webdriver.Chrome, page_url: str, buffer_size: int) -> str:
     chromium.get(page_url)
-    chromium.execute_async_script("const done = arguments[0]; const wait = () => window.pageReady ? done() : setTimeout(wait, 20); wait();")
+    chromium.execute_async_script(
+        "const done = arguments[0]; const wait = () => window.pageReady ? done() : setTimeout(wait, 20); wait();"
+    )
     script = "const done = arguments[arguments.length - 1]; window.recordInPage(arguments[0]).then(done, (e) => done('ERROR ' + e));"
     return chromium.execute_async_script(script, buffer_size)
 

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 from hook_scripts import node_script
+
 from jspiprof.trace import Trace, read_trace
 
 
@@ -38,18 +39,35 @@ const wait = pyodide.globals.get("wait");
 try { wait(); } catch (error) { seen.push(error.type); }  // direct call
 console.log(JSON.stringify(seen));
 """
-    stdout, script = run_hook_script(jspiprof_runtime, tmp_path, body, "{ onFailedSwitch: (event) => console.log('failed switch at', event.site) }")
-    assert stdout.splitlines() == ["failed switch at app.py:4", "failed switch at app.py:4", '["RuntimeError","RuntimeError"]']
+    stdout, script = run_hook_script(
+        jspiprof_runtime, tmp_path, body, "{ onFailedSwitch: (event) => console.log('failed switch at', event.site) }"
+    )
+    assert stdout.splitlines() == [
+        "failed switch at app.py:4",
+        "failed switch at app.py:4",
+        '["RuntimeError","RuntimeError"]',
+    ]
     trace = read_trace(tmp_path / "trace.jsonl")
     assert trace.suspensions == []
     from_run_python, from_call = trace.failed_switches
     run_python_entry = trace.entries[from_run_python.entry]
     call_entry = trace.entries[from_call.entry]
-    assert (run_python_entry.kind, run_python_entry.promising, run_python_entry.caller) == ("runPython", False, line_in(script, "runPython"))
-    assert (call_entry.kind, call_entry.name, call_entry.promising, call_entry.caller) == ("call", "wait", False, line_in(script, "direct call"))
+    assert (run_python_entry.kind, run_python_entry.promising, run_python_entry.caller) == (
+        "runPython",
+        False,
+        line_in(script, "runPython"),
+    )
+    assert (call_entry.kind, call_entry.name, call_entry.promising, call_entry.caller) == (
+        "call",
+        "wait",
+        False,
+        line_in(script, "direct call"),
+    )
     for failed in (from_run_python, from_call):
         assert (failed.reason, failed.path, failed.site) == ("sync-entry", "run_sync", "app.py:4")
-        assert failed.error.startswith("RuntimeError: Cannot stack switch because the Python entrypoint was a synchronous function.")
+        assert failed.error.startswith(
+            "RuntimeError: Cannot stack switch because the Python entrypoint was a synchronous function."
+        )
     assert [f.location for f in trace.stack_frames(from_run_python.stack)][-2:] == ["top.py:1", "app.py:4"]
     assert (run_python_entry.outcome, call_entry.outcome) == ("exception", "exception")
     assert run_python_entry.error.startswith("RuntimeError: Cannot stack switch")
@@ -86,7 +104,9 @@ console.log(JSON.stringify(await Promise.all([slow, fast])));
     assert slow.end_us > fast.end_us and (slow.outcome, fast.outcome) == ("return", "return")
 
 
-def test_without_a_file_the_trace_stays_in_a_bounded_buffer_and_counts_what_it_drops(jspiprof_runtime, tmp_path: Path) -> None:
+def test_without_a_file_the_trace_stays_in_a_bounded_buffer_and_counts_what_it_drops(
+    jspiprof_runtime, tmp_path: Path
+) -> None:
     body = """\
 await pyodide.runPythonAsync("import time\\nfor _ in range(50):\\n    time.sleep(0)");
 const events = pyodide.jspiprof.events();
@@ -94,7 +114,9 @@ console.log(JSON.stringify(events));
 console.log(JSON.stringify(pyodide.jspiprof.toJSONL()));
 """
     script = tmp_path / "driver.mjs"
-    script.write_text(node_script(jspiprof_runtime, tmp_path / "unused.jsonl", "{ trace: undefined, bufferSize: 40 }", body))
+    script.write_text(
+        node_script(jspiprof_runtime, tmp_path / "unused.jsonl", "{ trace: undefined, bufferSize: 40 }", body)
+    )
     done = subprocess.run([str(jspiprof_runtime.node), str(script)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     events_line, text_line = done.stdout.splitlines()
@@ -168,12 +190,20 @@ for (const code of ["import asyncio\\nfrom pyodide.ffi import run_sync\\nrun_syn
     assert done.stdout == "RuntimeError\nRuntimeError\n"
     trace = read_trace(tmp_path / "trace.jsonl")
     assert trace.header.runtime.jspi == "none" and trace.suspensions == []
-    assert [(f.reason, f.path, f.site) for f in trace.failed_switches] == [("no-jspi", "run_sync", "app.py:3"), ("no-jspi", "asyncio.run", "app.py:4")]
-    assert all(f.error == "RuntimeError: WebAssembly stack switching not supported in this JavaScript runtime" for f in trace.failed_switches)
+    assert [(f.reason, f.path, f.site) for f in trace.failed_switches] == [
+        ("no-jspi", "run_sync", "app.py:3"),
+        ("no-jspi", "asyncio.run", "app.py:4"),
+    ]
+    assert all(
+        f.error == "RuntimeError: WebAssembly stack switching not supported in this JavaScript runtime"
+        for f in trace.failed_switches
+    )
     assert all(not trace.frames[f.stack[-1]].file.endswith("probe.py") for f in trace.failed_switches)
 
 
-def test_a_task_step_that_raises_is_an_entry_with_its_error_and_its_rejection_stays_unhandled(jspiprof_runtime, tmp_path: Path) -> None:
+def test_a_task_step_that_raises_is_an_entry_with_its_error_and_its_rejection_stays_unhandled(
+    jspiprof_runtime, tmp_path: Path
+) -> None:
     """A webloop handle that lets KeyboardInterrupt out: Pyodide leaves the rejection unhandled, with or without the hook."""
     body = """\
 process.on("unhandledRejection", (error) => console.log("unhandled:", error.type));
@@ -210,10 +240,14 @@ await asyncio.gather(*(step() for _ in range(20)))
     lines = [json.loads(line) for line in (tmp_path / "trace.jsonl").read_text().splitlines()]
     entry_lines = [line for line in lines if line["type"] == "entry"]
     tasks = [line for line in entry_lines if line["kind"] == "task"]
-    assert len(tasks) >= 20 and all(task["outcome"] == "return" and task["end_us"] >= task["start_us"] for task in tasks)
+    assert len(tasks) >= 20 and all(
+        task["outcome"] == "return" and task["end_us"] >= task["start_us"] for task in tasks
+    )
     (top,) = [line for line in entry_lines if line["kind"] == "runPythonAsync"]
     assert "end_us" not in top  # written before the lines that refer to it, so its end comes as an entry_end
-    first_reference = min(number for number, line in enumerate(lines) if line.get("entry") == top["id"] or line.get("parent") == top["id"])
+    first_reference = min(
+        number for number, line in enumerate(lines) if line.get("entry") == top["id"] or line.get("parent") == top["id"]
+    )
     assert lines.index(top) < first_reference
     assert [line["id"] for line in lines if line["type"] == "entry_end"] == [top["id"]]
     assert read_trace(tmp_path / "trace.jsonl").entries[top["id"]].outcome == "return"
@@ -241,7 +275,10 @@ console.log(JSON.stringify(inMemory.jspiprof.events()));
     def untimed(trace: Trace) -> tuple:
         """What the trace recorded, without times (and without where the JS calls came from: two lines of one script)."""
         entries = {id: (e.kind, e.promising, e.name, e.parent, e.outcome, e.error) for id, e in trace.entries.items()}
-        suspensions = [(s.id, s.entry, s.path, s.stack, s.depth, s.site, s.awaitable, s.outcome, s.error) for s in trace.suspensions]
+        suspensions = [
+            (s.id, s.entry, s.path, s.stack, s.depth, s.site, s.awaitable, s.outcome, s.error)
+            for s in trace.suspensions
+        ]
         return trace.frames, entries, suspensions, trace.failed_switches
 
     assert untimed(streamed) == untimed(in_memory)
@@ -265,12 +302,16 @@ def test_a_long_streamed_trace_keeps_every_event_across_refilled_batches(jspipro
     assert starts == sorted(starts)
 
 
-def test_a_program_that_never_closes_the_profiler_exits_by_itself_with_a_whole_trace(jspiprof_runtime, tmp_path: Path) -> None:
+def test_a_program_that_never_closes_the_profiler_exits_by_itself_with_a_whole_trace(
+    jspiprof_runtime, tmp_path: Path
+) -> None:
     """The serialiser thread and the flush timer must not keep Node alive: the trace is ended at exit."""
     script = tmp_path / "driver.mjs"
     program = "from pyodide.ffi import run_sync\\nasync def done():\\n    return 1\\nfor _ in range(3000):\\n    run_sync(done())\\n"
     body = f'await pyodide.runPythonAsync("{program}");\nawait new Promise((resolve) => setTimeout(resolve, 250));\n'
-    script.write_text(node_script(jspiprof_runtime, tmp_path / "trace.jsonl", "{}", body).removesuffix("pyodide.jspiprof.close(0);\n"))
+    script.write_text(
+        node_script(jspiprof_runtime, tmp_path / "trace.jsonl", "{}", body).removesuffix("pyodide.jspiprof.close(0);\n")
+    )
     done = subprocess.run([str(jspiprof_runtime.node), str(script)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     trace = read_trace(tmp_path / "trace.jsonl")

@@ -13,7 +13,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
 
 from jspiprof.analysis import insights, tables
-from jspiprof.report import render
+from jspiprof.render.report import render
 from jspiprof.trace import read_trace as load
 
 FIXTURES = Path(__file__).parent / "fixtures" / "analysis"
@@ -21,8 +21,16 @@ FIXTURES = Path(__file__).parent / "fixtures" / "analysis"
 sys.path.insert(0, str(FIXTURES))
 from make_patterns import Writer  # noqa: E402 - the fixture writer, for a trace too big to commit
 
-HEADLESS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+HEADLESS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def report_of(path: Path, out: Path) -> Path:
@@ -45,8 +53,11 @@ def browser() -> Iterator[webdriver.Chrome]:
 
 def charts_drawn(browser: webdriver.Chrome, path: Path) -> dict:
     browser.get(path.as_uri())
-    WebDriverWait(browser, 60).until(lambda d: d.execute_script(
-        "return [...document.querySelectorAll('.plotly-graph-div')].every(div => div.querySelector('.main-svg'))"))
+    WebDriverWait(browser, 60).until(
+        lambda d: d.execute_script(
+            "return [...document.querySelectorAll('.plotly-graph-div')].every(div => div.querySelector('.main-svg'))"
+        )
+    )
     return browser.execute_script("""
         const divs = [...document.querySelectorAll('.plotly-graph-div')];
         return {charts: divs.length,
@@ -67,40 +78,48 @@ def test_report_is_one_offline_file_with_plotly_inlined_once(tmp_path: Path):
 
 
 @pytest.mark.parametrize("kernel_copy", [True, False], ids=["sendfile", "copied by Python"])
-def test_written_report_is_the_rendered_page_byte_for_byte(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kernel_copy: bool):
-    import jspiprof.report
+def test_written_report_is_the_rendered_page_byte_for_byte(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kernel_copy: bool
+):
+    import jspiprof.render.report
 
     if not kernel_copy:  # as on macOS, where sendfile takes sockets only
-        monkeypatch.setattr(jspiprof.report.os, "sendfile", lambda *args: (_ for _ in ()).throw(OSError("not a socket")))
+        monkeypatch.setattr(
+            jspiprof.render.report.os, "sendfile", lambda *args: (_ for _ in ()).throw(OSError("not a socket"))
+        )
     t = tables(load(FIXTURES / "small_app.jsonl"))
-    jspiprof.report.write(t, insights(t), "small_app", tmp_path / "report.html")
+    jspiprof.render.report.write(t, insights(t), "small_app", tmp_path / "report.html")
     assert (tmp_path / "report.html").read_bytes() == render(t, insights(t), "small_app").encode()
 
 
 def test_a_report_reads_the_tables_arrays_and_never_makes_their_dataframes(tmp_path: Path):
-    import jspiprof.report
+    import jspiprof.render.report
 
     t = tables(load(FIXTURES / "small_app.jsonl"))
-    jspiprof.report.write(t, insights(t), "small_app", tmp_path / "report.html")
+    jspiprof.render.report.write(t, insights(t), "small_app", tmp_path / "report.html")
     assert not {"suspensions", "entries", "frames"} & set(vars(t))  # each is made (and kept) when first used
-    assert len(t.suspensions) == len(t.arrays.suspensions["id"]) and {"suspensions", "entries", "frames"} - set(vars(t)) == {"entries", "frames"}
+    assert len(t.suspensions) == len(t.arrays.suspensions["id"]) and {"suspensions", "entries", "frames"} - set(
+        vars(t)
+    ) == {"entries", "frames"}
 
 
 def test_a_report_that_fails_midway_leaves_no_file_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    import jspiprof.report
+    import jspiprof.render.report
 
     def failing(*args: object) -> None:
         raise RuntimeError("a chart failed")
 
-    monkeypatch.setattr(jspiprof.report.views, "wait_histogram_spec", failing)  # after plotly.js is being written
+    monkeypatch.setattr(
+        jspiprof.render.report.views, "wait_histogram_spec", failing
+    )  # after plotly.js is being written
     t = tables(load(FIXTURES / "small_app.jsonl"))
     with pytest.raises(RuntimeError, match="a chart failed"):
-        jspiprof.report.write(t, insights(t), "small_app", tmp_path / "report.html")
+        jspiprof.render.report.write(t, insights(t), "small_app", tmp_path / "report.html")
     assert list(tmp_path.iterdir()) == []
     link = tmp_path / "link.html"  # an output the user named through a link (as /dev/stdout is) stays
     link.symlink_to(tmp_path / "target.html")
     with pytest.raises(RuntimeError, match="a chart failed"):
-        jspiprof.report.write(t, insights(t), "small_app", link)
+        jspiprof.render.report.write(t, insights(t), "small_app", link)
     assert link.is_symlink()
 
 
@@ -111,10 +130,19 @@ def test_report_renders_with_its_charts_and_hand_computed_numbers(tmp_path: Path
     text = page["text"]
     # summary cards: 4 suspensions, 10+20+30+25 = 85 ms waited, 1 failed switch, 109 ms window,
     # 13.4 ms running (100 ms entry - 86.6 ms suspended), 86.6 ms suspended, 9 ms after the entry returned
-    for expected in ["suspensions\n4", "total wait\n85.0 ms", "failed switches\n1", "run window\n109.0 ms",
-                     "running Python\n13.4 ms", "suspended\n86.6 ms", "other (JS / idle)\n9.0 ms"]:
+    for expected in [
+        "suspensions\n4",
+        "total wait\n85.0 ms",
+        "failed switches\n1",
+        "run window\n109.0 ms",
+        "running Python\n13.4 ms",
+        "suspended\n86.6 ms",
+        "other (JS / idle)\n9.0 ms",
+    ]:
         assert expected in text
-    assert "/home/app/app.py:4\t3\t60.000\t20.000\t20.000\t29.000\t29.800\t30.000" in text  # site row: count, total, mean, p50, p95, p99, max (ms)
+    assert (
+        "/home/app/app.py:4\t3\t60.000\t20.000\t20.000\t29.000\t29.800\t30.000" in text
+    )  # site row: count, total, mean, p50, p95, p99, max (ms)
     assert "No pattern that wastes time" in text
     assert "sync-entry" in text and "/home/app/app.py:20" in text  # the failed switch table
     assert errors(browser) == []
@@ -130,10 +158,22 @@ def test_report_shows_the_first_20_insights_and_counts_the_rest():
     from jspiprof.analysis import Insight
 
     t = tables(load(FIXTURES / "small_app.jsonl"))
-    found = [Insight(kind="sleep-polling", title=f"Polling number {i}", site="/app/x.py:1", evidence=["e"], at_stake_us=1000.0 * (30 - i),
-                     estimate="e", suggestion="s") for i in range(25)]
+    found = [
+        Insight(
+            kind="sleep-polling",
+            title=f"Polling number {i}",
+            site="/app/x.py:1",
+            evidence=["e"],
+            at_stake_us=1000.0 * (30 - i),
+            estimate="e",
+            suggestion="s",
+        )
+        for i in range(25)
+    ]
     html = render(t, found, "many")
-    assert html.count('<div class="insight">') == 20 and "Polling number 19<" in html and "Polling number 20<" not in html
+    assert (
+        html.count('<div class="insight">') == 20 and "Polling number 19<" in html and "Polling number 20<" not in html
+    )
     assert "5 more insights, the largest with 10.0 ms at stake" in html  # the 21st: (30 - 20) ms
 
 
@@ -148,8 +188,12 @@ def test_text_from_the_trace_cannot_end_the_page_s_scripts(tmp_path: Path, brows
     """A function named "</script>..." (the trace's text goes into the charts' JSON) stays text: every chart still draws."""
     hostile = "</script><script>document.title='broken'</script>"
     writer = Writer(tmp_path / "hostile.jsonl")
-    writer.emit(type="entry", id=1, kind="runPythonAsync", promising=True, name=hostile, caller=None, parent=None, start_us=0.0)
-    end = writer.suspension(1, "run_sync", 10.0, 100, 20, [("/app/x.py", 3, "<module>"), (f"/app/{hostile}.py", 7, hostile)])
+    writer.emit(
+        type="entry", id=1, kind="runPythonAsync", promising=True, name=hostile, caller=None, parent=None, start_us=0.0
+    )
+    end = writer.suspension(
+        1, "run_sync", 10.0, 100, 20, [("/app/x.py", 3, "<module>"), (f"/app/{hostile}.py", 7, hostile)]
+    )
     writer.emit(type="entry_end", id=1, end_us=end + 10, outcome="return", error=None)
     writer.close(end + 20)
     report = report_of(tmp_path / "hostile.jsonl", tmp_path / "report.html")
@@ -162,7 +206,9 @@ def test_text_from_the_trace_cannot_end_the_page_s_scripts(tmp_path: Path, brows
 def test_big_trace_report_stays_light_and_draws(tmp_path: Path, browser: webdriver.Chrome):
     """50,000 suspensions: above the level-of-detail limit, the report still draws every chart quickly."""
     writer = Writer(tmp_path / "big.jsonl")
-    writer.emit(type="entry", id=1, kind="runPythonAsync", promising=True, name=None, caller=None, parent=None, start_us=0.0)
+    writer.emit(
+        type="entry", id=1, kind="runPythonAsync", promising=True, name=None, caller=None, parent=None, start_us=0.0
+    )
     t = 10.0
     for i in range(50_000):
         stack = [("/app/loop.py", 5, "<module>"), ("/app/loop.py", 9 + i % 3, f"work{i % 3}")]
@@ -184,21 +230,31 @@ def test_flame_chart_hover_shows_each_span_s_frame_count_and_wait(tmp_path: Path
             [trace.name, {template: trace.hovertemplate, name_shown: trace.hoverlabel.namelength, text: trace.text ? Array.from(trace.text).filter((_, i) => i % 3 == 0) : null,
                           data: Array.from(trace.customdata).filter((_, i) => i % 3 == 0).map(row => typeof row == 'number' ? row : Array.from(row))}]));""")
     # <module> is live across all 4 suspensions, fetch across the 3 requests; each request waited 10, 20 and 30 ms, the sleep 25 ms
-    assert hovers["your frames"] == {"template": "%{text}<br>across %{customdata} suspension(s)", "name_shown": 0,
-                                     "text": ["<module> (app.py:10)", "fetch (app.py:4)"], "data": [4, 3]}
-    assert hovers["suspension: urllib3"] == {"template": "suspended: urllib3<br>%{customdata[0]} suspension(s), wait %{customdata[1]} ms",
-                                             "name_shown": 0, "text": None, "data": [[1, 10], [1, 20], [1, 30]]}
+    assert hovers["your frames"] == {
+        "template": "%{text}<br>across %{customdata} suspension(s)",
+        "name_shown": 0,
+        "text": ["<module> (app.py:10)", "fetch (app.py:4)"],
+        "data": [4, 3],
+    }
+    assert hovers["suspension: urllib3"] == {
+        "template": "suspended: urllib3<br>%{customdata[0]} suspension(s), wait %{customdata[1]} ms",
+        "name_shown": 0,
+        "text": None,
+        "data": [[1, 10], [1, 20], [1, 30]],
+    }
     assert hovers["suspension: time.sleep"]["data"] == [[1, 25]]
     assert errors(browser) == []
 
 
 def test_flame_chart_draws_frames_by_depth_and_suspensions_below_them():
-    from jspiprof.views import flame_chart
+    from jspiprof.render.views import flame_chart
 
     figure = flame_chart(tables(load(FIXTURES / "small_app.jsonl")))
     spans = {}
     for trace in figure.data:  # segments are (start, end, gap) triples, in ms since the first entry (1000 µs)
-        spans[trace.name] = [(float(x0), float(x1), float(y)) for x0, x1, y in zip(trace.x[0::3], trace.x[1::3], trace.y[0::3])]
+        spans[trace.name] = [
+            (float(x0), float(x1), float(y)) for x0, x1, y in zip(trace.x[0::3], trace.x[1::3], trace.y[0::3])
+        ]
     assert spans["entries"] == [(0.0, 100.0, 0.0), (94.0, 95.0, 7.0)]  # entry 1's track, then the shared track
     # <module> is live across all 4 suspensions (2000 -> 91000 µs); fetch across the 3 requests (-> 64300 µs)
     assert spans["your frames"] == [(1.0, 90.0, 1.0), (1.0, 63.3, 2.0)]
@@ -209,7 +265,7 @@ def test_flame_chart_draws_frames_by_depth_and_suspensions_below_them():
 
 
 def test_flame_graphs_weigh_stacks_by_wait_and_by_running_time_before_each_switch():
-    from jspiprof.views import flame_graph
+    from jspiprof.render.views import flame_graph
 
     t = tables(load(FIXTURES / "small_app.jsonl"))
     wait = dict(zip(flame_graph(t, "wait").data[0].labels, flame_graph(t, "wait").data[0].values))

@@ -11,7 +11,7 @@ from typing import IO
 
 import pytest
 
-from jspiprof.runtime import SNAPSHOT_FILE
+from jspiprof.runtime.install import SNAPSHOT_FILE
 from jspiprof.trace import read_trace
 
 
@@ -73,7 +73,12 @@ def test_argv_with_dash_c_and_dash_m(run_cli, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("code", "status", "stderr"),
-    [("sys.exit(3)", 3, ""), ("sys.exit(0)", 0, ""), ("sys.exit()", 0, ""), ("sys.exit('bad input')", 1, "bad input\n")],
+    [
+        ("sys.exit(3)", 3, ""),
+        ("sys.exit(0)", 0, ""),
+        ("sys.exit()", 0, ""),
+        ("sys.exit('bad input')", 1, "bad input\n"),
+    ],
 )
 def test_exit_status_is_the_programs(run_cli, code: str, status: int, stderr: str) -> None:
     done = run_cli("run", "--no-trace", "-c", f"import sys\nprint('before')\n{code}\nprint('after')")
@@ -121,7 +126,11 @@ def test_uncaught_exception_prints_a_cpython_traceback_of_the_users_frames_and_e
         f'  File "{script}", line 4, in <module>',
         f'  File "{script}", line 2, in parse',
     ]
-    assert lines[-1] == cpython.stderr.splitlines()[-1] == "ValueError: invalid literal for int() with base 10: 'not a number'"
+    assert (
+        lines[-1]
+        == cpython.stderr.splitlines()[-1]
+        == "ValueError: invalid literal for int() with base 10: 'not a number'"
+    )
 
 
 def test_program_reads_and_writes_real_files_in_the_current_and_script_folders(run_cli, tmp_path: Path) -> None:
@@ -255,7 +264,9 @@ def test_a_stop_signal_ends_the_run_and_leaves_no_node_process(tmp_path: Path, j
 
 
 def test_missing_npm_is_one_clear_sentence(run_cli, tmp_path: Path) -> None:
-    done = run_cli("run", "-c", "pass", env={"JSPIPROF_HOME": str(tmp_path / "empty"), "PATH": str(tmp_path / "no-bin")})
+    done = run_cli(
+        "run", "-c", "pass", env={"JSPIPROF_HOME": str(tmp_path / "empty"), "PATH": str(tmp_path / "no-bin")}
+    )
     assert done.returncode == 1
     assert done.stderr.splitlines()[-1] == (
         "Error: npm was not found on PATH: install Node.js and npm (Debian: apt-get install npm), then retry."
@@ -264,7 +275,11 @@ def test_missing_npm_is_one_clear_sentence(run_cli, tmp_path: Path) -> None:
 
 def test_unreachable_npm_registry_is_one_clear_sentence(run_cli, tmp_path: Path) -> None:
     closed_port = "http://127.0.0.1:9/"
-    env = {"JSPIPROF_HOME": str(tmp_path / "empty"), "npm_config_registry": closed_port, "npm_config_fetch_retries": "0"}
+    env = {
+        "JSPIPROF_HOME": str(tmp_path / "empty"),
+        "npm_config_registry": closed_port,
+        "npm_config_fetch_retries": "0",
+    }
     done = run_cli("run", "-c", "pass", env=env)
     assert done.returncode == 1
     assert done.stderr.splitlines()[-1].startswith("Error: The npm registry could not be reached")
@@ -303,26 +318,43 @@ def test_cached_node_that_does_not_start_is_one_clear_sentence(run_cli, tmp_path
     (node_folder / "bin" / "node").write_bytes(b"")
     done = run_cli("run", "-c", "print('ran')", env={"JSPIPROF_HOME": str(home)})
     assert (done.returncode, done.stdout) == (1, "")
-    assert done.stderr.startswith(f"Error: The cached Node at {node_folder / 'bin' / 'node'} does not start or lacks JSPI")
+    assert done.stderr.startswith(
+        f"Error: The cached Node at {node_folder / 'bin' / 'node'} does not start or lacks JSPI"
+    )
     assert len(done.stderr.splitlines()) == 1
 
 
 def test_the_built_wheel_installed_into_an_empty_venv_runs_programs(tmp_path: Path, jspiprof_runtime) -> None:
     project = Path(__file__).resolve().parent.parent
-    build = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(tmp_path / "dist"), str(project)]
+    build = [
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--quiet",
+        "--no-deps",
+        "--wheel-dir",
+        str(tmp_path / "dist"),
+        str(project),
+    ]
     subprocess.run(build, check=True, capture_output=True)
     subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "venv")], check=True, capture_output=True)
     (wheel,) = (tmp_path / "dist").glob("jspiprof-*.whl")
     install = [str(tmp_path / "venv" / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check", str(wheel)]
     subprocess.run(install, check=True, capture_output=True)
-    _write(tmp_path / "app.py", "import sys, time\nfrom pyodide.ffi import can_run_sync\ntime.sleep(0.01)\nprint(can_run_sync(), sys.argv)\n")
+    _write(
+        tmp_path / "app.py",
+        "import sys, time\nfrom pyodide.ffi import can_run_sync\ntime.sleep(0.01)\nprint(can_run_sync(), sys.argv)\n",
+    )
     jspiprof = str(tmp_path / "venv" / "bin" / "jspiprof")
     done = subprocess.run([jspiprof, "run", "app.py", "x"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "True ['app.py', 'x']\n"
 
 
-def test_a_run_saves_the_start_up_snapshot_once_when_the_cache_has_none(run_cli, tmp_path: Path, jspiprof_runtime) -> None:
+def test_a_run_saves_the_start_up_snapshot_once_when_the_cache_has_none(
+    run_cli, tmp_path: Path, jspiprof_runtime
+) -> None:
     home = tmp_path / "home"
     snapshot = _cache_copy(jspiprof_runtime, home) / SNAPSHOT_FILE
     for saved in snapshot.parent.glob(f"{SNAPSHOT_FILE}*"):

@@ -25,11 +25,17 @@ def busy(tmp_path_factory: pytest.TempPathFactory):
     path = tmp_path_factory.mktemp("spans") / "busy.jsonl"
     writer = Writer(path)
     for entry in (1, 2, 3):
-        writer.emit(type="entry", id=entry, kind="task", promising=True, name=None, caller=None, parent=None, start_us=0.0)
+        writer.emit(
+            type="entry", id=entry, kind="task", promising=True, name=None, caller=None, parent=None, start_us=0.0
+        )
     t = 10.0
     for i in range(3000):
-        stack = [("/app/main.py", 1, "<module>"), ("/app/main.py", 5 + i % 4, "loop")] + [("/app/work.py", 10 + d, f"step{d}") for d in range(i % 10)]
-        t = writer.suspension(1 + i % 3, ["run_sync", "time.sleep"][i % 7 % 2], t, 50 + i % 13 * 40, 10, stack) + (5 if i % 50 else 4000)
+        stack = [("/app/main.py", 1, "<module>"), ("/app/main.py", 5 + i % 4, "loop")] + [
+            ("/app/work.py", 10 + d, f"step{d}") for d in range(i % 10)
+        ]
+        t = writer.suspension(1 + i % 3, ["run_sync", "time.sleep"][i % 7 % 2], t, 50 + i % 13 * 40, 10, stack) + (
+            5 if i % 50 else 4000
+        )
     writer.close(t + 10)
     return tables(read_trace(path))
 
@@ -52,7 +58,16 @@ def test_suspensions_before_the_first_entry_a_gap_apart_are_two_spans(tmp_path: 
     writer.suspension(None, "run_sync", 190_000.0, 10, 5, late)  # outside any entry, late (its stack is seen first)
     writer.suspension(None, "run_sync", 0.0, 10, 5, early)  # outside any entry, 100 columns before the first entry...
     writer.suspension(None, "run_sync", 50_000.0, 10, 5, early)  # ...and again 50 columns later
-    writer.emit(type="entry", id=1, kind="runPythonAsync", promising=True, name=None, caller=None, parent=None, start_us=100_000.0)
+    writer.emit(
+        type="entry",
+        id=1,
+        kind="runPythonAsync",
+        promising=True,
+        name=None,
+        caller=None,
+        parent=None,
+        start_us=100_000.0,
+    )
     writer.suspension(1, "time.sleep", 120_000.0, 10, 5, late)
     writer.emit(type="entry_end", id=1, end_us=200_000.0, outcome="return", error=None)
     writer.close(200_010.0)
@@ -76,7 +91,11 @@ def frame_spans_one_by_one(t, spans: dict) -> list[tuple]:
         for i in sorted(rows, key=lambda i: (spans["column"][i], spans["start_us"][i], i)):
             if runs and spans["column"][i] <= runs[-1][4] + 1:
                 run = runs[-1]
-                run[2], run[3], run[4] = max(run[2], spans["end_us"][i]), run[3] + spans["count"][i], max(run[4], spans["last"][i])
+                run[2], run[3], run[4] = (
+                    max(run[2], spans["end_us"][i]),
+                    run[3] + spans["count"][i],
+                    max(run[4], spans["last"][i]),
+                )
             else:
                 frame = t.stacks[spans["stack_id"][i]][len(names) - 1]
                 runs.append([frame, spans["start_us"][i], spans["end_us"][i], spans["count"][i], spans["last"][i]])
@@ -87,7 +106,10 @@ def frame_spans_one_by_one(t, spans: dict) -> list[tuple]:
 @pytest.mark.parametrize("columns", [200, 2000, 7])
 @pytest.mark.parametrize("chains", [0.0, 1.0], ids=["frame by frame", "chain by chain"])
 def test_frame_spans_are_the_unions_of_the_columns_of_the_spans_that_hold_each_frame(
-    busy, columns: int, chains: float, monkeypatch: pytest.MonkeyPatch,
+    busy,
+    columns: int,
+    chains: float,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(spans, "CHAINS_WORTH", chains)  # <module> and loop, held by every stack, are a chain
     suspensions, frames = spans.column_spans(busy, busy.duration_us / columns)

@@ -23,7 +23,14 @@ def test_the_small_fixture_reads_into_a_trace_with_entry_ends_merged() -> None:
     trace = read_trace(FIXTURES / "small.jsonl")
     assert trace.header.runtime.host == "node" and trace.header.version == 1
     assert trace.header.program == {"argv": ["tests/fixtures/small_app.py"], "mode": "script"}
-    assert [s.path for s in trace.suspensions] == ["run_sync", "time.sleep", "asyncio.run", "run_sync", "run_sync", "run_sync"]
+    assert [s.path for s in trace.suspensions] == [
+        "run_sync",
+        "time.sleep",
+        "asyncio.run",
+        "run_sync",
+        "run_sync",
+        "run_sync",
+    ]
     assert [s.outcome for s in trace.suspensions].count("exception") == 1
     (failed,) = trace.failed_switches
     assert trace.entries[failed.entry].kind == "callback"
@@ -77,9 +84,15 @@ def test_unknown_fields_and_line_types_are_ignored(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("fixture", "message"),
     [
-        ("not_a_trace.jsonl", "line 1: this is not a jspiprof trace (its first line is not a 'jspiprof-trace' header)."),
+        (
+            "not_a_trace.jsonl",
+            "line 1: this is not a jspiprof trace (its first line is not a 'jspiprof-trace' header).",
+        ),
         ("corrupt_line.jsonl", "line 6: not valid JSON; the trace is corrupt."),
-        ("newer_version.jsonl", "line 1: the trace has format version 2, newer than this jspiprof reads (1): upgrade jspiprof."),
+        (
+            "newer_version.jsonl",
+            "line 1: the trace has format version 2, newer than this jspiprof reads (1): upgrade jspiprof.",
+        ),
         ("undefined_frame.jsonl", "line 17: the stack uses frame 1, which no earlier frame line defines."),
     ],
 )

@@ -36,7 +36,11 @@ class Groups:
         if len(order) and sorted_keys[0] < 0:
             kept = np.searchsorted(sorted_keys, 0)
             order, sorted_keys = order[kept:], sorted_keys[kept:]
-        starts = np.flatnonzero(np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1]))) if len(order) else np.empty(0, dtype=np.intp)
+        starts = (
+            np.flatnonzero(np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1])))
+            if len(order)
+            else np.empty(0, dtype=np.intp)
+        )
         return cls(order, starts, sorted_keys[starts])
 
     @classmethod
@@ -84,7 +88,9 @@ class Groups:
         grouped = values[self.order]
         by_value = np.argsort(grouped)
         group = np.repeat(np.arange(len(self), dtype=np.int16 if len(self) <= 2**15 else np.int64), self.sizes)
-        return grouped[by_value[np.argsort(group[by_value], kind="stable")]]  # a stable sort of 16-bit keys is a radix sort
+        return grouped[
+            by_value[np.argsort(group[by_value], kind="stable")]
+        ]  # a stable sort of 16-bit keys is a radix sort
 
     def quantiles(self, values: np.ndarray, qs: list[float]) -> list[np.ndarray]:
         """For each of `qs`, that quantile of `values` in each group."""
@@ -92,10 +98,12 @@ class Groups:
         positions = [q * (sizes - 1).astype(np.float64) for q in qs]
         lows = [np.floor(position).astype(np.intp) for position in positions]
         highs = [np.minimum(low + 1, sizes - 1) for low in lows]
-        if len(self) <= FEW_GROUPS:  # each group's values brought to their sorted places only where the quantiles need them
+        if (
+            len(self) <= FEW_GROUPS
+        ):  # each group's values brought to their sorted places only where the quantiles need them
             ordered = np.asarray(values[self.order], dtype=np.float64)
             for i, (start, size) in enumerate(zip(self.starts.tolist(), sizes.tolist())):
-                ordered[start:start + size].partition(sorted({int(rank[i]) for rank in (*lows, *highs)}))
+                ordered[start : start + size].partition(sorted({int(rank[i]) for rank in (*lows, *highs)}))
         else:
             ordered = self.sorted(values).astype(np.float64)
         result = []
@@ -130,6 +138,8 @@ def sums_at(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     if not np.isfinite(largest) or largest == 0:
         return np.add.reduceat(values, starts)
     longest = int(np.diff(starts, append=len(values)).max())
-    step = 2.0 ** (np.ceil(np.log2(largest)) + np.ceil(np.log2(longest + 1)))  # every partial sum of high parts stays below it
+    step = 2.0 ** (
+        np.ceil(np.log2(largest)) + np.ceil(np.log2(longest + 1))
+    )  # every partial sum of high parts stays below it
     high = (values + step) - step
     return np.add.reduceat(high, starts) + np.add.reduceat(values - high, starts)

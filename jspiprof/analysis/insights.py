@@ -78,7 +78,10 @@ class _Columns:
 
     @classmethod
     def of(cls, s: Columns) -> _Columns:
-        numbers = [s[name] for name in ("entry", "start_us", "end_us", "wait_us", "resume_us", "switch_us", "depth", "stack_bytes")]
+        numbers = [
+            s[name]
+            for name in ("entry", "start_us", "end_us", "wait_us", "resume_us", "switch_us", "depth", "stack_bytes")
+        ]
         texts = [part for name in ("site", "path", "kind") for part in (s[name].codes, s[name].categories)]
         return cls(*numbers, *texts)
 
@@ -127,9 +130,15 @@ def _runs(c: _Columns) -> dict[str, np.ndarray]:
     first = order[starts]
     wait = c.wait[order]
     return {
-        "first": first, "entry": c.entry[first], "site": c.site[first], "path": c.path[first], "count": np.diff(starts, append=len(order)),
-        "wait_total_us": np.add.reduceat(wait, starts) if len(starts) else wait, "wait_max_us": np.maximum.reduceat(wait, starts) if len(starts) else wait,
-        "start_us": c.start[first], "end_us": np.maximum.reduceat(c.end[order], starts) if len(starts) else wait,
+        "first": first,
+        "entry": c.entry[first],
+        "site": c.site[first],
+        "path": c.path[first],
+        "count": np.diff(starts, append=len(order)),
+        "wait_total_us": np.add.reduceat(wait, starts) if len(starts) else wait,
+        "wait_max_us": np.maximum.reduceat(wait, starts) if len(starts) else wait,
+        "start_us": c.start[first],
+        "end_us": np.maximum.reduceat(c.end[order], starts) if len(starts) else wait,
     }
 
 
@@ -145,8 +154,14 @@ def _hot_sites(c: _Columns) -> list[HotSite]:
     groups = Groups.by(np.where(possible[c.site], c.site, -1))
     p50, p75 = groups.quantiles(c.wait, [0.5, 0.75])
     (resume_p50,) = groups.quantiles(c.resume, [0.5])
-    columns = zip(groups.keys, groups.sizes, p50, p75, groups.sum(c.switch), resume_p50, groups.min(c.start), groups.max(c.end))
-    return [HotSite(str(c.sites[key]), int(n), *map(float, numbers)) for key, n, *numbers in columns if numbers[1] < HOT_LOOP_MAX_P75_WAIT_US]
+    columns = zip(
+        groups.keys, groups.sizes, p50, p75, groups.sum(c.switch), resume_p50, groups.min(c.start), groups.max(c.end)
+    )
+    return [
+        HotSite(str(c.sites[key]), int(n), *map(float, numbers))
+        for key, n, *numbers in columns
+        if numbers[1] < HOT_LOOP_MAX_P75_WAIT_US
+    ]
 
 
 def hot_loops(t: Tables, hot_sites: list[HotSite]) -> list[Insight]:
@@ -155,24 +170,26 @@ def hot_loops(t: Tables, hot_sites: list[HotSite]) -> list[Insight]:
     for hot in hot_sites:
         if not _worth_it(t, hot.switch_total_us):
             continue
-        found.append(Insight(
-            kind="hot-loop",
-            title=f"{hot.count:,} tiny stack switches at {hot.site}",
-            site=hot.site,
-            evidence=[
-                f"{hot.count:,} suspensions between {_ms(hot.first_us - t.start_us)} and "
-                f"{_ms(hot.last_us - t.start_us)} into the run",
-                f"median wait {hot.wait_p50_us:,.0f} µs, 75% under {hot.wait_p75_us:,.0f} µs, median resume delay "
-                f"{hot.resume_p50_us:,.0f} µs: the waits are about what a switch costs by itself",
-                f"{_ms(hot.switch_total_us)} spent switching in total",
-            ],
-            at_stake_us=hot.switch_total_us,
-            estimate="the time spent in these switches (wait + resume delay): with one switch for the whole loop, "
-                     "nearly all of it goes away",
-            suggestion="Switch once for the whole loop instead of once per item: move the loop into one coroutine "
-                       "that awaits each step and run it with a single run_sync / asyncio.run, or batch the work "
-                       "(time.sleep(0) / run_sync(asyncio.sleep(0)) per item yields to JS at a high price).",
-        ))
+        found.append(
+            Insight(
+                kind="hot-loop",
+                title=f"{hot.count:,} tiny stack switches at {hot.site}",
+                site=hot.site,
+                evidence=[
+                    f"{hot.count:,} suspensions between {_ms(hot.first_us - t.start_us)} and "
+                    f"{_ms(hot.last_us - t.start_us)} into the run",
+                    f"median wait {hot.wait_p50_us:,.0f} µs, 75% under {hot.wait_p75_us:,.0f} µs, median resume delay "
+                    f"{hot.resume_p50_us:,.0f} µs: the waits are about what a switch costs by itself",
+                    f"{_ms(hot.switch_total_us)} spent switching in total",
+                ],
+                at_stake_us=hot.switch_total_us,
+                estimate="the time spent in these switches (wait + resume delay): with one switch for the whole loop, "
+                "nearly all of it goes away",
+                suggestion="Switch once for the whole loop instead of once per item: move the loop into one coroutine "
+                "that awaits each step and run it with a single run_sync / asyncio.run, or batch the work "
+                "(time.sleep(0) / run_sync(asyncio.sleep(0)) per item yields to JS at a high price).",
+            )
+        )
     return found
 
 
@@ -187,42 +204,54 @@ def sequential_waits(t: Tables, c: _Columns, hot_sites: list[HotSite]) -> list[I
         return []
     runs = _runs(c)
     at_stake = runs["wait_total_us"] - runs["wait_max_us"]
-    candidates = (runs["count"] >= SEQUENTIAL_MIN_COUNT) & ~c.on_path("time.sleep")[runs["first"]] & _not_hot(c, hot_sites)[runs["site"]]
+    candidates = (
+        (runs["count"] >= SEQUENTIAL_MIN_COUNT)
+        & ~c.on_path("time.sleep")[runs["first"]]
+        & _not_hot(c, hot_sites)[runs["site"]]
+    )
     found = []
     for i in np.flatnonzero(candidates & _worth_it(t, at_stake)):
         first, count, site = runs["first"][i], int(runs["count"][i]), str(c.sites[runs["site"][i]])
-        found.append(Insight(
-            kind="sequential-waits",
-            title=f"{count:,} waits one after the other at {site}",
-            site=site,
-            evidence=[
-                f"{count:,} suspensions ({c.paths[runs['path'][i]]}) in entry {int(runs['entry'][i])} ({c.label(c.kind, c.kinds, first)}), "
-                f"one after another from {_ms(runs['start_us'][i] - t.start_us)} to {_ms(runs['end_us'][i] - t.start_us)} into the run, "
-                f"none overlapping",
-                f"they waited {_ms(runs['wait_total_us'][i])} in total; the longest single wait was {_ms(runs['wait_max_us'][i])}",
-            ],
-            at_stake_us=float(at_stake[i]),
-            estimate="sum of the waits minus the longest one: run concurrently, the waits would take about as long "
-                     "as the longest of them",
-            suggestion="If these requests do not depend on each other, start them together: e.g. gather them in one "
-                       "coroutine (asyncio.gather over pyodide.http.pyfetch or an async client) run by a single "
-                       "run_sync / asyncio.run, instead of one blocking call per item in a loop.",
-        ))
+        found.append(
+            Insight(
+                kind="sequential-waits",
+                title=f"{count:,} waits one after the other at {site}",
+                site=site,
+                evidence=[
+                    f"{count:,} suspensions ({c.paths[runs['path'][i]]}) in entry {int(runs['entry'][i])} ({c.label(c.kind, c.kinds, first)}), "
+                    f"one after another from {_ms(runs['start_us'][i] - t.start_us)} to {_ms(runs['end_us'][i] - t.start_us)} into the run, "
+                    f"none overlapping",
+                    f"they waited {_ms(runs['wait_total_us'][i])} in total; the longest single wait was {_ms(runs['wait_max_us'][i])}",
+                ],
+                at_stake_us=float(at_stake[i]),
+                estimate="sum of the waits minus the longest one: run concurrently, the waits would take about as long "
+                "as the longest of them",
+                suggestion="If these requests do not depend on each other, start them together: e.g. gather them in one "
+                "coroutine (asyncio.gather over pyodide.http.pyfetch or an async client) run by a single "
+                "run_sync / asyncio.run, instead of one blocking call per item in a loop.",
+            )
+        )
     return found
 
 
 def sleep_polling(t: Tables, c: _Columns, hot_sites: list[HotSite]) -> list[Insight]:
     """`time.sleep` repeated at one site: waiting in fixed steps for something to happen (hot loops aside)."""
-    sleeps = np.flatnonzero(c.on_path("time.sleep") & _not_hot(c, hot_sites)[c.site])  # sleep(0) in a tight loop is a hot loop
+    sleeps = np.flatnonzero(
+        c.on_path("time.sleep") & _not_hot(c, hot_sites)[c.site]
+    )  # sleep(0) in a tight loop is a hot loop
     sleeps = sleeps[np.lexsort((c.start[sleeps], c.entry[sleeps]))]  # by entry, then time
-    groups = Groups.in_order_of_appearance(np.unique(c.entry[sleeps], return_inverse=True)[1] * len(c.sites) + c.site[sleeps])  # per (entry, site)
-    in_time = np.lexsort((c.start, c.entry))  # every suspension, by entry, then time: each entry's are found by bisection
+    groups = Groups.in_order_of_appearance(
+        np.unique(c.entry[sleeps], return_inverse=True)[1] * len(c.sites) + c.site[sleeps]
+    )  # per (entry, site)
+    in_time = np.lexsort(
+        (c.start, c.entry)
+    )  # every suspension, by entry, then time: each entry's are found by bisection
     entry_in_time, start_in_time = c.entry[in_time], c.start[in_time]
     found = []
     for start, size in zip(groups.starts, groups.sizes):  # (entry, site) pairs in order of their first sleep
         if size < POLLING_MIN_COUNT:
             continue
-        rows = sleeps[groups.order[start:start + size]]
+        rows = sleeps[groups.order[start : start + size]]
         entry, site = int(c.entry[rows[0]]), str(c.sites[c.site[rows[0]]])
         interval = float(np.median(c.wait[rows]))
         gaps = c.start[rows][1:] - c.end[rows][:-1]
@@ -232,8 +261,13 @@ def sleep_polling(t: Tables, c: _Columns, hot_sites: list[HotSite]) -> list[Insi
             continue
         first, last = np.searchsorted(entry_in_time, entry, "left"), np.searchsorted(entry_in_time, entry, "right")
         starts = start_in_time[first:last]
-        inside = in_time[first + np.searchsorted(starts, c.start[rows].min(), "right"):first + np.searchsorted(starts, c.end[rows].max(), "left")]
-        others = np.bincount(c.site[inside][c.site[inside] != c.site[rows[0]]], minlength=len(c.sites))  # the waits between the sleeps
+        inside = in_time[
+            first + np.searchsorted(starts, c.start[rows].min(), "right") : first
+            + np.searchsorted(starts, c.end[rows].max(), "left")
+        ]
+        others = np.bincount(
+            c.site[inside][c.site[inside] != c.site[rows[0]]], minlength=len(c.sites)
+        )  # the waits between the sleeps
         evidence = [
             f"{size:,} time.sleep suspensions at {site} in entry {entry}, median {_ms(interval)} each, "
             f"{_ms(c.wait[rows].sum())} slept in total, in {loops} polling loop{'s' if loops > 1 else ''}",
@@ -241,18 +275,20 @@ def sleep_polling(t: Tables, c: _Columns, hot_sites: list[HotSite]) -> list[Insi
         if others.any():
             top = int(np.argmax(others))  # the most frequent; ties in site order
             evidence.append(f"alternating with {int(others[top]):,} waits at {c.sites[top]} (the check being polled)")
-        found.append(Insight(
-            kind="sleep-polling",
-            title=f"Polling with time.sleep at {site}",
-            site=site,
-            evidence=evidence,
-            at_stake_us=at_stake,
-            estimate="on average half a sleep interval per polling loop (the job finishes mid-sleep and is noticed "
-                     "only at the next check), plus the resume delay of every sleep",
-            suggestion="Wait for the thing itself instead of sleeping in steps: await a Promise / Future / "
-                       "asyncio.Event that the job resolves (run_sync(...) on it), or ask the server to hold the "
-                       "request until the job is done (long polling); if you must poll, back off.",
-        ))
+        found.append(
+            Insight(
+                kind="sleep-polling",
+                title=f"Polling with time.sleep at {site}",
+                site=site,
+                evidence=evidence,
+                at_stake_us=at_stake,
+                estimate="on average half a sleep interval per polling loop (the job finishes mid-sleep and is noticed "
+                "only at the next check), plus the resume delay of every sleep",
+                suggestion="Wait for the thing itself instead of sleeping in steps: await a Promise / Future / "
+                "asyncio.Event that the job resolves (run_sync(...) on it), or ask the server to hold the "
+                "request until the job is done (long polling); if you must poll, back off.",
+            )
+        )
     return found
 
 
@@ -265,7 +301,9 @@ def deep_stacks(t: Tables, c: _Columns) -> list[Insight]:
     if not possible.any():
         return []
     groups = Groups.by(np.where(possible[c.site], c.site, -1))
-    (depth_p50,), (bytes_p50,), (resume_p50,) = (groups.quantiles(values, [0.5]) for values in (c.depth, c.stack_bytes, c.resume))
+    (depth_p50,), (bytes_p50,), (resume_p50,) = (
+        groups.quantiles(values, [0.5]) for values in (c.depth, c.stack_bytes, c.resume)
+    )
     bytes_total, resume_total = groups.sum(c.stack_bytes), groups.sum(c.resume)
     typical_bytes = float(np.median(c.stack_bytes))
     found = []
@@ -274,23 +312,25 @@ def deep_stacks(t: Tables, c: _Columns) -> list[Insight]:
         if bytes_p50[i] < DEEP_MIN_STACK_BYTES or not _worth_it(t, at_stake):
             continue
         site = str(c.sites[key])
-        found.append(Insight(
-            kind="deep-stack",
-            title=f"Deep stacks switched at {site}",
-            site=site,
-            evidence=[
-                f"{int(groups.sizes[i]):,} suspensions with a median of {depth_p50[i]:.0f} Python frames and "
-                f"{bytes_p50[i] / 1024:,.0f} KiB of C stack each (median over the whole trace: "
-                f"{typical_bytes / 1024:,.0f} KiB)",
-                f"{bytes_total[i] / 2**20:,.1f} MiB of C stack copied back in total; median resume delay "
-                f"{resume_p50[i]:,.0f} µs",
-            ],
-            at_stake_us=at_stake,
-            estimate="the resume delays at this site, which include copying the saved C stack back",
-            suggestion="Switch from a shallower stack: call run_sync / time.sleep / the request near the top of the "
-                       "program and pass results down, flatten the recursion, or gather the waits in one coroutine "
-                       "so the deep stack switches once.",
-        ))
+        found.append(
+            Insight(
+                kind="deep-stack",
+                title=f"Deep stacks switched at {site}",
+                site=site,
+                evidence=[
+                    f"{int(groups.sizes[i]):,} suspensions with a median of {depth_p50[i]:.0f} Python frames and "
+                    f"{bytes_p50[i] / 1024:,.0f} KiB of C stack each (median over the whole trace: "
+                    f"{typical_bytes / 1024:,.0f} KiB)",
+                    f"{bytes_total[i] / 2**20:,.1f} MiB of C stack copied back in total; median resume delay "
+                    f"{resume_p50[i]:,.0f} µs",
+                ],
+                at_stake_us=at_stake,
+                estimate="the resume delays at this site, which include copying the saved C stack back",
+                suggestion="Switch from a shallower stack: call run_sync / time.sleep / the request near the top of the "
+                "program and pass results down, flatten the recursion, or gather the waits in one coroutine "
+                "so the deep stack switches once.",
+            )
+        )
     return found
 
 
@@ -298,5 +338,7 @@ def insights(t: Tables) -> list[Insight]:
     """Every insight the trace supports, largest time at stake first."""
     c = _Columns.of(t.arrays.suspensions)
     hot_sites = _hot_sites(c)
-    found = sequential_waits(t, c, hot_sites) + hot_loops(t, hot_sites) + sleep_polling(t, c, hot_sites) + deep_stacks(t, c)
+    found = (
+        sequential_waits(t, c, hot_sites) + hot_loops(t, hot_sites) + sleep_polling(t, c, hot_sites) + deep_stacks(t, c)
+    )
     return sorted(found, key=lambda insight: insight.at_stake_us, reverse=True)

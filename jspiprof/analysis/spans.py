@@ -16,6 +16,7 @@ CHAINS_WORTH = 0.75
 """Frames held by exactly the same stacks (chains: an outer frame whose only callee is always the same function) are
 worked out once per chain when that needs at most this share of the cells one per frame would."""
 
+
 @dataclass(frozen=True)
 class _Prefixes:
     """The frames of the distinct stacks, stack after stack, outermost first: for stack i, rows `offset[i]` to
@@ -64,8 +65,18 @@ class _Prefixes:
         chain = np.zeros(len(prefix), dtype=np.int64)
         chain[ends] = np.diff(ends, prepend=-1)
         chain_length = np.bincount(np.repeat(np.arange(len(length)), length)[ends], minlength=len(length))
-        return cls(np.array(frames, dtype=np.int64), prefix, depth, offset, length, rank[prefix], chain, ends,
-                   np.cumsum(chain_length) - chain_length, chain_length)
+        return cls(
+            np.array(frames, dtype=np.int64),
+            prefix,
+            depth,
+            offset,
+            length,
+            rank[prefix],
+            chain,
+            ends,
+            np.cumsum(chain_length) - chain_length,
+            chain_length,
+        )
 
     def explode(self, stack_id: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For pieces with these stacks: one row per frame of each (outermost first), as (piece, row into the prefixes)."""
@@ -81,7 +92,9 @@ def _explode(offset: np.ndarray, length: np.ndarray, stack_id: np.ndarray) -> tu
     """For pieces with these stacks: (piece, offset[stack] + i) for i in range(length[stack]) of each, piece after piece."""
     lengths = length[stack_id]
     first = np.cumsum(lengths) - lengths
-    return np.repeat(np.arange(len(stack_id)), lengths), np.repeat(offset[stack_id] - first, lengths) + np.arange(int(lengths.sum()))
+    return np.repeat(np.arange(len(stack_id)), lengths), np.repeat(offset[stack_id] - first, lengths) + np.arange(
+        int(lengths.sum())
+    )
 
 
 def _changes(*keys: np.ndarray) -> np.ndarray:
@@ -96,13 +109,19 @@ def _changes(*keys: np.ndarray) -> np.ndarray:
 def _reduced(values: np.ndarray, starts: np.ndarray, how: str) -> np.ndarray:
     if not len(starts):
         return values[:0]
-    return values[starts] if how == "first" else {"min": np.minimum, "max": np.maximum, "sum": np.add}[how].reduceat(values, starts)
+    return (
+        values[starts]
+        if how == "first"
+        else {"min": np.minimum, "max": np.maximum, "sum": np.add}[how].reduceat(values, starts)
+    )
 
 
 def frame_span_columns(t: Tables, pieces: Mapping[str, Any]) -> Columns:
     """`frame_spans` as columns."""
     prefixes = _Prefixes.of(t)
-    entry, stack_id, start, end, count = (np.asarray(pieces[name]) for name in ("entry", "stack_id", "start_us", "end_us", "count"))
+    entry, stack_id, start, end, count = (
+        np.asarray(pieces[name]) for name in ("entry", "stack_id", "start_us", "end_us", "count")
+    )
     by_time = np.lexsort((start, entry))  # the pieces of each entry in time order: seq
     entry, stack_id, start, end, count = entry[by_time], stack_id[by_time], start[by_time], end[by_time], count[by_time]
     seq, row = prefixes.explode(stack_id)
@@ -111,15 +130,22 @@ def frame_span_columns(t: Tables, pieces: Mapping[str, Any]) -> Columns:
     # a frame goes on from the previous piece of the entry when that piece has the same prefix at this depth
     previous = np.maximum(seq - 1, 0)
     reaches = (seq > 0) & (entry[previous] == entry[seq]) & (depth <= prefixes.length[stack_id[previous]])
-    before = prefixes.prefix[np.where(reaches, prefixes.offset[stack_id[previous]] + depth - 1, 0)] if len(row) else prefix
+    before = (
+        prefixes.prefix[np.where(reaches, prefixes.offset[stack_id[previous]] + depth - 1, 0)] if len(row) else prefix
+    )
     continues = reaches & (before == prefix)
-    order = np.argsort(_ranks(entry[seq]) * (int(depth.max(initial=0)) + 1) + depth, kind="stable")  # each entry's frames by depth, then time
+    order = np.argsort(
+        _ranks(entry[seq]) * (int(depth.max(initial=0)) + 1) + depth, kind="stable"
+    )  # each entry's frames by depth, then time
     starts = np.flatnonzero(~continues[order])
     seq, row, depth = seq[order], row[order], depth[order]
     return {
-        "entry": _reduced(entry[seq], starts, "first"), "depth": _reduced(depth, starts, "first"),
-        "frame": _reduced(prefixes.frame[row], starts, "first"), "start_us": _reduced(start[seq], starts, "min"),
-        "end_us": _reduced(end[seq], starts, "max"), "count": _reduced(count[seq], starts, "sum"),
+        "entry": _reduced(entry[seq], starts, "first"),
+        "depth": _reduced(depth, starts, "first"),
+        "frame": _reduced(prefixes.frame[row], starts, "first"),
+        "start_us": _reduced(start[seq], starts, "min"),
+        "end_us": _reduced(end[seq], starts, "max"),
+        "count": _reduced(count[seq], starts, "sum"),
     }
 
 
@@ -159,23 +185,49 @@ def column_spans(t: Tables, column_us: float) -> tuple[Columns, Columns]:
     """
     s = t.arrays.suspensions
     path_of = s["path"]
-    entry, stack_id, path, start, end, wait = s["entry"], s["stack_id"], path_of.codes, s["start_us"], s["end_us"], s["wait_us"]
+    entry, stack_id, path, start, end, wait = (
+        s["entry"],
+        s["stack_id"],
+        path_of.codes,
+        s["start_us"],
+        s["end_us"],
+        s["wait_us"],
+    )
     column = ((start - t.start_us) // column_us).astype(np.int64)
-    column -= column.min(initial=0)  # from 0: suspensions before the first entry have negative columns, which runs cannot tell apart
+    column -= column.min(
+        initial=0
+    )  # from 0: suspensions before the first entry have negative columns, which runs cannot tell apart
     # suspensions merged per entry, stack, path and column: a few per column, whatever the trace's size
     order = np.lexsort((column, path, stack_id, entry))
     starts = np.flatnonzero(_changes(entry[order], stack_id[order], path[order], column[order]))
     first = order[starts] if len(starts) else order
     pieces = {
-        "entry": entry[first], "stack_id": stack_id[first], "path": path[first], "column": column[first],
-        "start_us": _reduced(start[order], starts, "min"), "end_us": _reduced(end[order], starts, "max"),
-        "wait_us": sums_at(wait[order], starts), "count": np.diff(starts, append=len(order)),
+        "entry": entry[first],
+        "stack_id": stack_id[first],
+        "path": path[first],
+        "column": column[first],
+        "start_us": _reduced(start[order], starts, "min"),
+        "end_us": _reduced(end[order], starts, "max"),
+        "wait_us": sums_at(wait[order], starts),
+        "count": np.diff(starts, append=len(order)),
     }
     # the pieces are sorted by entry, stack and path, then column: a span is a run of them
-    runs = _run_starts(pieces["column"], pieces["column"], _changes(pieces["entry"], pieces["stack_id"], pieces["path"]))
-    spans = {name: _reduced(pieces[name], runs, how) for name, how in (
-        ("entry", "first"), ("stack_id", "first"), ("path", "first"), ("start_us", "min"), ("end_us", "max"), ("wait_us", "sum"),
-        ("count", "sum"), ("column", "first"))}
+    runs = _run_starts(
+        pieces["column"], pieces["column"], _changes(pieces["entry"], pieces["stack_id"], pieces["path"])
+    )
+    spans = {
+        name: _reduced(pieces[name], runs, how)
+        for name, how in (
+            ("entry", "first"),
+            ("stack_id", "first"),
+            ("path", "first"),
+            ("start_us", "min"),
+            ("end_us", "max"),
+            ("wait_us", "sum"),
+            ("count", "sum"),
+            ("column", "first"),
+        )
+    }
     spans["last"] = _reduced(pieces["column"], runs, "max")
     prefixes = _Prefixes.of(t)
     spans["depth"] = prefixes.length[spans["stack_id"]]
@@ -195,16 +247,25 @@ def column_spans(t: Tables, column_us: float) -> tuple[Columns, Columns]:
     new_key = np.zeros(len(span), dtype=bool)
     new_key[cells.starts] = True
     runs = _run_starts(spans["column"][span], spans["last"][span], new_key)
-    first, row, end, count = span[runs], row[runs], _reduced(spans["end_us"][span], runs, "max"), _reduced(spans["count"][span], runs, "sum")
+    first, row, end, count = (
+        span[runs],
+        row[runs],
+        _reduced(spans["end_us"][span], runs, "max"),
+        _reduced(spans["count"][span], runs, "sum"),
+    )
     if chained:  # each run of a chain is a span of each frame of the chain (in the stack of the run's first cell)
         run, row = _explode(row - prefixes.chain[row] + 1, prefixes.chain[row], np.arange(len(runs)))
-        order = Groups.by(entry_key[first[run]] + prefixes.place[row]).order  # by entry and prefix, then time, as the cells
+        order = Groups.by(
+            entry_key[first[run]] + prefixes.place[row]
+        ).order  # by entry and prefix, then time, as the cells
         run, row = run[order], row[order]
         first, end, count = first[run], end[run], count[run]
     frames = {
-        "entry": spans["entry"][first], "depth": prefixes.depth[row], "frame": prefixes.frame[row],
+        "entry": spans["entry"][first],
+        "depth": prefixes.depth[row],
+        "frame": prefixes.frame[row],
         "start_us": spans["start_us"][first],  # the earliest of the run: cells in time order
-        "end_us": end, "count": count,
+        "end_us": end,
+        "count": count,
     }
     return spans, frames
-

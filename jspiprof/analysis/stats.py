@@ -15,8 +15,21 @@ from jspiprof.analysis.groups import Groups, rows_of
 from jspiprof.analysis.tables import Columns, Tables
 
 _QUANTILES = {"wait_p50_us": 0.5, "wait_p95_us": 0.95, "wait_p99_us": 0.99}
-_ORDER = ["count", "wait_total_us", "wait_mean_us", "wait_p50_us", "wait_p95_us", "wait_p99_us", "wait_max_us",
-          "resume_total_us", "resume_mean_us", "depth_mean", "depth_max", "stack_bytes_mean", "stack_bytes_max"]
+_ORDER = [
+    "count",
+    "wait_total_us",
+    "wait_mean_us",
+    "wait_p50_us",
+    "wait_p95_us",
+    "wait_p99_us",
+    "wait_max_us",
+    "resume_total_us",
+    "resume_mean_us",
+    "depth_mean",
+    "depth_max",
+    "stack_bytes_mean",
+    "stack_bytes_max",
+]
 
 
 @dataclass(frozen=True)
@@ -40,11 +53,18 @@ def wait_table(suspensions: Columns, by: str) -> StatsTable:
     columns = {"count": count, "wait_total_us": groups.sum(wait), "resume_total_us": groups.sum(resume)}
     columns.update(zip(_QUANTILES, groups.quantiles(wait, list(_QUANTILES.values()))))
     columns.update(
-        wait_mean_us=columns["wait_total_us"] / count, wait_max_us=groups.max(wait), resume_mean_us=columns["resume_total_us"] / count,
-        depth_mean=groups.mean(depth), depth_max=groups.max(depth), stack_bytes_mean=groups.mean(stack_bytes), stack_bytes_max=groups.max(stack_bytes),
+        wait_mean_us=columns["wait_total_us"] / count,
+        wait_max_us=groups.max(wait),
+        resume_mean_us=columns["resume_total_us"] / count,
+        depth_mean=groups.mean(depth),
+        depth_max=groups.max(depth),
+        stack_bytes_mean=groups.mean(stack_bytes),
+        stack_bytes_max=groups.max(stack_bytes),
     )
     by_appearance = np.argsort(groups.first_rows(), kind="stable")
-    order = by_appearance[np.lexsort((-count[by_appearance], -columns["wait_total_us"][by_appearance]))]  # stable: ties by appearance
+    order = by_appearance[
+        np.lexsort((-count[by_appearance], -columns["wait_total_us"][by_appearance]))
+    ]  # stable: ties by appearance
     return StatsTable(labels[order], {name: columns[name][order] for name in _ORDER})
 
 
@@ -64,13 +84,17 @@ def site_table(t: Tables) -> StatsTable:
     site, path = s["site"], s["path"]
     paths = list(map(str, path.categories))
     known = (site.codes >= 0) & (path.codes >= 0)
-    pairs = np.bincount(site.codes[known].astype(np.int64) * len(paths) + path.codes[known], minlength=len(site.categories) * len(paths))
+    pairs = np.bincount(
+        site.codes[known].astype(np.int64) * len(paths) + path.codes[known], minlength=len(site.categories) * len(paths)
+    )
     seen = pairs.reshape(len(site.categories), len(paths))
     listed = []
     for code in table.index.codes:
         counts = seen[code]
         present = np.flatnonzero(counts)
-        listed.append(", ".join(paths[i] for i in present[np.argsort(-counts[present], kind="stable")].tolist()))  # ties in path order
+        listed.append(
+            ", ".join(paths[i] for i in present[np.argsort(-counts[present], kind="stable")].tolist())
+        )  # ties in path order
     return StatsTable(table.index, {**table.columns, "paths": np.array(listed, dtype=object)})
 
 

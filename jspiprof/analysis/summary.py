@@ -56,13 +56,24 @@ def summary(t: Tables, found: list[Insight] | None = None) -> dict[str, Any]:
             for path, row in path_stats(t).iterrows()
         },
         "kinds": {
-            str(kind): {"entries": int(row["entries"]), "suspensions": int(row["suspensions"]), "wait_ms_total": _ms(row["wait_total_us"])}
+            str(kind): {
+                "entries": int(row["entries"]),
+                "suspensions": int(row["suspensions"]),
+                "wait_ms_total": _ms(row["wait_total_us"]),
+            }
             for kind, row in kind_stats(t).iterrows()
         },
     }
     if found is not None:
         result["insights"] = [
-            {"kind": i.kind, "title": i.title, "site": i.site, "at_stake_ms": _ms(i.at_stake_us), "evidence": i.evidence, "suggestion": i.suggestion}
+            {
+                "kind": i.kind,
+                "title": i.title,
+                "site": i.site,
+                "at_stake_ms": _ms(i.at_stake_us),
+                "evidence": i.evidence,
+                "suggestion": i.suggestion,
+            }
             for i in found
         ]
     return result

@@ -87,12 +87,17 @@ _FRAME_FIELDS = ("id", "file", "line", "function", "library")
 
 def _columns(items: Sequence[Any], fields: tuple[str, ...]) -> dict[str, list[Any]]:
     """One list per field (read as attributes) of the items."""
-    return dict(zip(fields, map(list, zip(*map(attrgetter(*fields), items))))) if items else {name: [] for name in fields}
+    return (
+        dict(zip(fields, map(list, zip(*map(attrgetter(*fields), items))))) if items else {name: [] for name in fields}
+    )
 
 
 def _typed(columns: dict[str, Any], dtypes: dict[str, Any]) -> Columns:
     """`columns` with each list named in `dtypes` as a numpy array of that dtype (texts: objects, None where missing)."""
-    return {name: np.array(values, dtype=dtypes[name]) if name in dtypes and isinstance(values, list) else values for name, values in columns.items()}
+    return {
+        name: np.array(values, dtype=dtypes[name]) if name in dtypes and isinstance(values, list) else values
+        for name, values in columns.items()
+    }
 
 
 def _times(values: list[float | None]) -> np.ndarray:
@@ -127,28 +132,57 @@ def _suspension_columns(trace: Trace) -> tuple[Columns, list[tuple[int, ...]]]:
     stack_ids: dict[tuple[int, ...], int] = {}
     stack_of_shape = np.array([stack_ids.setdefault(s.stack, len(stack_ids)) for s in c.shapes], dtype=np.int64)
     depth_of_shape = np.array([len(s.stack) for s in c.shapes], dtype=np.int64)
-    entry = np.fromiter(c.entry if None not in c.entry else (NO_ENTRY if e is None else e for e in c.entry), dtype=np.int64, count=n)
-    start, wait, resume = (np.frombuffer(column, dtype=np.float64).copy() for column in (c.start_us, c.wait_us, c.resume_us))
+    entry = np.fromiter(
+        c.entry if None not in c.entry else (NO_ENTRY if e is None else e for e in c.entry), dtype=np.int64, count=n
+    )
+    start, wait, resume = (
+        np.frombuffer(column, dtype=np.float64).copy() for column in (c.start_us, c.wait_us, c.resume_us)
+    )
     texts = {name: [getattr(s, name) for s in c.shapes] for name in ("path", "site", "awaitable", "outcome", "error")}
     columns = {
-        "id": np.fromiter(c.id, dtype=np.int64, count=n), "entry": entry, "path": _categorical(texts["path"], shape), "start_us": start,
-        "wait_us": wait, "resume_us": resume, "stack_bytes": np.fromiter(c.stack_bytes, dtype=np.int64, count=n), "depth": depth_of_shape[shape],
-        "site": _categorical(texts["site"], shape, LIBRARY_SITE), "awaitable": _categorical(texts["awaitable"], shape),
-        "outcome": _categorical(texts["outcome"], shape), "error": _categorical(texts["error"], shape), "switch_us": wait + resume,
-        "end_us": start + (wait + resume), "stack_id": stack_of_shape[shape], "kind": _kinds(trace, entry),
+        "id": np.fromiter(c.id, dtype=np.int64, count=n),
+        "entry": entry,
+        "path": _categorical(texts["path"], shape),
+        "start_us": start,
+        "wait_us": wait,
+        "resume_us": resume,
+        "stack_bytes": np.fromiter(c.stack_bytes, dtype=np.int64, count=n),
+        "depth": depth_of_shape[shape],
+        "site": _categorical(texts["site"], shape, LIBRARY_SITE),
+        "awaitable": _categorical(texts["awaitable"], shape),
+        "outcome": _categorical(texts["outcome"], shape),
+        "error": _categorical(texts["error"], shape),
+        "switch_us": wait + resume,
+        "end_us": start + (wait + resume),
+        "stack_id": stack_of_shape[shape],
+        "kind": _kinds(trace, entry),
     }
     return columns, list(stack_ids)
 
 
-def _end_us(trace: Trace, suspension_ends: np.ndarray, entry_starts: np.ndarray, entry_ends: np.ndarray, failed: np.ndarray) -> float:
+def _end_us(
+    trace: Trace, suspension_ends: np.ndarray, entry_starts: np.ndarray, entry_ends: np.ndarray, failed: np.ndarray
+) -> float:
     """When the trace ends: its end line, or else its last time."""
     if trace.end is not None:
         return float(trace.end.ts_us)
-    ends = [array.max() for array in (suspension_ends, entry_starts, entry_ends[~np.isnan(entry_ends)], failed) if len(array)]
+    ends = [
+        array.max()
+        for array in (suspension_ends, entry_starts, entry_ends[~np.isnan(entry_ends)], failed)
+        if len(array)
+    ]
     return float(max(ends, default=0.0))
 
 
-_ENTRY_DTYPES = {"id": np.int64, "kind": object, "promising": bool, "name": object, "caller": object, "outcome": object, "error": object}
+_ENTRY_DTYPES = {
+    "id": np.int64,
+    "kind": object,
+    "promising": bool,
+    "name": object,
+    "caller": object,
+    "outcome": object,
+    "error": object,
+}
 _FAILED_DTYPES = {"reason": object, "path": object, "depth": np.int64, "site": object, "error": object}
 _FRAME_DTYPES = {"id": np.int64, "file": object, "line": np.int64, "function": object, "library": bool}
 
@@ -162,10 +196,25 @@ def tables(trace: Trace) -> Tables:
     end_us = _end_us(trace, suspensions["end_us"], starts, ends, failed_at)
     finished = ~np.isnan(ends)
     ends[~finished] = end_us
-    entries.update(start_us=starts, end_us=ends, parent=pd.array(entries["parent"], dtype="Int64"), finished=finished, duration_us=ends - starts)
+    entries.update(
+        start_us=starts,
+        end_us=ends,
+        parent=pd.array(entries["parent"], dtype="Int64"),
+        finished=finished,
+        duration_us=ends - starts,
+    )
     failed.update(ts_us=failed_at, entry=pd.array(failed["entry"], dtype="Int64"))
     entries, failed = _typed(entries, _ENTRY_DTYPES), _typed(failed, _FAILED_DTYPES)
     frames = _typed(_columns(list(trace.frames.values()), _FRAME_FIELDS), _FRAME_DTYPES)
     start_us = float(starts.min()) if len(starts) else 0.0
     dropped = trace.end.dropped if trace.end is not None else trace.dropped_count
-    return Tables(Arrays(suspensions, entries, frames), pd.DataFrame(failed), stacks, start_us, end_us, dropped, trace.end is not None, trace.header)
+    return Tables(
+        Arrays(suspensions, entries, frames),
+        pd.DataFrame(failed),
+        stacks,
+        start_us,
+        end_us,
+        dropped,
+        trace.end is not None,
+        trace.header,
+    )

@@ -39,31 +39,115 @@ def events(t: Tables, program: str) -> Iterator[dict[str, Any]]:
     for e in _records(t.entries[["id", "kind", "name", "start_us"]].sort_values("start_us")):
         name = f"entry {e['id']} {e['kind']}" + (f" {e['name']}" if isinstance(e["name"], str) else "")
         yield {"ph": "M", "name": "thread_name", "pid": PID, "tid": int(e["id"]), "args": {"name": name}}
-        yield {"ph": "M", "name": "thread_sort_index", "pid": PID, "tid": int(e["id"]), "args": {"sort_index": int(e["id"])}}
+        yield {
+            "ph": "M",
+            "name": "thread_sort_index",
+            "pid": PID,
+            "tid": int(e["id"]),
+            "args": {"sort_index": int(e["id"])},
+        }
     for e in _records(t.entries):
-        yield {"ph": "X", "cat": "entry", "name": f"{e['kind']}" + (f" {e['name']}" if isinstance(e["name"], str) else ""),
-               "pid": PID, "tid": int(e["id"]), "ts": float(e["start_us"]), "dur": float(e["duration_us"]),
-               "args": {"caller": _clean(e["caller"]), "parent": _clean(e["parent"]), "promising": bool(e["promising"]),
-                        "outcome": _clean(e["outcome"]) if e["finished"] else "still running", "error": _clean(e["error"])}}
-    frames = {int(f.id): (str(f.function), "library" if f.library else "python", f"{f.file}:{f.line}") for f in t.frames.itertuples()}
+        yield {
+            "ph": "X",
+            "cat": "entry",
+            "name": f"{e['kind']}" + (f" {e['name']}" if isinstance(e["name"], str) else ""),
+            "pid": PID,
+            "tid": int(e["id"]),
+            "ts": float(e["start_us"]),
+            "dur": float(e["duration_us"]),
+            "args": {
+                "caller": _clean(e["caller"]),
+                "parent": _clean(e["parent"]),
+                "promising": bool(e["promising"]),
+                "outcome": _clean(e["outcome"]) if e["finished"] else "still running",
+                "error": _clean(e["error"]),
+            },
+        }
+    frames = {
+        int(f.id): (str(f.function), "library" if f.library else "python", f"{f.file}:{f.line}")
+        for f in t.frames.itertuples()
+    }
     spans = frame_spans(t, t.suspensions.assign(count=1))
-    for entry, depth, frame_id, start, end, count in spans[["entry", "depth", "frame", "start_us", "end_us", "count"]].itertuples(index=False):
+    for entry, depth, frame_id, start, end, count in spans[
+        ["entry", "depth", "frame", "start_us", "end_us", "count"]
+    ].itertuples(index=False):
         function, category, location = frames[int(frame_id)]
-        yield {"ph": "X", "cat": category, "name": function, "pid": PID, "tid": int(entry), "ts": float(start), "dur": float(end - start),
-               "args": {"location": location, "depth": int(depth), "suspensions": int(count)}}
-    columns = ["id", "entry", "path", "start_us", "wait_us", "resume_us", "stack_bytes", "depth", "site", "awaitable", "outcome", "error"]
+        yield {
+            "ph": "X",
+            "cat": category,
+            "name": function,
+            "pid": PID,
+            "tid": int(entry),
+            "ts": float(start),
+            "dur": float(end - start),
+            "args": {"location": location, "depth": int(depth), "suspensions": int(count)},
+        }
+    columns = [
+        "id",
+        "entry",
+        "path",
+        "start_us",
+        "wait_us",
+        "resume_us",
+        "stack_bytes",
+        "depth",
+        "site",
+        "awaitable",
+        "outcome",
+        "error",
+    ]
     for s in _records(t.suspensions[columns]):
         tid, start, wait, resume = int(s["entry"]), float(s["start_us"]), float(s["wait_us"]), float(s["resume_us"])
-        yield {"ph": "X", "cat": "suspension", "name": f"suspended: {s['path']}", "pid": PID, "tid": tid, "ts": start, "dur": wait + resume,
-               "args": {"site": _clean(s["site"]), "wait_us": wait, "resume_us": resume, "stack_bytes": int(s["stack_bytes"]),
-                        "depth": int(s["depth"]), "awaitable": _clean(s["awaitable"]), "outcome": s["outcome"], "error": _clean(s["error"])}}
+        yield {
+            "ph": "X",
+            "cat": "suspension",
+            "name": f"suspended: {s['path']}",
+            "pid": PID,
+            "tid": tid,
+            "ts": start,
+            "dur": wait + resume,
+            "args": {
+                "site": _clean(s["site"]),
+                "wait_us": wait,
+                "resume_us": resume,
+                "stack_bytes": int(s["stack_bytes"]),
+                "depth": int(s["depth"]),
+                "awaitable": _clean(s["awaitable"]),
+                "outcome": s["outcome"],
+                "error": _clean(s["error"]),
+            },
+        }
         yield {"ph": "X", "cat": "resume", "name": "resume", "pid": PID, "tid": tid, "ts": start + wait, "dur": resume}
-        yield {"ph": "s", "cat": "switch", "name": "suspend → resume", "id": int(s["id"]), "pid": PID, "tid": tid, "ts": start}
-        yield {"ph": "f", "bp": "e", "cat": "switch", "name": "suspend → resume", "id": int(s["id"]), "pid": PID, "tid": tid, "ts": start + wait}
+        yield {
+            "ph": "s",
+            "cat": "switch",
+            "name": "suspend → resume",
+            "id": int(s["id"]),
+            "pid": PID,
+            "tid": tid,
+            "ts": start,
+        }
+        yield {
+            "ph": "f",
+            "bp": "e",
+            "cat": "switch",
+            "name": "suspend → resume",
+            "id": int(s["id"]),
+            "pid": PID,
+            "tid": tid,
+            "ts": start + wait,
+        }
     for f in _records(t.failed_switches):
-        yield {"ph": "i", "s": "t", "cat": "failed_switch", "name": f"failed switch: {f['path']}", "pid": PID,
-               "tid": int(f["entry"]) if pd.notna(f["entry"]) else NO_ENTRY_TID, "ts": float(f["ts_us"]),
-               "args": {"reason": f["reason"], "site": _clean(f["site"]), "depth": int(f["depth"]), "error": f["error"]}}
+        yield {
+            "ph": "i",
+            "s": "t",
+            "cat": "failed_switch",
+            "name": f"failed switch: {f['path']}",
+            "pid": PID,
+            "tid": int(f["entry"]) if pd.notna(f["entry"]) else NO_ENTRY_TID,
+            "ts": float(f["ts_us"]),
+            "args": {"reason": f["reason"], "site": _clean(f["site"]), "depth": int(f["depth"]), "error": f["error"]},
+        }
 
 
 def write(t: Tables, out: TextIO, program: str) -> None:

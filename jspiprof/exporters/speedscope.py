@@ -20,7 +20,9 @@ SCHEMA = "https://www.speedscope.app/file-format-schema.json"
 def document(t: Tables, program: str) -> dict[str, Any]:
     """The speedscope document as a dict."""
     f = t.frames
-    frames: list[dict[str, Any]] = [{"name": str(r.function), "file": str(r.file), "line": int(r.line)} for r in f.itertuples()]
+    frames: list[dict[str, Any]] = [
+        {"name": str(r.function), "file": str(r.file), "line": int(r.line)} for r in f.itertuples()
+    ]
     python = {int(frame_id): i for i, frame_id in enumerate(f["id"])}
     paths = [str(p) for p in t.suspensions["path"].unique()]
     path_frame = {path: len(frames) + i for i, path in enumerate(paths)}
@@ -30,11 +32,24 @@ def document(t: Tables, program: str) -> dict[str, Any]:
     stack_frames = [[python[frame] for frame in stack] for stack in t.stacks]
     samples = [stack_frames[stack_id] + [path_frame[path]] for stack_id, path in zip(s["stack_id"], s["path"])]
     profiles: list[dict[str, Any]] = [
-        {"type": "sampled", "name": "wait by stack", "unit": "microseconds", "startValue": 0, "endValue": float(s["wait_us"].sum()),
-         "samples": samples, "weights": [float(w) for w in s["wait_us"]]},
-        {"type": "sampled", "name": "Python running time before each switch", "unit": "microseconds", "startValue": 0,
-         "endValue": float(running_before_switch(t).sum()), "samples": [sample[:-1] for sample in samples],
-         "weights": [float(w) for w in running_before_switch(t)]},
+        {
+            "type": "sampled",
+            "name": "wait by stack",
+            "unit": "microseconds",
+            "startValue": 0,
+            "endValue": float(s["wait_us"].sum()),
+            "samples": samples,
+            "weights": [float(w) for w in s["wait_us"]],
+        },
+        {
+            "type": "sampled",
+            "name": "Python running time before each switch",
+            "unit": "microseconds",
+            "startValue": 0,
+            "endValue": float(running_before_switch(t).sum()),
+            "samples": [sample[:-1] for sample in samples],
+            "weights": [float(w) for w in running_before_switch(t)],
+        },
     ]
     spans = frame_spans(t, s.assign(count=1))
     opened: list[tuple[float, int, int, int, int]] = []  # (at, 0 close / 1 open, nesting key, frame, entry)
@@ -57,10 +72,24 @@ def document(t: Tables, program: str) -> dict[str, Any]:
             start, end = min(e["start_us"], start), max(e["end_us"], end)
         else:
             name = "outside any entry"
-        profiles.append({"type": "evented", "name": name, "unit": "microseconds", "startValue": float(start), "endValue": float(end),
-                         "events": evts})
-    return {"$schema": SCHEMA, "name": program, "exporter": f"jspiprof {__version__}", "activeProfileIndex": 0,
-            "shared": {"frames": frames}, "profiles": profiles}
+        profiles.append(
+            {
+                "type": "evented",
+                "name": name,
+                "unit": "microseconds",
+                "startValue": float(start),
+                "endValue": float(end),
+                "events": evts,
+            }
+        )
+    return {
+        "$schema": SCHEMA,
+        "name": program,
+        "exporter": f"jspiprof {__version__}",
+        "activeProfileIndex": 0,
+        "shared": {"frames": frames},
+        "profiles": profiles,
+    }
 
 
 def write(t: Tables, out: TextIO, program: str) -> None:

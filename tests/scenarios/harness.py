@@ -73,14 +73,23 @@ def hooked(script: Path, js_dir: Path, options: str = "{ trace: process.env.JSPI
     return source.replace(original, wired, 1)
 
 
-def run_node(script: Path, node: Path, workdir: Path, env: dict[str, str] | None = None, timeout: float = 90) -> tuple[int, str]:
+def run_node(
+    script: Path, node: Path, workdir: Path, env: dict[str, str] | None = None, timeout: float = 90
+) -> tuple[int, str]:
     """Copy `script` into `workdir` and run it with `node`; the exit status and stdout + stderr as printed."""
     target = workdir / script.name
     if script.resolve() != target.resolve():
         shutil.copyfile(script, target)
     log = workdir / f"{script.stem}.log"
     with log.open("w") as output:  # a file, not a pipe: Node exits before flushing a 1.2 MB write to a pipe
-        done = subprocess.run([str(node), target.name], cwd=workdir, stdout=output, stderr=subprocess.STDOUT, timeout=timeout, env={**os.environ, **(env or {})})
+        done = subprocess.run(
+            [str(node), target.name],
+            cwd=workdir,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            timeout=timeout,
+            env={**os.environ, **(env or {})},
+        )
     return done.returncode, log.read_text()
 
 
@@ -142,7 +151,11 @@ def browser(pyodide_dir: Path, folder: Path) -> Iterator[Browser]:
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, ".mjs": "text/javascript", ".wasm": "application/wasm"}
+    extensions_map = {
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".mjs": "text/javascript",
+        ".wasm": "application/wasm",
+    }
 
     def log_message(self, format: str, *args: object) -> None:
         pass
@@ -150,14 +163,20 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 def _trim(text: str) -> str:
     """Node echoes the whole minified source line of pyodide.asm.mjs (1.2 MB) above an uncaught error: shorten it."""
-    return "\n".join(line if len(line) <= 2000 else line[:200] + " [... line shortened by the capture ...]" for line in text.splitlines()) + "\n"
+    return (
+        "\n".join(
+            line if len(line) <= 2000 else line[:200] + " [... line shortened by the capture ...]"
+            for line in text.splitlines()
+        )
+        + "\n"
+    )
 
 
 def capture_all() -> None:
     """Run every scenario and write its printed text to tests/fixtures/diagnose/ (see README.md there)."""
     sys.path.insert(0, str(HERE.parent.parent))
-    from jspiprof.runtime import cache_home, install
-    from jspiprof.wheels import download_wheels
+    from jspiprof.runtime.install import cache_home, install
+    from jspiprof.runtime.wheels import download_wheels
 
     runtime = install(cache_home(), quiet=True)
     npm_folder = runtime.pyodide_dir.parent.parent

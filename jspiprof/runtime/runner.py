@@ -8,13 +8,10 @@ import signal
 import subprocess
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from jspiprof.runtime import Runtime, RuntimeProblem, js_dir
-
-PROBE_MODULES = ("__init__.py", "launcher.py", "probe.py", "trace.py", "diagnose.py", "busywait.py")
-"""The modules of the jspiprof package that run inside Pyodide (standard library only)."""
+from jspiprof.runtime.install import Runtime, RuntimeProblem, js_dir
 
 _GRACE_SECONDS = 5.0
 
@@ -39,8 +36,6 @@ class RunConfig:
     cwd: str
     mounts: list[str]
     wheels: list[str]
-    probeDir: str
-    probeModules: list[str] = field(default_factory=lambda: list(PROBE_MODULES))
     trace: str | None = None
 
 
@@ -52,7 +47,9 @@ def host_mounts(program: Program, cwd: Path) -> list[str]:
     mounts: list[str] = []
     for folder in sorted(set(folders), key=lambda path: len(path.parts)):
         if folder == Path(folder.anchor):
-            raise RuntimeProblem("jspiprof cannot mount the root folder into Pyodide: run from a project folder instead of /.")
+            raise RuntimeProblem(
+                "jspiprof cannot mount the root folder into Pyodide: run from a project folder instead of /."
+            )
         if not any(folder.is_relative_to(outer) for outer in map(Path, mounts)):
             mounts.append(str(folder))
     return mounts
@@ -71,7 +68,6 @@ def build_config(program: Program, runtime: Runtime, wheels: list[Path], cwd: Pa
         cwd=str(cwd),
         mounts=host_mounts(program, cwd),
         wheels=[str(wheel) for wheel in wheels],
-        probeDir=str(Path(__file__).resolve().parent),
     )
 
 

@@ -11,7 +11,15 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from jspiprof.runtime import NODE_VERSION, PYODIDE_VERSION, _bundled_node, _bundled_pyodide, _PYODIDE_FILES, _npm_folder, probe_node
+from jspiprof.runtime.install import (
+    _PYODIDE_FILES,
+    NODE_VERSION,
+    PYODIDE_VERSION,
+    _bundled_node,
+    _bundled_pyodide,
+    _npm_folder,
+    probe_node,
+)
 
 CHROME_JSPI_MAJOR = 137
 
@@ -60,8 +68,14 @@ def check_node(name: str, node: Path | None, needed: bool) -> Check:
         return Check(name, absent, f"{node} is Node {version} without JSPI: {node_advice(version)}")
     flags = probed[1]
     if flags:
-        return Check(name, "warn", f"{node} is Node {version}: JSPI only with {' '.join(flags)} (pass it, or upgrade to 24.20+/26)")
-    refuses = " (it refuses --experimental-wasm-jspi: pass no flag)" if int(version.lstrip("v").split(".")[0]) >= 26 else ""
+        return Check(
+            name,
+            "warn",
+            f"{node} is Node {version}: JSPI only with {' '.join(flags)} (pass it, or upgrade to 24.20+/26)",
+        )
+    refuses = (
+        " (it refuses --experimental-wasm-jspi: pass no flag)" if int(version.lstrip("v").split(".")[0]) >= 26 else ""
+    )
     return Check(name, "ok", f"{node} is Node {version} with JSPI on by default{refuses}")
 
 
@@ -70,7 +84,11 @@ def check_pyodide(home: Path) -> Check:
     folder = _bundled_pyodide(home)
     missing = [name for name in _PYODIDE_FILES if not (folder / name).is_file()]
     if missing:
-        return Check("Pyodide cache", "missing", f"{folder} lacks {', '.join(missing)}: delete {_npm_folder(home)} and run `jspiprof setup`")
+        return Check(
+            "Pyodide cache",
+            "missing",
+            f"{folder} lacks {', '.join(missing)}: delete {_npm_folder(home)} and run `jspiprof setup`",
+        )
     return Check("Pyodide cache", "ok", f"Pyodide {PYODIDE_VERSION} complete in {folder}")
 
 
@@ -90,7 +108,13 @@ def check_chromium() -> list[Check]:
     checks: list[Check] = []
     browser_major: int | None = None
     if browser is None:
-        checks.append(Check("Chromium", "warn", "not found: install it for browser runs and tests (Debian: apt-get install chromium)"))
+        checks.append(
+            Check(
+                "Chromium",
+                "warn",
+                "not found: install it for browser runs and tests (Debian: apt-get install chromium)",
+            )
+        )
     else:
         text, browser_major = _version_of(browser)
         if browser_major is None:
@@ -100,11 +124,23 @@ def check_chromium() -> list[Check]:
         else:
             checks.append(Check("Chromium", "ok", f"{browser} is {text} (JSPI on by default)"))
     if driver is None:
-        checks.append(Check("chromedriver", "warn", "not found: install it to drive Chromium in tests (Debian: apt-get install chromium-driver)"))
+        checks.append(
+            Check(
+                "chromedriver",
+                "warn",
+                "not found: install it to drive Chromium in tests (Debian: apt-get install chromium-driver)",
+            )
+        )
     else:
         text, driver_major = _version_of(driver)
         if browser_major is not None and driver_major is not None and driver_major != browser_major:
-            checks.append(Check("chromedriver", "warn", f"{driver} is {text}, but Chromium is {browser_major}: install the matching chromium-driver"))
+            checks.append(
+                Check(
+                    "chromedriver",
+                    "warn",
+                    f"{driver} is {text}, but Chromium is {browser_major}: install the matching chromium-driver",
+                )
+            )
         else:
             checks.append(Check("chromedriver", "ok", f"{driver} is {text}"))
     return checks

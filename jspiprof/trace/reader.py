@@ -1,7 +1,7 @@
 """Read a jspiprof trace (`docs/trace-format.md`): as a stream of typed events, or whole into a `Trace`.
 
 Standard library only (also importable inside Pyodide); on the host, lines are parsed with orjson, and a file's
-blocks of lines decoded by msgspec into typed structs (`jspiprof.typed_reader`). Every line is checked; a file that
+blocks of lines decoded by msgspec into typed structs (`jspiprof.trace.typed_reader`). Every line is checked; a file that
 is not a trace, is corrupt, or has a newer version raises `TraceError` with one sentence naming the line. A truncated last line
 (the app was killed mid-write) is skipped with a `TruncatedTraceWarning`. Unknown fields are ignored, and so are
 unknown line types (a newer writer of the same version may add them).
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, fields
 from itertools import chain, compress, islice, product, repeat
 from operator import eq, is_, itemgetter, not_
 from pathlib import Path
-from typing import IO, Any, Protocol, Union
+from typing import IO, Any, Protocol
 
 try:
     from orjson import loads
@@ -164,7 +164,7 @@ class End:
     exit_status: int | None
 
 
-Event = Union[Header, Frame, Entry, EntryEnd, Suspension, FailedSwitch, Dropped, End]
+Event = Header | Frame | Entry | EntryEnd | Suspension | FailedSwitch | Dropped | End
 
 _NUMBER = (int, float)
 _STR = (str,)
@@ -175,18 +175,54 @@ _LIST = (list,)
 
 # For each line type: field -> (accepted JSON types, may be null).
 _FIELDS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
-    "header": {"schema": (_STR, False), "version": (_INT, False), "origin_unix_ms": (_NUMBER, False), "runtime": (_OBJ, False), "program": (_OBJ, True)},
-    "frame": {"id": (_INT, False), "file": (_STR, False), "line": (_INT, False), "function": (_STR, False), "library": (_BOOL, False)},
-    "entry": {"id": (_INT, False), "kind": (_STR, False), "promising": (_BOOL, False), "name": (_STR, True), "caller": (_STR, True), "parent": (_INT, True), "start_us": (_NUMBER, False)},
+    "header": {
+        "schema": (_STR, False),
+        "version": (_INT, False),
+        "origin_unix_ms": (_NUMBER, False),
+        "runtime": (_OBJ, False),
+        "program": (_OBJ, True),
+    },
+    "frame": {
+        "id": (_INT, False),
+        "file": (_STR, False),
+        "line": (_INT, False),
+        "function": (_STR, False),
+        "library": (_BOOL, False),
+    },
+    "entry": {
+        "id": (_INT, False),
+        "kind": (_STR, False),
+        "promising": (_BOOL, False),
+        "name": (_STR, True),
+        "caller": (_STR, True),
+        "parent": (_INT, True),
+        "start_us": (_NUMBER, False),
+    },
     "entry_end": {"id": (_INT, False), "end_us": (_NUMBER, False), "outcome": (_STR, False), "error": (_STR, True)},
     "suspension": {
-        "id": (_INT, False), "entry": (_INT, True), "path": (_STR, False), "start_us": (_NUMBER, False), "wait_us": (_NUMBER, False),
-        "resume_us": (_NUMBER, False), "stack_bytes": (_INT, False), "stack": (_LIST, False), "depth": (_INT, False), "site": (_STR, True),
-        "awaitable": (_STR, True), "outcome": (_STR, False), "error": (_STR, True),
+        "id": (_INT, False),
+        "entry": (_INT, True),
+        "path": (_STR, False),
+        "start_us": (_NUMBER, False),
+        "wait_us": (_NUMBER, False),
+        "resume_us": (_NUMBER, False),
+        "stack_bytes": (_INT, False),
+        "stack": (_LIST, False),
+        "depth": (_INT, False),
+        "site": (_STR, True),
+        "awaitable": (_STR, True),
+        "outcome": (_STR, False),
+        "error": (_STR, True),
     },
     "failed_switch": {
-        "ts_us": (_NUMBER, False), "entry": (_INT, True), "reason": (_STR, False), "path": (_STR, False), "stack": (_LIST, False),
-        "depth": (_INT, False), "site": (_STR, True), "error": (_STR, False),
+        "ts_us": (_NUMBER, False),
+        "entry": (_INT, True),
+        "reason": (_STR, False),
+        "path": (_STR, False),
+        "stack": (_LIST, False),
+        "depth": (_INT, False),
+        "site": (_STR, True),
+        "error": (_STR, False),
     },
     "dropped": {"count": (_INT, False), "ts_us": (_NUMBER, False)},
     "end": {"ts_us": (_NUMBER, False), "dropped": (_INT, False), "exit_status": (_INT, True)},
@@ -194,12 +230,17 @@ _FIELDS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
 # For each line type: every accepted combination of the JSON types of its fields, in _FIELDS order.
 _ACCEPTED: dict[str, frozenset[tuple[type, ...]]] = {
     kind: frozenset(product(*(types + ((type(None),) if nullable else ()) for types, nullable in fields.values())))
-    for kind, fields in _FIELDS.items() if kind != "header"
+    for kind, fields in _FIELDS.items()
+    if kind != "header"
 }
 _VALUES = {kind: itemgetter(*fields) for kind, fields in _FIELDS.items()}
 _RUNTIME_FIELDS = ("host", "host_version", "pyodide", "jspi")
 _OUTCOMES = {"entry_end": ("return", "exception"), "suspension": ("value", "exception")}
-_SUSPENSION_VALUES, _SUSPENSION_TYPES, _SUSPENSION_OUTCOMES = _VALUES["suspension"], _ACCEPTED["suspension"], frozenset(_OUTCOMES["suspension"])
+_SUSPENSION_VALUES, _SUSPENSION_TYPES, _SUSPENSION_OUTCOMES = (
+    _VALUES["suspension"],
+    _ACCEPTED["suspension"],
+    frozenset(_OUTCOMES["suspension"]),
+)
 
 
 def _values(kind: str, obj: dict[str, Any], where: str) -> tuple[Any, ...]:
@@ -225,13 +266,24 @@ def _check_fields(kind: str, obj: dict[str, Any], where: str) -> None:
         if value is None and nullable:
             continue
         if isinstance(value, bool) and bool not in types:
-            raise TraceError(f"{where}: field {name!r} of the {kind} line should be {_type_names(types, nullable)}, not {value!r}.")
+            raise TraceError(
+                f"{where}: field {name!r} of the {kind} line should be {_type_names(types, nullable)}, not {value!r}."
+            )
         if not isinstance(value, types):
-            raise TraceError(f"{where}: field {name!r} of the {kind} line should be {_type_names(types, nullable)}, not {value!r}.")
+            raise TraceError(
+                f"{where}: field {name!r} of the {kind} line should be {_type_names(types, nullable)}, not {value!r}."
+            )
 
 
 def _type_names(types: tuple[type, ...], nullable: bool) -> str:
-    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false", dict: "an object", list: "a list"}
+    names = {
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        bool: "true or false",
+        dict: "an object",
+        list: "a list",
+    }
     text = " or ".join(dict.fromkeys(names[t] for t in types if not (t is int and float in types)))
     return text + (" or null" if nullable else "")
 
@@ -269,7 +321,7 @@ class BinaryFile(Protocol):
     def read(self, size: int, /) -> bytes: ...
 
 
-Source = Union[str, Path, BinaryFile, IO[str], Iterable[Union[str, bytes]]]
+Source = str | Path | BinaryFile | IO[str] | Iterable[str | bytes]
 """What `read_trace` and `iter_events` read: a path, an open file (binary or text), or an iterable of lines (text or
 UTF-8 bytes)."""
 
@@ -359,7 +411,9 @@ class _Checker:
                 if isinstance(line, bytes):
                     line.decode("utf-8")  # text that is not UTF-8 is a UnicodeDecodeError, not a JSON error
                 if number == 1:
-                    raise TraceError(f"line {number}: this is not a jspiprof trace (the first line is not JSON).") from None
+                    raise TraceError(
+                        f"line {number}: this is not a jspiprof trace (the first line is not JSON)."
+                    ) from None
                 raise TraceError(f"line {number}: not valid JSON; the trace is corrupt.") from None
             event = self.event(obj, number, pending)
             if event is not None:
@@ -369,11 +423,13 @@ class _Checker:
         """The checked event of line `number`, parsed into `obj` (`pending` is the next line, None after the last);
         None for a line type this reader does not know."""
         if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
-            raise TraceError(f"line {number}: every line of a trace is a JSON object with a \"type\" string.")
+            raise TraceError(f'line {number}: every line of a trace is a JSON object with a "type" string.')
         if number == 1:
             return _header(obj, "line 1")
         kind = obj["type"]
-        if kind == "suspension":  # by far the most frequent: checked first, as `_values` does, naming the line only on error
+        if (
+            kind == "suspension"
+        ):  # by far the most frequent: checked first, as `_values` does, naming the line only on error
             try:
                 values = _SUSPENSION_VALUES(obj)
             except KeyError:
@@ -383,7 +439,9 @@ class _Checker:
             if obj["outcome"] not in _SUSPENSION_OUTCOMES:
                 raise _bad_outcome("suspension", obj["outcome"], f"line {number}")
             if obj["entry"] is not None and obj["entry"] not in self.entries:
-                raise TraceError(f"line {number}: the suspension belongs to entry {obj['entry']}, which was never started.")
+                raise TraceError(
+                    f"line {number}: the suspension belongs to entry {obj['entry']}, which was never started."
+                )
             suspension = Suspension(*values)  # fields in _FIELDS order; the stack, checked, is the shared tuple
             suspension.stack = self._stack(obj["stack"], obj["depth"], number)
             return suspension
@@ -451,14 +509,20 @@ class _Checker:
             if not isinstance(frame_id, int) or isinstance(frame_id, bool):
                 raise TraceError(f"line {number}: the stack should hold frame ids (integers), not {frame_id!r}.")
             if frame_id not in self.frames:
-                raise TraceError(f"line {number}: the stack uses frame {frame_id}, which no earlier frame line defines.")
+                raise TraceError(
+                    f"line {number}: the stack uses frame {frame_id}, which no earlier frame line defines."
+                )
         if depth != len(stack):
             raise TraceError(f"line {number}: depth is {depth} but the stack has {len(stack)} frames.")
         return tuple(stack)
 
 
 def _warn_truncated(number: int) -> None:
-    warnings.warn(f"The trace's last line (line {number}) is truncated (the app ended mid-write); it was skipped.", TruncatedTraceWarning, stacklevel=4)
+    warnings.warn(
+        f"The trace's last line (line {number}) is truncated (the app ended mid-write); it was skipped.",
+        TruncatedTraceWarning,
+        stacklevel=4,
+    )
 
 
 def iter_events(source: Source) -> Iterator[Event]:
@@ -511,11 +575,24 @@ class SuspensionColumns:
         """One `Suspension` per row."""
         shapes = list(map(self.shapes.__getitem__, self.shape))
         stacks = [shape.stack for shape in shapes]
-        return list(map(
-            Suspension, self.id, self.entry, (s.path for s in shapes), self.start_us, self.wait_us, self.resume_us, self.stack_bytes,
-            stacks, map(len, stacks), (s.site for s in shapes), (s.awaitable for s in shapes), (s.outcome for s in shapes),
-            (s.error for s in shapes),
-        ))
+        return list(
+            map(
+                Suspension,
+                self.id,
+                self.entry,
+                (s.path for s in shapes),
+                self.start_us,
+                self.wait_us,
+                self.resume_us,
+                self.stack_bytes,
+                stacks,
+                map(len, stacks),
+                (s.site for s in shapes),
+                (s.awaitable for s in shapes),
+                (s.outcome for s in shapes),
+                (s.error for s in shapes),
+            )
+        )
 
     def append(self, suspension: Suspension) -> None:
         """Add a suspension as the last row."""
@@ -524,14 +601,18 @@ class SuspensionColumns:
         number = self.shape_ids.setdefault(shape, len(self.shapes))
         if number == len(self.shapes):
             self.shapes.append(shape)
-        for column, value in zip(self._per_row(), (s.id, s.entry, s.start_us, s.wait_us, s.resume_us, s.stack_bytes, number)):
+        for column, value in zip(
+            self._per_row(), (s.id, s.entry, s.start_us, s.wait_us, s.resume_us, s.stack_bytes, number)
+        ):
             column.append(value)
 
     def _per_row(self) -> list[Any]:
         return [self.id, self.entry, self.start_us, self.wait_us, self.resume_us, self.stack_bytes, self.shape]
 
 
-assert tuple(_FIELDS["suspension"]) == tuple(f.name for f in fields(Suspension))  # the checks build a Suspension from the fields in order
+assert tuple(_FIELDS["suspension"]) == tuple(
+    f.name for f in fields(Suspension)
+)  # the checks build a Suspension from the fields in order
 
 
 @dataclass
@@ -605,7 +686,7 @@ def _gather(trace: Trace | None, events: Iterable[Event]) -> Trace:
 CHUNK_LINES = 1024
 """`read_trace` checks an iterable of lines this many at a time (a file: a block at a time, `BLOCK_BYTES`)."""
 
-Unit = Union[list[Union[str, bytes]], bytes]
+Unit = list[str | bytes] | bytes
 """What `_ColumnReader` checks at a time: a chunk of lines, or a block of a file's whole lines."""
 
 
@@ -642,7 +723,10 @@ _STACK, _SHAPE_VALUES = itemgetter("stack"), itemgetter(*_SHAPE_FIELDS)
 
 def _suspension_types(names: Iterable[str]) -> list[frozenset[type]]:
     """The JSON types each of these suspension fields may have (null included where it may be null)."""
-    return [frozenset(types + ((type(None),) if nullable else ())) for types, nullable in map(_FIELDS["suspension"].__getitem__, names)]
+    return [
+        frozenset(types + ((type(None),) if nullable else ()))
+        for types, nullable in map(_FIELDS["suspension"].__getitem__, names)
+    ]
 
 
 _PER_ROW_TYPES = _suspension_types(_PER_ROW)
@@ -664,9 +748,13 @@ def _dict_rows(suspensions: list[dict[str, Any]]) -> Rows | None:
         shape_values = list(map(_SHAPE_VALUES, suspensions))
     except KeyError:  # a missing field
         return None
-    if not all(map(frozenset.issuperset, _PER_ROW_TYPES, map(map, repeat(type), columns))) or not _LIST_TYPE.issuperset(map(type, stacks)):
+    if not all(map(frozenset.issuperset, _PER_ROW_TYPES, map(map, repeat(type), columns))) or not _LIST_TYPE.issuperset(
+        map(type, stacks)
+    ):
         return None
-    if not _INT_TYPE.issuperset(map(type, chain.from_iterable(stacks))) or not _INT_TYPE.issuperset(map(type, map(_FIRST, shape_values))):
+    if not _INT_TYPE.issuperset(map(type, chain.from_iterable(stacks))) or not _INT_TYPE.issuperset(
+        map(type, map(_FIRST, shape_values))
+    ):
         return None  # (1.0 and true would pass for 1 below: frame ids and depths must be integers themselves)
     return columns, list(zip(map(tuple, stacks), shape_values))
 
@@ -711,7 +799,11 @@ class _ColumnReader:
             if checked is None:
                 trace = self.trace
                 checker = _Checker(trace.frames, trace.entries) if trace else _Checker()  # as it was before this unit
-                rest = chain(lines, _unit_lines(following) if following is not None else (), chain.from_iterable(map(_unit_lines, units)))
+                rest = chain(
+                    lines,
+                    _unit_lines(following) if following is not None else (),
+                    chain.from_iterable(map(_unit_lines, units)),
+                )
                 return _gather(trace, checker.events(rest, number))
             self._add(checked)
             if checked.truncated:
@@ -727,7 +819,7 @@ class _ColumnReader:
 
     def check_block(self, block: bytes, number: int, last: bool) -> _Chunk | None:
         """The checked chunk of a block of whole lines (the first is line `number + 1`, never the header; `last`: no
-        line follows), by a quicker way than parsing each line (`jspiprof.typed_reader`), or None to check its lines."""
+        line follows), by a quicker way than parsing each line (`jspiprof.trace.typed_reader`), or None to check its lines."""
         return None
 
     def _add(self, chunk: _Chunk) -> None:
@@ -736,7 +828,9 @@ class _ColumnReader:
             return
         suspensions = trace.suspension_columns
         for column, values in zip(suspensions._per_row(), chunk.columns):
-            if isinstance(column, array):  # packed in one go: array.extend parses its items one by one, five times slower
+            if isinstance(
+                column, array
+            ):  # packed in one go: array.extend parses its items one by one, five times slower
                 column.frombytes(struct.pack(f"{len(values)}{column.typecode}", *values))
             else:
                 column.extend(values)
@@ -754,7 +848,9 @@ class _ColumnReader:
             if after is not None or _ends_a_line(lines[-1]) or number + len(lines) == 1:
                 return None
             try:
-                objs = list(map(loads, lines[:-1]))  # a cut-off last line is skipped (with a warning once the chunk is in)
+                objs = list(
+                    map(loads, lines[:-1])
+                )  # a cut-off last line is skipped (with a warning once the chunk is in)
             except json.JSONDecodeError:
                 return None
             lines, after, truncated = lines[:-1], lines[-1], True
@@ -772,8 +868,13 @@ class _ColumnReader:
         return self.checked(objs, is_suspension, event, _dict_rows, count, truncated)
 
     def checked(
-        self, objs: list[Any], is_suspension: list[bool], event: Callable[[int], Event | None], rows: Callable[[list[Any]], Rows | None],
-        lines: int, truncated: bool,
+        self,
+        objs: list[Any],
+        is_suspension: list[bool],
+        event: Callable[[int], Event | None],
+        rows: Callable[[list[Any]], Rows | None],
+        lines: int,
+        truncated: bool,
     ) -> _Chunk | None:
         """The checked chunk of the lines parsed into `objs`: `event(i)` is the checked event of line i (other than a
         suspension), `rows` the rows of the suspension lines; None when anything does not pass the checks."""
@@ -795,11 +896,18 @@ class _ColumnReader:
         if not suspensions:
             return _Chunk(events, None, [], lines, truncated)
         found = rows(suspensions)
-        numbered = found and self._numbered(*found, frames_at, entries_at, lambda: list(compress(range(len(objs)), is_suspension)))
+        numbered = found and self._numbered(
+            *found, frames_at, entries_at, lambda: list(compress(range(len(objs)), is_suspension))
+        )
         return numbered and _Chunk(events, *numbered, lines, truncated)
 
     def _numbered(
-        self, columns: list[list[Any]], keys: list[ShapeKey], frames_at: dict[int, int], entries_at: dict[int, int], places: Callable[[], list[int]],
+        self,
+        columns: list[list[Any]],
+        keys: list[ShapeKey],
+        frames_at: dict[int, int],
+        entries_at: dict[int, int],
+        places: Callable[[], list[int]],
     ) -> tuple[list[list[Any]], list[SuspensionShape]] | None:
         """The suspensions' columns with the numbers of their shapes added, and the shapes they are the first to use;
         None when their entries, stacks or texts do not pass the checks. `keys` are the rows' shape keys; `places` gives
@@ -828,11 +936,18 @@ class _ColumnReader:
             if number is None:
                 stack, (depth, *texts) = key
                 stack = self.stack_of(stack)
-                if stack is None or depth != len(stack) or texts[3] not in _SUSPENSION_OUTCOMES or not all(map(frozenset.__contains__, _SHAPE_TYPES, map(type, texts[:3] + texts[4:]))):
+                if (
+                    stack is None
+                    or depth != len(stack)
+                    or texts[3] not in _SUSPENSION_OUTCOMES
+                    or not all(map(frozenset.__contains__, _SHAPE_TYPES, map(type, texts[:3] + texts[4:])))
+                ):
                     return None
                 if not checker.frames.issuperset(stack):
                     return None
-                if frames_at and any(frame in frames_at for frame in stack):  # frames defined in this chunk: before their first use?
+                if frames_at and any(
+                    frame in frames_at for frame in stack
+                ):  # frames defined in this chunk: before their first use?
                     at = at or places()
                     if any(frames_at.get(frame, -1) > at[i] for frame in stack):
                         return None
@@ -864,6 +979,6 @@ def read_trace(source: Source) -> Trace:
 
 
 try:  # the quickest reader of a file this Python has: on the host, msgspec's (it imports this module in turn)
-    import jspiprof.typed_reader as _typed_reader
+    import jspiprof.trace.typed_reader as _typed_reader
 except ImportError:  # inside Pyodide: no msgspec, or msgspec without numpy
     _typed_reader = None

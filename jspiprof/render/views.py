@@ -33,8 +33,14 @@ SCATTER_LIMIT = 20_000
 """Depth against wait draws points up to this many suspensions, and a density heatmap above."""
 
 PATH_COLORS = {
-    "urllib3": "#d62728", "run_sync": "#ff7f0e", "time.sleep": "#9467bd", "asyncio.run": "#8c564b",
-    "run_until_complete": "#e377c2", "socket": "#bcbd22", "ssl": "#17becf", "other": "#7f7f7f",
+    "urllib3": "#d62728",
+    "run_sync": "#ff7f0e",
+    "time.sleep": "#9467bd",
+    "asyncio.run": "#8c564b",
+    "run_until_complete": "#e377c2",
+    "socket": "#bcbd22",
+    "ssl": "#17becf",
+    "other": "#7f7f7f",
 }
 USER_COLOR, LIBRARY_COLOR, ENTRY_COLOR = "#1f77b4", "#aec7e8", "#2ca02c"
 ROW_PX = 18
@@ -51,7 +57,9 @@ def _frame_labels(t: Tables) -> dict[int, str]:
     f = t.arrays.frames
     return {
         frame: f"{function} ({file.rsplit('/', 1)[-1]}:{line})"
-        for frame, function, file, line in zip(f["id"].tolist(), f["function"].tolist(), f["file"].tolist(), f["line"].tolist())
+        for frame, function, file, line in zip(
+            f["id"].tolist(), f["function"].tolist(), f["file"].tolist(), f["line"].tolist()
+        )
     }
 
 
@@ -70,7 +78,9 @@ def _spans(t: Tables, column_us: float) -> tuple[Columns, Columns]:
     """Suspension and frame spans to draw: exact when they fit in SPAN_BUDGET, else by time column."""
     s = t.arrays.suspensions
     if len(s["id"]) <= SPAN_BUDGET // 4:  # each suspension adds frame spans too: more rarely fits
-        suspensions = {name: s[name] for name in ("entry", "stack_id", "start_us", "end_us", "wait_us", "depth", "path")}
+        suspensions = {
+            name: s[name] for name in ("entry", "stack_id", "start_us", "end_us", "wait_us", "depth", "path")
+        }
         suspensions["count"] = np.ones(len(s["id"]), dtype=np.int64)
         frames = frame_span_columns(t, suspensions)
         if len(s["id"]) + len(frames["count"]) <= SPAN_BUDGET:
@@ -85,8 +95,13 @@ def _frame_labels_at(labels_by_frame: dict[int, str], frame: np.ndarray) -> np.n
     return np.array([labels_by_frame[f] for f in frames.tolist()], dtype=object)[codes]
 
 
-def _segments(x0: np.ndarray, x1: np.ndarray, y: np.ndarray, text: list[str] | np.ndarray | None = None,
-              customdata: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def _segments(
+    x0: np.ndarray,
+    x1: np.ndarray,
+    y: np.ndarray,
+    text: list[str] | np.ndarray | None = None,
+    customdata: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
     """Line segments x0-x1 at height y, separated by gaps, with hover text and custom data (a value, or a row of
     values, per segment) on both ends."""
     n = len(x0)
@@ -100,7 +115,9 @@ def _segments(x0: np.ndarray, x1: np.ndarray, y: np.ndarray, text: list[str] | n
         texts[0::3], texts[1::3], texts[2::3] = labels, labels, ""  # not None: plotly turns each None into JSON slowly
         segments["text"] = texts
     if customdata is not None:
-        segments["customdata"] = np.repeat(np.asarray(customdata, dtype=np.float64), 3, axis=0)  # the gap's is never shown
+        segments["customdata"] = np.repeat(
+            np.asarray(customdata, dtype=np.float64), 3, axis=0
+        )  # the gap's is never shown
     return segments
 
 
@@ -112,7 +129,9 @@ def _tracks(t: Tables) -> tuple[np.ndarray, list[tuple[float, str]]]:
     groups = Groups.by(np.maximum(rows_of(ids, s["entry"]), -1))
     deepest = np.zeros(len(ids), dtype=np.int64)
     deepest[groups.keys] = groups.max(s["depth"])
-    candidates = groups.keys[np.argsort(-durations[groups.keys], kind="stable")][:MAX_TRACKS]  # the longest entries with suspensions...
+    candidates = groups.keys[np.argsort(-durations[groups.keys], kind="stable")][
+        :MAX_TRACKS
+    ]  # the longest entries with suspensions...
     tracked = candidates[np.argsort(starts[candidates], kind="stable")]  # ...in time order
     offset, labels, row = np.full(len(ids), np.nan), [], 0
     names, kinds = e["name"].tolist(), e["kind"].tolist()
@@ -145,10 +164,22 @@ def flame_chart_spec(t: Tables) -> FigureSpec:
         return np.where(row >= 0, offset[row] if len(ids) else np.nan, np.nan)
 
     durations = np.round(e["duration_us"] / 1000, 3).tolist()
-    entry_text = [f"entry {entry} {kind} {name or ''}<br>{duration} ms" for entry, kind, name, duration in zip(  # one f-string each: faster than pandas string arithmetic
-        ids.tolist(), e["kind"].tolist(), e["name"].tolist(), durations)]
-    data = [{"type": "scattergl", "name": "entries", "mode": "lines", "line": {"width": ROW_PX - 4, "color": ENTRY_COLOR}, "hoverinfo": "text",
-             **_segments(ms(e["start_us"]), ms(e["end_us"]), np.where(np.isnan(offset), shared, offset), entry_text)}]
+    entry_text = [
+        f"entry {entry} {kind} {name or ''}<br>{duration} ms"
+        for entry, kind, name, duration in zip(  # one f-string each: faster than pandas string arithmetic
+            ids.tolist(), e["kind"].tolist(), e["name"].tolist(), durations
+        )
+    ]
+    data = [
+        {
+            "type": "scattergl",
+            "name": "entries",
+            "mode": "lines",
+            "line": {"width": ROW_PX - 4, "color": ENTRY_COLOR},
+            "hoverinfo": "text",
+            **_segments(ms(e["start_us"]), ms(e["end_us"]), np.where(np.isnan(offset), shared, offset), entry_text),
+        }
+    ]
 
     pieces, spans = _spans(t, column_us)
     labels_by_frame = _frame_labels(t)
@@ -160,29 +191,54 @@ def flame_chart_spec(t: Tables) -> FigureSpec:
         chosen = np.flatnonzero(library == is_library)
         if not len(chosen):
             continue
-        data.append({
-            "type": "scattergl", "name": "library frames" if is_library else "your frames", "mode": "lines",
-            "hovertemplate": "%{text}<br>across %{customdata} suspension(s)", "hoverlabel": NO_TRACE_NAME,
-            "line": {"width": ROW_PX - 4, "color": LIBRARY_COLOR if is_library else USER_COLOR},
-            **_segments(x0[chosen], x1[chosen], y[chosen], _frame_labels_at(labels_by_frame, spans["frame"][chosen]), spans["count"][chosen])})
+        data.append(
+            {
+                "type": "scattergl",
+                "name": "library frames" if is_library else "your frames",
+                "mode": "lines",
+                "hovertemplate": "%{text}<br>across %{customdata} suspension(s)",
+                "hoverlabel": NO_TRACE_NAME,
+                "line": {"width": ROW_PX - 4, "color": LIBRARY_COLOR if is_library else USER_COLOR},
+                **_segments(
+                    x0[chosen],
+                    x1[chosen],
+                    y[chosen],
+                    _frame_labels_at(labels_by_frame, spans["frame"][chosen]),
+                    spans["count"][chosen],
+                ),
+            }
+        )
     entry, depth = pieces["entry"], pieces["depth"]
     tracked = rows(entry)
     piece_rows = np.where(np.isnan(tracked), np.where(rows_of(ids, entry) >= 0, shared, np.nan), tracked) + depth + 1
     x0, x1 = ms(pieces["start_us"]), ms(pieces["end_us"])
     counts_and_waits = np.column_stack([pieces["count"], np.round(pieces["wait_us"] / 1000, 3)])  # wait in ms
     for path, chosen in _path_groups(pieces["path"]):
-        data.append({
-            "type": "scattergl", "name": f"suspension: {path}", "mode": "lines",
-            "hovertemplate": f"suspended: {path}<br>%{{customdata[0]}} suspension(s), wait %{{customdata[1]}} ms", "hoverlabel": NO_TRACE_NAME,
-            "line": {"width": ROW_PX - 4, "color": PATH_COLORS.get(path, "#7f7f7f")},
-            **_segments(x0[chosen], x1[chosen], piece_rows[chosen], customdata=counts_and_waits[chosen])})
+        data.append(
+            {
+                "type": "scattergl",
+                "name": f"suspension: {path}",
+                "mode": "lines",
+                "hovertemplate": f"suspended: {path}<br>%{{customdata[0]}} suspension(s), wait %{{customdata[1]}} ms",
+                "hoverlabel": NO_TRACE_NAME,
+                "line": {"width": ROW_PX - 4, "color": PATH_COLORS.get(path, "#7f7f7f")},
+                **_segments(x0[chosen], x1[chosen], piece_rows[chosen], customdata=counts_and_waits[chosen]),
+            }
+        )
 
     depth = t.arrays.suspensions["depth"]
     rows_in_chart = max([row for row, _ in labels] + [0]) + int(depth.max() if len(depth) else 0) + 3
     layout = {
         "title": {"text": "Flame chart: entries, Python frames and suspensions over time"},
-        "height": min(160 + rows_in_chart * ROW_PX, 4000), "xaxis": {"title": {"text": "time since the first entry (ms)"}}, "hovermode": "closest",
-        "yaxis": {"autorange": "reversed", "tickvals": [row for row, _ in labels], "ticktext": [label for _, label in labels], "zeroline": False},
+        "height": min(160 + rows_in_chart * ROW_PX, 4000),
+        "xaxis": {"title": {"text": "time since the first entry (ms)"}},
+        "hovermode": "closest",
+        "yaxis": {
+            "autorange": "reversed",
+            "tickvals": [row for row, _ in labels],
+            "ticktext": [label for _, label in labels],
+            "zeroline": False,
+        },
         "legend": {"orientation": "h", "y": -0.15 if rows_in_chart < 20 else -0.05},
         "margin": {"l": 220},
     }
@@ -199,7 +255,9 @@ def flame_graph_spec(t: Tables, weight: str) -> FigureSpec:
     values = s["wait_us"] if weight == "wait" else running_before_switch(t).to_numpy()
     paths = s["path"]
     stack_id = s["stack_id"]
-    pairs = Groups.in_order_of_appearance(stack_id * max(len(paths.categories), 1) + paths.codes)  # per (stack, path), first seen first
+    pairs = Groups.in_order_of_appearance(
+        stack_id * max(len(paths.categories), 1) + paths.codes
+    )  # per (stack, path), first seen first
     firsts = pairs.first_rows()
     totals = pairs.sum(np.nan_to_num(values, nan=0.0))  # a missing running time counts as none
     labels_by_frame, libraries = _frame_labels(t), _libraries(t)
@@ -212,7 +270,12 @@ def flame_graph_spec(t: Tables, weight: str) -> FigureSpec:
         for frame in t.stacks[stack_id[first]]:
             node = f"{parent}/{frame}"
             if node not in nodes:
-                nodes[node] = [labels_by_frame.get(frame, str(frame)), parent, 0.0, LIBRARY_COLOR if libraries.get(frame, True) else USER_COLOR]
+                nodes[node] = [
+                    labels_by_frame.get(frame, str(frame)),
+                    parent,
+                    0.0,
+                    LIBRARY_COLOR if libraries.get(frame, True) else USER_COLOR,
+                ]
             nodes[node][2] += value
             parent = node
         if weight == "wait":
@@ -221,12 +284,27 @@ def flame_graph_spec(t: Tables, weight: str) -> FigureSpec:
     ids = list(nodes)
     label, parents, value, color = (list(column) for column in zip(*nodes.values()))
     icicle = {
-        "type": "icicle", "ids": ids, "labels": label, "parents": parents, "values": [float(v) / 1000 for v in value], "branchvalues": "total",
-        "marker": {"colors": color}, "tiling": {"orientation": "v"}, "maxdepth": 12,
-        "hovertemplate": "%{label}<br>%{value:,.3f} ms (%{percentRoot:.1%})", "hoverlabel": NO_TRACE_NAME,
+        "type": "icicle",
+        "ids": ids,
+        "labels": label,
+        "parents": parents,
+        "values": [float(v) / 1000 for v in value],
+        "branchvalues": "total",
+        "marker": {"colors": color},
+        "tiling": {"orientation": "v"},
+        "maxdepth": 12,
+        "hovertemplate": "%{label}<br>%{value:,.3f} ms (%{percentRoot:.1%})",
+        "hoverlabel": NO_TRACE_NAME,
     }
     what = "time suspended (wait)" if weight == "wait" else "Python running time before each switch"
-    return {"data": [icicle], "layout": {"title": {"text": f"Flame graph weighted by {what}"}, "height": 520, "margin": {"t": 50, "l": 10, "r": 10, "b": 10}}}
+    return {
+        "data": [icicle],
+        "layout": {
+            "title": {"text": f"Flame graph weighted by {what}"},
+            "height": 520,
+            "margin": {"t": 50, "l": 10, "r": 10, "b": 10},
+        },
+    }
 
 
 def _wait_bins(waits_ms: np.ndarray) -> np.ndarray:
@@ -254,9 +332,22 @@ def wait_histogram_spec(t: Tables) -> FigureSpec:
     data = []
     for path, rows in _path_groups(s["path"]):
         counts, _ = np.histogram(np.clip(waits[rows], edges[0], edges[-1]), bins=edges)
-        data.append({"type": "bar", "x": labels, "y": counts, "name": path, "marker": {"color": PATH_COLORS.get(path, "#7f7f7f")}})
-    layout = {"title": {"text": "Wait per suspension"}, "barmode": "stack", "xaxis": {"title": {"text": "wait (ms, log-spaced bins)"}},
-              "yaxis": {"title": {"text": "suspensions"}}, "height": 420}
+        data.append(
+            {
+                "type": "bar",
+                "x": labels,
+                "y": counts,
+                "name": path,
+                "marker": {"color": PATH_COLORS.get(path, "#7f7f7f")},
+            }
+        )
+    layout = {
+        "title": {"text": "Wait per suspension"},
+        "barmode": "stack",
+        "xaxis": {"title": {"text": "wait (ms, log-spaced bins)"}},
+        "yaxis": {"title": {"text": "suspensions"}},
+        "height": 420,
+    }
     return {"data": data, "layout": layout}
 
 
@@ -264,26 +355,53 @@ def depth_vs_wait_spec(t: Tables) -> FigureSpec:
     """Python stack depth against wait, one point per suspension (a density heatmap on big traces)."""
     s = t.arrays.suspensions
     data = []
-    layout = {"title": {"text": "Stack depth against wait"}, "xaxis": {"title": {"text": "Python stack depth (frames)"}},
-              "yaxis": {"title": {"text": "wait (ms)"}}, "height": 420}
+    layout = {
+        "title": {"text": "Stack depth against wait"},
+        "xaxis": {"title": {"text": "Python stack depth (frames)"}},
+        "yaxis": {"title": {"text": "wait (ms)"}},
+        "height": 420,
+    }
     depth, waits = s["depth"], s["wait_us"] / 1000
     if len(depth) <= SCATTER_LIMIT:
         sites = np.asarray(s["site"], dtype=object)
         for path, rows in _path_groups(s["path"]):
-            data.append({
-                "type": "scattergl", "x": depth[rows], "y": waits[rows], "mode": "markers",
-                "name": path, "opacity": 0.6, "marker": {"color": PATH_COLORS.get(path, "#7f7f7f"), "size": 7},
-                "text": sites[rows], "hovertemplate": "%{text}<br>depth %{x}<br>wait %{y:,.3f} ms", "hoverlabel": NO_TRACE_NAME})
+            data.append(
+                {
+                    "type": "scattergl",
+                    "x": depth[rows],
+                    "y": waits[rows],
+                    "mode": "markers",
+                    "name": path,
+                    "opacity": 0.6,
+                    "marker": {"color": PATH_COLORS.get(path, "#7f7f7f"), "size": 7},
+                    "text": sites[rows],
+                    "hovertemplate": "%{text}<br>depth %{x}<br>wait %{y:,.3f} ms",
+                    "hoverlabel": NO_TRACE_NAME,
+                }
+            )
         layout["yaxis"]["type"] = "log"
     else:
         edges = _wait_bins(waits)
         depths = np.arange(depth.min(), depth.max() + 2)
-        bins, width = _bin_of(waits, edges), len(edges) - 1  # a depth's bin is depth - depths[0]: its edges are integers
+        bins, width = (
+            _bin_of(waits, edges),
+            len(edges) - 1,
+        )  # a depth's bin is depth - depths[0]: its edges are integers
         cells = np.bincount(((depth - depths[0]) * width + bins)[bins >= 0], minlength=(len(depths) - 1) * width)
         counts = cells.reshape(len(depths) - 1, width).astype(np.float64)  # as np.histogram2d gives them
-        data.append({"type": "heatmap", "x": depths[:-1], "y": [f"{edges[i]:.3g}" for i in range(len(edges) - 1)], "z": np.log10(counts.T + 1),
-                     "customdata": counts.T, "colorscale": "Viridis", "colorbar": {"title": {"text": "log10 count"}},
-                     "hovertemplate": "depth %{x}<br>wait ≥ %{y} ms<br>%{customdata:,} suspensions", "hoverlabel": NO_TRACE_NAME})
+        data.append(
+            {
+                "type": "heatmap",
+                "x": depths[:-1],
+                "y": [f"{edges[i]:.3g}" for i in range(len(edges) - 1)],
+                "z": np.log10(counts.T + 1),
+                "customdata": counts.T,
+                "colorscale": "Viridis",
+                "colorbar": {"title": {"text": "log10 count"}},
+                "hovertemplate": "depth %{x}<br>wait ≥ %{y} ms<br>%{customdata:,} suspensions",
+                "hoverlabel": NO_TRACE_NAME,
+            }
+        )
     return {"data": data, "layout": layout}
 
 

@@ -18,7 +18,19 @@ from typing import Annotated, Any, Union
 import msgspec
 import numpy as np
 
-from jspiprof.trace import _FIELDS, _INT, _LIST, _NUMBER, _PER_ROW, _SHAPE_FIELDS, Event, Rows, _Chunk, _check_fields, _ColumnReader
+from jspiprof.trace.reader import (
+    _FIELDS,
+    _INT,
+    _LIST,
+    _NUMBER,
+    _PER_ROW,
+    _SHAPE_FIELDS,
+    Event,
+    Rows,
+    _check_fields,
+    _Chunk,
+    _ColumnReader,
+)
 
 _INTEGER = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 """An integer that orjson, and so the precise checks, read as an integer too (bigger ones it reads as floats)."""
@@ -35,7 +47,10 @@ def _struct(kind: str) -> type[msgspec.Struct]:
     """The line type `kind` as a struct: the fields of `_FIELDS` (for an entry, also those of its end, when it ended
     before its line was written); a field that is not one of them refused. A suspension's stack is kept as its JSON
     text (checked to be JSON, not parsed): the stacks of a trace are few, each is parsed once (`stack_of`)."""
-    fields: list[tuple[Any, ...]] = [(name, msgspec.Raw if (kind, name) == ("suspension", "stack") else _type(*allowed)) for name, allowed in _FIELDS[kind].items()]
+    fields: list[tuple[Any, ...]] = [
+        (name, msgspec.Raw if (kind, name) == ("suspension", "stack") else _type(*allowed))
+        for name, allowed in _FIELDS[kind].items()
+    ]
     if kind == "entry":
         fields += [(name, Union[_type(*_FIELDS["entry_end"][name]), msgspec.UnsetType], msgspec.UNSET) for name in _END]
     return msgspec.defstruct(kind, fields, tag=kind, tag_field="type", forbid_unknown_fields=True, gc=False)
@@ -43,7 +58,9 @@ def _struct(kind: str) -> type[msgspec.Struct]:
 
 _END = tuple(name for name in _FIELDS["entry_end"] if name != "id")
 """The fields of an entry's end that its own line carries when it ended before the line was written."""
-_STRUCTS = {_struct(kind): kind for kind in _FIELDS if kind != "header"}  # the header line goes through the precise checks
+_STRUCTS = {
+    _struct(kind): kind for kind in _FIELDS if kind != "header"
+}  # the header line goes through the precise checks
 _DECODER = msgspec.json.Decoder(Union[tuple(_STRUCTS)])  # type: ignore[misc]
 _VALUES = {struct: attrgetter(*_FIELDS[kind]) for struct, kind in _STRUCTS.items()}
 _SUSPENSION = next(struct for struct, kind in _STRUCTS.items() if kind == "suspension")
@@ -55,12 +72,16 @@ _END_VALUES = attrgetter(*_END)
 
 
 def _line_count(block: bytes) -> int:
-    newlines = int(np.count_nonzero(np.frombuffer(block, dtype=np.uint8) == ord("\n")))  # a few times quicker than bytes.count
+    newlines = int(
+        np.count_nonzero(np.frombuffer(block, dtype=np.uint8) == ord("\n"))
+    )  # a few times quicker than bytes.count
     return newlines + (not block.endswith(b"\n"))
 
 
 def _rows(suspensions: list[Any]) -> Rows:
-    return [list(map(column, suspensions)) for column in _COLUMNS], list(zip(map(bytes, map(_STACK, suspensions)), map(_SHAPE_VALUES, suspensions)))
+    return [list(map(column, suspensions)) for column in _COLUMNS], list(
+        zip(map(bytes, map(_STACK, suspensions)), map(_SHAPE_VALUES, suspensions))
+    )
 
 
 class TypedReader(_ColumnReader):
@@ -92,10 +113,13 @@ class TypedReader(_ColumnReader):
             if kind == "entry" and obj.end_us is not msgspec.UNSET:  # an entry that ended before its line was written
                 end = _END_VALUES(obj)
                 if msgspec.UNSET in end:  # the precise checks' error: a missing field
-                    _check_fields("entry_end", {"id": obj.id, **{name: value for name, value in zip(_END, end) if value is not msgspec.UNSET}}, f"line {number + i + 1}")
+                    _check_fields(
+                        "entry_end",
+                        {"id": obj.id, **{name: value for name, value in zip(_END, end) if value is not msgspec.UNSET}},
+                        f"line {number + i + 1}",
+                    )
                 checker.end_entry(checked, end, number + i + 1)
             return checked
 
         is_suspension = list(map(is_, map(type, objs), repeat(_SUSPENSION)))
         return self.checked(objs, is_suspension, event, _rows, len(objs), False)
-

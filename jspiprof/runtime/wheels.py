@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from jspiprof.runtime import RuntimeProblem
+from jspiprof.runtime.install import RuntimeProblem
 
 PYODIDE_PYTHON = "3.14"
 _COMPLETE_MARKER = ".complete"
@@ -45,7 +45,11 @@ def download_wheels(requirements: list[str], home: Path) -> list[Path]:
     folder = home / "wheels" / key
     if not (folder / _COMPLETE_MARKER).is_file():
         folder.mkdir(parents=True, exist_ok=True)
-        print(f"jspiprof: downloading wheels for {', '.join(requirements)} (Python {PYODIDE_PYTHON}, pure Python)...", file=sys.stderr, flush=True)
+        print(
+            f"jspiprof: downloading wheels for {', '.join(requirements)} (Python {PYODIDE_PYTHON}, pure Python)...",
+            file=sys.stderr,
+            flush=True,
+        )
         command = [
             sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--progress-bar", "on",
             "--only-binary=:all:", "--python-version", PYODIDE_PYTHON, "--platform", "any",
@@ -55,7 +59,9 @@ def download_wheels(requirements: list[str], home: Path) -> list[Path]:
         if done.returncode != 0:
             missing = _no_pure_wheel(done.stderr)
             if missing:
-                raise RuntimeProblem(f"{missing} has no pure-Python wheel on PyPI for Python {PYODIDE_PYTHON}, so it cannot be loaded into Pyodide offline.")
+                raise RuntimeProblem(
+                    f"{missing} has no pure-Python wheel on PyPI for Python {PYODIDE_PYTHON}, so it cannot be loaded into Pyodide offline."
+                )
             last = next((line for line in reversed(done.stderr.splitlines()) if line.strip()), "unknown error")
             raise RuntimeProblem(f"pip could not download wheels for {', '.join(requirements)} ({last.strip()}).")
         (folder / _COMPLETE_MARKER).write_text("\n".join(requirements) + "\n")

@@ -34,7 +34,10 @@ def _cells(column: Any) -> list[str]:
         return ["" if isnan(value) else f"{value:,.3f}" for value in column.tolist()]
     values = np.asarray(column, dtype=object)
     text = _texts(kind)
-    return [(_escaped(value) if value is pd.NA else "") if gap else text(value) for value, gap in zip(values.tolist(), pd.isna(values).tolist())]
+    return [
+        (_escaped(value) if value is pd.NA else "") if gap else text(value)
+        for value, gap in zip(values.tolist(), pd.isna(values).tolist())
+    ]
 
 
 def _index_cells(index: pd.Index) -> list[str]:

@@ -18,10 +18,10 @@ import orjson
 import pandas as pd
 import plotly
 
-from jspiprof import views
 from jspiprof.analysis import Insight, Tables, time_accounting
 from jspiprof.analysis.stats import StatsTable, kind_table, site_table, wait_table
-from jspiprof.html_table import html_table
+from jspiprof.render import views
+from jspiprof.render.html_table import html_table
 from jspiprof.trace import Header
 
 MAX_TABLE_ROWS = 100
@@ -53,10 +53,12 @@ def _table(table: StatsTable, empty: str) -> str:
     if not rows:
         return f'<p class="none">{html.escape(empty)}</p>'
     in_ms = {
-        name[:-3] + "_ms" if name.endswith("_us") else name: values[:MAX_TABLE_ROWS] / 1000 if name.endswith("_us") else values[:MAX_TABLE_ROWS]
+        name[:-3] + "_ms" if name.endswith("_us") else name: values[:MAX_TABLE_ROWS] / 1000
+        if name.endswith("_us")
+        else values[:MAX_TABLE_ROWS]
         for name, values in table.columns.items()
     }
-    note = f"<p class=\"meta\">First {MAX_TABLE_ROWS:,} of {rows:,} rows.</p>" if rows > MAX_TABLE_ROWS else ""
+    note = f'<p class="meta">First {MAX_TABLE_ROWS:,} of {rows:,} rows.</p>' if rows > MAX_TABLE_ROWS else ""
     return html_table(table.index[:MAX_TABLE_ROWS], in_ms) + note
 
 
@@ -82,8 +84,14 @@ def _insights(found: list[Insight]) -> str:
     if not found:
         return '<p class="none">No pattern that wastes time was found in this trace.</p>'
     rest = found[MAX_INSIGHTS:]
-    note = (f'<p class="meta">{len(rest):,} more insights, the largest with {_ms(rest[0].at_stake_us)} at stake: '
-            "<code>jspiprof stats --json TRACE</code> lists every one.</p>") if rest else ""
+    note = (
+        (
+            f'<p class="meta">{len(rest):,} more insights, the largest with {_ms(rest[0].at_stake_us)} at stake: '
+            "<code>jspiprof stats --json TRACE</code> lists every one.</p>"
+        )
+        if rest
+        else ""
+    )
     return "".join(map(_insight, found[:MAX_INSIGHTS])) + note
 
 
@@ -126,10 +134,20 @@ def _figure(number: int, spec: views.FigureSpec) -> Iterator[bytes]:
     """A chart: its div, drawn by plotly.js from the spec (template and config set once per page), in parts (its data
     one trace at a time: a part written is freed before the next is made, so their memory is reused)."""
     div = f"chart-{number}".encode()
-    yield b'<div id="' + div + b'" class="plotly-graph-div" style="height:100%; width:100%;"></div><script>Plotly.newPlot("' + div + b'", ['
+    yield (
+        b'<div id="'
+        + div
+        + b'" class="plotly-graph-div" style="height:100%; width:100%;"></div><script>Plotly.newPlot("'
+        + div
+        + b'", ['
+    )
     for i, trace in enumerate(spec["data"]):
         yield b"," + _script_json(trace) if i else _script_json(trace)
-    yield b"], Object.assign({template: jspiprofTemplate}, " + _script_json(spec["layout"]) + b"), jspiprofConfig);</script>"
+    yield (
+        b"], Object.assign({template: jspiprofTemplate}, "
+        + _script_json(spec["layout"])
+        + b"), jspiprofConfig);</script>"
+    )
 
 
 def _program(header: Header) -> str:
@@ -145,8 +163,10 @@ def _runtime(header: Header) -> str:
 
 def _head(title: str) -> bytes:
     """The page up to plotly.js, which comes next (then `_page`), UTF-8 encoded."""
-    return (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
-            f"<style>{_STYLE}</style><script type=\"text/javascript\">").encode()
+    return (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f'<style>{_STYLE}</style><script type="text/javascript">'
+    ).encode()
 
 
 def _page(t: Tables, found: list[Insight], title: str) -> Iterator[bytes]:
@@ -155,32 +175,51 @@ def _page(t: Tables, found: list[Insight], title: str) -> Iterator[bytes]:
     s = t.arrays.suspensions
     accounting = time_accounting(t)
     window = max(accounting.window_us, 1e-9)
-    parts = [(accounting.running_us, "running Python", "#1f77b4"), (accounting.suspended_us, "suspended", "#d62728"), (accounting.other_us, "other (JS / idle)", "#999")]
+    parts = [
+        (accounting.running_us, "running Python", "#1f77b4"),
+        (accounting.suspended_us, "suspended", "#d62728"),
+        (accounting.other_us, "other (JS / idle)", "#999"),
+    ]
     bar = "".join(
         f'<div style="width:{100 * us / window:.3f}%;background:{color}" title="{label}: {_ms(us)}">{label} {100 * us / window:.0f}%</div>'
-        for us, label, color in parts if us > 0
+        for us, label, color in parts
+        if us > 0
     )
     cards = [
-        ("suspensions", f"{len(s['id']):,}"), ("total wait", _ms(s["wait_us"].sum())), ("failed switches", f"{len(t.failed_switches):,}"),
-        ("entries", f"{len(t.arrays.entries['id']):,}"), ("run window", _ms(accounting.window_us)), ("running Python", _ms(accounting.running_us)),
-        ("suspended", _ms(accounting.suspended_us)), ("other (JS / idle)", _ms(accounting.other_us)),
+        ("suspensions", f"{len(s['id']):,}"),
+        ("total wait", _ms(s["wait_us"].sum())),
+        ("failed switches", f"{len(t.failed_switches):,}"),
+        ("entries", f"{len(t.arrays.entries['id']):,}"),
+        ("run window", _ms(accounting.window_us)),
+        ("running Python", _ms(accounting.running_us)),
+        ("suspended", _ms(accounting.suspended_us)),
+        ("other (JS / idle)", _ms(accounting.other_us)),
     ]
     warnings = []
     if not t.finished:
-        warnings.append("The trace has no end line: the program crashed or was killed; everything recorded before is shown.")
+        warnings.append(
+            "The trace has no end line: the program crashed or was killed; everything recorded before is shown."
+        )
     if t.dropped:
         warnings.append(f"{t.dropped:,} events were dropped by the recorder: counts are lower bounds.")
     yield b"</script><script>const jspiprofTemplate = "  # after plotly.js (`_head`), as the file holds it
     yield _TEMPLATE.read_bytes()
     yield b"; const jspiprofConfig = " + _script_json(_CONFIG) + b";</script></head><body>"
-    yield "".join([
-        f"<h1>{html.escape(title)}</h1>",
-        f'<p class="meta">{html.escape(_program(t.header))} · {html.escape(_runtime(t.header))}</p>',
-        *(f'<p class="insight">{html.escape(w)}</p>' for w in warnings),
-        '<div class="cards">' + "".join(f'<div class="card">{html.escape(k)}<b>{html.escape(v)}</b></div>' for k, v in cards) + "</div>",
-        "<h2>Where the time went</h2>", f'<div class="accounting">{bar}</div>',
-        "<h2>Insights</h2>", _insights(found), "<h2>Flame chart</h2>",
-    ]).encode()
+    yield "".join(
+        [
+            f"<h1>{html.escape(title)}</h1>",
+            f'<p class="meta">{html.escape(_program(t.header))} · {html.escape(_runtime(t.header))}</p>',
+            *(f'<p class="insight">{html.escape(w)}</p>' for w in warnings),
+            '<div class="cards">'
+            + "".join(f'<div class="card">{html.escape(k)}<b>{html.escape(v)}</b></div>' for k, v in cards)
+            + "</div>",
+            "<h2>Where the time went</h2>",
+            f'<div class="accounting">{bar}</div>',
+            "<h2>Insights</h2>",
+            _insights(found),
+            "<h2>Flame chart</h2>",
+        ]
+    ).encode()
     yield from _figure(1, views.flame_chart_spec(t))
     yield b"<h2>Flame graphs</h2>"
     yield from _figure(2, views.flame_graph_spec(t, "wait"))
@@ -188,12 +227,21 @@ def _page(t: Tables, found: list[Insight], title: str) -> Iterator[bytes]:
     yield b"<h2>Waits</h2>"
     yield from _figure(4, views.wait_histogram_spec(t))
     yield from _figure(5, views.depth_vs_wait_spec(t))
-    yield "".join([
-        "<h2>Sites (largest total wait first)</h2>", _table(site_table(t), "No suspension was recorded."),
-        "<h2>Per path</h2>", _table(wait_table(s, "path"), "No suspension was recorded."),
-        "<h2>Per entry kind</h2>", _table(kind_table(t), "No entry was recorded."),
-        "<h2>Failed switches</h2>", _table(_failed_table(t), "No failed switch: every requested stack switch was possible."),
-    ]).encode() + b"</body></html>"
+    yield (
+        "".join(
+            [
+                "<h2>Sites (largest total wait first)</h2>",
+                _table(site_table(t), "No suspension was recorded."),
+                "<h2>Per path</h2>",
+                _table(wait_table(s, "path"), "No suspension was recorded."),
+                "<h2>Per entry kind</h2>",
+                _table(kind_table(t), "No entry was recorded."),
+                "<h2>Failed switches</h2>",
+                _table(_failed_table(t), "No failed switch: every requested stack switch was possible."),
+            ]
+        ).encode()
+        + b"</body></html>"
+    )
 
 
 def render(t: Tables, found: list[Insight], title: str) -> str:

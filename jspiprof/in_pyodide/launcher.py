@@ -11,7 +11,7 @@ import sys
 import traceback
 from types import ModuleType, TracebackType
 
-from jspiprof.diagnose import add_notes
+from jspiprof.in_pyodide.diagnose import add_notes
 
 
 def exit_status(code: object) -> int:
@@ -27,7 +27,9 @@ def exit_status(code: object) -> int:
 def _user_traceback(tb: TracebackType | None) -> TracebackType | None:
     """Drop the launcher's and runpy's frames from the top of a traceback, as `python app.py` shows it."""
     machinery = (__file__, runpy.__file__)
-    while tb is not None and (tb.tb_frame.f_code.co_filename in machinery or tb.tb_frame.f_code.co_filename.startswith("<frozen")):
+    while tb is not None and (
+        tb.tb_frame.f_code.co_filename in machinery or tb.tb_frame.f_code.co_filename.startswith("<frozen")
+    ):
         tb = tb.tb_next
     return tb
 
