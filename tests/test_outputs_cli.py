@@ -107,13 +107,14 @@ def test_progress_bars_show_for_big_traces_only(tmp_path: Path, monkeypatch: pyt
     from click.testing import CliRunner
 
     from jspiprof import cli
+    from jspiprof.cli import common
 
     trace = tmp_path / "run.jsonl"
     trace.write_bytes((FIXTURES / "sequential.jsonl").read_bytes())
     size = trace.stat().st_size
     shown = {}
     for threshold in (size, size + 1):  # a trace of PROGRESS_BYTES shows progress; a byte smaller, none
-        monkeypatch.setattr(cli, "PROGRESS_BYTES", threshold)
+        monkeypatch.setattr(common, "PROGRESS_BYTES", threshold)
         done = CliRunner().invoke(cli.main, [command[0], str(trace), *command[1:]])
         assert done.exit_code == 0, done.output
         shown[threshold] = done.stderr

@@ -1,0 +1,159 @@
+"""`jspiprof setup` and `jspiprof run`: install the runtime, run a program inside Pyodide and record it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from jspiprof.analysis import insights, tables
+from jspiprof.cli.common import DEFAULT_TRACE, HOME_OPTION
+from jspiprof.render import report
+from jspiprof.render.run_summary import format_summary, summarize
+from jspiprof.runtime.install import RuntimeProblem, cache_home, ensure_runtime, install
+from jspiprof.runtime.runner import Program, build_config, run_in_node
+from jspiprof.runtime.wheels import download_wheels, read_requirements
+from jspiprof.trace import Trace, TraceError, read_trace
+
+
+@click.command()
+@HOME_OPTION
+def setup(home: Path | None) -> None:
+    """Install Node (with JSPI) and Pyodide into the cache; does nothing when they are already there."""
+    try:
+        install(cache_home(home))
+    except RuntimeProblem as problem:
+        raise click.ClickException(str(problem)) from None
+
+
+def _program(script_and_args: tuple[str, ...], code: str | None, module: str | None) -> Program:
+    if code is not None and module is not None:
+        raise click.UsageError("Give either -c CODE or -m MODULE, not both.")
+    if code is not None:
+        return Program("code", code, ["-c", *script_and_args])
+    if module is not None:
+        return Program("module", module, [module, *script_and_args])
+    if not script_and_args:
+        raise click.UsageError("Give a script to run, or -c CODE, or -m MODULE.")
+    script = script_and_args[0]
+    if script.startswith("-") and script != "-" and not Path(script).exists():
+        raise click.UsageError(
+            f"No such option: {script} (see jspiprof run --help; the script's own options go after the script)."
+        )
+    return Program("script", script, list(script_and_args))
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option("-c", "code", metavar="CODE", help="Run this Python code instead of a script.")
+@click.option("-m", "module", metavar="MODULE", help="Run this module as __main__ (like python -m).")
+@click.option(
+    "--with",
+    "packages",
+    metavar="PKG",
+    multiple=True,
+    help="Load this PyPI package (pure-Python wheel) first; repeatable.",
+)
+@click.option(
+    "-r",
+    "--requirements",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Load the packages listed in this requirements file.",
+)
+@click.option(
+    "--node",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Run under this Node (24.20+, 25 or 26) instead of the cached Node 26.",
+)
+@click.option(
+    "-o",
+    "--trace",
+    "trace_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_TRACE,
+    show_default=True,
+    help="Record the stack switches into this trace file (overwritten).",
+)
+@click.option("--no-trace", is_flag=True, help="Record nothing: just run the program.")
+@HOME_OPTION
+@click.argument("script_and_args", nargs=-1, type=click.UNPROCESSED, metavar="[SCRIPT] [ARGS]...")
+def run(
+    code: str | None,
+    module: str | None,
+    packages: tuple[str, ...],
+    requirements: Path | None,
+    node: Path | None,
+    trace_path: Path,
+    no_trace: bool,
+    home: Path | None,
+    script_and_args: tuple[str, ...],
+) -> None:
+    """Run a Python program inside Pyodide under Node with JSPI, recording its stack switches.
+
+    The program is entered the way `pyodide.runPythonAsync` enters Python, so `run_sync`, `time.sleep`,
+    `asyncio.run` and `requests` stack-switch at top level, as in Chrome.
+
+    \b
+    - sys.argv is SCRIPT ARGS... as given (['-c', ARGS...] with -c, [MODULE, ARGS...] with -m).
+    - The current folder and the script's folder are mounted at their own paths inside Pyodide,
+      so the program reads and writes real files; it starts in the current folder.
+    - stdout and stderr are streamed live, unbuffered.
+    - The exit status is the program's: sys.exit(n) gives n; an uncaught exception prints its
+      traceback and gives 1.
+    - Ctrl-C or SIGTERM stops Node; no process is left behind.
+    - Node and Pyodide are installed into the cache on first use (see `jspiprof setup`).
+    - Every stack switch, entry and failed switch is streamed to the trace (-o, default
+      ./jspiprof-trace.jsonl; docs/trace-format.md); at exit its path and a summary go to stderr.
+      A crash or SIGTERM still leaves a readable trace.
+    """
+    program = _program(script_and_args, code, module)
+    cache = cache_home(home)
+    try:
+        runtime = ensure_runtime(cache, node)
+        requested = list(packages) + (read_requirements(requirements) if requirements else [])
+        wheels = download_wheels(requested, cache)
+        config = build_config(program, runtime, wheels, Path.cwd())
+    except RuntimeProblem as problem:
+        raise click.ClickException(str(problem)) from None
+    if not no_trace:
+        config.trace = str(trace_path.resolve())
+    status = run_in_node(config, runtime)
+    if not no_trace:
+        _print_trace_summary(trace_path)
+    sys.exit(status)
+
+
+def _print_trace_summary(trace_path: Path) -> None:
+    """Tell where the trace is and what it holds (stderr, so the program's stdout stays its own)."""
+    if not trace_path.is_file():
+        click.echo(f"jspiprof: no trace was written to {trace_path} (Node ended before Pyodide was loaded).", err=True)
+        return
+    try:
+        trace = read_trace(trace_path)
+    except TraceError as error:
+        click.echo(f"jspiprof: trace {trace_path} is unreadable: {error}", err=True)
+        return
+    click.echo(f"jspiprof: trace written to {trace_path}", err=True)
+    click.echo(format_summary(summarize(trace)), err=True)
+    _write_run_report(trace, trace_path)
+
+
+TOP_FINDINGS = 3
+
+
+def _write_run_report(trace: Trace, trace_path: Path) -> None:
+    """Write the HTML report next to the trace and print the top findings (stderr)."""
+    t = tables(trace)
+    found = insights(t)
+    output = trace_path.with_suffix(".html")
+    try:
+        report.write(t, found, trace_path.name, output)
+    except OSError as error:
+        click.echo(f"jspiprof: cannot write the report to {output}: {error.strerror or error}.", err=True)
+    else:
+        click.echo(f"jspiprof: report written to {output} (open it in a browser)", err=True)
+    for insight in found[:TOP_FINDINGS]:
+        click.echo(
+            f"jspiprof: finding: {insight.title} (about {insight.at_stake_us / 1000:,.1f} ms at stake)", err=True
+        )
+        click.echo(f"    {insight.suggestion}", err=True)
