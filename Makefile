@@ -14,8 +14,7 @@ demo: $(VENV)/.installed
 	$(BIN)/jspiprof run --with requests examples/crawler.py
 
 test: $(VENV)/.installed-test browser
-	$(BIN)/jspiprof setup
-	$(BIN)/python tests/pyodide_dist.py
+	$(BIN)/jspiprof setup --pytest
 	$(BIN)/python -m pytest
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python

@@ -1,20 +1,18 @@
 """Shared fixtures: the real runtime (Node 26 + Pyodide from the cache), the CLI as a subprocess, a local HTTP server.
 
-Tests inside real Pyodide use pytest-pyodide: write `@run_in_pyodide def test_x(selenium): ...` (the body runs
-inside Pyodide under `runPythonAsync`), or call `selenium.run_js(...)` / `selenium.run_async(...)` with the
-`selenium` fixture. Such a test (any test using pytest-pyodide's `runtime` fixture, which `selenium` does)
-runs once per runtime of `--runtime` (default here: `node,chrome`, see pyproject's addopts): `node` is the
-cached Node 26, put first on PATH, with JSPI on; `chrome` is Debian's headless Chromium via chromium-driver.
-Never use `selenium_jspi`: it passes a flag that Node 26 refuses. `--dist-dir` defaults to the offline dist
-folder built by `tests/pyodide_dist.py` (npm pyodide + wheels for pytest, tblib, urllib3); `selenium.load_package
-("urllib3")` loads from it. A missing runtime is an error, never a skip.
+Tests inside real Pyodide use pytest-pyodide, set up for JSPI by jspiprof's own pytest plugin
+(`jspiprof.pytest_plugin`): write `@run_in_pyodide def test_x(selenium): ...` (the body runs inside Pyodide under
+`runPythonAsync`), or call `selenium.run_js(...)` / `selenium.run_async(...)` with the `selenium` fixture. Such a
+test runs once per runtime of `--runtime` (here `node,chrome`, see pyproject's addopts): `node` is the cached
+Node 26, which the plugin puts first on PATH; `chrome` is Debian's headless Chromium via chromium-driver.
+`--dist-dir` defaults to the offline dist folder the plugin builds in the cache (`jspiprof setup --pytest`);
+`selenium.load_package("urllib3")` loads from it. A missing runtime is an error, never a skip.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -25,41 +23,10 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from pyodide_dist import build_dist
-from pytest_pyodide.config import get_global_config
 
 from jspiprof.runtime.install import Runtime, cache_home, install
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
-
-
-CHROME_FLAGS = [
-    "--js-flags=--expose-gc",  # pytest-pyodide's default, kept
-    "--headless",
-    "--no-sandbox",  # needed when running as root
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_configure(config: pytest.Config) -> None:
-    """Point pytest-pyodide at the cached Node 26 and the offline dist folder; check Chromium is there if asked for."""
-    home = cache_home()
-    runtime = install(home, quiet=True)
-    os.environ["PATH"] = f"{runtime.node.parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    if Path(config.option.dist_dir) == Path("pyodide"):
-        config.option.dist_dir = build_dist(runtime, home)
-    get_global_config().set_flags("chrome", CHROME_FLAGS)
-    if "chrome" in str(config.option.runtime) and not (shutil.which("chromium") and shutil.which("chromedriver")):
-        raise pytest.UsageError(
-            "--runtime chrome needs Debian's chromium and chromium-driver: apt-get install chromium chromium-driver "
-            "(or run `make test`), or pass --runtime node."
-        )
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """Analysis of a trace with pandas: tables, per-site statistics, time accounting, insights."""
 
-from jspiprof.analysis.insights import Insight, insights
+from jspiprof.analysis.insights import Insight, insights, longest_sequential_run
 from jspiprof.analysis.stats import (
     TimeAccounting,
     kind_stats,
@@ -20,6 +20,7 @@ __all__ = [
     "TimeAccounting",
     "insights",
     "kind_stats",
+    "longest_sequential_run",
     "path_stats",
     "running_before_switch",
     "site_stats",

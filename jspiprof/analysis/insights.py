@@ -342,3 +342,17 @@ def insights(t: Tables) -> list[Insight]:
         sequential_waits(t, c, hot_sites) + hot_loops(t, hot_sites) + sleep_polling(t, c, hot_sites) + deep_stacks(t, c)
     )
     return sorted(found, key=lambda insight: insight.at_stake_us, reverse=True)
+
+
+def longest_sequential_run(t: Tables) -> tuple[int, str | None]:
+    """The most waits made one after another at one site in one entry, counted as `sequential_waits` counts them
+    (a `time.sleep` ends a run and is not counted), and that site; `(0, None)` when there are none."""
+    c = _Columns.of(t.arrays.suspensions)
+    if not len(c.entry):
+        return 0, None
+    runs = _runs(c)
+    counted = np.flatnonzero(~c.on_path("time.sleep")[runs["first"]])
+    if not len(counted):
+        return 0, None
+    longest = counted[np.argmax(runs["count"][counted])]
+    return int(runs["count"][longest]), str(c.sites[runs["site"][longest]])

@@ -12,6 +12,7 @@ from jspiprof.cli.common import DEFAULT_TRACE, HOME_OPTION
 from jspiprof.render import report
 from jspiprof.render.run_summary import format_summary, summarize
 from jspiprof.runtime.install import RuntimeProblem, cache_home, ensure_runtime, install
+from jspiprof.runtime.pytest_dist import build_dist
 from jspiprof.runtime.runner import Program, build_config, run_in_node
 from jspiprof.runtime.wheels import download_wheels, read_requirements
 from jspiprof.trace import Trace, TraceError, read_trace
@@ -19,10 +20,20 @@ from jspiprof.trace import Trace, TraceError, read_trace
 
 @click.command()
 @HOME_OPTION
-def setup(home: Path | None) -> None:
+@click.option(
+    "--pytest",
+    "for_pytest",
+    is_flag=True,
+    help="Also build the --dist-dir that pytest-pyodide needs (Pyodide plus wheels for pytest, tblib, urllib3) "
+    "and print its path; the jspiprof pytest plugin uses it when no --dist-dir is given.",
+)
+def setup(home: Path | None, for_pytest: bool) -> None:
     """Install Node (with JSPI) and Pyodide into the cache; does nothing when they are already there."""
+    cache = cache_home(home)
     try:
-        install(cache_home(home))
+        runtime = install(cache)
+        if for_pytest:
+            click.echo(build_dist(runtime, cache))
     except RuntimeProblem as problem:
         raise click.ClickException(str(problem)) from None
 

@@ -1,14 +1,13 @@
-"""Builds the offline `--dist-dir` that pytest-pyodide's `run_in_pyodide` needs.
+"""The offline `--dist-dir` that pytest-pyodide's `run_in_pyodide` needs, built into the jspiprof cache.
 
 The npm `pyodide` package ships no package wheels, but `run_in_pyodide` loads `pytest` and `tblib` by name
-(they are listed in pyodide-lock.json, so Pyodide would fetch them from its CDN, which is unreachable here).
+(they are listed in pyodide-lock.json, so Pyodide would fetch them from its CDN, which may be unreachable).
 The dist folder is the npm pyodide folder plus pure-Python wheels from PyPI (Python 3.14, platform any) for
 pytest, tblib, urllib3 and their dependencies, with their pyodide-lock.json entries pointed at those wheels
 (file name, sha256, version, dependencies), since `loadPackage` checks each wheel's sha256.
 
-The folder lives in the jspiprof cache (`<cache>/pytest-dist/...`), is built once and then reused.
-This is test infrastructure, so it lives in `tests/` and is not shipped in the jspiprof wheel.
-Run `python tests/pyodide_dist.py` to build it and print its path.
+The folder lives in the jspiprof cache (`<cache>/pytest-dist/...`), is built once and then reused. The pytest
+plugin uses it when no `--dist-dir` is given; `jspiprof setup --pytest` builds it ahead and prints its path.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
-from jspiprof.runtime.install import PYODIDE_VERSION, SNAPSHOT_FILE, Runtime, cache_home, install
+from jspiprof.runtime.install import PYODIDE_VERSION, SNAPSHOT_FILE, Runtime
 from jspiprof.runtime.wheels import download_wheels
 
 DIST_PACKAGES = ("pytest", "tblib", "urllib3")
@@ -96,8 +95,3 @@ def build_dist(runtime: Runtime, home: Path) -> Path:
     shutil.rmtree(folder, ignore_errors=True)
     scratch.rename(folder)
     return folder
-
-
-if __name__ == "__main__":
-    home = cache_home()
-    print(build_dist(install(home, quiet=True), home))
