@@ -1,9 +1,11 @@
 """JSPI stack switching inside real Pyodide, in each runtime (Node 26 and headless Chromium).
 
 These pin down the behaviour jspiprof profiles: where Python may stack-switch, where it may not, and that
-a suspension lets the JS event loop run.
+a suspension lets the JS event loop run. Some carry stack-switching budgets (jspiprof's pytest plugin): each
+switches exactly as often as the behaviour it pins down needs.
 """
 
+import pytest
 from pytest_pyodide import run_in_pyodide
 
 _SYNC_RUN_SYNC = """
@@ -17,6 +19,7 @@ wait_then
 """
 
 
+@pytest.mark.jspiprof_budget(max_suspensions=1, max_failed_switches=0)
 @run_in_pyodide
 def test_run_sync_suspends_under_run_python_async(selenium) -> None:
     import asyncio
@@ -31,6 +34,7 @@ def test_run_sync_suspends_under_run_python_async(selenium) -> None:
     assert run_sync(answer_later()) == 42
 
 
+@pytest.mark.jspiprof_budget(max_suspensions=0, max_failed_switches=1)
 def test_run_sync_from_run_python_raises_cannot_stack_switch(selenium) -> None:
     error = selenium.run_js(
         f"""
@@ -83,6 +87,7 @@ def test_call_promising_allows_run_sync_in_a_sync_function(selenium) -> None:
     assert result == [True, "x"]
 
 
+@pytest.mark.jspiprof_budget(max_suspensions=1, max_failed_switches=1)
 def test_time_sleep_lets_js_timers_tick_only_when_it_can_stack_switch(selenium) -> None:
     ticks = selenium.run_js(
         """
@@ -133,6 +138,7 @@ main
     assert ticks >= 5
 
 
+@pytest.mark.jspiprof_budget(max_suspensions=3, max_sequential_waits=3, max_failed_switches=0)
 def test_urllib3_get_reaches_a_local_server(selenium, http_server: str) -> None:
     @run_in_pyodide(packages=["urllib3"])
     def get_json(selenium, url: str) -> tuple[int, dict]:

@@ -1,0 +1,221 @@
+"""jspiprof's pytest plugin, as a user runs it: pytest in a folder of its own, on a test file of pytest-pyodide tests.
+
+One pytest run per runtime (Node 26, headless Chromium) holds every case; the tests below read its results
+(JUnit XML), its output and the traces it wrote.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from jspiprof.analysis import tables
+from jspiprof.trace import read_trace
+
+USER_TESTS = textwrap.dedent(
+    """
+    import pytest
+    from pytest_pyodide import run_in_pyodide
+
+
+    @pytest.mark.jspiprof_budget(max_suspensions=3)
+    @run_in_pyodide
+    def test_over_budget(selenium):
+        import time
+
+        for _ in range(5):
+            time.sleep(0.01)  # the site of all five suspensions
+
+
+    @pytest.mark.jspiprof_budget(max_suspensions=2, max_wait_ms=5000, max_failed_switches=0, max_cpu_ms=5000)
+    @run_in_pyodide
+    def test_within_budget(selenium):
+        import time
+
+        time.sleep(0.01)
+        time.sleep(0.01)
+
+
+    @pytest.mark.jspiprof_budget(max_sequential_waits=3)
+    @run_in_pyodide
+    def test_sequential_waits(selenium):
+        import asyncio
+
+        from pyodide.ffi import run_sync
+
+        for _ in range(4):
+            run_sync(asyncio.sleep(0.01))  # four waits one after another
+
+
+    @pytest.mark.jspiprof_budget(max_suspensions=0)
+    @run_in_pyodide
+    def test_raises_its_own_error(selenium):
+        import time
+
+        time.sleep(0.01)
+        raise ValueError("the test's own error")
+
+
+    def test_reads_its_own_trace(selenium, jspiprof_trace):
+        selenium.run_async("import time; time.sleep(0.01); time.sleep(0.01); time.sleep(0.01)")
+        recorded = jspiprof_trace()
+        assert len(recorded.tables.suspensions) == 3
+        assert recorded.path.is_file()
+
+
+    def test_without_budget(selenium):
+        selenium.run_async("import time; time.sleep(0.01)")
+    """
+)
+
+TEST_NAMES = (
+    "test_over_budget",
+    "test_within_budget",
+    "test_sequential_waits",
+    "test_raises_its_own_error",
+    "test_reads_its_own_trace",
+    "test_without_budget",
+)
+
+
+def line_of(text: str) -> int:
+    """The line number of the user's test file that holds `text`."""
+    return next(number for number, line in enumerate(USER_TESTS.splitlines(), 1) if text in line)
+
+
+@dataclass
+class UserRun:
+    """A finished pytest run in its own folder: its output, each test's outcome and failure text, its folder."""
+
+    folder: Path
+    output: str
+    outcomes: dict[str, str]
+    failures: dict[str, str]
+
+
+def run_user_pytest(folder: Path, *args: str) -> UserRun:
+    """Run pytest in `folder` (a fresh process, as a user would) and read its JUnit XML."""
+    report = folder / "report.xml"
+    process = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={report}", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+    outcomes, failures = {}, {}
+    for case in ElementTree.parse(report).iter("testcase"):
+        problem = case.find("failure")
+        if problem is None:
+            problem = case.find("error")
+        outcomes[case.get("name")] = "passed" if problem is None else problem.tag
+        failures[case.get("name")] = "" if problem is None else problem.get("message", "") + (problem.text or "")
+    return UserRun(folder, process.stdout + process.stderr, outcomes, failures)
+
+
+@pytest.fixture(scope="module", params=["node", "chrome"])
+def user_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> UserRun:
+    """The user's test file run with `pytest --jspiprof --runtime <node or chrome>`."""
+    folder = tmp_path_factory.mktemp(f"user-{request.param}")
+    (folder / "test_app.py").write_text(USER_TESTS)
+    return run_user_pytest(folder, "--jspiprof", f"--runtime={request.param}")
+
+
+def _name(user_run: UserRun, test: str) -> str:
+    return next(name for name in user_run.outcomes if name.startswith(test + "["))
+
+
+def test_a_test_over_its_budget_fails_naming_the_budget_the_count_the_site_and_the_trace(user_run: UserRun) -> None:
+    message = user_run.failures[_name(user_run, "test_over_budget")]
+    assert "max_suspensions=3 exceeded: measured 5 suspensions" in message
+    assert f"test_app.py:{line_of('the site of all five')}: 5 suspensions" in message
+    assert ".jspiprof/test_app.py__test_over_budget_" in message
+
+
+def test_only_the_tests_over_budget_or_raising_fail(user_run: UserRun) -> None:
+    failed = {name.split("[")[0] for name, outcome in user_run.outcomes.items() if outcome != "passed"}
+    assert failed == {"test_over_budget", "test_sequential_waits", "test_raises_its_own_error"}, user_run.output
+    assert len(user_run.outcomes) == len(TEST_NAMES)
+
+
+def test_max_sequential_waits_counts_the_waits_one_after_another_at_one_site(user_run: UserRun) -> None:
+    message = user_run.failures[_name(user_run, "test_sequential_waits")]
+    assert "max_sequential_waits=3 exceeded: measured 4 waits one after another at" in message
+    assert f"test_app.py:{line_of('four waits one after another')}" in message
+
+
+def test_a_test_that_raises_keeps_its_own_error(user_run: UserRun) -> None:
+    message = user_run.failures[_name(user_run, "test_raises_its_own_error")]
+    assert "ValueError: the test's own error" in message
+    assert "jspiprof budget" not in message
+
+
+def test_every_test_leaves_one_loadable_trace_of_its_own(user_run: UserRun) -> None:
+    traces = list((user_run.folder / ".jspiprof").glob("*.jsonl"))
+    runtime = _name(user_run, "test_over_budget").split("[")[1].rstrip("]")
+    assert {trace.name for trace in traces} == {f"test_app.py__{name}_{runtime}.jsonl" for name in TEST_NAMES}
+    counts = {trace.name: len(tables(read_trace(trace)).suspensions) for trace in traces}
+    assert counts[f"test_app.py__test_over_budget_{runtime}.jsonl"] == 5
+    assert counts[f"test_app.py__test_within_budget_{runtime}.jsonl"] == 2
+    assert counts[f"test_app.py__test_without_budget_{runtime}.jsonl"] == 1
+
+
+def test_the_session_ends_with_a_table_of_the_tests_longest_wait_first(user_run: UserRun) -> None:
+    table = user_run.output[user_run.output.index("jspiprof: stack switching per test") :]
+    rows = [line for line in table.splitlines() if re.match(r"\s+\d+\s+\d+\s+[\d,.]+\s+test_app\.py::", line)]
+    assert len(rows) == len(TEST_NAMES)
+    waits = [float(row.split()[2].replace(",", "")) for row in rows]
+    assert waits == sorted(waits, reverse=True)
+    assert rows[0].split()[0] == "5"  # test_over_budget: five sleeps of 10 ms, the longest wait
+
+
+UNRELATED_TESTS = textwrap.dedent(
+    """
+    import sys
+
+
+    def test_passes():
+        assert 1 + 1 == 2
+
+
+    def test_fails():
+        assert 1 + 1 == 3
+
+
+    def test_heavy_modules_stay_unloaded():
+        assert "pandas" not in sys.modules
+        assert "jspiprof.pytest_plugin.recording" not in sys.modules
+    """
+)
+
+PYODIDE_CONFIG_TESTS = textwrap.dedent(
+    """
+    from pytest_pyodide.config import get_global_config
+
+
+    def test_pyodide_is_loaded_as_pytest_pyodide_loads_it(runtime):
+        assert "wrapLoadPyodide" not in get_global_config().get_load_pyodide_script(runtime)
+    """
+)
+
+
+def test_without_the_option_or_markers_the_plugin_changes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "test_unrelated.py").write_text(UNRELATED_TESTS)
+    with_plugin = run_user_pytest(tmp_path, "test_unrelated.py")
+    without_plugin = run_user_pytest(tmp_path, "test_unrelated.py", "-p", "no:jspiprof")
+    assert with_plugin.outcomes == without_plugin.outcomes
+    assert with_plugin.outcomes["test_heavy_modules_stay_unloaded"] == "passed"
+
+    (tmp_path / "test_pyodide_config.py").write_text(PYODIDE_CONFIG_TESTS)
+    pyodide_suite = run_user_pytest(tmp_path, "test_pyodide_config.py", "--runtime=node")
+    assert set(pyodide_suite.outcomes.values()) == {"passed"}, pyodide_suite.output
+    assert not (tmp_path / ".jspiprof").exists()
