@@ -6,6 +6,7 @@ One pytest run per runtime (Node 26, headless Chromium) holds every case; the te
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from jspiprof.analysis import tables
+from jspiprof.pytest_plugin.cut import cut_test_trace
 from jspiprof.trace import read_trace
 
 USER_TESTS = textwrap.dedent(
@@ -163,7 +165,10 @@ def test_every_test_leaves_one_loadable_trace_of_its_own(user_run: UserRun) -> N
     traces = list((user_run.folder / ".jspiprof").glob("*.jsonl"))
     runtime = _name(user_run, "test_over_budget").split("[")[1].rstrip("]")
     assert {trace.name for trace in traces} == {f"test_app.py__{name}_{runtime}.jsonl" for name in TEST_NAMES}
-    counts = {trace.name: len(tables(read_trace(trace)).suspensions) for trace in traces}
+    read = {trace.name: read_trace(trace) for trace in traces}
+    counts = {name: len(tables(trace).suspensions) for name, trace in read.items()}
+    over = read[f"test_app.py__test_over_budget_{runtime}.jsonl"]
+    assert over.header.program == {"argv": ["pytest", f"test_app.py::test_over_budget[{runtime}]"]}
     assert counts[f"test_app.py__test_over_budget_{runtime}.jsonl"] == 5
     assert counts[f"test_app.py__test_within_budget_{runtime}.jsonl"] == 2
     assert counts[f"test_app.py__test_without_budget_{runtime}.jsonl"] == 1
@@ -219,3 +224,73 @@ def test_without_the_option_or_markers_the_plugin_changes_nothing(tmp_path: Path
     pyodide_suite = run_user_pytest(tmp_path, "test_pyodide_config.py", "--runtime=node")
     assert set(pyodide_suite.outcomes.values()) == {"passed"}, pyodide_suite.output
     assert not (tmp_path / ".jspiprof").exists()
+
+
+def _suspension(id: int, entry: int, start_us: float, stack: list[int]) -> dict:
+    return {
+        "type": "suspension",
+        "id": id,
+        "entry": entry,
+        "path": "time.sleep",
+        "start_us": start_us,
+        "wait_us": 100.0,
+        "resume_us": 5.0,
+        "stack_bytes": 64,
+        "stack": stack,
+        "depth": len(stack),
+        "site": "/app.py:1",
+        "awaitable": "Promise",
+        "outcome": "value",
+        "error": None,
+    }
+
+
+def test_a_tests_trace_keeps_what_its_lines_refer_to_from_before_it_and_nothing_else(tmp_path: Path) -> None:
+    header = {"type": "header", "schema": "jspiprof-trace", "version": 1, "origin_unix_ms": 1000.0}
+    header["runtime"] = {
+        "host": "node",
+        "host_version": "v26.10.0",
+        "pyodide": "314.0.7",
+        "jspi": "WebAssembly.Suspending",
+    }
+    frame = {"type": "frame", "file": "/app.py", "line": 1, "function": "<module>", "library": False}
+    entry = {"type": "entry", "promising": True, "name": None, "caller": None, "parent": None}
+    earlier_test = [
+        {**frame, "id": 1},
+        {
+            **entry,
+            "id": 1,
+            "kind": "runPythonAsync",
+            "start_us": 0.0,
+            "end_us": 500.0,
+            "outcome": "return",
+            "error": None,
+        },
+        _suspension(1, 1, 100.0, [1]),
+        {**entry, "id": 2, "kind": "callPromising", "start_us": 600.0},  # still running when the next test begins
+    ]
+    this_test = [
+        {**frame, "id": 2, "line": 2},
+        {**entry, "id": 3, "kind": "task", "parent": 2, "start_us": 900.0},
+        _suspension(2, 3, 1000.0, [1, 2]),
+        {"type": "entry_end", "id": 3, "end_us": 1200.0, "outcome": "return", "error": None},
+        {"type": "entry_end", "id": 2, "end_us": 1300.0, "outcome": "return", "error": None},
+    ]
+    lines = [json.dumps(event) for event in [{**header, "program": None}, *earlier_test, *this_test]]
+    path = tmp_path / "cut.jsonl"
+    path.write_text(cut_test_trace(lines, 1 + len(earlier_test), 1000.0 + 2.0, "test_app.py::test_x[node]"))
+
+    trace = read_trace(path)
+    assert [s.id for s in trace.suspensions] == [2]
+    assert sorted(trace.entries) == [2, 3]
+    assert sorted(trace.frames) == [1, 2]
+    assert trace.header.program == {"argv": ["pytest", "test_app.py::test_x[node]"]}
+    assert trace.end is not None and trace.end.ts_us == 2000.0  # the runtime's clock at the test's end
+
+
+def test_selenium_jspi_under_node_fails_at_once_saying_to_use_selenium(tmp_path: Path) -> None:
+    (tmp_path / "test_jspi.py").write_text("def test_with_the_flag(selenium_jspi):\n    pass\n")
+    run = run_user_pytest(tmp_path, "--runtime=node")
+    message = run.failures["test_with_the_flag[node]"]
+    assert "selenium_jspi starts Node with --experimental-wasm-stack-switching, which Node 26 refuses" in message
+    assert "use the `selenium` fixture" in message

@@ -26,13 +26,13 @@ def _referenced_entries(events: list[dict[str, Any]]) -> set[int]:
     return {entry for entry in named if entry is not None} - defined
 
 
-def cut_test_trace(lines: list[str], first_line: int, now_unix_ms: float) -> str:
-    """The trace of one test as JSON Lines text.
+def cut_test_trace(lines: list[str], first_line: int, now_unix_ms: float, node_id: str) -> str:
+    """The trace of test `node_id` as JSON Lines text (its header's program: `pytest NODE_ID`).
 
     `lines` are the instance's trace lines so far, `first_line` the number of lines it had when the test began,
     and `now_unix_ms` the runtime's wall clock when the test ended (the `end` line's time).
     """
-    header = json.loads(lines[0])
+    header = {**json.loads(lines[0]), "program": {"argv": ["pytest", node_id]}}
     before = [json.loads(line) for line in lines[1:first_line]]
     during = [json.loads(line) for line in lines[first_line:]]
     during = [event for event in during if event["type"] != "end"]

@@ -167,7 +167,7 @@ def _record(session: Session, item: pytest.Item) -> RecordedTrace:
     from jspiprof.pytest_plugin.summary_table import row_of
 
     runner, start = item.stash[STARTED]
-    recorded = take(runner, start, _trace_path(session, item))
+    recorded = take(runner, start, item.nodeid, _trace_path(session, item))
     if recorded is None:
         pytest.fail("jspiprof: the test's Pyodide was replaced during the test; no trace was taken.", pytrace=False)
     session.rows.append(row_of(item.nodeid, recorded))
@@ -207,7 +207,8 @@ def jspiprof_trace(request: pytest.FixtureRequest) -> Callable[[], RecordedTrace
         started = request.node.stash.get(STARTED, None)
         if session is None or started is None:
             raise pytest.UsageError("jspiprof_trace needs a test that uses a pytest-pyodide `selenium` fixture.")
-        recorded = take(*started, _trace_path(session, request.node))
+        runner, start = started
+        recorded = take(runner, start, request.node.nodeid, _trace_path(session, request.node))
         if recorded is None:
             pytest.fail("jspiprof: the test's Pyodide was replaced during the test; no trace was taken.", pytrace=False)
         return recorded

@@ -131,13 +131,13 @@ def mark(runner: Any) -> TestStart | None:
     return TestStart(len(_lines(found["path"])) if found["path"] else found["lines"])
 
 
-def take(runner: Any, start: TestStart, path: Path) -> RecordedTrace | None:
-    """Write the test's trace so far to `path` and read it back (None: its Pyodide is not recorded)."""
+def take(runner: Any, start: TestStart, node_id: str, path: Path) -> RecordedTrace | None:
+    """Write the trace of test `node_id` so far to `path` and read it back (None: its Pyodide is not recorded)."""
     found = runner.run_js(_TAKE_JS)
     if found is None:
         return None
     lines = _lines(found["path"]) if found["path"] else found["text"].splitlines()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(cut_test_trace(lines, start.first_line, found["now"]), encoding="utf-8")
+    path.write_text(cut_test_trace(lines, start.first_line, found["now"], node_id), encoding="utf-8")
     trace = read_trace(path)
     return RecordedTrace(path, trace, tables(trace))
