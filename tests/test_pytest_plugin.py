@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from jspiprof.analysis import tables
+from jspiprof.pytest_plugin.budgets import BUDGETS, exceeded, failure_message, limits_of, measure
 from jspiprof.pytest_plugin.cut import cut_test_trace
 from jspiprof.trace import read_trace
 
@@ -294,3 +295,37 @@ def test_selenium_jspi_under_node_fails_at_once_saying_to_use_selenium(tmp_path:
     message = run.failures["test_with_the_flag[node]"]
     assert "selenium_jspi starts Node with --experimental-wasm-stack-switching, which Node 26 refuses" in message
     assert "use the `selenium` fixture" in message
+
+
+SMALL_APP = Path(__file__).parent / "fixtures" / "analysis" / "small_app.jsonl"
+
+
+def test_budgets_measure_what_jspiprof_stats_prints(run_cli) -> None:
+    stats = json.loads(run_cli("stats", "--json", str(SMALL_APP)).stdout)
+    measures = measure(tables(read_trace(SMALL_APP)))
+    assert (measures.suspensions, measures.wait_ms, measures.failed_switches, measures.cpu_ms) == (
+        stats["suspensions"],
+        stats["total_wait_ms"],
+        stats["failed_switches"],
+        stats["running_ms"],
+    )
+    assert (measures.sequential_waits, measures.sequential_site) == (3, "/home/app/app.py:4")
+
+
+def test_a_budget_is_exceeded_only_above_its_limit_and_the_message_says_where() -> None:
+    measures = measure(tables(read_trace(SMALL_APP)))
+    at_the_limit = {name: getattr(measures, field) for name, field in BUDGETS.items()}
+    assert exceeded(at_the_limit, measures) == []
+    below = {name: limit - 0.5 for name, limit in at_the_limit.items()}
+    over = exceeded(below, measures)
+    assert [line.split("=")[0] for line in over] == list(BUDGETS)
+    message = failure_message(over, measures, Path(".jspiprof/t.jsonl"))
+    assert "max_sequential_waits=2.5 exceeded: measured 3 waits one after another at /home/app/app.py:4" in message
+    assert "  /home/app/app.py:4: 3 suspensions, 60.0 ms" in message
+    assert "  /home/app/app.py:20: 1 failed switches" in message
+    assert "trace: .jspiprof/t.jsonl" in message
+
+
+def test_a_marker_with_an_unknown_budget_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="unknown budget max_switches; the budgets are max_suspensions"):
+        limits_of({"max_switches": 3})
