@@ -60,8 +60,9 @@ def prepare(config: pytest.Config) -> None:
             pytest.pyodide_dist_dir = config.option.dist_dir  # what run_in_pyodide reads
     except RuntimeProblem as problem:
         raise pytest.UsageError(str(problem)) from None
-    if "node" in runtimes:
-        os.environ["PATH"] = f"{runtime.node.parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    path = os.environ.get("PATH", "")
+    if "node" in runtimes and not path.startswith(f"{runtime.node.parent}{os.pathsep}"):
+        os.environ["PATH"] = f"{runtime.node.parent}{os.pathsep}{path}"
     settings = get_global_config()
     flags = settings.get_flags("chrome")
     settings.set_flags("chrome", flags + [flag for flag in CHROME_FLAGS if flag not in flags])

@@ -11,6 +11,7 @@ JSPI when pytest-pyodide tests are collected (`environment.py`). Its heavy impor
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,7 @@ class Session:
     all_tests: bool
     instance_traces: Path
     hook_server: HookServer | None
+    replaced_scripts: dict[str, str]
     rows: list[TableRow] = field(default_factory=list)
 
 
@@ -57,6 +59,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("jspiprof") and importlib.util.find_spec("pytest_pyodide") is None:
+        raise pytest.UsageError("--jspiprof records pytest-pyodide tests: pip install 'jspiprof[pytest]'.")
     config.addinivalue_line(
         "markers",
         "jspiprof_budget(max_suspensions=None, max_wait_ms=None, max_failed_switches=None, max_sequential_waits=None, "
@@ -103,11 +107,12 @@ def _start_session(config: pytest.Config, all_tests: bool) -> Session:
     browsers = selected_runtimes(config) - {"node"}
     hook_server = HookServer() if browsers else None
     settings = get_global_config()
+    replaced = {name: settings.get_load_pyodide_script(name) for name in ("node", *browsers)}
     settings.set_load_pyodide_script("node", load_script((js_dir() / "hook.mjs").as_uri(), instance_traces))
     for browser in browsers:
         settings.set_load_pyodide_script(browser, load_script(hook_server.hook_url, None))
     directory = Path(config.getoption("jspiprof_dir")).resolve()
-    return Session(directory, all_tests, instance_traces, hook_server)
+    return Session(directory, all_tests, instance_traces, hook_server, replaced)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -116,6 +121,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     session = config.stash.get(SESSION, None)
     if session is None:
         return
+    from pytest_pyodide.config import get_global_config
+
+    for name, script in session.replaced_scripts.items():  # as it was, for a later session in this process
+        get_global_config().set_load_pyodide_script(name, script)
     if session.hook_server is not None:
         session.hook_server.close()
     shutil.rmtree(session.instance_traces, ignore_errors=True)
