@@ -193,6 +193,13 @@ def _check_budgets(item: pytest.Item, recorded: RecordedTrace) -> None:
         limits = limits_of(marker.kwargs)
     except ValueError as error:
         pytest.fail(f"jspiprof_budget: {error}", pytrace=False)
+    if recorded.tables.dropped:
+        pytest.fail(
+            f"jspiprof_budget: the browser's trace buffer of this test's Pyodide was full ({recorded.tables.dropped} "
+            "events dropped), so its budgets cannot be checked; give the test a Pyodide of its own "
+            "(`selenium_standalone`) or split its module.",
+            pytrace=False,
+        )
     measures = measure(recorded.tables)
     over = exceeded(limits, measures)
     if over:
