@@ -329,3 +329,11 @@ def test_a_budget_is_exceeded_only_above_its_limit_and_the_message_says_where() 
 def test_a_marker_with_an_unknown_budget_is_refused_by_name() -> None:
     with pytest.raises(ValueError, match="unknown budget max_switches; the budgets are max_suspensions"):
         limits_of({"max_switches": 3})
+
+
+def test_a_budget_on_a_test_without_pyodide_fails_instead_of_passing_unchecked(tmp_path: Path) -> None:
+    (tmp_path / "test_host.py").write_text(
+        "import pytest\n\n\n@pytest.mark.jspiprof_budget(max_suspensions=1)\ndef test_on_the_host():\n    pass\n"
+    )
+    run = run_user_pytest(tmp_path)
+    assert "jspiprof_budget cannot be checked: only a pytest-pyodide test" in run.failures["test_on_the_host"]

@@ -149,13 +149,15 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
     """Around the test body: note where its trace begins, then write its trace and check its budgets."""
     __tracebackhide__ = True
     session = item.config.stash.get(SESSION, None)
-    runner = _runner(item) if session is not None else None
-    if session is None or runner is None or not (session.all_tests or _wants_recording(item)):
+    runner = _runner(item) if session is not None and (session.all_tests or _wants_recording(item)) else None
+    if runner is None:
+        _refuse_unchecked_budget(item, "only a pytest-pyodide test (one with a `selenium` fixture) has a trace")
         return (yield)
     from jspiprof.pytest_plugin import recording
 
     start = recording.mark(runner)
     if start is None:
+        _refuse_unchecked_budget(item, "the test's Pyodide was not loaded yet when the test began")
         return (yield)
     item.stash[STARTED] = (runner, start)
     try:
@@ -169,6 +171,12 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
     recorded = _record(session, item)
     _check_budgets(item, recorded)
     return result
+
+
+def _refuse_unchecked_budget(item: pytest.Item, reason: str) -> None:
+    """Fail a test whose budget cannot be checked, before it runs, saying why."""
+    if item.get_closest_marker("jspiprof_budget") is not None:
+        pytest.fail(f"jspiprof_budget cannot be checked: {reason}.", pytrace=False)
 
 
 def _record(session: Session, item: pytest.Item) -> RecordedTrace:
@@ -222,7 +230,7 @@ def jspiprof_trace(request: pytest.FixtureRequest) -> Callable[[], RecordedTrace
         session = request.config.stash.get(SESSION, None)
         started = request.node.stash.get(STARTED, None)
         if session is None or started is None:
-            raise pytest.UsageError("jspiprof_trace needs a test that uses a pytest-pyodide `selenium` fixture.")
+            pytest.fail("jspiprof_trace needs a test that uses a pytest-pyodide `selenium` fixture.", pytrace=False)
         runner, start = started
         recorded = take(runner, start, request.node.nodeid, _trace_path(session, request.node))
         if recorded is None:
