@@ -24,12 +24,19 @@ function explain(events) {
   return printed;
 }
 
-/** An entry line. */
+/**
+ * An entry line.
+ * @param {number} id @param {string} kind @param {boolean} promising
+ * @param {{name?: string|null, caller?: string|null, parent?: number|null}} [fields]
+ */
 function entry(id, kind, promising, { name = null, caller = null, parent = null } = {}) {
   return { type: "entry", id, kind, promising, name, caller, parent, start_us: id };
 }
 
-/** A failed switch in `entryId`. */
+/**
+ * A failed switch in entry `entryId`.
+ * @param {number} entryId @param {string} [reason] @param {string} [path] @param {string} [error]
+ */
 function failed(entryId, reason = "sync-entry", path = "run_sync", error = "RuntimeError: Cannot stack switch") {
   return { type: "failed_switch", ts_us: 9, entry: entryId, reason, path, stack: [1, 2, 3, 4], depth: 4, site: "/home/pyodide/app.py:9", error };
 }

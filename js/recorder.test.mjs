@@ -16,10 +16,12 @@ class FakeWriter {
     this.calls.push(["write", event]);
   }
 
+  /** @type {import("./recorder.mjs").Writer["writeSuspension"]} */
   writeSuspension(id, entry, startMs, settleMs, restoredMs, stackBytes, info, awaitable) {
     this.calls.push(["writeSuspension", { id, entry, startMs, settleMs, restoredMs, stackBytes, info, awaitable }]);
   }
 
+  /** @type {import("./recorder.mjs").Writer["writeTaskStep"]} */
   writeTaskStep(id, parent, startMs, endMs) {
     this.calls.push(["writeTaskStep", { id, parent, startMs, endMs }]);
   }

@@ -31,7 +31,10 @@ function linesOf(file) {
     .map((line) => JSON.parse(line));
 }
 
-/** `promise`, or a failure after `ms` (the timer also keeps the process alive while the worker is unref'd). */
+/**
+ * `promise`, or a failure after `ms` (the timer also keeps the process alive while the worker is unref'd).
+ * @template T @param {Promise<T>} promise @param {number} [ms] @returns {Promise<T>}
+ */
 async function within(promise, ms = 5000) {
   let timer;
   const timeout = new Promise((_, reject) => {
@@ -151,6 +154,7 @@ describe("FileTraceWriter", () => {
  * Run `body` in a child Node process (a script file: the serialiser thread gets the child's Node options) with a
  * trace writer `writer` open on `file`, flushed every `intervalMs`; the child prints "ready" once `body` ran, then
  * idles. Returns the child, `ready` and `exited` (its code and signal).
+ * @param {string} file @param {number} intervalMs @param {string} body JS run with `writer` and `info` in scope
  */
 function childWriting(file, intervalMs, body) {
   const writerUrl = new URL("./trace-writer.mjs", import.meta.url).href;
