@@ -1,11 +1,14 @@
 # The two commands of the README. Both do their own set-up on a fresh machine (Python 3.11+ and npm are needed).
 #   make demo   run the example app inside Pyodide under Node 26 with JSPI
-#   make test   run every test, inside Pyodide in Node 26 and in headless Chromium
+#   make test   lint and format check (ruff), the JS unit tests under the cached Node 26, then every pytest test,
+#               inside Pyodide in Node 26 and in headless Chromium
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+# Prints the path of the Node 26 that `jspiprof setup` installed into the cache ($JSPIPROF_HOME or ~/.cache/jspiprof).
+CACHED_NODE := $(BIN)/python -c 'from jspiprof.runtime.install import cache_home, install; print(install(cache_home(), quiet=True).node)'
 
 .PHONY: demo test browser
 
@@ -14,7 +17,10 @@ demo: $(VENV)/.installed
 	$(BIN)/jspiprof run --with requests examples/crawler.py
 
 test: $(VENV)/.installed-test browser
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/jspiprof setup --pytest
+	"$$($(CACHED_NODE))" --test js/
 	$(BIN)/python -m pytest
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python

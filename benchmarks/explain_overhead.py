@@ -4,7 +4,8 @@
 
 One Node process loads Pyodide twice through the jspiprof hook, both recording into a trace file, one with
 `explain: true`. The loops (run_sync of a finished coroutine N times, and N task entries via asyncio.gather)
-run on both, interleaved repetition after repetition (alternating which goes first); the figure is the median time of each and the ratio.
+run on both, interleaved repetition after repetition (alternating which goes first); the figure is the median
+time of each and the ratio.
 The explainer sees every event the recorder writes, so these event-heavy loops are its worst case.
 Goal: explain/plain <= 1.02.
 """
@@ -71,8 +72,8 @@ def main() -> None:
             .replace("HOOK", (js_dir() / "hook.mjs").as_uri())
             .replace("LOOPS", json.dumps(LOOPS))
         )
-        done = subprocess.run([str(runtime.node), *runtime.node_flags, str(script), str(args.n), str(args.reps), scratch],
-                              capture_output=True, text=True, check=True)  # fmt: skip
+        command = [str(runtime.node), *runtime.node_flags, str(script), str(args.n), str(args.reps), scratch]
+        done = subprocess.run(command, capture_output=True, text=True, check=True)
     times = json.loads(done.stdout.strip().splitlines()[-1])
     print(f"median ms over {args.reps} interleaved reps, n={args.n}")
     for loop, modes in times.items():

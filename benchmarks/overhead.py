@@ -98,7 +98,8 @@ const modes = { raw: plain, idle_hook: pyodide, jspiprof: pyodide, cProfile: pla
 const names = Object.keys(modes);
 async function timed(loop, mode, size) {
   if (mode === "jspiprof") pyodide.jspiprof.start();
-  const seconds = await modes[mode].runPythonAsync(`timed("${loop}", ${size}, ${mode === "cProfile" ? "True" : "False"})`);
+  const profiled = mode === "cProfile" ? "True" : "False";
+  const seconds = await modes[mode].runPythonAsync(`timed("${loop}", ${size}, ${profiled})`);
   if (mode === "jspiprof") {
     pyodide.jspiprof.stop();
     pyodide.jspiprof.flush();  // written now, outside the timing, not during the next mode
@@ -194,8 +195,9 @@ def main() -> None:
         ratio, low, high = ratios["jspiprof"]
         verdict = "-" if goal is None else f"<= {goal} {'met' if ratio <= goal else 'NOT met'}"
         print(
-            f"{loop:<19}{medians['raw']:>8.3f}s{medians['idle_hook']:>10.3f}s{medians['jspiprof']:>9.3f}s{medians['cProfile']:>9.3f}s"
-            f"{ratios['idle_hook'][0]:>10.3f}{ratio:>12.3f} ({low:.3f}-{high:.3f}){ratios['cProfile'][0]:>14.3f}  {verdict}"
+            f"{loop:<19}{medians['raw']:>8.3f}s{medians['idle_hook']:>10.3f}s{medians['jspiprof']:>9.3f}s"
+            f"{medians['cProfile']:>9.3f}s{ratios['idle_hook'][0]:>10.3f}{ratio:>12.3f} ({low:.3f}-{high:.3f})"
+            f"{ratios['cProfile'][0]:>14.3f}  {verdict}"
         )
 
 

@@ -60,7 +60,8 @@ print(time.perf_counter() - start)
 
 _REPORT = """
 import sys, time
-import difflib  # click imports it on parsing "-o" (its parser tries "-o" as a long option first, and its error suggests names)
+# click imports difflib on parsing "-o" (its parser tries "-o" as a long option first, and its error suggests names)
+import difflib
 from click.testing import CliRunner
 from jspiprof.cli import main
 start = time.perf_counter()
@@ -85,7 +86,8 @@ def _child(code: str, *args: str) -> tuple[str, float, float]:
 def main(sizes: list[int], rounds: int) -> None:
     with tempfile.TemporaryDirectory(prefix="jspiprof-bench-") as folder:
         print(
-            f"{'suspensions':>12} {'trace MB':>9} {'parse s':>8} {'read s':>7} {'report s':>9} {'ratio':>6} {'range':>11} {'command s':>10} {'peak MiB':>9} {'report MB':>10}"
+            f"{'suspensions':>12} {'trace MB':>9} {'parse s':>8} {'read s':>7} {'report s':>9} {'ratio':>6} "
+            f"{'range':>11} {'command s':>10} {'peak MiB':>9} {'report MB':>10}"
         )
         for size in sizes:
             trace = Path(folder) / f"trace-{size}.jsonl"
@@ -109,14 +111,17 @@ def main(sizes: list[int], rounds: int) -> None:
                 reports.append(times["report"])
                 ratios.append(times["report"] / floor)
             read_out, _, _ = _child(_READ, str(trace))
+            ratio_range = f"{min(ratios):.2f}-{max(ratios):.2f}"
             print(
-                f"{size:>12,} {trace.stat().st_size / 1e6:>9.1f} {statistics.median(floors):>8.3f} {float(read_out):>7.2f} "
-                f"{statistics.median(reports):>9.2f} {statistics.median(ratios):>6.2f} {f'{min(ratios):.2f}-{max(ratios):.2f}':>11} "
+                f"{size:>12,} {trace.stat().st_size / 1e6:>9.1f} {statistics.median(floors):>8.3f} "
+                f"{float(read_out):>7.2f} {statistics.median(reports):>9.2f} {statistics.median(ratios):>6.2f} "
+                f"{ratio_range:>11} "
                 f"{statistics.median(walls):>10.2f} {max(peaks):>9.0f} {output.stat().st_size / 1e6:>10.1f}",
                 flush=True,
             )
         print(
-            f"median of {rounds} rounds; parse: the faster of {' and '.join(PARSERS)} (untyped) in each round; goal: report / parse <= {GOAL:g}"
+            f"median of {rounds} rounds; parse: the faster of {' and '.join(PARSERS)} (untyped) in each round; "
+            f"goal: report / parse <= {GOAL:g}"
         )
 
 

@@ -79,9 +79,8 @@ def main() -> None:
         for name, samples in results.items():
             wall = statistics.median(w for w, _ in samples)
             cpu = statistics.median(c for _, c in samples)
-            print(
-                f"  {name:34} wall {wall:5.2f}  cpu {cpu:5.2f}   wall x{wall / floor_wall:4.2f}  cpu x{cpu / floor_cpu:4.2f}"
-            )
+            ratios = f"wall x{wall / floor_wall:4.2f}  cpu x{cpu / floor_cpu:4.2f}"
+            print(f"  {name:34} wall {wall:5.2f}  cpu {cpu:5.2f}   {ratios}")
         if args.cold:
             env = {"JSPIPROF_HOME": str(folder / "empty-home")}
             wall, cpu = timed([*jspiprof, "--no-trace", "empty.py"], folder, env)

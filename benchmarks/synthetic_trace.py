@@ -151,7 +151,10 @@ def write(n: int, out: Path) -> None:
                         "stack": stack,
                         "depth": len(stack),
                         "site": site,
-                        "error": "RuntimeError: Cannot stack switch because the Python entrypoint was a synchronous function.",
+                        "error": (
+                            "RuntimeError: Cannot stack switch because the Python entrypoint "
+                            "was a synchronous function."
+                        ),
                     }
                 )
             )

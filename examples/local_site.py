@@ -2,8 +2,8 @@
 
 Python inside Pyodide cannot listen on a socket, so the server is Node's own `http` module, started through
 `pyodide.code.run_js`. Its request handlers are JavaScript, so they never appear in the profile: the trace
-shows only the program's side of each request. The server and its connections are `unref()`-ed, so Node exits as soon as the program ends
-(kept-alive connections would otherwise hold it for seconds).
+shows only the program's side of each request. The server and its connections are `unref()`-ed, so Node exits
+as soon as the program ends (kept-alive connections would otherwise hold it for seconds).
 """
 
 from pyodide.code import run_js
@@ -11,7 +11,9 @@ from pyodide.ffi import run_sync
 
 
 def serve(handler_js: str) -> str:
-    """Serve HTTP on 127.0.0.1 (a free port) with `handler_js`, a JS `(request, response) => ...`; returns the base URL."""
+    """Serve HTTP on 127.0.0.1 (a free port) with `handler_js`, a JS `(request, response) => ...`.
+
+    Returns the base URL."""
     start = run_js(
         "(async () => {"
         ' const http = await import("node:http");'

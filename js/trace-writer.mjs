@@ -118,7 +118,10 @@ export class FileTraceWriter {
     /** Batches posted to the serialiser, and (shared with it) how many it has written. */
     this.posted = 0;
     this.written = new Int32Array(new SharedArrayBuffer(4));
-    this.serializer = new Worker(new URL("./trace-file-worker.mjs", import.meta.url), { workerData: { path, written: this.written.buffer, originMs } });
+    this.serializer = new Worker(new URL("./trace-file-worker.mjs", import.meta.url), {
+      workerData: { path, written: this.written.buffer, originMs },
+      execArgv: [], // not the app's Node options: `--input-type=module -e ...` would make the serialiser fail to start
+    });
     this.serializer.on("message", (/** @type {ArrayBuffer} */ buffer) => this.batches.recycle(buffer));
     this.serializer.unref(); // after the listener, which would keep the process alive otherwise
     this.serializer.on("error", (error) => {

@@ -16,7 +16,9 @@ def node_script(runtime, trace: Path, options: str, body: str) -> str:
             f"""\
         import {{ wrapLoadPyodide }} from {json.dumps(HOOK.as_uri())};
         const {{ loadPyodide }} = await import({json.dumps((runtime.pyodide_dir / "pyodide.mjs").as_uri())});
-        const pyodide = await wrapLoadPyodide(loadPyodide, {{ trace: {json.dumps(str(trace))}, ...{options} }})({{ indexURL: {json.dumps(str(runtime.pyodide_dir) + "/")} }});
+        const pyodide = await wrapLoadPyodide(loadPyodide, {{ trace: {json.dumps(str(trace))}, ...{options} }})({{
+          indexURL: {json.dumps(str(runtime.pyodide_dir) + "/")},
+        }});
         """
         )
         + body

@@ -50,7 +50,8 @@ def test_breakdowns_per_entry_kind_and_per_path(small):
 def test_time_accounting_splits_the_window(small):
     accounting = time_accounting(small)
     assert accounting.window_us == 109000  # first entry start 1000 -> end line 110000
-    # suspended: (10000+100) + (20000+200) + (30000+300) + (25000+1000) = 86600; entry 2 runs while entry 1 is not suspended
+    # suspended: (10000+100) + (20000+200) + (30000+300) + (25000+1000) = 86600;
+    # entry 2 runs while entry 1 is not suspended
     assert accounting.suspended_us == 86600
     assert accounting.running_us == 13400  # entry 1 lasts 100000, minus 86600 suspended
     assert accounting.other_us == 9000  # 110000 - 101000 after entry 1 returned

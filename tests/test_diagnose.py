@@ -136,7 +136,10 @@ def test_requests_failure_is_read_through_its_chained_exceptions() -> None:
 
 
 def test_text_with_no_stack_switching_failure_gives_no_problem() -> None:
-    text = 'Traceback (most recent call last):\n  File "<exec>", line 1, in <module>\nZeroDivisionError: division by zero\n'
+    text = (
+        'Traceback (most recent call last):\n  File "<exec>", line 1, in <module>\n'
+        "ZeroDivisionError: division by zero\n"
+    )
     assert diagnose_text(text) == []
 
 

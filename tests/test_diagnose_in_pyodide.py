@@ -1,4 +1,5 @@
-"""Inside Pyodide: `jspiprof.in_pyodide.diagnose.explain(exc)` and the notes `jspiprof run` adds to an uncaught failure."""
+"""Inside Pyodide: `jspiprof.in_pyodide.diagnose.explain(exc)` and the notes `jspiprof run` adds to an uncaught
+failure."""
 
 from __future__ import annotations
 

@@ -28,7 +28,8 @@ def js_line_of(script: Path, text: str, base: str) -> str:
 
 
 TRACE_CASES = {
-    # scenario: (class, where the location is: None = the scenario's `<- location` marker, else the line containing this text)
+    # scenario: (class, where the location is: None = the scenario's `<- location` marker,
+    #            else the line containing this text)
     "runpython_run_sync": ("sync-runpython", None),
     "runpython_asyncio_run": ("blocking-api-from-sync", None),
     "runpython_run_until_complete": ("blocking-api-from-sync", None),
@@ -199,7 +200,8 @@ BROWSER_TRACE_CASES = {
 
 
 def test_chromium_traces_are_diagnosed(jspiprof_runtime: Runtime, tmp_path: Path, run_cli) -> None:
-    """The browser pages with loadPyodide wrapped by the hook (same line); the trace comes from pyodide.jspiprof.toJSONL()."""
+    """The browser pages with loadPyodide wrapped by the hook (same line); the trace comes from
+    pyodide.jspiprof.toJSONL()."""
     repo = Path(__file__).parent.parent
     with browser(jspiprof_runtime.pyodide_dir, tmp_path) as chromium:
         (tmp_path / "js").symlink_to(repo / "js")
@@ -209,7 +211,8 @@ def test_chromium_traces_are_diagnosed(jspiprof_runtime: Runtime, tmp_path: Path
             page.write_text(
                 page.read_text().replace(
                     "const pyodide = await loadPyodide();",
-                    'const { wrapLoadPyodide } = await import("/js/hook.mjs"); const pyodide = window.pyodide = await wrapLoadPyodide(globalThis.loadPyodide, { explain: true })();',
+                    'const { wrapLoadPyodide } = await import("/js/hook.mjs"); const pyodide = window.pyodide = '
+                    "await wrapLoadPyodide(globalThis.loadPyodide, { explain: true })();",
                 )
             )
             console = chromium.open(page.name, click)

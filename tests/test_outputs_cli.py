@@ -75,7 +75,8 @@ def test_export_writes_the_format(tmp_path: Path, format_: str, key: str):
         (None, "Cannot read the trace"),
         ("not json at all\n", "this is not a jspiprof trace"),
         (
-            '{"type": "header", "schema": "jspiprof-trace", "version": 9, "origin_unix_ms": 0, "runtime": {}, "program": null}\n',
+            '{"type": "header", "schema": "jspiprof-trace", "version": 9, '
+            '"origin_unix_ms": 0, "runtime": {}, "program": null}\n',
             "newer than this jspiprof reads",
         ),
     ],

@@ -78,7 +78,8 @@ def test_call_promising_allows_run_sync_in_a_sync_function(selenium) -> None:
         const wait_then = pyodide.runPython({_SYNC_RUN_SYNC!r});
         try {{
             const pending = wait_then.callPromising("x");
-            return [typeof pending.then === "function", await pending];  // a thenable: Promise realms differ in Node's vm
+            // a thenable: Promise realms differ in Node's vm
+            return [typeof pending.then === "function", await pending];
         }} finally {{
             wait_then.destroy();
         }}

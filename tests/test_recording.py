@@ -1,4 +1,5 @@
-"""Recording stack switches with `jspiprof run` (real Pyodide, Node 26, JSPI): each path yields exactly the expected events."""
+"""Recording stack switches with `jspiprof run` (real Pyodide, Node 26, JSPI): each path yields exactly the
+expected events."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ SCHEMA = json.loads((Path(__file__).parent.parent / "docs" / "trace-schema.json"
 
 
 def record(run_cli, tmp_path: Path, source: str, *options: str) -> tuple[Trace, subprocess.CompletedProcess[str], Path]:
-    """Run `source` as app.py under `jspiprof run -o trace.jsonl`; return the trace (schema-checked), the process and app.py."""
+    """Run `source` as app.py under `jspiprof run -o trace.jsonl`; return the trace (schema-checked), the process
+    and app.py."""
     app = tmp_path / "app.py"
     app.write_text(textwrap.dedent(source))
     done = run_cli("run", "-o", "trace.jsonl", *options, "app.py")
@@ -483,8 +485,5 @@ def test_a_profiled_region_records_only_inside_it(mode: str, jspiprof_runtime, t
     assert done.stdout == "False\n"
     trace = read_trace(tmp_path / "trace.jsonl")
     (suspension,) = trace.suspensions
-    assert (
-        suspension.path == "time.sleep"
-        and suspension.site
-        == f"region.py:{code.splitlines().index(next(line for line in code.splitlines() if line.endswith('# inside'))) + 1}"
-    )
+    inside = next(number for number, line in enumerate(code.splitlines(), 1) if line.endswith("# inside"))
+    assert suspension.path == "time.sleep" and suspension.site == f"region.py:{inside}"

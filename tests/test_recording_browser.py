@@ -34,7 +34,9 @@ run_sync(pause())
 time.sleep(0.005)
 `, { filename: "page.py" });
   try {
-    pyodide.runPython("from pyodide.ffi import run_sync\\nimport asyncio\\nrun_sync(asyncio.sleep(0))", { filename: "sync.py" });
+    pyodide.runPython("from pyodide.ffi import run_sync\\nimport asyncio\\nrun_sync(asyncio.sleep(0))", {
+      filename: "sync.py",
+    });
   } catch (error) {}
   return pyodide.jspiprof.toJSONL();
 };
@@ -87,7 +89,10 @@ def record_in_page(chromium: webdriver.Chrome, page_url: str, buffer_size: int) 
     chromium.execute_async_script(
         "const done = arguments[0]; const wait = () => window.pageReady ? done() : setTimeout(wait, 20); wait();"
     )
-    script = "const done = arguments[arguments.length - 1]; window.recordInPage(arguments[0]).then(done, (e) => done('ERROR ' + e));"
+    script = (
+        "const done = arguments[arguments.length - 1]; "
+        "window.recordInPage(arguments[0]).then(done, (e) => done('ERROR ' + e));"
+    )
     return chromium.execute_async_script(script, buffer_size)
 
 

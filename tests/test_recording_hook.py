@@ -32,7 +32,8 @@ def line_in(script: Path, marker: str) -> str:
 def test_failed_switches_from_run_python_and_a_direct_call_name_their_entry(jspiprof_runtime, tmp_path: Path) -> None:
     body = """\
 const seen = [];
-const code = "import asyncio\\nfrom pyodide.ffi import run_sync\\ndef wait():\\n    return run_sync(asyncio.sleep(0))\\n";
+const code =
+  "import asyncio\\nfrom pyodide.ffi import run_sync\\ndef wait():\\n    return run_sync(asyncio.sleep(0))\\n";
 pyodide.runPython(code, { filename: "app.py" });
 try { pyodide.runPython("wait()", { filename: "top.py" }); } catch (error) { seen.push(error.type); }  // runPython
 const wait = pyodide.globals.get("wait");
@@ -131,7 +132,10 @@ console.log(JSON.stringify(pyodide.jspiprof.toJSONL()));
 
 def test_every_js_entry_point_is_an_entry_of_its_kind(jspiprof_runtime, tmp_path: Path) -> None:
     body = """\
-pyodide.runPython("def f(x=1):\\n    return x\\nasync def g():\\n    return 2\\nfrom pyodide.code import run_js\\ndef h():\\n    return run_js('(cb) => cb(3)')(f)\\n");  // runPython
+const definitions =
+  "def f(x=1):\\n    return x\\nasync def g():\\n    return 2\\n" +
+  "from pyodide.code import run_js\\ndef h():\\n    return run_js('(cb) => cb(3)')(f)\\n";
+pyodide.runPython(definitions);  // runPython
 const [f, g, h] = ["f", "g", "h"].map((name) => pyodide.globals.get(name));
 const results = [
   f(1),  // direct call
@@ -179,7 +183,11 @@ def test_without_jspi_each_refused_run_sync_is_a_failed_switch(jspiprof_runtime,
     probe = subprocess.run([system_node, "-p", "'Suspending' in WebAssembly"], capture_output=True, text=True)
     assert probe.stdout == "false\n", f"{system_node} should be a Node without JSPI (Debian's Node 20) for this test"
     body = """\
-for (const code of ["import asyncio\\nfrom pyodide.ffi import run_sync\\nrun_sync(asyncio.sleep(0))", "import asyncio\\nasync def f():\\n    pass\\nasyncio.run(f())"]) {
+const codes = [
+  "import asyncio\\nfrom pyodide.ffi import run_sync\\nrun_sync(asyncio.sleep(0))",
+  "import asyncio\\nasync def f():\\n    pass\\nasyncio.run(f())",
+];
+for (const code of codes) {
   try { await pyodide.runPythonAsync(code, { filename: "app.py" }); } catch (error) { console.log(error.type); }
 }
 """
@@ -204,7 +212,8 @@ for (const code of ["import asyncio\\nfrom pyodide.ffi import run_sync\\nrun_syn
 def test_a_task_step_that_raises_is_an_entry_with_its_error_and_its_rejection_stays_unhandled(
     jspiprof_runtime, tmp_path: Path
 ) -> None:
-    """A webloop handle that lets KeyboardInterrupt out: Pyodide leaves the rejection unhandled, with or without the hook."""
+    """A webloop handle that lets KeyboardInterrupt out: Pyodide leaves the rejection unhandled, with or without
+    the hook."""
     body = """\
 process.on("unhandledRejection", (error) => console.log("unhandled:", error.type));
 await pyodide.runPythonAsync(`
@@ -273,7 +282,8 @@ console.log(JSON.stringify(inMemory.jspiprof.events()));
     streamed, in_memory = read_trace(tmp_path / "trace.jsonl"), read_trace(tmp_path / "in_memory.jsonl")
 
     def untimed(trace: Trace) -> tuple:
-        """What the trace recorded, without times (and without where the JS calls came from: two lines of one script)."""
+        """What the trace recorded, without times (and without where the JS calls came from: two lines of one
+        script)."""
         entries = {id: (e.kind, e.promising, e.name, e.parent, e.outcome, e.error) for id, e in trace.entries.items()}
         suspensions = [
             (s.id, s.entry, s.path, s.stack, s.depth, s.site, s.awaitable, s.outcome, s.error)
@@ -289,8 +299,12 @@ console.log(JSON.stringify(inMemory.jspiprof.events()));
 
 
 def test_a_long_streamed_trace_keeps_every_event_across_refilled_batches(jspiprof_runtime, tmp_path: Path) -> None:
-    """Many batches, each one's buffer filled again once the serialiser hands it back: no event lost, doubled or mixed."""
-    program = "from pyodide.ffi import run_sync\\nasync def done():\\n    return 1\\nfor _ in range(6000):\\n    run_sync(done())\\n"
+    """Many batches, each one's buffer filled again once the serialiser hands it back: no event lost, doubled or
+    mixed."""
+    program = (
+        "from pyodide.ffi import run_sync\\nasync def done():\\n    return 1\\n"
+        "for _ in range(6000):\\n    run_sync(done())\\n"
+    )
     body = f'await pyodide.runPythonAsync("{program}", {{ filename: "app.py" }});\npyodide.jspiprof.close(0);\n'
     run_hook_script(jspiprof_runtime, tmp_path, body, "{ flushIntervalMs: 5 }")
     trace = read_trace(tmp_path / "trace.jsonl")
@@ -307,7 +321,10 @@ def test_a_program_that_never_closes_the_profiler_exits_by_itself_with_a_whole_t
 ) -> None:
     """The serialiser thread and the flush timer must not keep Node alive: the trace is ended at exit."""
     script = tmp_path / "driver.mjs"
-    program = "from pyodide.ffi import run_sync\\nasync def done():\\n    return 1\\nfor _ in range(3000):\\n    run_sync(done())\\n"
+    program = (
+        "from pyodide.ffi import run_sync\\nasync def done():\\n    return 1\\n"
+        "for _ in range(3000):\\n    run_sync(done())\\n"
+    )
     body = f'await pyodide.runPythonAsync("{program}");\nawait new Promise((resolve) => setTimeout(resolve, 250));\n'
     script.write_text(
         node_script(jspiprof_runtime, tmp_path / "trace.jsonl", "{}", body).removesuffix("pyodide.jspiprof.close(0);\n")

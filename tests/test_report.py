@@ -185,7 +185,8 @@ def test_report_shows_the_insight_of_a_pattern(tmp_path: Path, browser: webdrive
 
 
 def test_text_from_the_trace_cannot_end_the_page_s_scripts(tmp_path: Path, browser: webdriver.Chrome):
-    """A function named "</script>..." (the trace's text goes into the charts' JSON) stays text: every chart still draws."""
+    """A function named "</script>..." (the trace's text goes into the charts' JSON) stays text: every chart still
+    draws."""
     hostile = "</script><script>document.title='broken'</script>"
     writer = Writer(tmp_path / "hostile.jsonl")
     writer.emit(
@@ -226,10 +227,16 @@ def test_flame_chart_hover_shows_each_span_s_frame_count_and_wait(tmp_path: Path
     """The hover labels' numbers travel as typed arrays (customdata): plotly.js must read them back span by span."""
     charts_drawn(browser, report_of(FIXTURES / "small_app.jsonl", tmp_path / "report.html"))
     hovers = browser.execute_script("""
-        return Object.fromEntries(document.getElementById('chart-1')._fullData.filter(trace => trace.customdata).map(trace =>
-            [trace.name, {template: trace.hovertemplate, name_shown: trace.hoverlabel.namelength, text: trace.text ? Array.from(trace.text).filter((_, i) => i % 3 == 0) : null,
-                          data: Array.from(trace.customdata).filter((_, i) => i % 3 == 0).map(row => typeof row == 'number' ? row : Array.from(row))}]));""")
-    # <module> is live across all 4 suspensions, fetch across the 3 requests; each request waited 10, 20 and 30 ms, the sleep 25 ms
+        const every3rd = (values) => Array.from(values).filter((_, i) => i % 3 == 0);
+        const withData = document.getElementById('chart-1')._fullData.filter(trace => trace.customdata);
+        return Object.fromEntries(withData.map(trace => [trace.name, {
+            template: trace.hovertemplate,
+            name_shown: trace.hoverlabel.namelength,
+            text: trace.text ? every3rd(trace.text) : null,
+            data: every3rd(trace.customdata).map(row => typeof row == 'number' ? row : Array.from(row)),
+        }]));""")
+    # <module> is live across all 4 suspensions, fetch across the 3 requests;
+    # each request waited 10, 20 and 30 ms, the sleep 25 ms
     assert hovers["your frames"] == {
         "template": "%{text}<br>across %{customdata} suspension(s)",
         "name_shown": 0,

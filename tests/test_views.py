@@ -18,7 +18,8 @@ from make_patterns import Writer  # noqa: E402 - the fixture writer
 
 @pytest.fixture(scope="module")
 def waits(tmp_path_factory: pytest.TempPathFactory) -> Tables:
-    """21,000 suspensions (past the scatter limit: a heatmap) at depths 1-12, waits from 0.1 µs to 10 s, some repeated."""
+    """21,000 suspensions (past the scatter limit: a heatmap) at depths 1-12, waits from 0.1 µs to 10 s, some
+    repeated."""
     path = tmp_path_factory.mktemp("views") / "waits.jsonl"
     writer = Writer(path)
     writer.emit(

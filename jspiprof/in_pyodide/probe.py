@@ -256,8 +256,8 @@ def _callee_name(frame: FrameType) -> str | None:
 
 
 def _read_callee_name(code: CodeType, offset: int) -> str | None:
-    """`_callee_name` of the call at `offset` in `code`, from its instructions up to that call (the callee's are before it).
-    Only loads of names count (not of constants), so the answer does not depend on the code's constants."""
+    """`_callee_name` of the call at `offset` in `code`, from its instructions up to that call (the callee's are
+    before it). Only loads of names count (not of constants), so the answer does not depend on the code's constants."""
     import dis
 
     loads = []
@@ -344,7 +344,8 @@ def attach(control: Any) -> None:
 def _hook() -> Any:
     if _control is None:
         raise RuntimeError(
-            "jspiprof is not recording this Pyodide: load Pyodide through the jspiprof JS hook (wrapLoadPyodide) or run the program with `jspiprof run`."
+            "jspiprof is not recording this Pyodide: load Pyodide through the jspiprof JS hook (wrapLoadPyodide) "
+            "or run the program with `jspiprof run`."
         )
     return _control
 

@@ -60,7 +60,8 @@ def download_wheels(requirements: list[str], home: Path) -> list[Path]:
             missing = _no_pure_wheel(done.stderr)
             if missing:
                 raise RuntimeProblem(
-                    f"{missing} has no pure-Python wheel on PyPI for Python {PYODIDE_PYTHON}, so it cannot be loaded into Pyodide offline."
+                    f"{missing} has no pure-Python wheel on PyPI for Python {PYODIDE_PYTHON}, "
+                    "so it cannot be loaded into Pyodide offline."
                 )
             last = next((line for line in reversed(done.stderr.splitlines()) if line.strip()), "unknown error")
             raise RuntimeProblem(f"pip could not download wheels for {', '.join(requirements)} ({last.strip()}).")

@@ -32,8 +32,10 @@ SYSTEM_NODE = Path("/usr/bin/node")  # Node 20: no standard JSPI
 _CAPTURE_CONSOLE = """
 window.__console = [];
 const describe = (value) => (value && value.stack ? String(value.stack) : String(value));
-window.addEventListener("error", (event) => window.__console.push("Uncaught " + (event.error ? describe(event.error) : event.message)));
-window.addEventListener("unhandledrejection", (event) => window.__console.push("Uncaught (in promise) " + describe(event.reason)));
+window.addEventListener("error", (event) =>
+  window.__console.push("Uncaught " + (event.error ? describe(event.error) : event.message)));
+window.addEventListener("unhandledrejection", (event) =>
+  window.__console.push("Uncaught (in promise) " + describe(event.reason)));
 for (const level of ["log", "warn", "error"]) {
   const original = console[level];
   console[level] = (...args) => { window.__console.push(args.map(describe).join(" ")); original.apply(console, args); };
