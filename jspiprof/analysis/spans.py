@@ -40,16 +40,16 @@ class _Prefixes:
     chain_length: np.ndarray
 
     @classmethod
-    def of(cls, t: Tables) -> _Prefixes:
-        f = t.arrays.frames
+    def of(cls, tables: Tables) -> _Prefixes:
+        f = tables.arrays.frames
         functions = dict(zip(f["id"].tolist(), zip(f["file"].tolist(), f["function"].tolist())))
         prefix_ids: dict[tuple, int] = {}
         frames, prefixes = [], []
-        for stack in t.stacks:
+        for stack in tables.stacks:
             names = tuple(functions.get(frame, (str(frame),)) for frame in stack)
             frames += stack
             prefixes += [prefix_ids.setdefault(names[:depth], len(prefix_ids)) for depth in range(1, len(stack) + 1)]
-        length = np.fromiter(map(len, t.stacks), dtype=np.int64, count=len(t.stacks))
+        length = np.fromiter(map(len, tables.stacks), dtype=np.int64, count=len(tables.stacks))
         offset = np.cumsum(length) - length
         depth_of = np.empty(len(prefix_ids), dtype=np.int64)
         depth_of[list(prefix_ids.values())] = list(map(len, prefix_ids))
@@ -116,9 +116,9 @@ def _reduced(values: np.ndarray, starts: np.ndarray, how: str) -> np.ndarray:
     )
 
 
-def frame_span_columns(t: Tables, pieces: Mapping[str, Any]) -> Columns:
+def frame_span_columns(tables: Tables, pieces: Mapping[str, Any]) -> Columns:
     """`frame_spans` as columns."""
-    prefixes = _Prefixes.of(t)
+    prefixes = _Prefixes.of(tables)
     entry, stack_id, start, end, count = (
         np.asarray(pieces[name]) for name in ("entry", "stack_id", "start_us", "end_us", "count")
     )
@@ -149,7 +149,7 @@ def frame_span_columns(t: Tables, pieces: Mapping[str, Any]) -> Columns:
     }
 
 
-def frame_spans(t: Tables, pieces: Mapping[str, Any]) -> pd.DataFrame:
+def frame_spans(tables: Tables, pieces: Mapping[str, Any]) -> pd.DataFrame:
     """Spans of Python frames: a frame is live from the first to the last of the consecutive pieces of its
     entry whose stacks share the same functions from the outermost frame down to it (lines may differ).
 
@@ -157,7 +157,7 @@ def frame_spans(t: Tables, pieces: Mapping[str, Any]) -> pd.DataFrame:
     Columns: entry, depth (1 = outermost), frame (id of its first frame), start_us, end_us, count. For
     single suspensions the spans of an entry nest: a deeper span lies within a shallower one.
     """
-    return pd.DataFrame(frame_span_columns(t, pieces))
+    return pd.DataFrame(frame_span_columns(tables, pieces))
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:
@@ -175,7 +175,7 @@ def _run_starts(column: np.ndarray, last: np.ndarray, new_key: np.ndarray) -> np
     return np.flatnonzero(new)
 
 
-def column_spans(t: Tables, column_us: float) -> tuple[Columns, Columns]:
+def column_spans(tables: Tables, column_us: float) -> tuple[Columns, Columns]:
     """A level of detail for big traces: suspensions and frames as spans over the time columns they occupy.
 
     Time is cut into columns of `column_us`; a frame (or a suspension's stack and path) present in
@@ -183,7 +183,7 @@ def column_spans(t: Tables, column_us: float) -> tuple[Columns, Columns]:
     start_us, end_us, wait_us, depth, count, and their first and last `column`; frame spans: entry, depth, frame,
     start_us, end_us, count).
     """
-    s = t.arrays.suspensions
+    s = tables.arrays.suspensions
     path_of = s["path"]
     entry, stack_id, path, start, end, wait = (
         s["entry"],
@@ -193,7 +193,7 @@ def column_spans(t: Tables, column_us: float) -> tuple[Columns, Columns]:
         s["end_us"],
         s["wait_us"],
     )
-    column = ((start - t.start_us) // column_us).astype(np.int64)
+    column = ((start - tables.start_us) // column_us).astype(np.int64)
     column -= column.min(
         initial=0
     )  # from 0: suspensions before the first entry have negative columns, which runs cannot tell apart
@@ -229,7 +229,7 @@ def column_spans(t: Tables, column_us: float) -> tuple[Columns, Columns]:
         )
     }
     spans["last"] = _reduced(pieces["column"], runs, "max")
-    prefixes = _Prefixes.of(t)
+    prefixes = _Prefixes.of(tables)
     spans["depth"] = prefixes.length[spans["stack_id"]]
     spans["path"] = pd.Categorical.from_codes(spans["path"], dtype=path_of.dtype, validate=False)
 

@@ -62,11 +62,11 @@ def _table(table: StatsTable, empty: str) -> str:
     return html_table(table.index[:MAX_TABLE_ROWS], in_ms) + note
 
 
-def _failed_table(t: Tables) -> StatsTable:
+def _failed_table(tables: Tables) -> StatsTable:
     """The failed switches, at their time since the first entry (ms)."""
-    f = t.failed_switches
-    at_ms = pd.Index((f["ts_us"].to_numpy() - t.start_us) / 1000, name="at_ms")
-    return StatsTable(at_ms, {name: column.array for name, column in f.items() if name != "ts_us"})
+    failed = tables.arrays.failed_switches
+    at_ms = pd.Index((failed["ts_us"] - tables.start_us) / 1000, name="at_ms")
+    return StatsTable(at_ms, {name: column for name, column in failed.items() if name != "ts_us"})
 
 
 def _insight(insight: Insight) -> str:
@@ -169,11 +169,11 @@ def _head(title: str) -> bytes:
     ).encode()
 
 
-def _page(t: Tables, found: list[Insight], title: str) -> Iterator[bytes]:
+def _page(tables: Tables, found: list[Insight], title: str) -> Iterator[bytes]:
     """The report's HTML page after plotly.js, in parts, UTF-8 encoded, each worked out when it is reached: summary,
     time accounting, insights, charts, tables and failed switches."""
-    s = t.arrays.suspensions
-    accounting = time_accounting(t)
+    suspensions = tables.arrays.suspensions
+    accounting = time_accounting(tables)
     window = max(accounting.window_us, 1e-9)
     parts = [
         (accounting.running_us, "running Python", "#1f77b4"),
@@ -186,29 +186,29 @@ def _page(t: Tables, found: list[Insight], title: str) -> Iterator[bytes]:
         if us > 0
     )
     cards = [
-        ("suspensions", f"{len(s['id']):,}"),
-        ("total wait", _ms(s["wait_us"].sum())),
-        ("failed switches", f"{len(t.failed_switches):,}"),
-        ("entries", f"{len(t.arrays.entries['id']):,}"),
+        ("suspensions", f"{len(suspensions['id']):,}"),
+        ("total wait", _ms(suspensions["wait_us"].sum())),
+        ("failed switches", f"{len(tables.arrays.failed_switches['ts_us']):,}"),
+        ("entries", f"{len(tables.arrays.entries['id']):,}"),
         ("run window", _ms(accounting.window_us)),
         ("running Python", _ms(accounting.running_us)),
         ("suspended", _ms(accounting.suspended_us)),
         ("other (JS / idle)", _ms(accounting.other_us)),
     ]
     warnings = []
-    if not t.finished:
+    if not tables.finished:
         warnings.append(
             "The trace has no end line: the program crashed or was killed; everything recorded before is shown."
         )
-    if t.dropped:
-        warnings.append(f"{t.dropped:,} events were dropped by the recorder: counts are lower bounds.")
+    if tables.dropped:
+        warnings.append(f"{tables.dropped:,} events were dropped by the recorder: counts are lower bounds.")
     yield b"</script><script>const jspiprofTemplate = "  # after plotly.js (`_head`), as the file holds it
     yield _TEMPLATE.read_bytes()
     yield b"; const jspiprofConfig = " + _script_json(_CONFIG) + b";</script></head><body>"
     yield "".join(
         [
             f"<h1>{html.escape(title)}</h1>",
-            f'<p class="meta">{html.escape(_program(t.header))} · {html.escape(_runtime(t.header))}</p>',
+            f'<p class="meta">{html.escape(_program(tables.header))} · {html.escape(_runtime(tables.header))}</p>',
             *(f'<p class="insight">{html.escape(w)}</p>' for w in warnings),
             '<div class="cards">'
             + "".join(f'<div class="card">{html.escape(k)}<b>{html.escape(v)}</b></div>' for k, v in cards)
@@ -220,36 +220,36 @@ def _page(t: Tables, found: list[Insight], title: str) -> Iterator[bytes]:
             "<h2>Flame chart</h2>",
         ]
     ).encode()
-    yield from _figure(1, views.flame_chart_spec(t))
+    yield from _figure(1, views.flame_chart_spec(tables))
     yield b"<h2>Flame graphs</h2>"
-    yield from _figure(2, views.flame_graph_spec(t, "wait"))
-    yield from _figure(3, views.flame_graph_spec(t, "running"))
+    yield from _figure(2, views.flame_graph_spec(tables, "wait"))
+    yield from _figure(3, views.flame_graph_spec(tables, "running"))
     yield b"<h2>Waits</h2>"
-    yield from _figure(4, views.wait_histogram_spec(t))
-    yield from _figure(5, views.depth_vs_wait_spec(t))
+    yield from _figure(4, views.wait_histogram_spec(tables))
+    yield from _figure(5, views.depth_vs_wait_spec(tables))
     yield (
         "".join(
             [
                 "<h2>Sites (largest total wait first)</h2>",
-                _table(site_table(t), "No suspension was recorded."),
+                _table(site_table(tables), "No suspension was recorded."),
                 "<h2>Per path</h2>",
-                _table(wait_table(s, "path"), "No suspension was recorded."),
+                _table(wait_table(suspensions, "path"), "No suspension was recorded."),
                 "<h2>Per entry kind</h2>",
-                _table(kind_table(t), "No entry was recorded."),
+                _table(kind_table(tables), "No entry was recorded."),
                 "<h2>Failed switches</h2>",
-                _table(_failed_table(t), "No failed switch: every requested stack switch was possible."),
+                _table(_failed_table(tables), "No failed switch: every requested stack switch was possible."),
             ]
         ).encode()
         + b"</body></html>"
     )
 
 
-def render(t: Tables, found: list[Insight], title: str) -> str:
+def render(tables: Tables, found: list[Insight], title: str) -> str:
     """The report as one HTML page: summary, time accounting, insights, charts, tables and failed switches."""
-    return b"".join([_head(title), _PLOTLY_JS.read_bytes(), *_page(t, found, title)]).decode("utf-8")
+    return b"".join([_head(title), _PLOTLY_JS.read_bytes(), *_page(tables, found, title)]).decode("utf-8")
 
 
-def write(t: Tables, found: list[Insight], title: str, output: Path) -> None:
+def write(tables: Tables, found: list[Insight], title: str, output: Path) -> None:
     """Write the report (`render`'s page, UTF-8) to the file `output`, part after part (the page is some 8 MB,
     plotly.js included: copied from its file by the kernel where it can, never joined into one string first).
 
@@ -260,7 +260,7 @@ def write(t: Tables, found: list[Insight], title: str, output: Path) -> None:
         try:
             with ThreadPoolExecutor(max_workers=1) as pool:
                 start = pool.submit(_write_start, file, title)
-                parts = _page(t, found, title)
+                parts = _page(tables, found, title)
                 made = []  # the parts worked out while the start is written
                 for part in parts:
                     made.append(part)

@@ -52,20 +52,20 @@ FigureSpec = dict[str, Any]
 """A plotly figure as plotly.js takes it: `data` (a list of traces) and `layout`."""
 
 
-def _frame_labels(t: Tables) -> dict[int, str]:
+def _frame_labels(tables: Tables) -> dict[int, str]:
     """`function (file:line)` of each frame id (the file without its folders)."""
-    f = t.arrays.frames
+    frames = tables.arrays.frames
     return {
         frame: f"{function} ({file.rsplit('/', 1)[-1]}:{line})"
         for frame, function, file, line in zip(
-            f["id"].tolist(), f["function"].tolist(), f["file"].tolist(), f["line"].tolist()
+            frames["id"].tolist(), frames["function"].tolist(), frames["file"].tolist(), frames["line"].tolist()
         )
     }
 
 
-def _libraries(t: Tables) -> dict[int, bool]:
+def _libraries(tables: Tables) -> dict[int, bool]:
     """Whether each frame id is library code."""
-    return dict(zip(t.arrays.frames["id"].tolist(), t.arrays.frames["library"].tolist()))
+    return dict(zip(tables.arrays.frames["id"].tolist(), tables.arrays.frames["library"].tolist()))
 
 
 def _path_groups(paths: pd.Categorical) -> list[tuple[str, np.ndarray]]:
@@ -74,18 +74,18 @@ def _path_groups(paths: pd.Categorical) -> list[tuple[str, np.ndarray]]:
     return [(str(paths.categories[code]), np.flatnonzero(codes == code)) for code in np.unique(codes[codes >= 0])]
 
 
-def _spans(t: Tables, column_us: float) -> tuple[Columns, Columns]:
+def _spans(tables: Tables, column_us: float) -> tuple[Columns, Columns]:
     """Suspension and frame spans to draw: exact when they fit in SPAN_BUDGET, else by time column."""
-    s = t.arrays.suspensions
-    if len(s["id"]) <= SPAN_BUDGET // 4:  # each suspension adds frame spans too: more rarely fits
-        suspensions = {
-            name: s[name] for name in ("entry", "stack_id", "start_us", "end_us", "wait_us", "depth", "path")
-        }
-        suspensions["count"] = np.ones(len(s["id"]), dtype=np.int64)
-        frames = frame_span_columns(t, suspensions)
-        if len(s["id"]) + len(frames["count"]) <= SPAN_BUDGET:
-            return suspensions, frames
-    return column_spans(t, column_us)
+    suspensions = tables.arrays.suspensions
+    count = len(suspensions["id"])
+    if count <= SPAN_BUDGET // 4:  # each suspension adds frame spans too: more rarely fits
+        names = ("entry", "stack_id", "start_us", "end_us", "wait_us", "depth", "path")
+        pieces = {name: suspensions[name] for name in names}
+        pieces["count"] = np.ones(count, dtype=np.int64)
+        frames = frame_span_columns(tables, pieces)
+        if count + len(frames["count"]) <= SPAN_BUDGET:
+            return pieces, frames
+    return column_spans(tables, column_us)
 
 
 def _frame_labels_at(labels_by_frame: dict[int, str], frame: np.ndarray) -> np.ndarray:
@@ -121,20 +121,20 @@ def _segments(
     return segments
 
 
-def _tracks(t: Tables) -> tuple[np.ndarray, list[tuple[float, str]]]:
+def _tracks(tables: Tables) -> tuple[np.ndarray, list[tuple[float, str]]]:
     """The row offset of each entry's track (NaN for entries on the shared track), the shared track's row, and the
     track labels."""
-    e, s = t.arrays.entries, t.arrays.suspensions
-    ids, durations, starts = e["id"], e["duration_us"], e["start_us"]
-    groups = Groups.by(np.maximum(rows_of(ids, s["entry"]), -1))
+    entries, suspensions = tables.arrays.entries, tables.arrays.suspensions
+    ids, durations, starts = entries["id"], entries["duration_us"], entries["start_us"]
+    groups = Groups.by(np.maximum(rows_of(ids, suspensions["entry"]), -1))
     deepest = np.zeros(len(ids), dtype=np.int64)
-    deepest[groups.keys] = groups.max(s["depth"])
+    deepest[groups.keys] = groups.max(suspensions["depth"])
     candidates = groups.keys[np.argsort(-durations[groups.keys], kind="stable")][
         :MAX_TRACKS
     ]  # the longest entries with suspensions...
     tracked = candidates[np.argsort(starts[candidates], kind="stable")]  # ...in time order
     offset, labels, row = np.full(len(ids), np.nan), [], 0
-    names, kinds = e["name"].tolist(), e["kind"].tolist()
+    names, kinds = entries["name"].tolist(), entries["kind"].tolist()
     for i in tracked.tolist():
         offset[i] = row
         name = names[i] if isinstance(names[i], str) else ""
@@ -145,29 +145,29 @@ def _tracks(t: Tables) -> tuple[np.ndarray, list[tuple[float, str]]]:
     return offset, float(row), labels
 
 
-def flame_chart_spec(t: Tables) -> FigureSpec:
+def flame_chart_spec(tables: Tables) -> FigureSpec:
     """Entries, the Python frames live at their suspensions (by depth) and the suspensions themselves, over time.
 
     One track per entry (entries without suspensions share the last track). Times are ms from the first entry.
     """
-    column_us = max(t.duration_us, 1.0) / COLUMNS
-    offset, shared, labels = _tracks(t)
-    e = t.arrays.entries
-    ids = e["id"]
+    column_us = max(tables.duration_us, 1.0) / COLUMNS
+    offset, shared, labels = _tracks(tables)
+    entries = tables.arrays.entries
+    ids = entries["id"]
 
     def ms(us: np.ndarray) -> np.ndarray:
-        return (us - t.start_us) / 1000
+        return (us - tables.start_us) / 1000
 
     def rows(entry: np.ndarray) -> np.ndarray:
         """The row offset of the track of each of these entries (NaN when not tracked, or not an entry)."""
         row = rows_of(ids, entry)
         return np.where(row >= 0, offset[row] if len(ids) else np.nan, np.nan)
 
-    durations = np.round(e["duration_us"] / 1000, 3).tolist()
+    durations = np.round(entries["duration_us"] / 1000, 3).tolist()
     entry_text = [
         f"entry {entry} {kind} {name or ''}<br>{duration} ms"
         for entry, kind, name, duration in zip(  # one f-string each: faster than pandas string arithmetic
-            ids.tolist(), e["kind"].tolist(), e["name"].tolist(), durations
+            ids.tolist(), entries["kind"].tolist(), entries["name"].tolist(), durations
         )
     ]
     data = [
@@ -177,14 +177,16 @@ def flame_chart_spec(t: Tables) -> FigureSpec:
             "mode": "lines",
             "line": {"width": ROW_PX - 4, "color": ENTRY_COLOR},
             "hoverinfo": "text",
-            **_segments(ms(e["start_us"]), ms(e["end_us"]), np.where(np.isnan(offset), shared, offset), entry_text),
+            **_segments(
+                ms(entries["start_us"]), ms(entries["end_us"]), np.where(np.isnan(offset), shared, offset), entry_text
+            ),
         }
     ]
 
-    pieces, spans = _spans(t, column_us)
-    labels_by_frame = _frame_labels(t)
-    known = rows_of(t.arrays.frames["id"], spans["frame"])
-    library = np.where(known >= 0, t.arrays.frames["library"][known] if len(known) else False, None)
+    pieces, spans = _spans(tables, column_us)
+    labels_by_frame = _frame_labels(tables)
+    known = rows_of(tables.arrays.frames["id"], spans["frame"])
+    library = np.where(known >= 0, tables.arrays.frames["library"][known] if len(known) else False, None)
     x0, x1 = ms(spans["start_us"]), ms(spans["end_us"])
     y = rows(spans["entry"]) + spans["depth"]
     for is_library in (False, True):
@@ -226,7 +228,7 @@ def flame_chart_spec(t: Tables) -> FigureSpec:
             }
         )
 
-    depth = t.arrays.suspensions["depth"]
+    depth = tables.arrays.suspensions["depth"]
     rows_in_chart = max([row for row, _ in labels] + [0]) + int(depth.max() if len(depth) else 0) + 3
     layout = {
         "title": {"text": "Flame chart: entries, Python frames and suspensions over time"},
@@ -245,29 +247,29 @@ def flame_chart_spec(t: Tables) -> FigureSpec:
     return {"data": data, "layout": layout}
 
 
-def flame_graph_spec(t: Tables, weight: str) -> FigureSpec:
+def flame_graph_spec(tables: Tables, weight: str) -> FigureSpec:
     """An icicle of the aggregated Python stacks at the suspensions (outermost at the top).
 
     `weight="wait"`: each suspension's wait, in a leaf named after its path. `weight="running"`: the Python
     running time of the entry between its previous switch and this one, charged to the stack at this switch.
     """
-    s = t.arrays.suspensions
-    values = s["wait_us"] if weight == "wait" else running_before_switch(t).to_numpy()
-    paths = s["path"]
-    stack_id = s["stack_id"]
+    suspensions = tables.arrays.suspensions
+    values = suspensions["wait_us"] if weight == "wait" else running_before_switch(tables)
+    paths = suspensions["path"]
+    stack_id = suspensions["stack_id"]
     pairs = Groups.in_order_of_appearance(
         stack_id * max(len(paths.categories), 1) + paths.codes
     )  # per (stack, path), first seen first
     firsts = pairs.first_rows()
     totals = pairs.sum(np.nan_to_num(values, nan=0.0))  # a missing running time counts as none
-    labels_by_frame, libraries = _frame_labels(t), _libraries(t)
+    labels_by_frame, libraries = _frame_labels(tables), _libraries(tables)
     root = "all suspensions" if weight == "wait" else "all running time"
     nodes: dict[str, list] = {root: [root, "", 0.0, ENTRY_COLOR]}
     for first, value in zip(firsts.tolist(), totals.tolist()):
         path = str(paths.categories[paths.codes[first]])
         parent = root
         nodes[root][2] += value
-        for frame in t.stacks[stack_id[first]]:
+        for frame in tables.stacks[stack_id[first]]:
             node = f"{parent}/{frame}"
             if node not in nodes:
                 nodes[node] = [
@@ -323,14 +325,14 @@ def _bin_of(waits_ms: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return bins
 
 
-def wait_histogram_spec(t: Tables) -> FigureSpec:
+def wait_histogram_spec(tables: Tables) -> FigureSpec:
     """How many suspensions waited how long (log-spaced bins), stacked by path."""
-    s = t.arrays.suspensions
-    waits = s["wait_us"] / 1000
+    suspensions = tables.arrays.suspensions
+    waits = suspensions["wait_us"] / 1000
     edges = _wait_bins(waits)
     labels = [f"{edges[i]:.3g}–{edges[i + 1]:.3g}" for i in range(len(edges) - 1)]
     data = []
-    for path, rows in _path_groups(s["path"]):
+    for path, rows in _path_groups(suspensions["path"]):
         counts, _ = np.histogram(np.clip(waits[rows], edges[0], edges[-1]), bins=edges)
         data.append(
             {
@@ -351,9 +353,9 @@ def wait_histogram_spec(t: Tables) -> FigureSpec:
     return {"data": data, "layout": layout}
 
 
-def depth_vs_wait_spec(t: Tables) -> FigureSpec:
+def depth_vs_wait_spec(tables: Tables) -> FigureSpec:
     """Python stack depth against wait, one point per suspension (a density heatmap on big traces)."""
-    s = t.arrays.suspensions
+    suspensions = tables.arrays.suspensions
     data = []
     layout = {
         "title": {"text": "Stack depth against wait"},
@@ -361,10 +363,10 @@ def depth_vs_wait_spec(t: Tables) -> FigureSpec:
         "yaxis": {"title": {"text": "wait (ms)"}},
         "height": 420,
     }
-    depth, waits = s["depth"], s["wait_us"] / 1000
+    depth, waits = suspensions["depth"], suspensions["wait_us"] / 1000
     if len(depth) <= SCATTER_LIMIT:
-        sites = np.asarray(s["site"], dtype=object)
-        for path, rows in _path_groups(s["path"]):
+        sites = np.asarray(suspensions["site"], dtype=object)
+        for path, rows in _path_groups(suspensions["path"]):
             data.append(
                 {
                     "type": "scattergl",
@@ -405,21 +407,21 @@ def depth_vs_wait_spec(t: Tables) -> FigureSpec:
     return {"data": data, "layout": layout}
 
 
-def flame_chart(t: Tables) -> go.Figure:
+def flame_chart(tables: Tables) -> go.Figure:
     """`flame_chart_spec` as a plotly Figure."""
-    return go.Figure(flame_chart_spec(t))
+    return go.Figure(flame_chart_spec(tables))
 
 
-def flame_graph(t: Tables, weight: str) -> go.Figure:
+def flame_graph(tables: Tables, weight: str) -> go.Figure:
     """`flame_graph_spec` as a plotly Figure."""
-    return go.Figure(flame_graph_spec(t, weight))
+    return go.Figure(flame_graph_spec(tables, weight))
 
 
-def wait_histogram(t: Tables) -> go.Figure:
+def wait_histogram(tables: Tables) -> go.Figure:
     """`wait_histogram_spec` as a plotly Figure."""
-    return go.Figure(wait_histogram_spec(t))
+    return go.Figure(wait_histogram_spec(tables))
 
 
-def depth_vs_wait(t: Tables) -> go.Figure:
+def depth_vs_wait(tables: Tables) -> go.Figure:
     """`depth_vs_wait_spec` as a plotly Figure."""
-    return go.Figure(depth_vs_wait_spec(t))
+    return go.Figure(depth_vs_wait_spec(tables))
