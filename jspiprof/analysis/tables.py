@@ -35,21 +35,20 @@ class Arrays:
 
 @dataclass
 class Tables:
-    """The trace's events as DataFrames (times in µs from the trace origin); `suspensions`, `entries` and `frames` are
-    made from `arrays` when first used.
+    """The analysis pivot: a trace's events as tables (times in µs from the trace origin), what every analysis, view
+    and exporter takes. Each table is held as columns (`arrays`, which they read) and given as a DataFrame made from
+    them when first used (for notebooks).
 
     - `suspensions`: one row per suspension, plus `end_us` (stack restored), `switch_us` (wait + resume),
-      `site` (null replaced by `LIBRARY_SITE`), `entry` (null replaced by `NO_ENTRY`), `stack_id` (index into `stacks`) and the entry's `kind`.
-      Its few-valued text columns (`path`, `site`, `awaitable`, `outcome`, `error`, `kind`) are categorical: grouping by them
-      on millions of rows is then a matter of integer codes.
+      `site` (null replaced by `LIBRARY_SITE`), `entry` (null replaced by `NO_ENTRY`), `stack_id` (index into
+      `stacks`) and the entry's `kind`. Its few-valued text columns (`path`, `site`, `awaitable`, `outcome`, `error`,
+      `kind`) are categorical: grouping by them on millions of rows is then a matter of integer codes.
     - `entries`: one row per entry, `end_us` filled with the trace end for entries still running, plus
       `finished` and `duration_us`.
     - `failed_switches`, `frames`: one row per event.
     - `stacks`: the distinct Python stacks (frame ids, outermost first); `stack_id` indexes this list.
     - `start_us`, `end_us`: the run's window, from the first entry's start to the end of the trace.
     - `dropped`: events lost by the recorder; `finished`: the trace has its `end` line.
-    - `arrays`: the columns of every table (what the analysis, views and exporters read: a report never makes the
-      DataFrames, which are for notebooks).
     """
 
     arrays: Arrays
@@ -94,7 +93,7 @@ def _columns(items: Sequence[Any], fields: tuple[str, ...]) -> dict[str, list[An
 
 
 def _typed(columns: dict[str, Any], dtypes: dict[str, Any]) -> Columns:
-    """`columns` with each list named in `dtypes` as a numpy array of that dtype (texts: objects, None where missing)."""
+    """`columns` with each list named in `dtypes` as a numpy array of that dtype (texts: objects, None if missing)."""
     return {
         name: np.array(values, dtype=dtypes[name]) if name in dtypes and isinstance(values, list) else values
         for name, values in columns.items()
@@ -138,7 +137,9 @@ def _suspension_columns(trace: Trace) -> tuple[Columns, list[tuple[int, ...]]]:
     start = np.frombuffer(read.start_us, dtype=np.float64).copy()
     wait = np.frombuffer(read.wait_us, dtype=np.float64).copy()
     resume = np.frombuffer(read.resume_us, dtype=np.float64).copy()
-    texts = {name: [getattr(s, name) for s in read.shapes] for name in ("path", "site", "awaitable", "outcome", "error")}
+    texts = {
+        name: [getattr(s, name) for s in read.shapes] for name in ("path", "site", "awaitable", "outcome", "error")
+    }
     columns = {
         "id": np.fromiter(read.id, dtype=np.int64, count=count),
         "entry": entry,

@@ -16,7 +16,7 @@ import pandas as pd
 
 from jspiprof import __version__
 from jspiprof.analysis import Tables
-from jspiprof.analysis.spans import frame_span_columns
+from jspiprof.analysis.spans import frame_spans, single_pieces
 from jspiprof.analysis.tables import Columns
 
 PID = 1
@@ -75,10 +75,7 @@ def _frame_events(tables: Tables) -> Iterator[dict[str, Any]]:
     """The Python frames live across the suspensions of each entry, as nested slices."""
     frames = tables.arrays.frames
     frame_of_id = {frame["id"]: frame for frame in _rows(frames, ["id", "function", "library", "file", "line"])}
-    suspensions = tables.arrays.suspensions
-    pieces = {name: suspensions[name] for name in ("entry", "stack_id", "start_us", "end_us")}
-    pieces["count"] = np.ones(len(suspensions["id"]), dtype=np.int64)
-    spans = frame_span_columns(tables, pieces)
+    spans = frame_spans(tables, single_pieces(tables))
     for span in _rows(spans, ["entry", "depth", "frame", "start_us", "end_us", "count"]):
         frame = frame_of_id[span["frame"]]
         yield {

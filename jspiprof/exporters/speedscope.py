@@ -15,7 +15,7 @@ import pandas as pd
 
 from jspiprof import __version__
 from jspiprof.analysis import Tables, running_before_switch
-from jspiprof.analysis.spans import frame_span_columns
+from jspiprof.analysis.spans import frame_spans, single_pieces
 
 SCHEMA = "https://www.speedscope.app/file-format-schema.json"
 
@@ -35,9 +35,7 @@ class _Event(NamedTuple):
 def _events(tables: Tables, python: dict[int, int], path_frame: dict[int, int]) -> list[_Event]:
     """Every frame span and suspension as an open and a close, by entry, then in time order."""
     suspensions = tables.arrays.suspensions
-    pieces = {name: suspensions[name] for name in ("entry", "stack_id", "start_us", "end_us")}
-    pieces["count"] = np.ones(len(suspensions["id"]), dtype=np.int64)
-    spans = frame_span_columns(tables, pieces)
+    spans = frame_spans(tables, single_pieces(tables))
     events = []
     for entry, start, end, depth, frame in zip(
         *(spans[name].tolist() for name in ("entry", "start_us", "end_us", "depth", "frame"))

@@ -34,12 +34,15 @@ body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1400px; pa
 h1 { margin-bottom: 0.2em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ddd; }
 .meta { color: #666; } .cards { display: flex; flex-wrap: wrap; gap: 1em; }
 .card { border: 1px solid #ddd; border-radius: 6px; padding: 0.6em 1em; min-width: 9em; }
-.card b { display: block; font-size: 1.5em; } .accounting { display: flex; height: 1.6em; border-radius: 4px; overflow: hidden; }
+.card b { display: block; font-size: 1.5em; } \
+.accounting { display: flex; height: 1.6em; border-radius: 4px; overflow: hidden; }
 .accounting div { color: white; font-size: 0.8em; padding: 0.3em; white-space: nowrap; overflow: hidden; }
 .insight { border-left: 4px solid #d62728; padding: 0.2em 1em; margin: 1em 0; background: #fafafa; }
 .insight h3 { margin: 0.4em 0; } .stake { font-weight: bold; color: #d62728; }
-table { border-collapse: collapse; font-size: 0.85em; } th, td { border: 1px solid #ddd; padding: 0.25em 0.5em; text-align: right; }
-th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; } .none { color: #666; font-style: italic; }
+table { border-collapse: collapse; font-size: 0.85em; } \
+th, td { border: 1px solid #ddd; padding: 0.25em 0.5em; text-align: right; }
+th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; } \
+.none { color: #666; font-style: italic; }
 """
 
 
@@ -52,12 +55,12 @@ def _table(table: StatsTable, empty: str) -> str:
     rows = len(table.index)
     if not rows:
         return f'<p class="none">{html.escape(empty)}</p>'
-    in_ms = {
-        name[:-3] + "_ms" if name.endswith("_us") else name: values[:MAX_TABLE_ROWS] / 1000
-        if name.endswith("_us")
-        else values[:MAX_TABLE_ROWS]
-        for name, values in table.columns.items()
-    }
+    in_ms = {}
+    for name, values in table.columns.items():
+        if name.endswith("_us"):
+            in_ms[name.removesuffix("_us") + "_ms"] = values[:MAX_TABLE_ROWS] / 1000
+        else:
+            in_ms[name] = values[:MAX_TABLE_ROWS]
     note = f'<p class="meta">First {MAX_TABLE_ROWS:,} of {rows:,} rows.</p>' if rows > MAX_TABLE_ROWS else ""
     return html_table(table.index[:MAX_TABLE_ROWS], in_ms) + note
 
@@ -79,11 +82,11 @@ def _insight(insight: Insight) -> str:
     )
 
 
-def _insights(found: list[Insight]) -> str:
+def _insights(insights: list[Insight]) -> str:
     """The first MAX_INSIGHTS insights (they come largest time at stake first), and how many more there are."""
-    if not found:
+    if not insights:
         return '<p class="none">No pattern that wastes time was found in this trace.</p>'
-    rest = found[MAX_INSIGHTS:]
+    rest = insights[MAX_INSIGHTS:]
     note = (
         (
             f'<p class="meta">{len(rest):,} more insights, the largest with {_ms(rest[0].at_stake_us)} at stake: '
@@ -92,7 +95,7 @@ def _insights(found: list[Insight]) -> str:
         if rest
         else ""
     )
-    return "".join(map(_insight, found[:MAX_INSIGHTS])) + note
+    return "".join(map(_insight, insights[:MAX_INSIGHTS])) + note
 
 
 _CONFIG = {"displaylogo": False, "responsive": True}
@@ -119,8 +122,8 @@ def _json_default(value: Any) -> Any:
 
 
 def _script_json(value: Any) -> bytes:
-    """`value` as JSON that is safe inside a <script> element: each "</" written "<\\/" (a "<" found by numpy: CPython's
-    search for a two-byte string runs at about 1 GB/s, a chart's JSON is megabytes)."""
+    """`value` as JSON that is safe inside a <script> element: each "</" written "<\\/" (found with numpy: a chart's
+    JSON is megabytes)."""
     raw = orjson.dumps(value, default=_json_default)
     codes = np.frombuffer(raw, dtype=np.uint8)
     opening = np.flatnonzero(codes[:-1] == ord("<"))
@@ -169,7 +172,7 @@ def _head(title: str) -> bytes:
     ).encode()
 
 
-def _page(tables: Tables, found: list[Insight], title: str) -> Iterator[bytes]:
+def _page(tables: Tables, insights: list[Insight], title: str) -> Iterator[bytes]:
     """The report's HTML page after plotly.js, in parts, UTF-8 encoded, each worked out when it is reached: summary,
     time accounting, insights, charts, tables and failed switches."""
     suspensions = tables.arrays.suspensions
@@ -181,7 +184,8 @@ def _page(tables: Tables, found: list[Insight], title: str) -> Iterator[bytes]:
         (accounting.other_us, "other (JS / idle)", "#999"),
     ]
     bar = "".join(
-        f'<div style="width:{100 * us / window:.3f}%;background:{color}" title="{label}: {_ms(us)}">{label} {100 * us / window:.0f}%</div>'
+        f'<div style="width:{100 * us / window:.3f}%;background:{color}" title="{label}: {_ms(us)}">'
+        f"{label} {100 * us / window:.0f}%</div>"
         for us, label, color in parts
         if us > 0
     )
@@ -216,7 +220,7 @@ def _page(tables: Tables, found: list[Insight], title: str) -> Iterator[bytes]:
             "<h2>Where the time went</h2>",
             f'<div class="accounting">{bar}</div>',
             "<h2>Insights</h2>",
-            _insights(found),
+            _insights(insights),
             "<h2>Flame chart</h2>",
         ]
     ).encode()
@@ -244,23 +248,22 @@ def _page(tables: Tables, found: list[Insight], title: str) -> Iterator[bytes]:
     )
 
 
-def render(tables: Tables, found: list[Insight], title: str) -> str:
+def render(tables: Tables, insights: list[Insight], title: str) -> str:
     """The report as one HTML page: summary, time accounting, insights, charts, tables and failed switches."""
-    return b"".join([_head(title), _PLOTLY_JS.read_bytes(), *_page(tables, found, title)]).decode("utf-8")
+    return b"".join([_head(title), _PLOTLY_JS.read_bytes(), *_page(tables, insights, title)]).decode("utf-8")
 
 
-def write(tables: Tables, found: list[Insight], title: str, output: Path) -> None:
-    """Write the report (`render`'s page, UTF-8) to the file `output`, part after part (the page is some 8 MB,
-    plotly.js included: copied from its file by the kernel where it can, never joined into one string first).
+def write(tables: Tables, insights: list[Insight], title: str, output: Path) -> None:
+    """Write the report (`render`'s page, UTF-8) to the file `output`, part after part, never joined into one string.
 
-    The page's start and plotly.js are written on a thread of their own while the summary and the first chart are
-    worked out: the kernel copies the file without holding Python's lock, so the two overlap. When anything fails,
-    the file written so far is removed (when it is a file of its own): no half report is left behind."""
+    plotly.js is copied on a thread of its own while the summary and the first chart are worked out (the kernel
+    copies it without holding Python's lock). When anything fails, the file written so far is removed (when it is a
+    file of its own): no half report is left behind."""
     with output.open("wb") as file:
         try:
             with ThreadPoolExecutor(max_workers=1) as pool:
                 start = pool.submit(_write_start, file, title)
-                parts = _page(tables, found, title)
+                parts = _page(tables, insights, title)
                 made = []  # the parts worked out while the start is written
                 for part in parts:
                     made.append(part)

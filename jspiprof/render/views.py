@@ -12,6 +12,7 @@ binned in Python, and depth against wait becomes a density heatmap.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,7 @@ import plotly.graph_objects as go
 
 from jspiprof.analysis import Tables, running_before_switch
 from jspiprof.analysis.groups import Groups, rows_of
-from jspiprof.analysis.spans import column_spans, frame_span_columns
+from jspiprof.analysis.spans import column_spans, frame_spans, single_pieces
 from jspiprof.analysis.tables import Columns
 
 COLUMNS = 2000
@@ -76,13 +77,10 @@ def _path_groups(paths: pd.Categorical) -> list[tuple[str, np.ndarray]]:
 
 def _spans(tables: Tables, column_us: float) -> tuple[Columns, Columns]:
     """Suspension and frame spans to draw: exact when they fit in SPAN_BUDGET, else by time column."""
-    suspensions = tables.arrays.suspensions
-    count = len(suspensions["id"])
+    count = len(tables.arrays.suspensions["id"])
     if count <= SPAN_BUDGET // 4:  # each suspension adds frame spans too: more rarely fits
-        names = ("entry", "stack_id", "start_us", "end_us", "wait_us", "depth", "path")
-        pieces = {name: suspensions[name] for name in names}
-        pieces["count"] = np.ones(count, dtype=np.int64)
-        frames = frame_span_columns(tables, pieces)
+        pieces = single_pieces(tables)
+        frames = frame_spans(tables, pieces)
         if count + len(frames["count"]) <= SPAN_BUDGET:
             return pieces, frames
     return column_spans(tables, column_us)
@@ -115,13 +113,12 @@ def _segments(
         texts[0::3], texts[1::3], texts[2::3] = labels, labels, ""  # not None: plotly turns each None into JSON slowly
         segments["text"] = texts
     if customdata is not None:
-        segments["customdata"] = np.repeat(
-            np.asarray(customdata, dtype=np.float64), 3, axis=0
-        )  # the gap's is never shown
+        # the gap's is never shown
+        segments["customdata"] = np.repeat(np.asarray(customdata, dtype=np.float64), 3, axis=0)
     return segments
 
 
-def _tracks(tables: Tables) -> tuple[np.ndarray, list[tuple[float, str]]]:
+def _tracks(tables: Tables) -> tuple[np.ndarray, float, list[tuple[float, str]]]:
     """The row offset of each entry's track (NaN for entries on the shared track), the shared track's row, and the
     track labels."""
     entries, suspensions = tables.arrays.entries, tables.arrays.suspensions
@@ -129,9 +126,8 @@ def _tracks(tables: Tables) -> tuple[np.ndarray, list[tuple[float, str]]]:
     groups = Groups.by(np.maximum(rows_of(ids, suspensions["entry"]), -1))
     deepest = np.zeros(len(ids), dtype=np.int64)
     deepest[groups.keys] = groups.max(suspensions["depth"])
-    candidates = groups.keys[np.argsort(-durations[groups.keys], kind="stable")][
-        :MAX_TRACKS
-    ]  # the longest entries with suspensions...
+    longest_first = groups.keys[np.argsort(-durations[groups.keys], kind="stable")]
+    candidates = longest_first[:MAX_TRACKS]  # the longest entries with suspensions...
     tracked = candidates[np.argsort(starts[candidates], kind="stable")]  # ...in time order
     offset, labels, row = np.full(len(ids), np.nan), [], 0
     names, kinds = entries["name"].tolist(), entries["kind"].tolist()
@@ -247,6 +243,16 @@ def flame_chart_spec(tables: Tables) -> FigureSpec:
     return {"data": data, "layout": layout}
 
 
+@dataclass
+class _Node:
+    """A box of the flame graph: its label, the id of the box above it, its color and the time it stands for."""
+
+    label: str
+    parent: str
+    color: str
+    value_us: float = 0.0
+
+
 def flame_graph_spec(tables: Tables, weight: str) -> FigureSpec:
     """An icicle of the aggregated Python stacks at the suspensions (outermost at the top).
 
@@ -257,42 +263,37 @@ def flame_graph_spec(tables: Tables, weight: str) -> FigureSpec:
     values = suspensions["wait_us"] if weight == "wait" else running_before_switch(tables)
     paths = suspensions["path"]
     stack_id = suspensions["stack_id"]
-    pairs = Groups.in_order_of_appearance(
-        stack_id * max(len(paths.categories), 1) + paths.codes
-    )  # per (stack, path), first seen first
+    # per (stack, path), first seen first
+    pairs = Groups.in_order_of_appearance(stack_id * max(len(paths.categories), 1) + paths.codes)
     firsts = pairs.first_rows()
     totals = pairs.sum(np.nan_to_num(values, nan=0.0))  # a missing running time counts as none
     labels_by_frame, libraries = _frame_labels(tables), _libraries(tables)
     root = "all suspensions" if weight == "wait" else "all running time"
-    nodes: dict[str, list] = {root: [root, "", 0.0, ENTRY_COLOR]}
+    nodes = {root: _Node(root, "", ENTRY_COLOR)}
     for first, value in zip(firsts.tolist(), totals.tolist()):
         path = str(paths.categories[paths.codes[first]])
         parent = root
-        nodes[root][2] += value
+        nodes[root].value_us += value
         for frame in tables.stacks[stack_id[first]]:
             node = f"{parent}/{frame}"
             if node not in nodes:
-                nodes[node] = [
-                    labels_by_frame.get(frame, str(frame)),
-                    parent,
-                    0.0,
-                    LIBRARY_COLOR if libraries.get(frame, True) else USER_COLOR,
-                ]
-            nodes[node][2] += value
+                color = LIBRARY_COLOR if libraries.get(frame, True) else USER_COLOR
+                nodes[node] = _Node(labels_by_frame.get(frame, str(frame)), parent, color)
+            nodes[node].value_us += value
             parent = node
         if weight == "wait":
             leaf = f"{parent}/:{path}"
-            nodes.setdefault(leaf, [f"suspended: {path}", parent, 0.0, PATH_COLORS.get(path, "#7f7f7f")])[2] += value
-    ids = list(nodes)
-    label, parents, value, color = (list(column) for column in zip(*nodes.values()))
+            if leaf not in nodes:
+                nodes[leaf] = _Node(f"suspended: {path}", parent, PATH_COLORS.get(path, "#7f7f7f"))
+            nodes[leaf].value_us += value
     icicle = {
         "type": "icicle",
-        "ids": ids,
-        "labels": label,
-        "parents": parents,
-        "values": [float(v) / 1000 for v in value],
+        "ids": list(nodes),
+        "labels": [node.label for node in nodes.values()],
+        "parents": [node.parent for node in nodes.values()],
+        "values": [node.value_us / 1000 for node in nodes.values()],
         "branchvalues": "total",
-        "marker": {"colors": color},
+        "marker": {"colors": [node.color for node in nodes.values()]},
         "tiling": {"orientation": "v"},
         "maxdepth": 12,
         "hovertemplate": "%{label}<br>%{value:,.3f} ms (%{percentRoot:.1%})",
@@ -316,8 +317,8 @@ def _wait_bins(waits_ms: np.ndarray) -> np.ndarray:
 
 
 def _bin_of(waits_ms: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """The bin of each wait, clipped to the edges, as np.histogram2d counts it (each bin holds its left edge, the last one
-    its right edge too; -1 for NaN, which no bin holds)."""
+    """The bin of each wait, clipped to the edges, as np.histogram2d counts it (each bin holds its left edge, the last
+    one its right edge too; -1 for NaN, which no bin holds)."""
     clipped = np.clip(waits_ms, edges[0], edges[-1])
     bins = np.searchsorted(edges, clipped, side="right") - 1
     bins[clipped == edges[-1]] = len(edges) - 2
@@ -385,10 +386,7 @@ def depth_vs_wait_spec(tables: Tables) -> FigureSpec:
     else:
         edges = _wait_bins(waits)
         depths = np.arange(depth.min(), depth.max() + 2)
-        bins, width = (
-            _bin_of(waits, edges),
-            len(edges) - 1,
-        )  # a depth's bin is depth - depths[0]: its edges are integers
+        bins, width = _bin_of(waits, edges), len(edges) - 1  # a depth's bin is depth - depths[0]: integer edges
         cells = np.bincount(((depth - depths[0]) * width + bins)[bins >= 0], minlength=(len(depths) - 1) * width)
         counts = cells.reshape(len(depths) - 1, width).astype(np.float64)  # as np.histogram2d gives them
         data.append(
