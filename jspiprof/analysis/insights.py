@@ -95,8 +95,8 @@ def _runs(suspensions: Columns) -> dict[str, np.ndarray]:
     # a new stretch per entry and at each sleep
     stretch = np.cumsum(new_entry | _on_path(suspensions, "time.sleep")[by_time])
     site = site_code[by_time]
-    sites = len(suspensions["site"].categories)
-    grouped = np.argsort(stretch * sites + site, kind="stable")  # by stretch, then site, then time
+    site_count = len(suspensions["site"].categories)
+    grouped = np.argsort(stretch * site_count + site, kind="stable")  # by stretch, then site, then time
     order = by_time[grouped]
     stretch, site = stretch[grouped], site[grouped]
     new_run = np.ones(len(order), dtype=bool)
@@ -223,21 +223,21 @@ def sleep_polling(tables: Tables, hot_sites: list[HotSite]) -> list[Insight]:
     """`time.sleep` repeated at one site: waiting in fixed steps for something to happen (hot loops aside)."""
     suspensions = tables.arrays.suspensions
     site_code, sites = suspensions["site"].codes, suspensions["site"].categories
-    entries, starts_us, ends_us = suspensions["entry"], suspensions["start_us"], suspensions["end_us"]
+    entry_ids, starts_us, ends_us = suspensions["entry"], suspensions["start_us"], suspensions["end_us"]
     # sleep(0) in a tight loop is a hot loop
     sleeps = np.flatnonzero(_on_path(suspensions, "time.sleep") & _not_hot(suspensions, hot_sites)[site_code])
-    sleeps = sleeps[np.lexsort((starts_us[sleeps], entries[sleeps]))]  # by entry, then time
-    entry_number = np.unique(entries[sleeps], return_inverse=True)[1]
+    sleeps = sleeps[np.lexsort((starts_us[sleeps], entry_ids[sleeps]))]  # by entry, then time
+    entry_number = np.unique(entry_ids[sleeps], return_inverse=True)[1]
     groups = Groups.in_order_of_appearance(entry_number * len(sites) + site_code[sleeps])  # per (entry, site)
     # every suspension, by entry, then time: each entry's are found by bisection
-    in_time = np.lexsort((starts_us, entries))
-    entry_in_time, start_in_time = entries[in_time], starts_us[in_time]
+    in_time = np.lexsort((starts_us, entry_ids))
+    entry_in_time, start_in_time = entry_ids[in_time], starts_us[in_time]
     found = []
     for start, size in zip(groups.starts, groups.sizes):  # (entry, site) pairs in order of their first sleep
         if size < POLLING_MIN_COUNT:
             continue
         rows = sleeps[groups.order[start : start + size]]
-        entry, site = int(entries[rows[0]]), str(sites[site_code[rows[0]]])
+        entry, site = int(entry_ids[rows[0]]), str(sites[site_code[rows[0]]])
         interval = float(np.median(suspensions["wait_us"][rows]))
         gaps = starts_us[rows][1:] - ends_us[rows][:-1]
         loops = 1 + int((gaps >= interval).sum())
