@@ -6,7 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from jspiprof.analysis import LIBRARY_SITE, kind_stats, path_stats, site_stats, summary, tables, time_accounting
+from jspiprof.analysis import (
+    LIBRARY_SITE,
+    insights,
+    kind_stats,
+    path_stats,
+    site_stats,
+    summary,
+    tables,
+    time_accounting,
+)
 from jspiprof.render import console
 from jspiprof.trace import read_trace as load
 
@@ -95,6 +104,12 @@ def test_an_entry_waiting_for_its_child_entries_is_not_running_python():
     assert accounting.running_us == 6000
     assert accounting.suspended_us == 4000  # 2000-7000 minus task 3's 1000
     assert accounting.other_us == 1000  # 10000-11000
+
+
+def test_the_numbers_read_the_tables_arrays_and_never_make_their_dataframes(small):
+    """The DataFrames of `Tables` are for notebooks; `jspiprof stats` and `jspiprof run` read the columns."""
+    summary(small, insights(small))
+    assert not {"suspensions", "entries", "frames", "failed_switches"} & set(vars(small))  # made when first used
 
 
 def test_the_summary_at_the_end_of_a_run_shows_the_analysis_numbers():
