@@ -36,19 +36,18 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _entry_name(entry: dict[str, Any]) -> str:
-    return f"{entry['kind']}" + (f" {entry['name']}" if isinstance(entry["name"], str) else "")
+def _entry_name(kind: str, name: Any) -> str:
+    """The entry's kind, then its name when it has one."""
+    return f"{kind} {name}" if isinstance(name, str) else f"{kind}"
 
 
 def _entry_events(tables: Tables) -> Iterator[dict[str, Any]]:
     """A track per entry (named, in order of start), and the entry as a slice on it."""
     entries = tables.arrays.entries
-    in_start_order = np.argsort(entries["start_us"], kind="stable")
-    for entry in _rows(
-        {name: entries[name][in_start_order] for name in ("id", "kind", "name")}, ["id", "kind", "name"]
-    ):
-        tid = entry["id"]
-        name = f"entry {tid} {_entry_name(entry)}"
+    ids, kinds, names = entries["id"].tolist(), entries["kind"].tolist(), entries["name"].tolist()
+    for row in np.argsort(entries["start_us"], kind="stable").tolist():
+        tid = ids[row]
+        name = f"entry {tid} {_entry_name(kinds[row], names[row])}"
         yield {"ph": "M", "name": "thread_name", "pid": PID, "tid": tid, "args": {"name": name}}
         yield {"ph": "M", "name": "thread_sort_index", "pid": PID, "tid": tid, "args": {"sort_index": tid}}
     names = ["id", "kind", "promising", "name", "caller", "parent", "start_us", "outcome", "error", "finished"]
@@ -56,7 +55,7 @@ def _entry_events(tables: Tables) -> Iterator[dict[str, Any]]:
         yield {
             "ph": "X",
             "cat": "entry",
-            "name": _entry_name(entry),
+            "name": _entry_name(entry["kind"], entry["name"]),
             "pid": PID,
             "tid": entry["id"],
             "ts": float(entry["start_us"]),
