@@ -132,8 +132,10 @@ def _suspension_columns(trace: Trace) -> tuple[Columns, list[tuple[int, ...]]]:
     stack_ids: dict[tuple[int, ...], int] = {}
     stack_of_shape = np.array([stack_ids.setdefault(s.stack, len(stack_ids)) for s in read.shapes], dtype=np.int64)
     depth_of_shape = np.array([len(s.stack) for s in read.shapes], dtype=np.int64)
-    entries = read.entry if None not in read.entry else [NO_ENTRY if e is None else e for e in read.entry]
-    entry = np.fromiter(entries, dtype=np.int64, count=count)
+    entry_ids = read.entry
+    if None in entry_ids:
+        entry_ids = [NO_ENTRY if number is None else number for number in entry_ids]
+    entry = np.fromiter(entry_ids, dtype=np.int64, count=count)
     start = np.frombuffer(read.start_us, dtype=np.float64).copy()
     wait = np.frombuffer(read.wait_us, dtype=np.float64).copy()
     resume = np.frombuffer(read.resume_us, dtype=np.float64).copy()
