@@ -6,7 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from jspiprof.analysis import LIBRARY_SITE, kind_stats, path_stats, site_stats, summary, tables, time_accounting
+from jspiprof.analysis import (
+    LIBRARY_SITE,
+    insights,
+    kind_stats,
+    path_stats,
+    site_stats,
+    summary,
+    tables,
+    time_accounting,
+)
+from jspiprof.render import console
 from jspiprof.trace import read_trace as load
 
 FIXTURES = Path(__file__).parent / "fixtures" / "analysis"
@@ -96,14 +106,24 @@ def test_an_entry_waiting_for_its_child_entries_is_not_running_python():
     assert accounting.other_us == 1000  # 10000-11000
 
 
-def test_analysis_agrees_with_the_run_summary_on_a_recorded_trace():
-    """tests/fixtures/small.jsonl was recorded from a real run; the stdlib summary `jspiprof run` prints and
-    the pandas analysis count and rank it independently."""
-    from jspiprof.render.run_summary import summarize
+def test_the_numbers_read_the_tables_arrays_and_never_make_their_dataframes(small):
+    """The DataFrames of `Tables` are for notebooks; `jspiprof stats` and `jspiprof run` read the columns."""
+    summary(small, insights(small))
+    assert not {"suspensions", "entries", "frames", "failed_switches"} & set(vars(small))  # made when first used
 
-    trace = load(Path(__file__).parent / "fixtures" / "small.jsonl")
-    expected, result = summarize(trace), summary(tables(trace))
-    assert (result["suspensions"], result["failed_switches"]) == (expected.suspensions, expected.failed_switches)
-    assert result["total_wait_ms"] == pytest.approx(expected.total_wait_us / 1000, abs=1e-3)
-    assert [s["site"] for s in result["sites"]][: len(expected.top_sites)] == [s.site for s in expected.top_sites]
-    assert {p: v["count"] for p, v in result["paths"].items()} == expected.paths
+
+def test_the_summary_at_the_end_of_a_run_shows_the_analysis_numbers():
+    """tests/fixtures/small.jsonl was recorded from a real run; what `jspiprof run` prints at its end is the analysis'
+    summary: the same counts, total wait, suspensions per path and top sites, in the same order."""
+    result = summary(tables(load(Path(__file__).parent / "fixtures" / "small.jsonl")))
+    headline, by_path, title, *site_lines = console.render_at_exit(result).splitlines()
+    assert headline.startswith(
+        f"suspensions: {result['suspensions']}   failed switches: {result['failed_switches']}   "
+        f"total wait: {result['total_wait_ms']:.1f} ms"
+    )
+    assert by_path == "by path: " + ", ".join(f"{path} {numbers['count']}" for path, numbers in result["paths"].items())
+    assert title == f"top sites by total wait ({len(site_lines)} of {len(result['sites'])}):"
+    assert [line.split("x  ", 1)[1] for line in site_lines] == [site["site"] for site in result["sites"]][:8]
+    assert [int(line.split("x  ", 1)[0].split()[-1]) for line in site_lines] == [
+        site["count"] for site in result["sites"]
+    ][:8]

@@ -96,3 +96,13 @@ def test_chrome_export_has_a_track_per_entry_suspension_slices_flows_and_failed_
     assert finishes[1]["ts"] - starts[1]["ts"] == 10000  # the arrow spans the wait, up to the resume
     (failed,) = [e for e in events if e["ph"] == "i"]
     assert (failed["tid"], failed["ts"], failed["args"]["reason"]) == (2, 95500, "sync-entry")
+
+
+@pytest.mark.parametrize(
+    "export", [lambda t: list(chrome.events(t, "app.py")), lambda t: speedscope.document(t, "app.py")]
+)
+def test_exports_read_the_tables_arrays_and_never_make_their_dataframes(export) -> None:
+    """The DataFrames of `Tables` are for notebooks; an export reads the columns they are made of."""
+    t = tables(load(FIXTURES / "small_app.jsonl"))  # entries, frames, suspensions and a failed switch
+    export(t)
+    assert not {"suspensions", "entries", "frames", "failed_switches"} & set(vars(t))  # made (and kept) when first used

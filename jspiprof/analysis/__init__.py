@@ -1,4 +1,5 @@
-"""Analysis of a trace with pandas: tables, per-site statistics, time accounting, insights."""
+"""Analysis of a trace: `tables(trace)` makes `Tables`, the pivot every analysis, view and exporter takes; then
+per-site statistics, time accounting, insights and the summary `jspiprof stats` and `jspiprof run` print."""
 
 from jspiprof.analysis.insights import Insight, insights, longest_sequential_run
 from jspiprof.analysis.stats import (

@@ -1,5 +1,5 @@
-"""Rows grouped by a key, reduced with numpy: the group-bys of the analysis without pandas' cost per call (a pandas
-groupby costs about a millisecond before it touches the data, which is most of a report of a small trace).
+"""Rows grouped by a key, reduced with numpy: the group-bys of the analysis, without the fixed cost of a pandas groupby
+(about a millisecond per call, most of a small trace's report).
 
 Sums do not gather rounding errors row after row (`sums_at`); quantiles interpolate linearly between the sorted
 values of a group, as pandas does (the p50 of 10, 20, 30 and 40 is 25).
@@ -56,7 +56,7 @@ class Groups:
 
     @classmethod
     def in_order_of_appearance(cls, keys: np.ndarray) -> Groups:
-        """The rows grouped by `keys` (integers), the groups in the order of their first row (then numbered 0, 1, ...)."""
+        """The rows grouped by `keys` (integers), the groups in the order of their first row (numbered 0, 1, ...)."""
         return cls.by(pd.factorize(keys)[0])
 
     def __len__(self) -> int:
@@ -88,9 +88,8 @@ class Groups:
         grouped = values[self.order]
         by_value = np.argsort(grouped)
         group = np.repeat(np.arange(len(self), dtype=np.int16 if len(self) <= 2**15 else np.int64), self.sizes)
-        return grouped[
-            by_value[np.argsort(group[by_value], kind="stable")]
-        ]  # a stable sort of 16-bit keys is a radix sort
+        by_group = np.argsort(group[by_value], kind="stable")  # a stable sort of 16-bit keys is a radix sort
+        return grouped[by_value[by_group]]
 
     def quantiles(self, values: np.ndarray, qs: list[float]) -> list[np.ndarray]:
         """For each of `qs`, that quantile of `values` in each group."""
@@ -98,12 +97,12 @@ class Groups:
         positions = [q * (sizes - 1).astype(np.float64) for q in qs]
         lows = [np.floor(position).astype(np.intp) for position in positions]
         highs = [np.minimum(low + 1, sizes - 1) for low in lows]
-        if (
-            len(self) <= FEW_GROUPS
-        ):  # each group's values brought to their sorted places only where the quantiles need them
+        if len(self) <= FEW_GROUPS:
+            # each group's values brought to their sorted places only where the quantiles need them
             ordered = np.asarray(values[self.order], dtype=np.float64)
-            for i, (start, size) in enumerate(zip(self.starts.tolist(), sizes.tolist())):
-                ordered[start : start + size].partition(sorted({int(rank[i]) for rank in (*lows, *highs)}))
+            for group, (start, size) in enumerate(zip(self.starts.tolist(), sizes.tolist())):
+                ranks = sorted({int(rank[group]) for rank in (*lows, *highs)})
+                ordered[start : start + size].partition(ranks)
         else:
             ordered = self.sorted(values).astype(np.float64)
         result = []
@@ -127,8 +126,8 @@ def sums_at(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """The sums of the runs of `values` that begin at `starts` (as `np.add.reduceat`), floats summed without
     losing the last bits: 0.1 µs steps add up to 7357.5 µs, not 7357.499999999999.
 
-    Each float is split into a high part, a multiple of one step so coarse that any sum of them is exact, and the
-    (exact) small rest; the sum of the rests is added last (the "extract" step of Rump, Ogita and Oishi's AccSum).
+    Each float is split into a high part, a multiple of a step so coarse that their sums are exact, and the exact
+    small rest, summed last (the "extract" step of Rump, Ogita and Oishi's AccSum).
     """
     if not len(starts):
         return values[:0]
@@ -138,8 +137,7 @@ def sums_at(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     if not np.isfinite(largest) or largest == 0:
         return np.add.reduceat(values, starts)
     longest = int(np.diff(starts, append=len(values)).max())
-    step = 2.0 ** (
-        np.ceil(np.log2(largest)) + np.ceil(np.log2(longest + 1))
-    )  # every partial sum of high parts stays below it
+    # every partial sum of high parts stays below the step
+    step = 2.0 ** (np.ceil(np.log2(largest)) + np.ceil(np.log2(longest + 1)))
     high = (values + step) - step
     return np.add.reduceat(high, starts) + np.add.reduceat(values - high, starts)

@@ -6,10 +6,8 @@ Each detector looks for one pattern and returns nothing when the trace does not 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from jspiprof.analysis.groups import Groups
 from jspiprof.analysis.tables import Columns, Tables
@@ -52,46 +50,20 @@ def _ms(us: float) -> str:
     return f"{us / 1000:,.1f} ms"
 
 
-def _worth_it(t: Tables, at_stake_us: float | np.ndarray) -> bool | np.ndarray:
+def _worth_it(tables: Tables, at_stake_us: float | np.ndarray) -> bool | np.ndarray:
     """Whether that much time at stake (a number, or an array of them) is worth an insight."""
-    return (at_stake_us >= MIN_AT_STAKE_US) & (at_stake_us >= MIN_AT_STAKE_SHARE * t.duration_us)
+    return (at_stake_us >= MIN_AT_STAKE_US) & (at_stake_us >= MIN_AT_STAKE_SHARE * tables.duration_us)
 
 
-@dataclass(frozen=True)
-class _Columns:
-    """The suspension columns the detectors read, as numpy arrays (texts as codes into `sites`, `paths`, `kinds`)."""
+def _on_path(suspensions: Columns, path: str) -> np.ndarray:
+    """Which suspensions were asked for by `path`."""
+    paths = suspensions["path"].categories
+    return suspensions["path"].codes == (paths.get_loc(path) if path in paths else -2)
 
-    entry: np.ndarray
-    start: np.ndarray
-    end: np.ndarray
-    wait: np.ndarray
-    resume: np.ndarray
-    switch: np.ndarray
-    depth: np.ndarray
-    stack_bytes: np.ndarray
-    site: np.ndarray
-    sites: pd.Index
-    path: np.ndarray
-    paths: pd.Index
-    kind: np.ndarray
-    kinds: pd.Index
 
-    @classmethod
-    def of(cls, s: Columns) -> _Columns:
-        numbers = [
-            s[name]
-            for name in ("entry", "start_us", "end_us", "wait_us", "resume_us", "switch_us", "depth", "stack_bytes")
-        ]
-        texts = [part for name in ("site", "path", "kind") for part in (s[name].codes, s[name].categories)]
-        return cls(*numbers, *texts)
-
-    def on_path(self, path: str) -> np.ndarray:
-        """Which suspensions were asked for by `path`."""
-        return self.path == (self.paths.get_loc(path) if path in self.paths else -2)
-
-    def label(self, codes: np.ndarray, labels: pd.Index, row: int) -> Any:
-        """The text of a code (NaN for none)."""
-        return labels[codes[row]] if codes[row] >= 0 else float("nan")
+def _not_hot(suspensions: Columns, hot_sites: list[HotSite]) -> np.ndarray:
+    """For each site code, whether the site is not one of `hot_sites`."""
+    return ~suspensions["site"].categories.isin([hot.site for hot in hot_sites])
 
 
 @dataclass(frozen=True)
@@ -108,67 +80,81 @@ class HotSite:
     last_us: float
 
 
-def _runs(c: _Columns) -> dict[str, np.ndarray]:
+def _runs(suspensions: Columns) -> dict[str, np.ndarray]:
     """Per entry, the waits at each site between two of its `time.sleep` calls, one after another (one stack).
 
     Other sites may come in between (a loop that fetches a page, then reads its body); a sleep may not: it marks
     steps that depend on time passing (polling), not independent ones. One array per column: entry, site and path
     (codes), count, wait_total_us, wait_max_us, start_us, end_us, and `first` (the run's first suspension).
     """
-    by_time = np.lexsort((c.start, c.entry))  # by entry, then time
-    entry = c.entry[by_time]
-    new_entry = np.ones(len(entry), dtype=bool)
-    new_entry[1:] = entry[1:] != entry[:-1]
-    stretch = np.cumsum(new_entry | c.on_path("time.sleep")[by_time])  # a new stretch per entry and at each sleep
-    site = c.site[by_time]
-    grouped = np.argsort(stretch * len(c.sites) + site, kind="stable")  # by stretch, then site, then time
+    entry, start, site_code = suspensions["entry"], suspensions["start_us"], suspensions["site"].codes
+    by_time = np.lexsort((start, entry))  # by entry, then time
+    entry_by_time = entry[by_time]
+    new_entry = np.ones(len(entry_by_time), dtype=bool)
+    new_entry[1:] = entry_by_time[1:] != entry_by_time[:-1]
+    # a new stretch per entry and at each sleep
+    stretch = np.cumsum(new_entry | _on_path(suspensions, "time.sleep")[by_time])
+    site = site_code[by_time]
+    site_count = len(suspensions["site"].categories)
+    grouped = np.argsort(stretch * site_count + site, kind="stable")  # by stretch, then site, then time
     order = by_time[grouped]
     stretch, site = stretch[grouped], site[grouped]
     new_run = np.ones(len(order), dtype=bool)
     new_run[1:] = (site[1:] != site[:-1]) | (stretch[1:] != stretch[:-1])
     starts = np.flatnonzero(new_run)
     first = order[starts]
-    wait = c.wait[order]
+    wait = suspensions["wait_us"][order]
     return {
         "first": first,
-        "entry": c.entry[first],
-        "site": c.site[first],
-        "path": c.path[first],
+        "entry": entry[first],
+        "site": site_code[first],
+        "path": suspensions["path"].codes[first],
         "count": np.diff(starts, append=len(order)),
         "wait_total_us": np.add.reduceat(wait, starts) if len(starts) else wait,
         "wait_max_us": np.maximum.reduceat(wait, starts) if len(starts) else wait,
-        "start_us": c.start[first],
-        "end_us": np.maximum.reduceat(c.end[order], starts) if len(starts) else wait,
+        "start_us": start[first],
+        "end_us": np.maximum.reduceat(suspensions["end_us"][order], starts) if len(starts) else wait,
     }
 
 
-def _hot_sites(c: _Columns) -> list[HotSite]:
+def _hot_sites(suspensions: Columns) -> list[HotSite]:
     """The sites that switch often for tiny waits, with their count, wait_p50_us, wait_p75_us, switch_total_us,
     resume_p50_us, first_us and last_us. Computed once by `insights` and shared by the detectors that need it."""
-    count = np.bincount(c.site, minlength=len(c.sites))
-    under = np.bincount(c.site[c.wait < HOT_LOOP_MAX_P75_WAIT_US], minlength=len(c.sites))
+    site_code, sites, wait = suspensions["site"].codes, suspensions["site"].categories, suspensions["wait_us"]
+    count = np.bincount(site_code, minlength=len(sites))
+    under = np.bincount(site_code[wait < HOT_LOOP_MAX_P75_WAIT_US], minlength=len(sites))
     # a p75 below the limit needs the wait at its lower rank below it: only such sites have their quantiles computed
     possible = (count >= HOT_LOOP_MIN_COUNT) & (under >= np.floor(0.75 * (count - 1)) + 1)
     if not possible.any():
         return []
-    groups = Groups.by(np.where(possible[c.site], c.site, -1))
-    p50, p75 = groups.quantiles(c.wait, [0.5, 0.75])
-    (resume_p50,) = groups.quantiles(c.resume, [0.5])
-    columns = zip(
-        groups.keys, groups.sizes, p50, p75, groups.sum(c.switch), resume_p50, groups.min(c.start), groups.max(c.end)
-    )
-    return [
-        HotSite(str(c.sites[key]), int(n), *map(float, numbers))
-        for key, n, *numbers in columns
-        if numbers[1] < HOT_LOOP_MAX_P75_WAIT_US
-    ]
+    groups = Groups.by(np.where(possible[site_code], site_code, -1))
+    p50, p75 = groups.quantiles(wait, [0.5, 0.75])
+    (resume_p50,) = groups.quantiles(suspensions["resume_us"], [0.5])
+    switch_total = groups.sum(suspensions["switch_us"])
+    first, last = groups.min(suspensions["start_us"]), groups.max(suspensions["end_us"])
+    hot_sites = []
+    for number, key in enumerate(groups.keys.tolist()):
+        if p75[number] < HOT_LOOP_MAX_P75_WAIT_US:
+            hot_sites.append(
+                HotSite(
+                    site=str(sites[key]),
+                    count=int(groups.sizes[number]),
+                    wait_p50_us=float(p50[number]),
+                    wait_p75_us=float(p75[number]),
+                    switch_total_us=float(switch_total[number]),
+                    resume_p50_us=float(resume_p50[number]),
+                    first_us=float(first[number]),
+                    last_us=float(last[number]),
+                )
+            )
+    return hot_sites
 
 
-def hot_loops(t: Tables, hot_sites: list[HotSite]) -> list[Insight]:
+def hot_loops(tables: Tables, hot_sites: list[HotSite]) -> list[Insight]:
     """A site that switches very often for very short waits (`hot_sites`): the switches themselves are the cost."""
     found = []
     for hot in hot_sites:
-        if not _worth_it(t, hot.switch_total_us):
+        if not _worth_it(tables, hot.switch_total_us):
             continue
         found.append(
             Insight(
@@ -176,8 +162,8 @@ def hot_loops(t: Tables, hot_sites: list[HotSite]) -> list[Insight]:
                 title=f"{hot.count:,} tiny stack switches at {hot.site}",
                 site=hot.site,
                 evidence=[
-                    f"{hot.count:,} suspensions between {_ms(hot.first_us - t.start_us)} and "
-                    f"{_ms(hot.last_us - t.start_us)} into the run",
+                    f"{hot.count:,} suspensions between {_ms(hot.first_us - tables.start_us)} and "
+                    f"{_ms(hot.last_us - tables.start_us)} into the run",
                     f"median wait {hot.wait_p50_us:,.0f} µs, 75% under {hot.wait_p75_us:,.0f} µs, median resume delay "
                     f"{hot.resume_p50_us:,.0f} µs: the waits are about what a switch costs by itself",
                     f"{_ms(hot.switch_total_us)} spent switching in total",
@@ -193,88 +179,85 @@ def hot_loops(t: Tables, hot_sites: list[HotSite]) -> list[Insight]:
     return found
 
 
-def _not_hot(c: _Columns, hot_sites: list[HotSite]) -> np.ndarray:
-    """For each site code, whether the site is not one of `hot_sites`."""
-    return ~c.sites.isin([hot.site for hot in hot_sites])
-
-
-def sequential_waits(t: Tables, c: _Columns, hot_sites: list[HotSite]) -> list[Insight]:
+def sequential_waits(tables: Tables, hot_sites: list[HotSite]) -> list[Insight]:
     """Many waits from one site in one entry, one after the other: independent ones could overlap (hot loops aside)."""
-    if not len(c.entry):
+    suspensions = tables.arrays.suspensions
+    sites, paths, kind = suspensions["site"].categories, suspensions["path"].categories, suspensions["kind"]
+    if not len(suspensions["entry"]):
         return []
-    runs = _runs(c)
+    runs = _runs(suspensions)
     at_stake = runs["wait_total_us"] - runs["wait_max_us"]
     candidates = (
         (runs["count"] >= SEQUENTIAL_MIN_COUNT)
-        & ~c.on_path("time.sleep")[runs["first"]]
-        & _not_hot(c, hot_sites)[runs["site"]]
+        & ~_on_path(suspensions, "time.sleep")[runs["first"]]
+        & _not_hot(suspensions, hot_sites)[runs["site"]]
     )
     found = []
-    for i in np.flatnonzero(candidates & _worth_it(t, at_stake)):
-        first, count, site = runs["first"][i], int(runs["count"][i]), str(c.sites[runs["site"][i]])
+    for i in np.flatnonzero(candidates & _worth_it(tables, at_stake)):
+        first, count, site = runs["first"][i], int(runs["count"][i]), str(sites[runs["site"][i]])
+        path, entry, kind_of_entry = paths[runs["path"][i]], int(runs["entry"][i]), kind[first]
+        start_ms, end_ms = _ms(runs["start_us"][i] - tables.start_us), _ms(runs["end_us"][i] - tables.start_us)
         found.append(
             Insight(
                 kind="sequential-waits",
                 title=f"{count:,} waits one after the other at {site}",
                 site=site,
                 evidence=[
-                    f"{count:,} suspensions ({c.paths[runs['path'][i]]}) in entry {int(runs['entry'][i])} ({c.label(c.kind, c.kinds, first)}), "
-                    f"one after another from {_ms(runs['start_us'][i] - t.start_us)} to {_ms(runs['end_us'][i] - t.start_us)} into the run, "
-                    f"none overlapping",
-                    f"they waited {_ms(runs['wait_total_us'][i])} in total; the longest single wait was {_ms(runs['wait_max_us'][i])}",
+                    f"{count:,} suspensions ({path}) in entry {entry} ({kind_of_entry}), "
+                    f"one after another from {start_ms} to {end_ms} into the run, none overlapping",
+                    f"they waited {_ms(runs['wait_total_us'][i])} in total; "
+                    f"the longest single wait was {_ms(runs['wait_max_us'][i])}",
                 ],
                 at_stake_us=float(at_stake[i]),
                 estimate="sum of the waits minus the longest one: run concurrently, the waits would take about as long "
                 "as the longest of them",
-                suggestion="If these requests do not depend on each other, start them together: e.g. gather them in one "
-                "coroutine (asyncio.gather over pyodide.http.pyfetch or an async client) run by a single "
+                suggestion="If these requests do not depend on each other, start them together: e.g. gather them in "
+                "one coroutine (asyncio.gather over pyodide.http.pyfetch or an async client) run by a single "
                 "run_sync / asyncio.run, instead of one blocking call per item in a loop.",
             )
         )
     return found
 
 
-def sleep_polling(t: Tables, c: _Columns, hot_sites: list[HotSite]) -> list[Insight]:
+def sleep_polling(tables: Tables, hot_sites: list[HotSite]) -> list[Insight]:
     """`time.sleep` repeated at one site: waiting in fixed steps for something to happen (hot loops aside)."""
-    sleeps = np.flatnonzero(
-        c.on_path("time.sleep") & _not_hot(c, hot_sites)[c.site]
-    )  # sleep(0) in a tight loop is a hot loop
-    sleeps = sleeps[np.lexsort((c.start[sleeps], c.entry[sleeps]))]  # by entry, then time
-    groups = Groups.in_order_of_appearance(
-        np.unique(c.entry[sleeps], return_inverse=True)[1] * len(c.sites) + c.site[sleeps]
-    )  # per (entry, site)
-    in_time = np.lexsort(
-        (c.start, c.entry)
-    )  # every suspension, by entry, then time: each entry's are found by bisection
-    entry_in_time, start_in_time = c.entry[in_time], c.start[in_time]
+    suspensions = tables.arrays.suspensions
+    site_code, sites = suspensions["site"].codes, suspensions["site"].categories
+    entry_ids, starts_us, ends_us = suspensions["entry"], suspensions["start_us"], suspensions["end_us"]
+    # sleep(0) in a tight loop is a hot loop
+    sleeps = np.flatnonzero(_on_path(suspensions, "time.sleep") & _not_hot(suspensions, hot_sites)[site_code])
+    sleeps = sleeps[np.lexsort((starts_us[sleeps], entry_ids[sleeps]))]  # by entry, then time
+    entry_number = np.unique(entry_ids[sleeps], return_inverse=True)[1]
+    groups = Groups.in_order_of_appearance(entry_number * len(sites) + site_code[sleeps])  # per (entry, site)
+    # every suspension, by entry, then time: each entry's are found by bisection
+    in_time = np.lexsort((starts_us, entry_ids))
+    entry_in_time, start_in_time = entry_ids[in_time], starts_us[in_time]
     found = []
     for start, size in zip(groups.starts, groups.sizes):  # (entry, site) pairs in order of their first sleep
         if size < POLLING_MIN_COUNT:
             continue
         rows = sleeps[groups.order[start : start + size]]
-        entry, site = int(c.entry[rows[0]]), str(c.sites[c.site[rows[0]]])
-        interval = float(np.median(c.wait[rows]))
-        gaps = c.start[rows][1:] - c.end[rows][:-1]
+        entry, site = int(entry_ids[rows[0]]), str(sites[site_code[rows[0]]])
+        interval = float(np.median(suspensions["wait_us"][rows]))
+        gaps = starts_us[rows][1:] - ends_us[rows][:-1]
         loops = 1 + int((gaps >= interval).sum())
-        at_stake = loops * interval / 2 + float(c.resume[rows].sum())
-        if not _worth_it(t, at_stake):
+        at_stake = loops * interval / 2 + float(suspensions["resume_us"][rows].sum())
+        if not _worth_it(tables, at_stake):
             continue
         first, last = np.searchsorted(entry_in_time, entry, "left"), np.searchsorted(entry_in_time, entry, "right")
         starts = start_in_time[first:last]
-        inside = in_time[
-            first + np.searchsorted(starts, c.start[rows].min(), "right") : first
-            + np.searchsorted(starts, c.end[rows].max(), "left")
-        ]
-        others = np.bincount(
-            c.site[inside][c.site[inside] != c.site[rows[0]]], minlength=len(c.sites)
-        )  # the waits between the sleeps
+        after_first_sleep = first + np.searchsorted(starts, starts_us[rows].min(), "right")
+        before_last_end = first + np.searchsorted(starts, ends_us[rows].max(), "left")
+        inside = site_code[in_time[after_first_sleep:before_last_end]]
+        others = np.bincount(inside[inside != site_code[rows[0]]], minlength=len(sites))  # the waits between the sleeps
         evidence = [
             f"{size:,} time.sleep suspensions at {site} in entry {entry}, median {_ms(interval)} each, "
-            f"{_ms(c.wait[rows].sum())} slept in total, in {loops} polling loop{'s' if loops > 1 else ''}",
+            f"{_ms(suspensions['wait_us'][rows].sum())} slept in total, "
+            f"in {loops} polling loop{'s' if loops > 1 else ''}",
         ]
         if others.any():
             top = int(np.argmax(others))  # the most frequent; ties in site order
-            evidence.append(f"alternating with {int(others[top]):,} waits at {c.sites[top]} (the check being polled)")
+            evidence.append(f"alternating with {int(others[top]):,} waits at {sites[top]} (the check being polled)")
         found.append(
             Insight(
                 kind="sleep-polling",
@@ -292,26 +275,29 @@ def sleep_polling(t: Tables, c: _Columns, hot_sites: list[HotSite]) -> list[Insi
     return found
 
 
-def deep_stacks(t: Tables, c: _Columns) -> list[Insight]:
+def deep_stacks(tables: Tables) -> list[Insight]:
     """A site that switches with a deep Python stack: every switch saves and restores a lot of C stack."""
-    count = np.bincount(c.site, minlength=len(c.sites))
-    big = np.bincount(c.site[c.stack_bytes >= DEEP_MIN_STACK_BYTES], minlength=len(c.sites))
+    suspensions = tables.arrays.suspensions
+    site_code, sites = suspensions["site"].codes, suspensions["site"].categories
+    stack_bytes, resume = suspensions["stack_bytes"], suspensions["resume_us"]
+    count = np.bincount(site_code, minlength=len(sites))
+    big = np.bincount(site_code[stack_bytes >= DEEP_MIN_STACK_BYTES], minlength=len(sites))
     # a median at or above the limit needs the value above its rank at or above it: only such sites get their medians
     possible = (count >= DEEP_MIN_COUNT) & (big >= count - np.floor(0.5 * (count - 1)) - 1)
     if not possible.any():
         return []
-    groups = Groups.by(np.where(possible[c.site], c.site, -1))
-    (depth_p50,), (bytes_p50,), (resume_p50,) = (
-        groups.quantiles(values, [0.5]) for values in (c.depth, c.stack_bytes, c.resume)
-    )
-    bytes_total, resume_total = groups.sum(c.stack_bytes), groups.sum(c.resume)
-    typical_bytes = float(np.median(c.stack_bytes))
+    groups = Groups.by(np.where(possible[site_code], site_code, -1))
+    (depth_p50,) = groups.quantiles(suspensions["depth"], [0.5])
+    (bytes_p50,) = groups.quantiles(stack_bytes, [0.5])
+    (resume_p50,) = groups.quantiles(resume, [0.5])
+    bytes_total, resume_total = groups.sum(stack_bytes), groups.sum(resume)
+    typical_bytes = float(np.median(stack_bytes))
     found = []
     for i, key in enumerate(groups.keys):
         at_stake = float(resume_total[i])
-        if bytes_p50[i] < DEEP_MIN_STACK_BYTES or not _worth_it(t, at_stake):
+        if bytes_p50[i] < DEEP_MIN_STACK_BYTES or not _worth_it(tables, at_stake):
             continue
-        site = str(c.sites[key])
+        site = str(sites[key])
         found.append(
             Insight(
                 kind="deep-stack",
@@ -326,21 +312,23 @@ def deep_stacks(t: Tables, c: _Columns) -> list[Insight]:
                 ],
                 at_stake_us=at_stake,
                 estimate="the resume delays at this site, which include copying the saved C stack back",
-                suggestion="Switch from a shallower stack: call run_sync / time.sleep / the request near the top of the "
-                "program and pass results down, flatten the recursion, or gather the waits in one coroutine "
+                suggestion="Switch from a shallower stack: call run_sync / time.sleep / the request near the top of "
+                "the program and pass results down, flatten the recursion, or gather the waits in one coroutine "
                 "so the deep stack switches once.",
             )
         )
     return found
 
 
-def insights(t: Tables) -> list[Insight]:
+def insights(tables: Tables) -> list[Insight]:
     """Every insight the trace supports, largest time at stake first."""
-    c = _Columns.of(t.arrays.suspensions)
-    hot_sites = _hot_sites(c)
-    found = (
-        sequential_waits(t, c, hot_sites) + hot_loops(t, hot_sites) + sleep_polling(t, c, hot_sites) + deep_stacks(t, c)
-    )
+    hot_sites = _hot_sites(tables.arrays.suspensions)
+    found = [
+        *sequential_waits(tables, hot_sites),
+        *hot_loops(tables, hot_sites),
+        *sleep_polling(tables, hot_sites),
+        *deep_stacks(tables),
+    ]
     return sorted(found, key=lambda insight: insight.at_stake_us, reverse=True)
 
 

@@ -40,19 +40,24 @@ class _Prefixes:
     chain_length: np.ndarray
 
     @classmethod
-    def of(cls, t: Tables) -> _Prefixes:
-        f = t.arrays.frames
-        functions = dict(zip(f["id"].tolist(), zip(f["file"].tolist(), f["function"].tolist())))
+    def of(cls, tables: Tables) -> _Prefixes:
+        frames_table = tables.arrays.frames
+        functions = {
+            frame: (file, function)
+            for frame, file, function in zip(
+                frames_table["id"].tolist(), frames_table["file"].tolist(), frames_table["function"].tolist()
+            )
+        }
         prefix_ids: dict[tuple, int] = {}
         frames, prefixes = [], []
-        for stack in t.stacks:
+        for stack in tables.stacks:
             names = tuple(functions.get(frame, (str(frame),)) for frame in stack)
             frames += stack
             prefixes += [prefix_ids.setdefault(names[:depth], len(prefix_ids)) for depth in range(1, len(stack) + 1)]
-        length = np.fromiter(map(len, t.stacks), dtype=np.int64, count=len(t.stacks))
+        length = np.array([len(stack) for stack in tables.stacks], dtype=np.int64)
         offset = np.cumsum(length) - length
         depth_of = np.empty(len(prefix_ids), dtype=np.int64)
-        depth_of[list(prefix_ids.values())] = list(map(len, prefix_ids))
+        depth_of[list(prefix_ids.values())] = [len(names) for names in prefix_ids]
         rank = np.empty(len(prefix_ids), dtype=np.int64)
         rank[np.lexsort((np.arange(len(prefix_ids)), depth_of))] = np.arange(len(prefix_ids))
         prefix = np.array(prefixes, dtype=np.int64)
@@ -79,7 +84,7 @@ class _Prefixes:
         )
 
     def explode(self, stack_id: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """For pieces with these stacks: one row per frame of each (outermost first), as (piece, row into the prefixes)."""
+        """For pieces with these stacks: one row per frame of each (outermost first), as (piece, row of prefixes)."""
         return _explode(self.offset, self.length, stack_id)
 
     def explode_chains(self, stack_id: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -89,12 +94,12 @@ class _Prefixes:
 
 
 def _explode(offset: np.ndarray, length: np.ndarray, stack_id: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For pieces with these stacks: (piece, offset[stack] + i) for i in range(length[stack]) of each, piece after piece."""
+    """For pieces with these stacks: (piece, offset[stack] + i) for i in range(length[stack]), piece after piece."""
     lengths = length[stack_id]
     first = np.cumsum(lengths) - lengths
-    return np.repeat(np.arange(len(stack_id)), lengths), np.repeat(offset[stack_id] - first, lengths) + np.arange(
-        int(lengths.sum())
-    )
+    piece = np.repeat(np.arange(len(stack_id)), lengths)
+    row = np.repeat(offset[stack_id] - first, lengths) + np.arange(int(lengths.sum()))
+    return piece, row
 
 
 def _changes(*keys: np.ndarray) -> np.ndarray:
@@ -106,19 +111,38 @@ def _changes(*keys: np.ndarray) -> np.ndarray:
     return new
 
 
+_REDUCTIONS = {"min": np.minimum, "max": np.maximum, "sum": np.add}
+
+
 def _reduced(values: np.ndarray, starts: np.ndarray, how: str) -> np.ndarray:
+    """Of each run of `values` beginning at `starts`: its first value, or its min, max or sum (`how`)."""
     if not len(starts):
         return values[:0]
-    return (
-        values[starts]
-        if how == "first"
-        else {"min": np.minimum, "max": np.maximum, "sum": np.add}[how].reduceat(values, starts)
-    )
+    if how == "first":
+        return values[starts]
+    return _REDUCTIONS[how].reduceat(values, starts)
 
 
-def frame_span_columns(t: Tables, pieces: Mapping[str, Any]) -> Columns:
-    """`frame_spans` as columns."""
-    prefixes = _Prefixes.of(t)
+def single_pieces(tables: Tables) -> Columns:
+    """The suspensions as pieces of one suspension each (`count` 1): entry, stack_id, start_us, end_us, wait_us,
+    depth, path and count."""
+    suspensions = tables.arrays.suspensions
+    pieces = {
+        name: suspensions[name] for name in ("entry", "stack_id", "start_us", "end_us", "wait_us", "depth", "path")
+    }
+    pieces["count"] = np.ones(len(suspensions["id"]), dtype=np.int64)
+    return pieces
+
+
+def frame_spans(tables: Tables, pieces: Mapping[str, Any]) -> Columns:
+    """Spans of Python frames: a frame is live from the first to the last of the consecutive pieces of its
+    entry whose stacks share the same functions from the outermost frame down to it (lines may differ).
+
+    `pieces` are suspensions (`single_pieces`, or merged ones) with entry, stack_id, start_us, end_us and count.
+    Columns: entry, depth (1 = outermost), frame (id of its first frame), start_us, end_us, count. For
+    single suspensions the spans of an entry nest: a deeper span lies within a shallower one.
+    """
+    prefixes = _Prefixes.of(tables)
     entry, stack_id, start, end, count = (
         np.asarray(pieces[name]) for name in ("entry", "stack_id", "start_us", "end_us", "count")
     )
@@ -134,9 +158,8 @@ def frame_span_columns(t: Tables, pieces: Mapping[str, Any]) -> Columns:
         prefixes.prefix[np.where(reaches, prefixes.offset[stack_id[previous]] + depth - 1, 0)] if len(row) else prefix
     )
     continues = reaches & (before == prefix)
-    order = np.argsort(
-        _ranks(entry[seq]) * (int(depth.max(initial=0)) + 1) + depth, kind="stable"
-    )  # each entry's frames by depth, then time
+    # each entry's frames by depth, then time
+    order = np.argsort(_ranks(entry[seq]) * (int(depth.max(initial=0)) + 1) + depth, kind="stable")
     starts = np.flatnonzero(~continues[order])
     seq, row, depth = seq[order], row[order], depth[order]
     return {
@@ -147,17 +170,6 @@ def frame_span_columns(t: Tables, pieces: Mapping[str, Any]) -> Columns:
         "end_us": _reduced(end[seq], starts, "max"),
         "count": _reduced(count[seq], starts, "sum"),
     }
-
-
-def frame_spans(t: Tables, pieces: Mapping[str, Any]) -> pd.DataFrame:
-    """Spans of Python frames: a frame is live from the first to the last of the consecutive pieces of its
-    entry whose stacks share the same functions from the outermost frame down to it (lines may differ).
-
-    `pieces` are suspensions (or `merged_suspensions`) with entry, stack_id, start_us, end_us and count.
-    Columns: entry, depth (1 = outermost), frame (id of its first frame), start_us, end_us, count. For
-    single suspensions the spans of an entry nest: a deeper span lies within a shallower one.
-    """
-    return pd.DataFrame(frame_span_columns(t, pieces))
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:
@@ -175,7 +187,7 @@ def _run_starts(column: np.ndarray, last: np.ndarray, new_key: np.ndarray) -> np
     return np.flatnonzero(new)
 
 
-def column_spans(t: Tables, column_us: float) -> tuple[Columns, Columns]:
+def column_spans(tables: Tables, column_us: float) -> tuple[Columns, Columns]:
     """A level of detail for big traces: suspensions and frames as spans over the time columns they occupy.
 
     Time is cut into columns of `column_us`; a frame (or a suspension's stack and path) present in
@@ -183,20 +195,13 @@ def column_spans(t: Tables, column_us: float) -> tuple[Columns, Columns]:
     start_us, end_us, wait_us, depth, count, and their first and last `column`; frame spans: entry, depth, frame,
     start_us, end_us, count).
     """
-    s = t.arrays.suspensions
-    path_of = s["path"]
-    entry, stack_id, path, start, end, wait = (
-        s["entry"],
-        s["stack_id"],
-        path_of.codes,
-        s["start_us"],
-        s["end_us"],
-        s["wait_us"],
-    )
-    column = ((start - t.start_us) // column_us).astype(np.int64)
-    column -= column.min(
-        initial=0
-    )  # from 0: suspensions before the first entry have negative columns, which runs cannot tell apart
+    suspensions = tables.arrays.suspensions
+    path_of = suspensions["path"]
+    entry, stack_id, path = suspensions["entry"], suspensions["stack_id"], path_of.codes
+    start, end, wait = suspensions["start_us"], suspensions["end_us"], suspensions["wait_us"]
+    column = ((start - tables.start_us) // column_us).astype(np.int64)
+    # from 0: suspensions before the first entry have negative columns, which runs cannot tell apart
+    column -= column.min(initial=0)
     # suspensions merged per entry, stack, path and column: a few per column, whatever the trace's size
     order = np.lexsort((column, path, stack_id, entry))
     starts = np.flatnonzero(_changes(entry[order], stack_id[order], path[order], column[order]))
@@ -229,12 +234,13 @@ def column_spans(t: Tables, column_us: float) -> tuple[Columns, Columns]:
         )
     }
     spans["last"] = _reduced(pieces["column"], runs, "max")
-    prefixes = _Prefixes.of(t)
+    prefixes = _Prefixes.of(tables)
     spans["depth"] = prefixes.length[spans["stack_id"]]
     spans["path"] = pd.Categorical.from_codes(spans["path"], dtype=path_of.dtype, validate=False)
 
     # one cell per frame (or chain of frames) of each span's stack, spans in time order; a frame's spans are the runs
-    # of the columns its cells cover, per entry and prefix (the spans come by entry; a prefix's place stands for its depth too)
+    # of the columns its cells cover, per entry and prefix (the spans come by entry; a prefix's place stands for its
+    # depth too)
     in_time = np.lexsort((spans["start_us"], spans["column"]))
     stacks = spans["stack_id"][in_time]
     chained = prefixes.chain_length[stacks].sum() <= CHAINS_WORTH * prefixes.length[stacks].sum()
@@ -247,17 +253,11 @@ def column_spans(t: Tables, column_us: float) -> tuple[Columns, Columns]:
     new_key = np.zeros(len(span), dtype=bool)
     new_key[cells.starts] = True
     runs = _run_starts(spans["column"][span], spans["last"][span], new_key)
-    first, row, end, count = (
-        span[runs],
-        row[runs],
-        _reduced(spans["end_us"][span], runs, "max"),
-        _reduced(spans["count"][span], runs, "sum"),
-    )
+    first, row = span[runs], row[runs]
+    end, count = _reduced(spans["end_us"][span], runs, "max"), _reduced(spans["count"][span], runs, "sum")
     if chained:  # each run of a chain is a span of each frame of the chain (in the stack of the run's first cell)
         run, row = _explode(row - prefixes.chain[row] + 1, prefixes.chain[row], np.arange(len(runs)))
-        order = Groups.by(
-            entry_key[first[run]] + prefixes.place[row]
-        ).order  # by entry and prefix, then time, as the cells
+        order = Groups.by(entry_key[first[run]] + prefixes.place[row]).order  # by entry and prefix, then time
         run, row = run[order], row[order]
         first, end, count = first[run], end[run], count[run]
     frames = {

@@ -34,8 +34,8 @@ _ORDER = [
 
 @dataclass(frozen=True)
 class StatsTable:
-    """A stats table as numpy columns and one label per row: what the report writes, without a DataFrame's cost
-    per call (`frame` makes the DataFrame)."""
+    """Numbers per group (site, path, kind) as numpy columns and one label per row; `frame` makes the DataFrame
+    (the report writes the columns: a DataFrame per table would cost more than the table)."""
 
     index: pd.Index
     columns: dict[str, np.ndarray]
@@ -62,9 +62,8 @@ def wait_table(suspensions: Columns, by: str) -> StatsTable:
         stack_bytes_max=groups.max(stack_bytes),
     )
     by_appearance = np.argsort(groups.first_rows(), kind="stable")
-    order = by_appearance[
-        np.lexsort((-count[by_appearance], -columns["wait_total_us"][by_appearance]))
-    ]  # stable: ties by appearance
+    # largest total wait first, then most suspensions; lexsort is stable: ties stay in order of appearance
+    order = by_appearance[np.lexsort((-count[by_appearance], -columns["wait_total_us"][by_appearance]))]
     return StatsTable(labels[order], {name: columns[name][order] for name in _ORDER})
 
 
@@ -77,63 +76,60 @@ def wait_stats(suspensions: pd.DataFrame, by: str) -> pd.DataFrame:
     return wait_table({name: column.array for name, column in suspensions.items()}, by).frame()
 
 
-def site_table(t: Tables) -> StatsTable:
+def site_table(tables: Tables) -> StatsTable:
     """`site_stats` as a `StatsTable`."""
-    s = t.arrays.suspensions
-    table = wait_table(s, "site")
-    site, path = s["site"], s["path"]
-    paths = list(map(str, path.categories))
+    suspensions = tables.arrays.suspensions
+    table = wait_table(suspensions, "site")
+    site, path = suspensions["site"], suspensions["path"]
+    paths = [str(name) for name in path.categories]
     known = (site.codes >= 0) & (path.codes >= 0)
-    pairs = np.bincount(
-        site.codes[known].astype(np.int64) * len(paths) + path.codes[known], minlength=len(site.categories) * len(paths)
-    )
-    seen = pairs.reshape(len(site.categories), len(paths))
+    pair = site.codes[known].astype(np.int64) * len(paths) + path.codes[known]
+    seen = np.bincount(pair, minlength=len(site.categories) * len(paths)).reshape(len(site.categories), len(paths))
     listed = []
     for code in table.index.codes:
         counts = seen[code]
         present = np.flatnonzero(counts)
-        listed.append(
-            ", ".join(paths[i] for i in present[np.argsort(-counts[present], kind="stable")].tolist())
-        )  # ties in path order
+        most_frequent_first = present[np.argsort(-counts[present], kind="stable")]  # ties in path order
+        listed.append(", ".join(paths[number] for number in most_frequent_first.tolist()))
     return StatsTable(table.index, {**table.columns, "paths": np.array(listed, dtype=object)})
 
 
-def site_stats(t: Tables) -> pd.DataFrame:
+def site_stats(tables: Tables) -> pd.DataFrame:
     """`wait_stats` per site, with `paths` (the paths seen there, most frequent first)."""
-    return site_table(t).frame()
+    return site_table(tables).frame()
 
 
-def kind_table(t: Tables) -> StatsTable:
+def kind_table(tables: Tables) -> StatsTable:
     """`kind_stats` as a `StatsTable`."""
-    e = t.arrays.entries
-    groups, kinds = Groups.by_column(e["kind"], "kind")
-    columns = {"entries": groups.sizes, "entry_total_us": groups.sum(e["duration_us"])}
-    waits = wait_table(t.arrays.suspensions, "kind")
-    at = dict(zip(waits.index.tolist(), range(len(waits.index))))
-    row = np.array([at.get(kind, -1) for kind in kinds], dtype=np.intp)
-    found = row >= 0
+    entries = tables.arrays.entries
+    groups, kinds = Groups.by_column(entries["kind"], "kind")
+    columns = {"entries": groups.sizes, "entry_total_us": groups.sum(entries["duration_us"])}
+    waits = wait_table(tables.arrays.suspensions, "kind")
+    row_of_kind = {kind: row for row, kind in enumerate(waits.index.tolist())}
+    row = np.array([row_of_kind.get(kind, -1) for kind in kinds], dtype=np.intp)
+    suspended = row >= 0
     for name, values in waits.columns.items():
-        if found.all():
+        if suspended.all():
             columns[name] = values[row]
         elif name in ("count", "wait_total_us"):  # no suspension: none, waited 0
-            columns[name] = np.where(found, values[row] if len(values) else 0, 0).astype(values.dtype)
+            columns[name] = np.where(suspended, values[row] if len(values) else 0, 0).astype(values.dtype)
         else:
-            columns[name] = np.where(found, values[row] if len(values) else np.nan, np.nan).astype(np.float64)
+            columns[name] = np.where(suspended, values[row] if len(values) else np.nan, np.nan).astype(np.float64)
     columns["suspensions"] = columns.pop("count")
     order = np.lexsort((-columns["entries"], -columns["wait_total_us"]))  # stable: ties in kind order
     names = ["entries", "entry_total_us", "suspensions", *(name for name in waits.columns if name != "count")]
     return StatsTable(kinds[order], {name: columns[name][order] for name in names})
 
 
-def kind_stats(t: Tables) -> pd.DataFrame:
+def kind_stats(tables: Tables) -> pd.DataFrame:
     """Per entry kind: entries, their total duration, and `wait_stats` of the suspensions inside them (largest total
     wait first, then most entries)."""
-    return kind_table(t).frame()
+    return kind_table(tables).frame()
 
 
-def path_stats(t: Tables) -> pd.DataFrame:
+def path_stats(tables: Tables) -> pd.DataFrame:
     """`wait_stats` per path (run_sync, time.sleep, urllib3, ...)."""
-    return wait_table(t.arrays.suspensions, "path").frame()
+    return wait_table(tables.arrays.suspensions, "path").frame()
 
 
 @dataclass
@@ -152,28 +148,30 @@ class TimeAccounting:
     other_us: float
 
 
-def _entry_times(t: Tables) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    e = t.arrays.entries
-    return e["id"], e["start_us"], e["end_us"]
-
-
 def _steps(*counts_and_steps: tuple[int, int]) -> np.ndarray:
     """`count` times `step`, for each pair, one after the other (as small integers: the sweeps sum millions of them)."""
     return np.concatenate([np.full(count, step, dtype=np.int8) for count, step in counts_and_steps])
 
 
-def _own_running(t: Tables) -> tuple[np.ndarray, np.ndarray]:
+def _own_running(tables: Tables) -> tuple[np.ndarray, np.ndarray]:
     """Intervals where an entry runs Python itself: active, minus its child entries, minus its suspensions."""
-    s = t.arrays.suspensions
-    ids, starts, ends = _entry_times(t)
-    parent = t.arrays.entries["parent"]
-    child = ~parent.isna()
-    parents = parent.to_numpy(np.int64, na_value=-1)[child]
-    entry, s_start, s_end = s["entry"], s["start_us"], s["end_us"]
+    suspensions, entries = tables.arrays.suspensions, tables.arrays.entries
+    ids, starts, ends = entries["id"], entries["start_us"], entries["end_us"]
+    child = ~entries["parent"].isna()
+    parents = entries["parent"].to_numpy(np.int64, na_value=-1)[child]
+    entry = suspensions["entry"]
     owner = np.concatenate([ids, ids, parents, parents, entry, entry])
-    times = np.concatenate([starts, ends, starts[child], ends[child], s_start, s_end])
-    n, m, k = len(ids), len(parents), len(entry)
-    step = _steps((n, 1), (n, -1), (m, -1), (m, 1), (k, -1), (k, 1))
+    times = np.concatenate([starts, ends, starts[child], ends[child], suspensions["start_us"], suspensions["end_us"]])
+    # +1 when an entry starts, -1 when one of its children starts or it suspends (and back at their ends)
+    entry_count, child_count, suspension_count = len(ids), len(parents), len(entry)
+    step = _steps(
+        (entry_count, 1),
+        (entry_count, -1),
+        (child_count, -1),
+        (child_count, 1),
+        (suspension_count, -1),
+        (suspension_count, 1),
+    )
     order = np.lexsort((times, owner))
     owner, times, step = owner[order], times[order], step[order]
     total = np.cumsum(step, dtype=np.int32)  # the running score of each owner: the cumulative sum since its first row
@@ -183,29 +181,31 @@ def _own_running(t: Tables) -> tuple[np.ndarray, np.ndarray]:
     return times[:-1][running], times[1:][running]
 
 
-def time_accounting(t: Tables) -> TimeAccounting:
+def time_accounting(tables: Tables) -> TimeAccounting:
     """Split the run's window into running Python, suspended and the rest (sweeps over entries and suspensions)."""
-    run_starts, run_ends = _own_running(t)
-    s_start, s_end = t.arrays.suspensions["start_us"], t.arrays.suspensions["end_us"]
-    times = np.concatenate([run_starts, run_ends, s_start, s_end])
-    n, k = len(run_starts), len(s_start)
+    run_starts, run_ends = _own_running(tables)
+    suspension_starts, suspension_ends = tables.arrays.suspensions["start_us"], tables.arrays.suspensions["end_us"]
+    times = np.concatenate([run_starts, run_ends, suspension_starts, suspension_ends])
+    runs, suspensions = len(run_starts), len(suspension_starts)
     order = np.argsort(times, kind="stable")
-    spans = np.diff(np.clip(times[order], t.start_us, t.end_us))
-    running = np.cumsum(_steps((n, 1), (n, -1), (2 * k, 0))[order], dtype=np.int32)[:-1] > 0
-    suspended = ~running & (np.cumsum(_steps((2 * n, 0), (k, 1), (k, -1))[order], dtype=np.int32)[:-1] > 0)
+    spans = np.diff(np.clip(times[order], tables.start_us, tables.end_us))
+    running_steps = _steps((runs, 1), (runs, -1), (2 * suspensions, 0))[order]
+    suspended_steps = _steps((2 * runs, 0), (suspensions, 1), (suspensions, -1))[order]
+    running = np.cumsum(running_steps, dtype=np.int32)[:-1] > 0
+    suspended = ~running & (np.cumsum(suspended_steps, dtype=np.int32)[:-1] > 0)
     running_us, suspended_us = float(spans[running].sum()), float(spans[suspended].sum())
-    window = t.duration_us
+    window = tables.duration_us
     return TimeAccounting(window, running_us, suspended_us, window - running_us - suspended_us)
 
 
-def running_before_switch(t: Tables) -> pd.Series:
-    """For each suspension (same index), the time its entry ran Python since its previous switch (or since
-    the entry began): the running time that led up to this switch."""
-    s = t.arrays.suspensions
-    entry, start, end = s["entry"], s["start_us"], s["end_us"]
+def running_before_switch(tables: Tables) -> np.ndarray:
+    """For each suspension (in the order of `Tables.suspensions`), the time its entry ran Python since its previous
+    switch (or since the entry began): the running time that led up to this switch (NaN outside any entry)."""
+    suspensions = tables.arrays.suspensions
+    entry, start, end = suspensions["entry"], suspensions["start_us"], suspensions["end_us"]
     order = np.lexsort((start, entry))  # by entry, then time
     entry = entry[order]
-    ids, entry_starts, _ = _entry_times(t)
+    ids, entry_starts = tables.arrays.entries["id"], tables.arrays.entries["start_us"]
     row = rows_of(ids, entry)
     since = np.where(row >= 0, entry_starts[row] if len(ids) else np.nan, np.nan)  # the entry's start...
     follows = np.zeros(len(entry), dtype=bool)
@@ -213,4 +213,4 @@ def running_before_switch(t: Tables) -> pd.Series:
     since[follows] = end[order][:-1][follows[1:]]  # ...or the end of the entry's previous switch
     running = np.empty(len(order))
     running[order] = np.maximum(start[order] - since, 0)
-    return pd.Series(running, index=pd.RangeIndex(len(running)))  # the index of `Tables.suspensions`
+    return running

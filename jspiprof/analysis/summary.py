@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from jspiprof.analysis.insights import Insight
-from jspiprof.analysis.stats import TimeAccounting, kind_stats, path_stats, site_stats, time_accounting
+from jspiprof.analysis.stats import kind_table, site_table, time_accounting, wait_table
 from jspiprof.analysis.tables import Tables
 
 
@@ -13,67 +14,85 @@ def _ms(us: float) -> float:
     return round(float(us) / 1000, 3)
 
 
-def summary(t: Tables, found: list[Insight] | None = None) -> dict[str, Any]:
+def _sites(tables: Tables) -> list[dict[str, Any]]:
+    table = site_table(tables)
+    columns = table.columns
+    return [
+        {
+            "site": str(site),
+            "count": int(columns["count"][row]),
+            "wait_ms_total": _ms(columns["wait_total_us"][row]),
+            "wait_ms_mean": _ms(columns["wait_mean_us"][row]),
+            "wait_ms_p50": _ms(columns["wait_p50_us"][row]),
+            "wait_ms_p95": _ms(columns["wait_p95_us"][row]),
+            "wait_ms_p99": _ms(columns["wait_p99_us"][row]),
+            "wait_ms_max": _ms(columns["wait_max_us"][row]),
+            "resume_ms_total": _ms(columns["resume_total_us"][row]),
+            "max_depth": int(columns["depth_max"][row]),
+            "stack_bytes_max": int(columns["stack_bytes_max"][row]),
+            "paths": columns["paths"][row].split(", "),
+        }
+        for row, site in enumerate(table.index)
+    ]
+
+
+def _paths(tables: Tables) -> dict[str, dict[str, Any]]:
+    table = wait_table(tables.arrays.suspensions, "path")
+    counts, waits = table.columns["count"], table.columns["wait_total_us"]
+    return {
+        str(path): {"count": int(counts[row]), "wait_ms_total": _ms(waits[row])} for row, path in enumerate(table.index)
+    }
+
+
+def _kinds(tables: Tables) -> dict[str, dict[str, Any]]:
+    table = kind_table(tables)
+    columns = table.columns
+    return {
+        str(kind): {
+            "entries": int(columns["entries"][row]),
+            "suspensions": int(columns["suspensions"][row]),
+            "wait_ms_total": _ms(columns["wait_total_us"][row]),
+        }
+        for row, kind in enumerate(table.index)
+    }
+
+
+def summary(tables: Tables, insights: list[Insight] | None = None) -> dict[str, Any]:
     """Counts, total wait, entries per kind, time accounting, and per-site / per-path numbers (times in ms).
 
     `sites` is sorted by total wait, largest first; each has site, count, wait_ms_total, wait_ms_mean,
     wait_ms_p50, wait_ms_p95, wait_ms_p99, wait_ms_max, resume_ms_total, max_depth, stack_bytes_max, paths.
+    With `insights`, they are listed too (kind, title, site, at_stake_ms, evidence, suggestion).
     """
-    s = t.suspensions
-    accounting: TimeAccounting = time_accounting(t)
-    sites = site_stats(t)
+    suspensions = tables.arrays.suspensions
+    accounting = time_accounting(tables)
+    entries = Counter(tables.arrays.entries["kind"].tolist())
     result: dict[str, Any] = {
-        "suspensions": int(len(s)),
-        "failed_switches": int(len(t.failed_switches)),
-        "total_wait_ms": _ms(s["wait_us"].sum()),
-        "total_resume_ms": _ms(s["resume_us"].sum()),
-        "entries": {str(kind): int(n) for kind, n in t.entries["kind"].value_counts().sort_index().items()},
+        "suspensions": len(suspensions["id"]),
+        "failed_switches": len(tables.arrays.failed_switches["ts_us"]),
+        "total_wait_ms": _ms(suspensions["wait_us"].sum()),
+        "total_resume_ms": _ms(suspensions["resume_us"].sum()),
+        "entries": {str(kind): entries[kind] for kind in sorted(entries)},
         "window_ms": _ms(accounting.window_us),
         "running_ms": _ms(accounting.running_us),
         "suspended_ms": _ms(accounting.suspended_us),
         "other_ms": _ms(accounting.other_us),
-        "dropped": t.dropped,
-        "complete": t.finished,
-        "sites": [
-            {
-                "site": str(site),
-                "count": int(row["count"]),
-                "wait_ms_total": _ms(row["wait_total_us"]),
-                "wait_ms_mean": _ms(row["wait_mean_us"]),
-                "wait_ms_p50": _ms(row["wait_p50_us"]),
-                "wait_ms_p95": _ms(row["wait_p95_us"]),
-                "wait_ms_p99": _ms(row["wait_p99_us"]),
-                "wait_ms_max": _ms(row["wait_max_us"]),
-                "resume_ms_total": _ms(row["resume_total_us"]),
-                "max_depth": int(row["depth_max"]),
-                "stack_bytes_max": int(row["stack_bytes_max"]),
-                "paths": row["paths"].split(", "),
-            }
-            for site, row in sites.iterrows()
-        ],
-        "paths": {
-            str(path): {"count": int(row["count"]), "wait_ms_total": _ms(row["wait_total_us"])}
-            for path, row in path_stats(t).iterrows()
-        },
-        "kinds": {
-            str(kind): {
-                "entries": int(row["entries"]),
-                "suspensions": int(row["suspensions"]),
-                "wait_ms_total": _ms(row["wait_total_us"]),
-            }
-            for kind, row in kind_stats(t).iterrows()
-        },
+        "dropped": tables.dropped,
+        "complete": tables.finished,
+        "sites": _sites(tables),
+        "paths": _paths(tables),
+        "kinds": _kinds(tables),
     }
-    if found is not None:
+    if insights is not None:
         result["insights"] = [
             {
-                "kind": i.kind,
-                "title": i.title,
-                "site": i.site,
-                "at_stake_ms": _ms(i.at_stake_us),
-                "evidence": i.evidence,
-                "suggestion": i.suggestion,
+                "kind": insight.kind,
+                "title": insight.title,
+                "site": insight.site,
+                "at_stake_ms": _ms(insight.at_stake_us),
+                "evidence": insight.evidence,
+                "suggestion": insight.suggestion,
             }
-            for i in found
+            for insight in insights
         ]
     return result

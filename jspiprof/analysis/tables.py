@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -21,7 +20,7 @@ NO_ENTRY = -1
 
 Columns = dict[str, Any]
 """A table as columns of one length (numpy arrays; a text column a `pd.Categorical`, a nullable integer column
-pandas' Int64 array): what the analysis reads, without a DataFrame's cost per column read (15-40 µs, at every read)."""
+pandas' Int64 array): the one shape every analysis, view and exporter reads (a DataFrame costs at every column read)."""
 
 
 @dataclass(frozen=True)
@@ -31,29 +30,28 @@ class Arrays:
     suspensions: Columns
     entries: Columns
     frames: Columns
+    failed_switches: Columns
 
 
 @dataclass
 class Tables:
-    """The trace's events as DataFrames (times in µs from the trace origin); `suspensions`, `entries` and `frames` are
-    made from `arrays` when first used.
+    """The analysis pivot: a trace's events as tables (times in µs from the trace origin), what every analysis, view
+    and exporter takes. Each table is held as columns (`arrays`, which they read) and given as a DataFrame made from
+    them when first used (for notebooks).
 
     - `suspensions`: one row per suspension, plus `end_us` (stack restored), `switch_us` (wait + resume),
-      `site` (null replaced by `LIBRARY_SITE`), `entry` (null replaced by `NO_ENTRY`), `stack_id` (index into `stacks`) and the entry's `kind`.
-      Its few-valued text columns (`path`, `site`, `awaitable`, `outcome`, `error`, `kind`) are categorical: grouping by them
-      on millions of rows is then a matter of integer codes.
+      `site` (null replaced by `LIBRARY_SITE`), `entry` (null replaced by `NO_ENTRY`), `stack_id` (index into
+      `stacks`) and the entry's `kind`. Its few-valued text columns (`path`, `site`, `awaitable`, `outcome`, `error`,
+      `kind`) are categorical: grouping by them on millions of rows is then a matter of integer codes.
     - `entries`: one row per entry, `end_us` filled with the trace end for entries still running, plus
       `finished` and `duration_us`.
     - `failed_switches`, `frames`: one row per event.
     - `stacks`: the distinct Python stacks (frame ids, outermost first); `stack_id` indexes this list.
     - `start_us`, `end_us`: the run's window, from the first entry's start to the end of the trace.
     - `dropped`: events lost by the recorder; `finished`: the trace has its `end` line.
-    - `arrays`: the columns of `suspensions`, `entries` and `frames` (what the analysis reads: a report never makes
-      those DataFrames).
     """
 
     arrays: Arrays
-    failed_switches: pd.DataFrame
     stacks: list[tuple[int, ...]]
     start_us: float
     end_us: float
@@ -74,6 +72,10 @@ class Tables:
     def frames(self) -> pd.DataFrame:
         return pd.DataFrame(self.arrays.frames).set_index("id", drop=False)
 
+    @cached_property
+    def failed_switches(self) -> pd.DataFrame:
+        return pd.DataFrame(self.arrays.failed_switches)
+
     @property
     def duration_us(self) -> float:
         """Length of the run's window."""
@@ -87,13 +89,11 @@ _FRAME_FIELDS = ("id", "file", "line", "function", "library")
 
 def _columns(items: Sequence[Any], fields: tuple[str, ...]) -> dict[str, list[Any]]:
     """One list per field (read as attributes) of the items."""
-    return (
-        dict(zip(fields, map(list, zip(*map(attrgetter(*fields), items))))) if items else {name: [] for name in fields}
-    )
+    return {name: [getattr(item, name) for item in items] for name in fields}
 
 
 def _typed(columns: dict[str, Any], dtypes: dict[str, Any]) -> Columns:
-    """`columns` with each list named in `dtypes` as a numpy array of that dtype (texts: objects, None where missing)."""
+    """`columns` with each list named in `dtypes` as a numpy array of that dtype (texts: objects, None if missing)."""
     return {
         name: np.array(values, dtype=dtypes[name]) if name in dtypes and isinstance(values, list) else values
         for name, values in columns.items()
@@ -126,27 +126,30 @@ def _kinds(trace: Trace, entry: np.ndarray) -> pd.Categorical:
 
 def _suspension_columns(trace: Trace) -> tuple[Columns, list[tuple[int, ...]]]:
     """The suspensions' columns (`Tables.suspensions`), and the distinct stacks `stack_id` indexes."""
-    c = trace.suspension_columns
-    n = len(c)
-    shape = np.frombuffer(c.shape, dtype=np.intc)
+    read = trace.suspension_columns
+    count = len(read)
+    shape = np.frombuffer(read.shape, dtype=np.intc)
     stack_ids: dict[tuple[int, ...], int] = {}
-    stack_of_shape = np.array([stack_ids.setdefault(s.stack, len(stack_ids)) for s in c.shapes], dtype=np.int64)
-    depth_of_shape = np.array([len(s.stack) for s in c.shapes], dtype=np.int64)
-    entry = np.fromiter(
-        c.entry if None not in c.entry else (NO_ENTRY if e is None else e for e in c.entry), dtype=np.int64, count=n
-    )
-    start, wait, resume = (
-        np.frombuffer(column, dtype=np.float64).copy() for column in (c.start_us, c.wait_us, c.resume_us)
-    )
-    texts = {name: [getattr(s, name) for s in c.shapes] for name in ("path", "site", "awaitable", "outcome", "error")}
+    stack_of_shape = np.array([stack_ids.setdefault(s.stack, len(stack_ids)) for s in read.shapes], dtype=np.int64)
+    depth_of_shape = np.array([len(s.stack) for s in read.shapes], dtype=np.int64)
+    entry_ids = read.entry
+    if None in entry_ids:
+        entry_ids = [NO_ENTRY if number is None else number for number in entry_ids]
+    entry = np.fromiter(entry_ids, dtype=np.int64, count=count)
+    start = np.frombuffer(read.start_us, dtype=np.float64).copy()
+    wait = np.frombuffer(read.wait_us, dtype=np.float64).copy()
+    resume = np.frombuffer(read.resume_us, dtype=np.float64).copy()
+    texts = {
+        name: [getattr(s, name) for s in read.shapes] for name in ("path", "site", "awaitable", "outcome", "error")
+    }
     columns = {
-        "id": np.fromiter(c.id, dtype=np.int64, count=n),
+        "id": np.fromiter(read.id, dtype=np.int64, count=count),
         "entry": entry,
         "path": _categorical(texts["path"], shape),
         "start_us": start,
         "wait_us": wait,
         "resume_us": resume,
-        "stack_bytes": np.fromiter(c.stack_bytes, dtype=np.int64, count=n),
+        "stack_bytes": np.fromiter(read.stack_bytes, dtype=np.int64, count=count),
         "depth": depth_of_shape[shape],
         "site": _categorical(texts["site"], shape, LIBRARY_SITE),
         "awaitable": _categorical(texts["awaitable"], shape),
@@ -209,8 +212,7 @@ def tables(trace: Trace) -> Tables:
     start_us = float(starts.min()) if len(starts) else 0.0
     dropped = trace.end.dropped if trace.end is not None else trace.dropped_count
     return Tables(
-        Arrays(suspensions, entries, frames),
-        pd.DataFrame(failed),
+        Arrays(suspensions, entries, frames, failed),
         stacks,
         start_us,
         end_us,

@@ -23,8 +23,8 @@ def stats(trace_path: Path, as_json: bool) -> None:
     sites (largest total wait first; site, count, wait_ms_total/mean/p50/p95/p99/max, max_depth, ...),
     paths, kinds, running/suspended/other ms and insights.
     """
-    t, _ = read_tables(trace_path)
-    result = summary(t, insights(t))
+    tables, _ = read_tables(trace_path)
+    result = summary(tables, insights(tables))
     click.echo(json.dumps(result, indent=1) if as_json else console.render(result))
 
 
@@ -39,10 +39,10 @@ def stats(trace_path: Path, as_json: bool) -> None:
 def report_command(trace_path: Path, output: Path | None) -> None:
     """Write a self-contained HTML report (works offline): summary, insights, flame chart and graphs, tables."""
     output = output or trace_path.with_suffix(".html")
-    t, big = read_tables(trace_path)
+    tables, big = read_tables(trace_path)
     with progress_bar(big, 1, f"writing {output}") as progress:
         try:
-            report.write(t, insights(t), trace_path.name, output)
+            report.write(tables, insights(tables), trace_path.name, output)
         except OSError as error:
             raise click.ClickException(f"Cannot write the report to {output}: {error.strerror or error}.") from None
         progress.update(1)
@@ -71,12 +71,12 @@ def export(trace_path: Path, format_: str, output: Path | None) -> None:
     """Export a trace to a format that existing viewers open (Perfetto, chrome://tracing, speedscope)."""
     write, suffix = _EXPORTERS[format_]
     output = output or trace_path.with_suffix(suffix)
-    t, big = read_tables(trace_path)
-    program = " ".join(t.header.program.get("argv", [])) if t.header.program else trace_path.name
+    tables, big = read_tables(trace_path)
+    program = " ".join(tables.header.program.get("argv", [])) if tables.header.program else trace_path.name
     with progress_bar(big, 1, f"writing {output}") as progress:
         try:
             with output.open("w", encoding="utf-8") as out:
-                write(t, out, program)
+                write(tables, out, program)
         except OSError as error:
             raise click.ClickException(f"Cannot write {output}: {error.strerror or error}.") from None
         progress.update(1)

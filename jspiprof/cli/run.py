@@ -7,15 +7,14 @@ from pathlib import Path
 
 import click
 
-from jspiprof.analysis import insights, tables
+from jspiprof.analysis import insights, summary, tables
 from jspiprof.cli.common import DEFAULT_TRACE, HOME_OPTION
-from jspiprof.render import report
-from jspiprof.render.run_summary import format_summary, summarize
+from jspiprof.render import console, report
 from jspiprof.runtime.install import RuntimeProblem, cache_home, ensure_runtime, install
 from jspiprof.runtime.pytest_dist import build_dist
 from jspiprof.runtime.runner import Program, build_config, run_in_node
 from jspiprof.runtime.wheels import download_wheels, read_requirements
-from jspiprof.trace import Trace, TraceError, read_trace
+from jspiprof.trace import TraceError, read_trace
 
 
 @click.command()
@@ -134,8 +133,13 @@ def run(
     sys.exit(status)
 
 
+TOP_INSIGHTS = 3
+"""The insights printed at the end of a run, largest time at stake first (the report lists them all)."""
+
+
 def _print_trace_summary(trace_path: Path) -> None:
-    """Tell where the trace is and what it holds (stderr, so the program's stdout stays its own)."""
+    """Tell where the trace is and what it holds, write the report next to it and print the top insights (stderr,
+    so the program's stdout stays its own)."""
     if not trace_path.is_file():
         click.echo(f"jspiprof: no trace was written to {trace_path} (Node ended before Pyodide was loaded).", err=True)
         return
@@ -144,27 +148,18 @@ def _print_trace_summary(trace_path: Path) -> None:
     except TraceError as error:
         click.echo(f"jspiprof: trace {trace_path} is unreadable: {error}", err=True)
         return
+    trace_tables = tables(trace)
+    found = insights(trace_tables)
+    numbers = summary(trace_tables, found)
     click.echo(f"jspiprof: trace written to {trace_path}", err=True)
-    click.echo(format_summary(summarize(trace)), err=True)
-    _write_run_report(trace, trace_path)
-
-
-TOP_FINDINGS = 3
-
-
-def _write_run_report(trace: Trace, trace_path: Path) -> None:
-    """Write the HTML report next to the trace and print the top findings (stderr)."""
-    t = tables(trace)
-    found = insights(t)
+    click.echo(console.render_at_exit(numbers), err=True)
     output = trace_path.with_suffix(".html")
     try:
-        report.write(t, found, trace_path.name, output)
+        report.write(trace_tables, found, trace_path.name, output)
     except OSError as error:
         click.echo(f"jspiprof: cannot write the report to {output}: {error.strerror or error}.", err=True)
     else:
         click.echo(f"jspiprof: report written to {output} (open it in a browser)", err=True)
-    for insight in found[:TOP_FINDINGS]:
-        click.echo(
-            f"jspiprof: finding: {insight.title} (about {insight.at_stake_us / 1000:,.1f} ms at stake)", err=True
-        )
-        click.echo(f"    {insight.suggestion}", err=True)
+    for insight in numbers["insights"][:TOP_INSIGHTS]:
+        click.echo(f"jspiprof: finding: {insight['title']} (about {insight['at_stake_ms']:,.1f} ms at stake)", err=True)
+        click.echo(f"    {insight['suggestion']}", err=True)

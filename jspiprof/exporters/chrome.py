@@ -11,151 +11,170 @@ import json
 from collections.abc import Iterator
 from typing import Any, TextIO
 
+import numpy as np
 import pandas as pd
 
 from jspiprof import __version__
 from jspiprof.analysis import Tables
-from jspiprof.analysis.spans import frame_spans
+from jspiprof.analysis.spans import frame_spans, single_pieces
+from jspiprof.analysis.tables import Columns
 
 PID = 1
 NO_ENTRY_TID = 0
 
 
-def _records(frame: pd.DataFrame) -> Iterator[dict[str, Any]]:
-    for row in frame.itertuples(index=False):
-        yield row._asdict()
+def _rows(columns: Columns, names: list[str]) -> Iterator[dict[str, Any]]:
+    """Each row of the named columns, as a dict of Python values (NaN or NA where missing)."""
+    for values in zip(*(columns[name].tolist() for name in names)):
+        yield dict(zip(names, values))
 
 
 def _clean(value: Any) -> Any:
-    """JSON-safe value: NaN / NA become null, numpy numbers become Python numbers."""
+    """JSON-safe value: NaN / NA become null."""
     if value is None or (not isinstance(value, (str, list, dict)) and pd.isna(value)):
         return None
-    return value.item() if hasattr(value, "item") else value
+    return value
 
 
-def events(t: Tables, program: str) -> Iterator[dict[str, Any]]:
-    """The trace events, metadata first, then slices, flows and instants."""
-    yield {"ph": "M", "name": "process_name", "pid": PID, "tid": NO_ENTRY_TID, "args": {"name": f"jspiprof: {program}"}}
-    for e in _records(t.entries[["id", "kind", "name", "start_us"]].sort_values("start_us")):
-        name = f"entry {e['id']} {e['kind']}" + (f" {e['name']}" if isinstance(e["name"], str) else "")
-        yield {"ph": "M", "name": "thread_name", "pid": PID, "tid": int(e["id"]), "args": {"name": name}}
-        yield {
-            "ph": "M",
-            "name": "thread_sort_index",
-            "pid": PID,
-            "tid": int(e["id"]),
-            "args": {"sort_index": int(e["id"])},
-        }
-    for e in _records(t.entries):
+def _entry_name(kind: str, name: Any) -> str:
+    """The entry's kind, then its name when it has one."""
+    return f"{kind} {name}" if isinstance(name, str) else f"{kind}"
+
+
+def _entry_events(tables: Tables) -> Iterator[dict[str, Any]]:
+    """A track per entry (named, in order of start), and the entry as a slice on it."""
+    entries = tables.arrays.entries
+    ids, kinds, names = entries["id"].tolist(), entries["kind"].tolist(), entries["name"].tolist()
+    for row in np.argsort(entries["start_us"], kind="stable").tolist():
+        tid = ids[row]
+        name = f"entry {tid} {_entry_name(kinds[row], names[row])}"
+        yield {"ph": "M", "name": "thread_name", "pid": PID, "tid": tid, "args": {"name": name}}
+        yield {"ph": "M", "name": "thread_sort_index", "pid": PID, "tid": tid, "args": {"sort_index": tid}}
+    names = ["id", "kind", "promising", "name", "caller", "parent", "start_us", "outcome", "error", "finished"]
+    for entry in _rows(entries, [*names, "duration_us"]):
         yield {
             "ph": "X",
             "cat": "entry",
-            "name": f"{e['kind']}" + (f" {e['name']}" if isinstance(e["name"], str) else ""),
+            "name": _entry_name(entry["kind"], entry["name"]),
             "pid": PID,
-            "tid": int(e["id"]),
-            "ts": float(e["start_us"]),
-            "dur": float(e["duration_us"]),
+            "tid": entry["id"],
+            "ts": float(entry["start_us"]),
+            "dur": float(entry["duration_us"]),
             "args": {
-                "caller": _clean(e["caller"]),
-                "parent": _clean(e["parent"]),
-                "promising": bool(e["promising"]),
-                "outcome": _clean(e["outcome"]) if e["finished"] else "still running",
-                "error": _clean(e["error"]),
+                "caller": _clean(entry["caller"]),
+                "parent": _clean(entry["parent"]),
+                "promising": bool(entry["promising"]),
+                "outcome": _clean(entry["outcome"]) if entry["finished"] else "still running",
+                "error": _clean(entry["error"]),
             },
         }
-    frames = {
-        int(f.id): (str(f.function), "library" if f.library else "python", f"{f.file}:{f.line}")
-        for f in t.frames.itertuples()
-    }
-    spans = frame_spans(t, t.suspensions.assign(count=1))
-    for entry, depth, frame_id, start, end, count in spans[
-        ["entry", "depth", "frame", "start_us", "end_us", "count"]
-    ].itertuples(index=False):
-        function, category, location = frames[int(frame_id)]
+
+
+def _frame_events(tables: Tables) -> Iterator[dict[str, Any]]:
+    """The Python frames live across the suspensions of each entry, as nested slices."""
+    frames = tables.arrays.frames
+    frame_of_id = {frame["id"]: frame for frame in _rows(frames, ["id", "function", "library", "file", "line"])}
+    spans = frame_spans(tables, single_pieces(tables))
+    for span in _rows(spans, ["entry", "depth", "frame", "start_us", "end_us", "count"]):
+        frame = frame_of_id[span["frame"]]
         yield {
             "ph": "X",
-            "cat": category,
-            "name": function,
+            "cat": "library" if frame["library"] else "python",
+            "name": str(frame["function"]),
             "pid": PID,
-            "tid": int(entry),
-            "ts": float(start),
-            "dur": float(end - start),
-            "args": {"location": location, "depth": int(depth), "suspensions": int(count)},
+            "tid": span["entry"],
+            "ts": float(span["start_us"]),
+            "dur": float(span["end_us"] - span["start_us"]),
+            "args": {
+                "location": f"{frame['file']}:{frame['line']}",
+                "depth": span["depth"],
+                "suspensions": span["count"],
+            },
         }
-    columns = [
-        "id",
-        "entry",
-        "path",
-        "start_us",
-        "wait_us",
-        "resume_us",
-        "stack_bytes",
-        "depth",
-        "site",
-        "awaitable",
-        "outcome",
-        "error",
-    ]
-    for s in _records(t.suspensions[columns]):
-        tid, start, wait, resume = int(s["entry"]), float(s["start_us"]), float(s["wait_us"]), float(s["resume_us"])
+
+
+_SUSPENSION_COLUMNS = [
+    "id",
+    "entry",
+    "path",
+    "start_us",
+    "wait_us",
+    "resume_us",
+    "stack_bytes",
+    "depth",
+    "site",
+    "awaitable",
+    "outcome",
+    "error",
+]
+
+
+def _suspension_events(tables: Tables) -> Iterator[dict[str, Any]]:
+    """Each suspension as a slice with its resume delay as a child slice, and an arrow from suspend to resume."""
+    for suspension in _rows(tables.arrays.suspensions, _SUSPENSION_COLUMNS):
+        tid, start = suspension["entry"], suspension["start_us"]
+        wait, resume = suspension["wait_us"], suspension["resume_us"]
         yield {
             "ph": "X",
             "cat": "suspension",
-            "name": f"suspended: {s['path']}",
+            "name": f"suspended: {suspension['path']}",
             "pid": PID,
             "tid": tid,
             "ts": start,
             "dur": wait + resume,
             "args": {
-                "site": _clean(s["site"]),
+                "site": _clean(suspension["site"]),
                 "wait_us": wait,
                 "resume_us": resume,
-                "stack_bytes": int(s["stack_bytes"]),
-                "depth": int(s["depth"]),
-                "awaitable": _clean(s["awaitable"]),
-                "outcome": s["outcome"],
-                "error": _clean(s["error"]),
+                "stack_bytes": suspension["stack_bytes"],
+                "depth": suspension["depth"],
+                "awaitable": _clean(suspension["awaitable"]),
+                "outcome": suspension["outcome"],
+                "error": _clean(suspension["error"]),
             },
         }
         yield {"ph": "X", "cat": "resume", "name": "resume", "pid": PID, "tid": tid, "ts": start + wait, "dur": resume}
-        yield {
-            "ph": "s",
-            "cat": "switch",
-            "name": "suspend → resume",
-            "id": int(s["id"]),
-            "pid": PID,
-            "tid": tid,
-            "ts": start,
-        }
-        yield {
-            "ph": "f",
-            "bp": "e",
-            "cat": "switch",
-            "name": "suspend → resume",
-            "id": int(s["id"]),
-            "pid": PID,
-            "tid": tid,
-            "ts": start + wait,
-        }
-    for f in _records(t.failed_switches):
+        flow = {"cat": "switch", "name": "suspend → resume", "id": suspension["id"], "pid": PID, "tid": tid}
+        yield {"ph": "s", **flow, "ts": start}
+        yield {"ph": "f", "bp": "e", **flow, "ts": start + wait}
+
+
+def _failed_switch_events(tables: Tables) -> Iterator[dict[str, Any]]:
+    """Each failed switch as an instant event on its entry's track."""
+    names = ["ts_us", "entry", "reason", "path", "depth", "site", "error"]
+    for failed in _rows(tables.arrays.failed_switches, names):
         yield {
             "ph": "i",
             "s": "t",
             "cat": "failed_switch",
-            "name": f"failed switch: {f['path']}",
+            "name": f"failed switch: {failed['path']}",
             "pid": PID,
-            "tid": int(f["entry"]) if pd.notna(f["entry"]) else NO_ENTRY_TID,
-            "ts": float(f["ts_us"]),
-            "args": {"reason": f["reason"], "site": _clean(f["site"]), "depth": int(f["depth"]), "error": f["error"]},
+            "tid": NO_ENTRY_TID if _clean(failed["entry"]) is None else failed["entry"],
+            "ts": float(failed["ts_us"]),
+            "args": {
+                "reason": failed["reason"],
+                "site": _clean(failed["site"]),
+                "depth": failed["depth"],
+                "error": failed["error"],
+            },
         }
 
 
-def write(t: Tables, out: TextIO, program: str) -> None:
+def events(tables: Tables, program: str) -> Iterator[dict[str, Any]]:
+    """The trace events, metadata first, then slices, flows and instants."""
+    yield {"ph": "M", "name": "process_name", "pid": PID, "tid": NO_ENTRY_TID, "args": {"name": f"jspiprof: {program}"}}
+    yield from _entry_events(tables)
+    yield from _frame_events(tables)
+    yield from _suspension_events(tables)
+    yield from _failed_switch_events(tables)
+
+
+def write(tables: Tables, out: TextIO, program: str) -> None:
     """Write the Chrome trace JSON object (`traceEvents`, `displayTimeUnit`, `otherData`) to `out`."""
     out.write('{"displayTimeUnit": "ms", "otherData": ')
     out.write(json.dumps({"exporter": f"jspiprof {__version__}", "program": program}))
     out.write(', "traceEvents": [\n')
-    for i, event in enumerate(events(t, program)):
+    for i, event in enumerate(events(tables, program)):
         if i:
             out.write(",\n")
         out.write(json.dumps(event))

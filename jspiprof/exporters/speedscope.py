@@ -8,70 +8,107 @@ showing its Python frames and suspensions in time order.
 from __future__ import annotations
 
 import json
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
+
+import numpy as np
+import pandas as pd
 
 from jspiprof import __version__
 from jspiprof.analysis import Tables, running_before_switch
-from jspiprof.analysis.spans import frame_spans
+from jspiprof.analysis.spans import frame_spans, single_pieces
 
 SCHEMA = "https://www.speedscope.app/file-format-schema.json"
 
 
-def document(t: Tables, program: str) -> dict[str, Any]:
-    """The speedscope document as a dict."""
-    f = t.frames
-    frames: list[dict[str, Any]] = [
-        {"name": str(r.function), "file": str(r.file), "line": int(r.line)} for r in f.itertuples()
-    ]
-    python = {int(frame_id): i for i, frame_id in enumerate(f["id"])}
-    paths = [str(p) for p in t.suspensions["path"].unique()]
-    path_frame = {path: len(frames) + i for i, path in enumerate(paths)}
-    frames += [{"name": f"suspended: {path}"} for path in paths]
+class _Event(NamedTuple):
+    """A frame opened or closed on an entry's evented profile."""
 
-    s = t.suspensions
-    stack_frames = [[python[frame] for frame in stack] for stack in t.stacks]
-    samples = [stack_frames[stack_id] + [path_frame[path]] for stack_id, path in zip(s["stack_id"], s["path"])]
+    entry: int
+    at: float
+    opens: bool
+    nesting: int
+    """Depth when it opens, minus depth when it closes: at one instant, closes come before opens, deeper frames close
+    first and shallower ones open first."""
+    frame: int
+
+
+def _events(tables: Tables, python: dict[int, int], path_frame: dict[int, int]) -> list[_Event]:
+    """Every frame span and suspension as an open and a close, by entry, then in time order."""
+    suspensions = tables.arrays.suspensions
+    spans = frame_spans(tables, single_pieces(tables))
+    events = []
+    for entry, start, end, depth, frame in zip(
+        *(spans[name].tolist() for name in ("entry", "start_us", "end_us", "depth", "frame"))
+    ):
+        events.append(_Event(entry, start, True, depth, python[frame]))
+        events.append(_Event(entry, end, False, -depth, python[frame]))
+    for entry, start, end, depth, path in zip(
+        *(suspensions[name].tolist() for name in ("entry", "start_us", "end_us", "depth")),
+        suspensions["path"].codes.tolist(),
+    ):
+        events.append(_Event(entry, start, True, depth + 1, path_frame[path]))
+        events.append(_Event(entry, end, False, -(depth + 1), path_frame[path]))
+    return sorted(events, key=lambda event: (event.entry, event.at, event.opens, event.nesting))
+
+
+def document(tables: Tables, program: str) -> dict[str, Any]:
+    """The speedscope document as a dict."""
+    frames_table = tables.arrays.frames
+    frames: list[dict[str, Any]] = [
+        {"name": str(function), "file": str(file), "line": line}
+        for function, file, line in zip(
+            frames_table["function"].tolist(), frames_table["file"].tolist(), frames_table["line"].tolist()
+        )
+    ]
+    python = {frame_id: number for number, frame_id in enumerate(frames_table["id"].tolist())}
+    suspensions = tables.arrays.suspensions
+    path = suspensions["path"]
+    path_codes = pd.unique(path.codes).tolist()  # in order of first use
+    path_frame = {code: len(frames) + number for number, code in enumerate(path_codes)}
+    frames += [{"name": f"suspended: {path.categories[code]}"} for code in path_codes]
+
+    stack_frames = [[python[frame] for frame in stack] for stack in tables.stacks]
+    samples = [
+        stack_frames[stack_id] + [path_frame[code]]
+        for stack_id, code in zip(suspensions["stack_id"].tolist(), path.codes.tolist())
+    ]
+    running = running_before_switch(tables)
     profiles: list[dict[str, Any]] = [
         {
             "type": "sampled",
             "name": "wait by stack",
             "unit": "microseconds",
             "startValue": 0,
-            "endValue": float(s["wait_us"].sum()),
+            "endValue": float(suspensions["wait_us"].sum()),
             "samples": samples,
-            "weights": [float(w) for w in s["wait_us"]],
+            "weights": suspensions["wait_us"].tolist(),
         },
         {
             "type": "sampled",
             "name": "Python running time before each switch",
             "unit": "microseconds",
             "startValue": 0,
-            "endValue": float(running_before_switch(t).sum()),
+            "endValue": float(np.nansum(running)),  # suspensions outside any entry have no running time
             "samples": [sample[:-1] for sample in samples],
-            "weights": [float(w) for w in running_before_switch(t)],
+            "weights": running.tolist(),
         },
     ]
-    spans = frame_spans(t, s.assign(count=1))
-    opened: list[tuple[float, int, int, int, int]] = []  # (at, 0 close / 1 open, nesting key, frame, entry)
-    for span in spans.itertuples(index=False):
-        opened.append((float(span.start_us), 1, int(span.depth), python[int(span.frame)], int(span.entry)))
-        opened.append((float(span.end_us), 0, -int(span.depth), python[int(span.frame)], int(span.entry)))
-    for row in s[["entry", "start_us", "end_us", "depth", "path"]].itertuples(index=False):
-        opened.append((float(row.start_us), 1, int(row.depth) + 1, path_frame[row.path], int(row.entry)))
-        opened.append((float(row.end_us), 0, -(int(row.depth) + 1), path_frame[row.path], int(row.entry)))
-    per_entry: dict[int, list] = {}
-    # at one instant, closes come before opens, deeper frames close first and shallower ones open first
-    for event in sorted(opened, key=lambda e: (e[4], e[0], e[1], e[2])):
-        per_entry.setdefault(event[4], []).append({"type": "O" if event[1] else "C", "frame": event[3], "at": event[0]})
-    entries = t.entries.set_index("id")
-    for entry, evts in per_entry.items():
-        start, end = evts[0]["at"], evts[-1]["at"]
-        if entry in entries.index:
-            e = entries.loc[entry]
-            name = f"entry {entry} {e['kind']}" + (f" {e['name']}" if isinstance(e["name"], str) else "")
-            start, end = min(e["start_us"], start), max(e["end_us"], end)
-        else:
+    per_entry: dict[int, list[dict[str, Any]]] = {}
+    for event in _events(tables, python, path_frame):
+        per_entry.setdefault(event.entry, []).append(
+            {"type": "O" if event.opens else "C", "frame": event.frame, "at": event.at}
+        )
+    entries = tables.arrays.entries
+    row_of_entry = {entry: row for row, entry in enumerate(entries["id"].tolist())}
+    for entry, events in per_entry.items():
+        start, end = events[0]["at"], events[-1]["at"]
+        row = row_of_entry.get(entry)
+        if row is None:
             name = "outside any entry"
+        else:
+            entry_name = entries["name"][row]
+            name = f"entry {entry} {entries['kind'][row]}" + (f" {entry_name}" if isinstance(entry_name, str) else "")
+            start, end = min(entries["start_us"][row], start), max(entries["end_us"][row], end)
         profiles.append(
             {
                 "type": "evented",
@@ -79,7 +116,7 @@ def document(t: Tables, program: str) -> dict[str, Any]:
                 "unit": "microseconds",
                 "startValue": float(start),
                 "endValue": float(end),
-                "events": evts,
+                "events": events,
             }
         )
     return {
@@ -92,6 +129,6 @@ def document(t: Tables, program: str) -> dict[str, Any]:
     }
 
 
-def write(t: Tables, out: TextIO, program: str) -> None:
+def write(tables: Tables, out: TextIO, program: str) -> None:
     """Write the speedscope JSON document to `out`."""
-    json.dump(document(t, program), out)
+    json.dump(document(tables, program), out)

@@ -1,10 +1,16 @@
-"""The terminal view of a trace: headline numbers, where the time went, the top sites and the insights."""
+"""The terminal view of a trace: headline numbers, where the time went, the top sites and the insights.
+
+Both views render the dict `jspiprof.analysis.summary` computes: `render` for `jspiprof stats`, `render_at_exit`
+for the few lines `jspiprof run` prints when the program ends.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 TOP_SITES = 15
+TOP_SITES_AT_EXIT = 8
+"""The end of a run shows fewer sites: the program's own output is just above."""
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -16,22 +22,34 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return [line(header), line(["-" * w for w in widths]), *map(line, rows)]
 
 
-def render(summary: dict[str, Any], top: int = TOP_SITES) -> str:
-    """`summary` (from `jspiprof.analysis.summary`, with insights) as a few screens of plain text."""
+def _headline(summary: dict[str, Any]) -> str:
     entries = ", ".join(f"{kind} {count}" for kind, count in summary["entries"].items()) or "none"
-    window = summary["window_ms"] or 1
-    lines = [
+    return (
         f"suspensions: {summary['suspensions']:,}   failed switches: {summary['failed_switches']:,}   "
-        f"total wait: {summary['total_wait_ms']:,.1f} ms   entries: {entries}",
-        f"run window: {summary['window_ms']:,.1f} ms = running Python {summary['running_ms']:,.1f} ms "
-        f"({100 * summary['running_ms'] / window:.0f}%) + suspended {summary['suspended_ms']:,.1f} ms "
-        f"({100 * summary['suspended_ms'] / window:.0f}%) + other {summary['other_ms']:,.1f} ms "
-        f"({100 * summary['other_ms'] / window:.0f}%)",
-    ]
+        f"total wait: {summary['total_wait_ms']:,.1f} ms   entries: {entries}"
+    )
+
+
+def _warnings(summary: dict[str, Any]) -> list[str]:
+    lines = []
     if not summary["complete"]:
         lines.append("the trace has no end line: the program crashed or was killed")
     if summary["dropped"]:
         lines.append(f"{summary['dropped']:,} events were dropped by the recorder")
+    return lines
+
+
+def render(summary: dict[str, Any], top: int = TOP_SITES) -> str:
+    """`summary` (from `jspiprof.analysis.summary`, with insights) as a few screens of plain text."""
+    window = summary["window_ms"] or 1
+    lines = [
+        _headline(summary),
+        f"run window: {summary['window_ms']:,.1f} ms = running Python {summary['running_ms']:,.1f} ms "
+        f"({100 * summary['running_ms'] / window:.0f}%) + suspended {summary['suspended_ms']:,.1f} ms "
+        f"({100 * summary['suspended_ms'] / window:.0f}%) + other {summary['other_ms']:,.1f} ms "
+        f"({100 * summary['other_ms'] / window:.0f}%)",
+        *_warnings(summary),
+    ]
     sites = summary["sites"][:top]
     if sites:
         lines += ["", f"top sites by total wait ({len(sites)} of {len(summary['sites'])}):"]
@@ -39,16 +57,16 @@ def render(summary: dict[str, Any], top: int = TOP_SITES) -> str:
             ["site", "count", "wait ms", "p50 ms", "p95 ms", "max ms", "depth", "path"],
             [
                 [
-                    s["site"],
-                    f"{s['count']:,}",
-                    f"{s['wait_ms_total']:,.1f}",
-                    f"{s['wait_ms_p50']:,.2f}",
-                    f"{s['wait_ms_p95']:,.2f}",
-                    f"{s['wait_ms_max']:,.2f}",
-                    str(s["max_depth"]),
-                    ", ".join(s["paths"]),
+                    site["site"],
+                    f"{site['count']:,}",
+                    f"{site['wait_ms_total']:,.1f}",
+                    f"{site['wait_ms_p50']:,.2f}",
+                    f"{site['wait_ms_p95']:,.2f}",
+                    f"{site['wait_ms_max']:,.2f}",
+                    str(site["max_depth"]),
+                    ", ".join(site["paths"]),
                 ]
-                for s in sites
+                for site in sites
             ],
         )
     for insight in summary.get("insights", []):
@@ -56,3 +74,17 @@ def render(summary: dict[str, Any], top: int = TOP_SITES) -> str:
         lines += [f"    {line}" for line in insight["evidence"]]
         lines.append(f"    -> {insight['suggestion']}")
     return "\n".join(lines)
+
+
+def render_at_exit(summary: dict[str, Any], top: int = TOP_SITES_AT_EXIT) -> str:
+    """`summary` in a few lines: the headline, suspensions per path, and the sites that waited longest."""
+    lines = [_headline(summary)]
+    if summary["paths"]:
+        lines.append(
+            "by path: " + ", ".join(f"{path} {numbers['count']:,}" for path, numbers in summary["paths"].items())
+        )
+    sites = summary["sites"][:top]
+    if sites:
+        lines.append(f"top sites by total wait ({len(sites)} of {len(summary['sites'])}):")
+        lines += [f"  {site['wait_ms_total']:>10,.1f} ms  {site['count']:>5,}x  {site['site']}" for site in sites]
+    return "\n".join(lines + _warnings(summary))

@@ -1,6 +1,5 @@
 """A table as the HTML `DataFrame.to_html(escape=True, na_rep="", border=0)` writes, numbers with three decimals and
-thousands separators, written straight from the columns (to_html costs a few ms even for a few rows, and a
-DataFrame to write from costs more than its columns)."""
+thousands separators, written straight from the columns (to_html and its DataFrame cost milliseconds per table)."""
 
 from __future__ import annotations
 

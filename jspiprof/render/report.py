@@ -34,12 +34,15 @@ body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1400px; pa
 h1 { margin-bottom: 0.2em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ddd; }
 .meta { color: #666; } .cards { display: flex; flex-wrap: wrap; gap: 1em; }
 .card { border: 1px solid #ddd; border-radius: 6px; padding: 0.6em 1em; min-width: 9em; }
-.card b { display: block; font-size: 1.5em; } .accounting { display: flex; height: 1.6em; border-radius: 4px; overflow: hidden; }
+.card b { display: block; font-size: 1.5em; } \
+.accounting { display: flex; height: 1.6em; border-radius: 4px; overflow: hidden; }
 .accounting div { color: white; font-size: 0.8em; padding: 0.3em; white-space: nowrap; overflow: hidden; }
 .insight { border-left: 4px solid #d62728; padding: 0.2em 1em; margin: 1em 0; background: #fafafa; }
 .insight h3 { margin: 0.4em 0; } .stake { font-weight: bold; color: #d62728; }
-table { border-collapse: collapse; font-size: 0.85em; } th, td { border: 1px solid #ddd; padding: 0.25em 0.5em; text-align: right; }
-th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; } .none { color: #666; font-style: italic; }
+table { border-collapse: collapse; font-size: 0.85em; } \
+th, td { border: 1px solid #ddd; padding: 0.25em 0.5em; text-align: right; }
+th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; } \
+.none { color: #666; font-style: italic; }
 """
 
 
@@ -52,21 +55,21 @@ def _table(table: StatsTable, empty: str) -> str:
     rows = len(table.index)
     if not rows:
         return f'<p class="none">{html.escape(empty)}</p>'
-    in_ms = {
-        name[:-3] + "_ms" if name.endswith("_us") else name: values[:MAX_TABLE_ROWS] / 1000
-        if name.endswith("_us")
-        else values[:MAX_TABLE_ROWS]
-        for name, values in table.columns.items()
-    }
+    in_ms = {}
+    for name, values in table.columns.items():
+        if name.endswith("_us"):
+            in_ms[name.removesuffix("_us") + "_ms"] = values[:MAX_TABLE_ROWS] / 1000
+        else:
+            in_ms[name] = values[:MAX_TABLE_ROWS]
     note = f'<p class="meta">First {MAX_TABLE_ROWS:,} of {rows:,} rows.</p>' if rows > MAX_TABLE_ROWS else ""
     return html_table(table.index[:MAX_TABLE_ROWS], in_ms) + note
 
 
-def _failed_table(t: Tables) -> StatsTable:
+def _failed_table(tables: Tables) -> StatsTable:
     """The failed switches, at their time since the first entry (ms)."""
-    f = t.failed_switches
-    at_ms = pd.Index((f["ts_us"].to_numpy() - t.start_us) / 1000, name="at_ms")
-    return StatsTable(at_ms, {name: column.array for name, column in f.items() if name != "ts_us"})
+    failed = tables.arrays.failed_switches
+    at_ms = pd.Index((failed["ts_us"] - tables.start_us) / 1000, name="at_ms")
+    return StatsTable(at_ms, {name: column for name, column in failed.items() if name != "ts_us"})
 
 
 def _insight(insight: Insight) -> str:
@@ -79,11 +82,11 @@ def _insight(insight: Insight) -> str:
     )
 
 
-def _insights(found: list[Insight]) -> str:
+def _insights(insights: list[Insight]) -> str:
     """The first MAX_INSIGHTS insights (they come largest time at stake first), and how many more there are."""
-    if not found:
+    if not insights:
         return '<p class="none">No pattern that wastes time was found in this trace.</p>'
-    rest = found[MAX_INSIGHTS:]
+    rest = insights[MAX_INSIGHTS:]
     note = (
         (
             f'<p class="meta">{len(rest):,} more insights, the largest with {_ms(rest[0].at_stake_us)} at stake: '
@@ -92,7 +95,7 @@ def _insights(found: list[Insight]) -> str:
         if rest
         else ""
     )
-    return "".join(map(_insight, found[:MAX_INSIGHTS])) + note
+    return "".join(map(_insight, insights[:MAX_INSIGHTS])) + note
 
 
 _CONFIG = {"displaylogo": False, "responsive": True}
@@ -119,8 +122,8 @@ def _json_default(value: Any) -> Any:
 
 
 def _script_json(value: Any) -> bytes:
-    """`value` as JSON that is safe inside a <script> element: each "</" written "<\\/" (a "<" found by numpy: CPython's
-    search for a two-byte string runs at about 1 GB/s, a chart's JSON is megabytes)."""
+    """`value` as JSON that is safe inside a <script> element: each "</" written "<\\/" (found with numpy: a chart's
+    JSON is megabytes)."""
     raw = orjson.dumps(value, default=_json_default)
     codes = np.frombuffer(raw, dtype=np.uint8)
     opening = np.flatnonzero(codes[:-1] == ord("<"))
@@ -169,11 +172,11 @@ def _head(title: str) -> bytes:
     ).encode()
 
 
-def _page(t: Tables, found: list[Insight], title: str) -> Iterator[bytes]:
+def _page(tables: Tables, insights: list[Insight], title: str) -> Iterator[bytes]:
     """The report's HTML page after plotly.js, in parts, UTF-8 encoded, each worked out when it is reached: summary,
     time accounting, insights, charts, tables and failed switches."""
-    s = t.arrays.suspensions
-    accounting = time_accounting(t)
+    suspensions = tables.arrays.suspensions
+    accounting = time_accounting(tables)
     window = max(accounting.window_us, 1e-9)
     parts = [
         (accounting.running_us, "running Python", "#1f77b4"),
@@ -181,34 +184,35 @@ def _page(t: Tables, found: list[Insight], title: str) -> Iterator[bytes]:
         (accounting.other_us, "other (JS / idle)", "#999"),
     ]
     bar = "".join(
-        f'<div style="width:{100 * us / window:.3f}%;background:{color}" title="{label}: {_ms(us)}">{label} {100 * us / window:.0f}%</div>'
+        f'<div style="width:{100 * us / window:.3f}%;background:{color}" title="{label}: {_ms(us)}">'
+        f"{label} {100 * us / window:.0f}%</div>"
         for us, label, color in parts
         if us > 0
     )
     cards = [
-        ("suspensions", f"{len(s['id']):,}"),
-        ("total wait", _ms(s["wait_us"].sum())),
-        ("failed switches", f"{len(t.failed_switches):,}"),
-        ("entries", f"{len(t.arrays.entries['id']):,}"),
+        ("suspensions", f"{len(suspensions['id']):,}"),
+        ("total wait", _ms(suspensions["wait_us"].sum())),
+        ("failed switches", f"{len(tables.arrays.failed_switches['ts_us']):,}"),
+        ("entries", f"{len(tables.arrays.entries['id']):,}"),
         ("run window", _ms(accounting.window_us)),
         ("running Python", _ms(accounting.running_us)),
         ("suspended", _ms(accounting.suspended_us)),
         ("other (JS / idle)", _ms(accounting.other_us)),
     ]
     warnings = []
-    if not t.finished:
+    if not tables.finished:
         warnings.append(
             "The trace has no end line: the program crashed or was killed; everything recorded before is shown."
         )
-    if t.dropped:
-        warnings.append(f"{t.dropped:,} events were dropped by the recorder: counts are lower bounds.")
+    if tables.dropped:
+        warnings.append(f"{tables.dropped:,} events were dropped by the recorder: counts are lower bounds.")
     yield b"</script><script>const jspiprofTemplate = "  # after plotly.js (`_head`), as the file holds it
     yield _TEMPLATE.read_bytes()
     yield b"; const jspiprofConfig = " + _script_json(_CONFIG) + b";</script></head><body>"
     yield "".join(
         [
             f"<h1>{html.escape(title)}</h1>",
-            f'<p class="meta">{html.escape(_program(t.header))} · {html.escape(_runtime(t.header))}</p>',
+            f'<p class="meta">{html.escape(_program(tables.header))} · {html.escape(_runtime(tables.header))}</p>',
             *(f'<p class="insight">{html.escape(w)}</p>' for w in warnings),
             '<div class="cards">'
             + "".join(f'<div class="card">{html.escape(k)}<b>{html.escape(v)}</b></div>' for k, v in cards)
@@ -216,51 +220,50 @@ def _page(t: Tables, found: list[Insight], title: str) -> Iterator[bytes]:
             "<h2>Where the time went</h2>",
             f'<div class="accounting">{bar}</div>',
             "<h2>Insights</h2>",
-            _insights(found),
+            _insights(insights),
             "<h2>Flame chart</h2>",
         ]
     ).encode()
-    yield from _figure(1, views.flame_chart_spec(t))
+    yield from _figure(1, views.flame_chart_spec(tables))
     yield b"<h2>Flame graphs</h2>"
-    yield from _figure(2, views.flame_graph_spec(t, "wait"))
-    yield from _figure(3, views.flame_graph_spec(t, "running"))
+    yield from _figure(2, views.flame_graph_spec(tables, "wait"))
+    yield from _figure(3, views.flame_graph_spec(tables, "running"))
     yield b"<h2>Waits</h2>"
-    yield from _figure(4, views.wait_histogram_spec(t))
-    yield from _figure(5, views.depth_vs_wait_spec(t))
+    yield from _figure(4, views.wait_histogram_spec(tables))
+    yield from _figure(5, views.depth_vs_wait_spec(tables))
     yield (
         "".join(
             [
                 "<h2>Sites (largest total wait first)</h2>",
-                _table(site_table(t), "No suspension was recorded."),
+                _table(site_table(tables), "No suspension was recorded."),
                 "<h2>Per path</h2>",
-                _table(wait_table(s, "path"), "No suspension was recorded."),
+                _table(wait_table(suspensions, "path"), "No suspension was recorded."),
                 "<h2>Per entry kind</h2>",
-                _table(kind_table(t), "No entry was recorded."),
+                _table(kind_table(tables), "No entry was recorded."),
                 "<h2>Failed switches</h2>",
-                _table(_failed_table(t), "No failed switch: every requested stack switch was possible."),
+                _table(_failed_table(tables), "No failed switch: every requested stack switch was possible."),
             ]
         ).encode()
         + b"</body></html>"
     )
 
 
-def render(t: Tables, found: list[Insight], title: str) -> str:
+def render(tables: Tables, insights: list[Insight], title: str) -> str:
     """The report as one HTML page: summary, time accounting, insights, charts, tables and failed switches."""
-    return b"".join([_head(title), _PLOTLY_JS.read_bytes(), *_page(t, found, title)]).decode("utf-8")
+    return b"".join([_head(title), _PLOTLY_JS.read_bytes(), *_page(tables, insights, title)]).decode("utf-8")
 
 
-def write(t: Tables, found: list[Insight], title: str, output: Path) -> None:
-    """Write the report (`render`'s page, UTF-8) to the file `output`, part after part (the page is some 8 MB,
-    plotly.js included: copied from its file by the kernel where it can, never joined into one string first).
+def write(tables: Tables, insights: list[Insight], title: str, output: Path) -> None:
+    """Write the report (`render`'s page, UTF-8) to the file `output`, part after part, never joined into one string.
 
-    The page's start and plotly.js are written on a thread of their own while the summary and the first chart are
-    worked out: the kernel copies the file without holding Python's lock, so the two overlap. When anything fails,
-    the file written so far is removed (when it is a file of its own): no half report is left behind."""
+    plotly.js is copied on a thread of its own while the summary and the first chart are worked out (the kernel
+    copies it without holding Python's lock). When anything fails, the file written so far is removed (when it is a
+    file of its own): no half report is left behind."""
     with output.open("wb") as file:
         try:
             with ThreadPoolExecutor(max_workers=1) as pool:
                 start = pool.submit(_write_start, file, title)
-                parts = _page(t, found, title)
+                parts = _page(tables, insights, title)
                 made = []  # the parts worked out while the start is written
                 for part in parts:
                     made.append(part)

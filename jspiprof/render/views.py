@@ -12,6 +12,7 @@ binned in Python, and depth against wait becomes a density heatmap.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,7 @@ import plotly.graph_objects as go
 
 from jspiprof.analysis import Tables, running_before_switch
 from jspiprof.analysis.groups import Groups, rows_of
-from jspiprof.analysis.spans import column_spans, frame_span_columns
+from jspiprof.analysis.spans import column_spans, frame_spans, single_pieces
 from jspiprof.analysis.tables import Columns
 
 COLUMNS = 2000
@@ -52,20 +53,20 @@ FigureSpec = dict[str, Any]
 """A plotly figure as plotly.js takes it: `data` (a list of traces) and `layout`."""
 
 
-def _frame_labels(t: Tables) -> dict[int, str]:
+def _frame_labels(tables: Tables) -> dict[int, str]:
     """`function (file:line)` of each frame id (the file without its folders)."""
-    f = t.arrays.frames
+    frames = tables.arrays.frames
     return {
         frame: f"{function} ({file.rsplit('/', 1)[-1]}:{line})"
         for frame, function, file, line in zip(
-            f["id"].tolist(), f["function"].tolist(), f["file"].tolist(), f["line"].tolist()
+            frames["id"].tolist(), frames["function"].tolist(), frames["file"].tolist(), frames["line"].tolist()
         )
     }
 
 
-def _libraries(t: Tables) -> dict[int, bool]:
+def _libraries(tables: Tables) -> dict[int, bool]:
     """Whether each frame id is library code."""
-    return dict(zip(t.arrays.frames["id"].tolist(), t.arrays.frames["library"].tolist()))
+    return dict(zip(tables.arrays.frames["id"].tolist(), tables.arrays.frames["library"].tolist()))
 
 
 def _path_groups(paths: pd.Categorical) -> list[tuple[str, np.ndarray]]:
@@ -74,18 +75,15 @@ def _path_groups(paths: pd.Categorical) -> list[tuple[str, np.ndarray]]:
     return [(str(paths.categories[code]), np.flatnonzero(codes == code)) for code in np.unique(codes[codes >= 0])]
 
 
-def _spans(t: Tables, column_us: float) -> tuple[Columns, Columns]:
+def _spans(tables: Tables, column_us: float) -> tuple[Columns, Columns]:
     """Suspension and frame spans to draw: exact when they fit in SPAN_BUDGET, else by time column."""
-    s = t.arrays.suspensions
-    if len(s["id"]) <= SPAN_BUDGET // 4:  # each suspension adds frame spans too: more rarely fits
-        suspensions = {
-            name: s[name] for name in ("entry", "stack_id", "start_us", "end_us", "wait_us", "depth", "path")
-        }
-        suspensions["count"] = np.ones(len(s["id"]), dtype=np.int64)
-        frames = frame_span_columns(t, suspensions)
-        if len(s["id"]) + len(frames["count"]) <= SPAN_BUDGET:
-            return suspensions, frames
-    return column_spans(t, column_us)
+    count = len(tables.arrays.suspensions["id"])
+    if count <= SPAN_BUDGET // 4:  # each suspension adds frame spans too: more rarely fits
+        pieces = single_pieces(tables)
+        frames = frame_spans(tables, pieces)
+        if count + len(frames["count"]) <= SPAN_BUDGET:
+            return pieces, frames
+    return column_spans(tables, column_us)
 
 
 def _frame_labels_at(labels_by_frame: dict[int, str], frame: np.ndarray) -> np.ndarray:
@@ -115,26 +113,24 @@ def _segments(
         texts[0::3], texts[1::3], texts[2::3] = labels, labels, ""  # not None: plotly turns each None into JSON slowly
         segments["text"] = texts
     if customdata is not None:
-        segments["customdata"] = np.repeat(
-            np.asarray(customdata, dtype=np.float64), 3, axis=0
-        )  # the gap's is never shown
+        # the gap's is never shown
+        segments["customdata"] = np.repeat(np.asarray(customdata, dtype=np.float64), 3, axis=0)
     return segments
 
 
-def _tracks(t: Tables) -> tuple[np.ndarray, list[tuple[float, str]]]:
+def _tracks(tables: Tables) -> tuple[np.ndarray, float, list[tuple[float, str]]]:
     """The row offset of each entry's track (NaN for entries on the shared track), the shared track's row, and the
     track labels."""
-    e, s = t.arrays.entries, t.arrays.suspensions
-    ids, durations, starts = e["id"], e["duration_us"], e["start_us"]
-    groups = Groups.by(np.maximum(rows_of(ids, s["entry"]), -1))
+    entries, suspensions = tables.arrays.entries, tables.arrays.suspensions
+    ids, durations, starts = entries["id"], entries["duration_us"], entries["start_us"]
+    groups = Groups.by(np.maximum(rows_of(ids, suspensions["entry"]), -1))
     deepest = np.zeros(len(ids), dtype=np.int64)
-    deepest[groups.keys] = groups.max(s["depth"])
-    candidates = groups.keys[np.argsort(-durations[groups.keys], kind="stable")][
-        :MAX_TRACKS
-    ]  # the longest entries with suspensions...
+    deepest[groups.keys] = groups.max(suspensions["depth"])
+    longest_first = groups.keys[np.argsort(-durations[groups.keys], kind="stable")]
+    candidates = longest_first[:MAX_TRACKS]  # the longest entries with suspensions...
     tracked = candidates[np.argsort(starts[candidates], kind="stable")]  # ...in time order
     offset, labels, row = np.full(len(ids), np.nan), [], 0
-    names, kinds = e["name"].tolist(), e["kind"].tolist()
+    names, kinds = entries["name"].tolist(), entries["kind"].tolist()
     for i in tracked.tolist():
         offset[i] = row
         name = names[i] if isinstance(names[i], str) else ""
@@ -145,29 +141,29 @@ def _tracks(t: Tables) -> tuple[np.ndarray, list[tuple[float, str]]]:
     return offset, float(row), labels
 
 
-def flame_chart_spec(t: Tables) -> FigureSpec:
+def flame_chart_spec(tables: Tables) -> FigureSpec:
     """Entries, the Python frames live at their suspensions (by depth) and the suspensions themselves, over time.
 
     One track per entry (entries without suspensions share the last track). Times are ms from the first entry.
     """
-    column_us = max(t.duration_us, 1.0) / COLUMNS
-    offset, shared, labels = _tracks(t)
-    e = t.arrays.entries
-    ids = e["id"]
+    column_us = max(tables.duration_us, 1.0) / COLUMNS
+    offset, shared, labels = _tracks(tables)
+    entries = tables.arrays.entries
+    ids = entries["id"]
 
     def ms(us: np.ndarray) -> np.ndarray:
-        return (us - t.start_us) / 1000
+        return (us - tables.start_us) / 1000
 
     def rows(entry: np.ndarray) -> np.ndarray:
         """The row offset of the track of each of these entries (NaN when not tracked, or not an entry)."""
         row = rows_of(ids, entry)
         return np.where(row >= 0, offset[row] if len(ids) else np.nan, np.nan)
 
-    durations = np.round(e["duration_us"] / 1000, 3).tolist()
+    durations = np.round(entries["duration_us"] / 1000, 3).tolist()
     entry_text = [
         f"entry {entry} {kind} {name or ''}<br>{duration} ms"
         for entry, kind, name, duration in zip(  # one f-string each: faster than pandas string arithmetic
-            ids.tolist(), e["kind"].tolist(), e["name"].tolist(), durations
+            ids.tolist(), entries["kind"].tolist(), entries["name"].tolist(), durations
         )
     ]
     data = [
@@ -177,14 +173,16 @@ def flame_chart_spec(t: Tables) -> FigureSpec:
             "mode": "lines",
             "line": {"width": ROW_PX - 4, "color": ENTRY_COLOR},
             "hoverinfo": "text",
-            **_segments(ms(e["start_us"]), ms(e["end_us"]), np.where(np.isnan(offset), shared, offset), entry_text),
+            **_segments(
+                ms(entries["start_us"]), ms(entries["end_us"]), np.where(np.isnan(offset), shared, offset), entry_text
+            ),
         }
     ]
 
-    pieces, spans = _spans(t, column_us)
-    labels_by_frame = _frame_labels(t)
-    known = rows_of(t.arrays.frames["id"], spans["frame"])
-    library = np.where(known >= 0, t.arrays.frames["library"][known] if len(known) else False, None)
+    pieces, spans = _spans(tables, column_us)
+    labels_by_frame = _frame_labels(tables)
+    known = rows_of(tables.arrays.frames["id"], spans["frame"])
+    library = np.where(known >= 0, tables.arrays.frames["library"][known] if len(known) else False, None)
     x0, x1 = ms(spans["start_us"]), ms(spans["end_us"])
     y = rows(spans["entry"]) + spans["depth"]
     for is_library in (False, True):
@@ -226,7 +224,7 @@ def flame_chart_spec(t: Tables) -> FigureSpec:
             }
         )
 
-    depth = t.arrays.suspensions["depth"]
+    depth = tables.arrays.suspensions["depth"]
     rows_in_chart = max([row for row, _ in labels] + [0]) + int(depth.max() if len(depth) else 0) + 3
     layout = {
         "title": {"text": "Flame chart: entries, Python frames and suspensions over time"},
@@ -245,52 +243,57 @@ def flame_chart_spec(t: Tables) -> FigureSpec:
     return {"data": data, "layout": layout}
 
 
-def flame_graph_spec(t: Tables, weight: str) -> FigureSpec:
+@dataclass
+class _Node:
+    """A box of the flame graph: its label, the id of the box above it, its color and the time it stands for."""
+
+    label: str
+    parent: str
+    color: str
+    value_us: float = 0.0
+
+
+def flame_graph_spec(tables: Tables, weight: str) -> FigureSpec:
     """An icicle of the aggregated Python stacks at the suspensions (outermost at the top).
 
     `weight="wait"`: each suspension's wait, in a leaf named after its path. `weight="running"`: the Python
     running time of the entry between its previous switch and this one, charged to the stack at this switch.
     """
-    s = t.arrays.suspensions
-    values = s["wait_us"] if weight == "wait" else running_before_switch(t).to_numpy()
-    paths = s["path"]
-    stack_id = s["stack_id"]
-    pairs = Groups.in_order_of_appearance(
-        stack_id * max(len(paths.categories), 1) + paths.codes
-    )  # per (stack, path), first seen first
+    suspensions = tables.arrays.suspensions
+    values = suspensions["wait_us"] if weight == "wait" else running_before_switch(tables)
+    paths = suspensions["path"]
+    stack_id = suspensions["stack_id"]
+    # per (stack, path), first seen first
+    pairs = Groups.in_order_of_appearance(stack_id * max(len(paths.categories), 1) + paths.codes)
     firsts = pairs.first_rows()
     totals = pairs.sum(np.nan_to_num(values, nan=0.0))  # a missing running time counts as none
-    labels_by_frame, libraries = _frame_labels(t), _libraries(t)
+    labels_by_frame, libraries = _frame_labels(tables), _libraries(tables)
     root = "all suspensions" if weight == "wait" else "all running time"
-    nodes: dict[str, list] = {root: [root, "", 0.0, ENTRY_COLOR]}
+    nodes = {root: _Node(root, "", ENTRY_COLOR)}
     for first, value in zip(firsts.tolist(), totals.tolist()):
         path = str(paths.categories[paths.codes[first]])
         parent = root
-        nodes[root][2] += value
-        for frame in t.stacks[stack_id[first]]:
+        nodes[root].value_us += value
+        for frame in tables.stacks[stack_id[first]]:
             node = f"{parent}/{frame}"
             if node not in nodes:
-                nodes[node] = [
-                    labels_by_frame.get(frame, str(frame)),
-                    parent,
-                    0.0,
-                    LIBRARY_COLOR if libraries.get(frame, True) else USER_COLOR,
-                ]
-            nodes[node][2] += value
+                color = LIBRARY_COLOR if libraries.get(frame, True) else USER_COLOR
+                nodes[node] = _Node(labels_by_frame.get(frame, str(frame)), parent, color)
+            nodes[node].value_us += value
             parent = node
         if weight == "wait":
             leaf = f"{parent}/:{path}"
-            nodes.setdefault(leaf, [f"suspended: {path}", parent, 0.0, PATH_COLORS.get(path, "#7f7f7f")])[2] += value
-    ids = list(nodes)
-    label, parents, value, color = (list(column) for column in zip(*nodes.values()))
+            if leaf not in nodes:
+                nodes[leaf] = _Node(f"suspended: {path}", parent, PATH_COLORS.get(path, "#7f7f7f"))
+            nodes[leaf].value_us += value
     icicle = {
         "type": "icicle",
-        "ids": ids,
-        "labels": label,
-        "parents": parents,
-        "values": [float(v) / 1000 for v in value],
+        "ids": list(nodes),
+        "labels": [node.label for node in nodes.values()],
+        "parents": [node.parent for node in nodes.values()],
+        "values": [node.value_us / 1000 for node in nodes.values()],
         "branchvalues": "total",
-        "marker": {"colors": color},
+        "marker": {"colors": [node.color for node in nodes.values()]},
         "tiling": {"orientation": "v"},
         "maxdepth": 12,
         "hovertemplate": "%{label}<br>%{value:,.3f} ms (%{percentRoot:.1%})",
@@ -314,8 +317,8 @@ def _wait_bins(waits_ms: np.ndarray) -> np.ndarray:
 
 
 def _bin_of(waits_ms: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """The bin of each wait, clipped to the edges, as np.histogram2d counts it (each bin holds its left edge, the last one
-    its right edge too; -1 for NaN, which no bin holds)."""
+    """The bin of each wait, clipped to the edges, as np.histogram2d counts it (each bin holds its left edge, the last
+    one its right edge too; -1 for NaN, which no bin holds)."""
     clipped = np.clip(waits_ms, edges[0], edges[-1])
     bins = np.searchsorted(edges, clipped, side="right") - 1
     bins[clipped == edges[-1]] = len(edges) - 2
@@ -323,14 +326,14 @@ def _bin_of(waits_ms: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return bins
 
 
-def wait_histogram_spec(t: Tables) -> FigureSpec:
+def wait_histogram_spec(tables: Tables) -> FigureSpec:
     """How many suspensions waited how long (log-spaced bins), stacked by path."""
-    s = t.arrays.suspensions
-    waits = s["wait_us"] / 1000
+    suspensions = tables.arrays.suspensions
+    waits = suspensions["wait_us"] / 1000
     edges = _wait_bins(waits)
     labels = [f"{edges[i]:.3g}–{edges[i + 1]:.3g}" for i in range(len(edges) - 1)]
     data = []
-    for path, rows in _path_groups(s["path"]):
+    for path, rows in _path_groups(suspensions["path"]):
         counts, _ = np.histogram(np.clip(waits[rows], edges[0], edges[-1]), bins=edges)
         data.append(
             {
@@ -351,9 +354,9 @@ def wait_histogram_spec(t: Tables) -> FigureSpec:
     return {"data": data, "layout": layout}
 
 
-def depth_vs_wait_spec(t: Tables) -> FigureSpec:
+def depth_vs_wait_spec(tables: Tables) -> FigureSpec:
     """Python stack depth against wait, one point per suspension (a density heatmap on big traces)."""
-    s = t.arrays.suspensions
+    suspensions = tables.arrays.suspensions
     data = []
     layout = {
         "title": {"text": "Stack depth against wait"},
@@ -361,10 +364,10 @@ def depth_vs_wait_spec(t: Tables) -> FigureSpec:
         "yaxis": {"title": {"text": "wait (ms)"}},
         "height": 420,
     }
-    depth, waits = s["depth"], s["wait_us"] / 1000
+    depth, waits = suspensions["depth"], suspensions["wait_us"] / 1000
     if len(depth) <= SCATTER_LIMIT:
-        sites = np.asarray(s["site"], dtype=object)
-        for path, rows in _path_groups(s["path"]):
+        sites = np.asarray(suspensions["site"], dtype=object)
+        for path, rows in _path_groups(suspensions["path"]):
             data.append(
                 {
                     "type": "scattergl",
@@ -383,10 +386,7 @@ def depth_vs_wait_spec(t: Tables) -> FigureSpec:
     else:
         edges = _wait_bins(waits)
         depths = np.arange(depth.min(), depth.max() + 2)
-        bins, width = (
-            _bin_of(waits, edges),
-            len(edges) - 1,
-        )  # a depth's bin is depth - depths[0]: its edges are integers
+        bins, width = _bin_of(waits, edges), len(edges) - 1  # a depth's bin is depth - depths[0]: integer edges
         cells = np.bincount(((depth - depths[0]) * width + bins)[bins >= 0], minlength=(len(depths) - 1) * width)
         counts = cells.reshape(len(depths) - 1, width).astype(np.float64)  # as np.histogram2d gives them
         data.append(
@@ -405,21 +405,21 @@ def depth_vs_wait_spec(t: Tables) -> FigureSpec:
     return {"data": data, "layout": layout}
 
 
-def flame_chart(t: Tables) -> go.Figure:
+def flame_chart(tables: Tables) -> go.Figure:
     """`flame_chart_spec` as a plotly Figure."""
-    return go.Figure(flame_chart_spec(t))
+    return go.Figure(flame_chart_spec(tables))
 
 
-def flame_graph(t: Tables, weight: str) -> go.Figure:
+def flame_graph(tables: Tables, weight: str) -> go.Figure:
     """`flame_graph_spec` as a plotly Figure."""
-    return go.Figure(flame_graph_spec(t, weight))
+    return go.Figure(flame_graph_spec(tables, weight))
 
 
-def wait_histogram(t: Tables) -> go.Figure:
+def wait_histogram(tables: Tables) -> go.Figure:
     """`wait_histogram_spec` as a plotly Figure."""
-    return go.Figure(wait_histogram_spec(t))
+    return go.Figure(wait_histogram_spec(tables))
 
 
-def depth_vs_wait(t: Tables) -> go.Figure:
+def depth_vs_wait(tables: Tables) -> go.Figure:
     """`depth_vs_wait_spec` as a plotly Figure."""
-    return go.Figure(depth_vs_wait_spec(t))
+    return go.Figure(depth_vs_wait_spec(tables))
