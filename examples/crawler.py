@@ -10,8 +10,9 @@ import sys
 import time
 from html.parser import HTMLParser
 
-import news_site
 import requests
+
+import news_site
 
 
 class Page(HTMLParser):

@@ -11,9 +11,10 @@ import asyncio
 import sys
 import time
 
+from pyodide.http import pyfetch
+
 import news_site
 from crawler import Page, fetch, parse
-from pyodide.http import pyfetch
 
 
 async def fetch_all(urls: list[str]) -> list[str]:

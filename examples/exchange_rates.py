@@ -10,8 +10,9 @@ import asyncio
 import json
 import sys
 
-from local_site import serve
 from pyodide.http import pyfetch
+
+from local_site import serve
 
 _RATES_HANDLER = """(request, response) => {
   const currency = new URL(request.url, "http://localhost").pathname.slice(1).toUpperCase();

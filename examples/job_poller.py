@@ -10,6 +10,7 @@ import sys
 import time
 
 import requests
+
 from local_site import serve
 
 POLL_INTERVAL_S = 0.25

@@ -332,15 +332,15 @@ def insights(tables: Tables) -> list[Insight]:
     return sorted(found, key=lambda insight: insight.at_stake_us, reverse=True)
 
 
-def longest_sequential_run(t: Tables) -> tuple[int, str | None]:
+def longest_sequential_run(tables: Tables) -> tuple[int, str | None]:
     """The most waits made one after another at one site in one entry, counted as `sequential_waits` counts them
     (a `time.sleep` ends a run and is not counted), and that site; `(0, None)` when there are none."""
-    c = _Columns.of(t.arrays.suspensions)
-    if not len(c.entry):
+    suspensions = tables.arrays.suspensions
+    if not len(suspensions["entry"]):
         return 0, None
-    runs = _runs(c)
-    counted = np.flatnonzero(~c.on_path("time.sleep")[runs["first"]])
+    runs = _runs(suspensions)
+    counted = np.flatnonzero(~_on_path(suspensions, "time.sleep")[runs["first"]])
     if not len(counted):
         return 0, None
     longest = counted[np.argmax(runs["count"][counted])]
-    return int(runs["count"][longest]), str(c.sites[runs["site"][longest]])
+    return int(runs["count"][longest]), str(suspensions["site"].categories[runs["site"][longest]])
