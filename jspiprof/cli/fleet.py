@@ -1,0 +1,65 @@
+"""`jspiprof fleet`: many traces of the same app, summarised per site across runs."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import click
+
+from jspiprof.analysis.fleet import Run, fleet, read_run
+from jspiprof.cli.common import progress_bar
+from jspiprof.render import fleet as fleet_view
+from jspiprof.trace import TraceError
+
+PROGRESS_TRACES = 50
+"""Folders with at least this many traces show a progress bar on stderr while they are read."""
+
+
+def _read_runs(folder: Path) -> tuple[list[Run], list[str]]:
+    """The runs of every *.jsonl trace under `folder` (by path), and one line per trace that could not be read."""
+    paths = sorted(folder.rglob("*.jsonl"))
+    runs, skipped = [], []
+    with progress_bar(len(paths) >= PROGRESS_TRACES, len(paths), f"reading {folder}") as progress:
+        for path in paths:
+            name = path.relative_to(folder).as_posix()
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # a truncated trace is read as far as it goes
+                    runs.append(read_run(path, name))
+            except (TraceError, OSError, UnicodeDecodeError) as error:
+                skipped.append(f"{name}: {error}")
+            progress.update(1)
+    return runs, skipped
+
+
+@click.command("fleet")
+@click.argument("folder", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Also write an HTML report to this file."
+)
+def fleet_command(folder: Path, as_json: bool, output: Path | None) -> None:
+    """Summarise many traces of the same app (every *.jsonl under DIR): per site, in how many runs it appears and
+    its count and wait per run (p50, p95, max), and the worst runs by total wait, named by trace file.
+
+    With --json: {"traces", "skipped", "sites": [{"site", "runs", "count_p50", ..., "wait_ms_p50", "wait_ms_p95",
+    "wait_ms_max", "worst_trace"}, ...] (largest wait p95 first), "worst_runs": [...]}.
+    Traces that cannot be read are skipped with a warning.
+    """
+    if not folder.is_dir():
+        raise click.ClickException(f"{folder} is not a folder of traces.")
+    runs, skipped = _read_runs(folder)
+    if skipped:
+        click.echo(f"jspiprof: skipped {len(skipped):,} unreadable traces, the first: {skipped[0]}", err=True)
+    if not runs:
+        raise click.ClickException(f"No readable trace (*.jsonl) in {folder}.")
+    result = {**fleet(runs), "skipped": len(skipped)}
+    click.echo(json.dumps(result, indent=1) if as_json else fleet_view.render(result))
+    if output is not None:
+        try:
+            output.write_text(fleet_view.html(result, f"fleet of {folder}"), encoding="utf-8")
+        except OSError as error:
+            raise click.ClickException(f"Cannot write the report to {output}: {error.strerror or error}.") from None
+        click.echo(f"report written to {output}", err=True)
