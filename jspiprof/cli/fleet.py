@@ -10,6 +10,7 @@ import click
 
 from jspiprof.analysis.fleet import Run, fleet, read_run
 from jspiprof.cli.common import progress_bar
+from jspiprof.cli.parquet import fleet_of_parquet, is_parquet_export
 from jspiprof.render import fleet as fleet_view
 from jspiprof.trace import TraceError
 
@@ -46,16 +47,20 @@ def fleet_command(folder: Path, as_json: bool, output: Path | None) -> None:
 
     With --json: {"traces", "skipped", "sites": [{"site", "runs", "count_p50", ..., "wait_ms_p50", "wait_ms_p95",
     "wait_ms_max", "worst_trace"}, ...] (largest wait p95 first), "worst_runs": [...]}.
-    Traces that cannot be read are skipped with a warning.
+    Traces that cannot be read are skipped with a warning. DIR may instead be a Parquet export of many traces
+    (`jspiprof export --format parquet -o DIR`): the same numbers are then computed by DuckDB in SQL.
     """
     if not folder.is_dir():
         raise click.ClickException(f"{folder} is not a folder of traces.")
-    runs, skipped = _read_runs(folder)
-    if skipped:
-        click.echo(f"jspiprof: skipped {len(skipped):,} unreadable traces, the first: {skipped[0]}", err=True)
-    if not runs:
-        raise click.ClickException(f"No readable trace (*.jsonl) in {folder}.")
-    result = {**fleet(runs), "skipped": len(skipped)}
+    if is_parquet_export(folder):
+        result = {**fleet_of_parquet(folder), "skipped": 0}
+    else:
+        runs, skipped = _read_runs(folder)
+        if skipped:
+            click.echo(f"jspiprof: skipped {len(skipped):,} unreadable traces, the first: {skipped[0]}", err=True)
+        if not runs:
+            raise click.ClickException(f"No readable trace (*.jsonl) in {folder}.")
+        result = {**fleet(runs), "skipped": len(skipped)}
     click.echo(json.dumps(result, indent=1) if as_json else fleet_view.render(result))
     if output is not None:
         try:
