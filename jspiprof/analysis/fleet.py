@@ -7,7 +7,8 @@ are over the runs it appears in; percentiles interpolate linearly, like `jspipro
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import warnings
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import numpy as np
 
 from jspiprof.analysis.stats import site_table, time_accounting
 from jspiprof.analysis.tables import Tables, tables
-from jspiprof.trace import read_trace
+from jspiprof.trace import TraceError, read_trace
 
 WORST_RUNS = 10
 """How many of the runs with the most total wait `fleet` lists."""
@@ -51,6 +52,27 @@ def run_of(t: Tables, trace: str) -> Run:
 def read_run(path: Path, trace: str) -> Run:
     """Read one trace file into its `Run`; raises `jspiprof.trace.TraceError` (or OSError) when it cannot be read."""
     return run_of(tables(read_trace(path)), trace)
+
+
+def trace_files(folder: Path) -> list[Path]:
+    """The trace files (*.jsonl) under `folder` and its subfolders, by path."""
+    return sorted(folder.rglob("*.jsonl"))
+
+
+def read_folder(folder: Path, advance: Callable[[int], object] = lambda traces: None) -> tuple[list[Run], list[str]]:
+    """The runs of the `trace_files` of `folder`, each named by its path in the folder, and one line per trace that
+    could not be read (skipped); `advance(1)` is called after each trace."""
+    runs, skipped = [], []
+    for path in trace_files(folder):
+        name = path.relative_to(folder).as_posix()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # a truncated trace is read as far as it goes
+                runs.append(read_run(path, name))
+        except (TraceError, OSError, UnicodeDecodeError) as error:
+            skipped.append(f"{name}: {error}")
+        advance(1)
+    return runs, skipped
 
 
 def _ms(value: float) -> float:

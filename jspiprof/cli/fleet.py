@@ -3,36 +3,17 @@
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 
 import click
 
-from jspiprof.analysis.fleet import Run, fleet, read_run
+from jspiprof.analysis.fleet import fleet, read_folder, trace_files
 from jspiprof.cli.common import progress_bar
 from jspiprof.cli.parquet import fleet_of_parquet, is_parquet_export
 from jspiprof.render import fleet as fleet_view
-from jspiprof.trace import TraceError
 
 PROGRESS_TRACES = 50
 """Folders with at least this many traces show a progress bar on stderr while they are read."""
-
-
-def _read_runs(folder: Path) -> tuple[list[Run], list[str]]:
-    """The runs of every *.jsonl trace under `folder` (by path), and one line per trace that could not be read."""
-    paths = sorted(folder.rglob("*.jsonl"))
-    runs, skipped = [], []
-    with progress_bar(len(paths) >= PROGRESS_TRACES, len(paths), f"reading {folder}") as progress:
-        for path in paths:
-            name = path.relative_to(folder).as_posix()
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # a truncated trace is read as far as it goes
-                    runs.append(read_run(path, name))
-            except (TraceError, OSError, UnicodeDecodeError) as error:
-                skipped.append(f"{name}: {error}")
-            progress.update(1)
-    return runs, skipped
 
 
 @click.command("fleet")
@@ -55,7 +36,9 @@ def fleet_command(folder: Path, as_json: bool, output: Path | None) -> None:
     if is_parquet_export(folder):
         result = {**fleet_of_parquet(folder), "skipped": 0}
     else:
-        runs, skipped = _read_runs(folder)
+        paths = len(trace_files(folder))
+        with progress_bar(paths >= PROGRESS_TRACES, paths, f"reading {folder}") as progress:
+            runs, skipped = read_folder(folder, progress.update)
         if skipped:
             click.echo(f"jspiprof: skipped {len(skipped):,} unreadable traces, the first: {skipped[0]}", err=True)
         if not runs:
