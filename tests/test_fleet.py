@@ -92,3 +92,14 @@ def test_a_big_folder_shows_progress_on_stderr(tmp_path: Path) -> None:
 def test_a_folder_without_traces_is_one_sentence(tmp_path: Path) -> None:
     done = CliRunner().invoke(main, ["fleet", str(tmp_path)])
     assert done.exit_code == 1 and done.output == f"Error: No readable trace (*.jsonl) in {tmp_path}.\n"
+
+
+def test_of_real_crawler_runs_the_one_fetching_most_pages_waits_most() -> None:
+    shipped = Path(__file__).parent.parent / "dashboards" / "traces" / "fleet"  # crawler.py runs of 3, 6 and 10 pages
+    done = CliRunner().invoke(main, ["fleet", str(shipped), "--json"])
+    assert done.exit_code == 0, done.output
+    result = json.loads(done.stdout)
+    assert [run["trace"] for run in result["worst_runs"]] == [f"crawler-{n}-pages.jsonl" for n in (10, 6, 3)]
+    top = result["sites"][0]
+    assert top["site"].endswith("examples/crawler.py:43") and top["runs"] == 3
+    assert top["worst_trace"] == "crawler-10-pages.jsonl" and top["count_max"] >= 11 * 2  # index + 10 articles
