@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from jspiprof.analysis.insights import insights
 from jspiprof.analysis.summary import summary
@@ -109,25 +110,28 @@ def _site_row(before: dict[str, Any] | None, after: dict[str, Any] | None, how: 
 
 
 def _function_rows(sites: list[dict[str, Any]], files: dict[str, str]) -> list[dict[str, Any]]:
-    totals: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0, 0, 0])
-    for row in sites:
-        total = totals[(files[row["site"]], row["function"])]
-        total[0] += row["wait_ms_before"]
-        total[1] += row["wait_ms_after"]
-        total[2] += row["count_before"]
-        total[3] += row["count_after"]
+    """The site rows summed per file and function, largest change in total wait first."""
+    if not sites:
+        return []
+    frame = pd.DataFrame(sites).assign(file=lambda rows: rows["site"].map(files))
+    sums = ["count_before", "count_after", "wait_ms_before", "wait_ms_after"]
+    totals = frame.groupby(["file", "function"], sort=False)[sums].sum()
     rows = [
         {
             "file": file,
             "function": function,
-            "status": "new" if count_before == 0 else "gone" if count_after == 0 else _status(before, after),
-            "count_before": count_before,
-            "count_after": count_after,
-            "wait_ms_before": round(before, 3),
-            "wait_ms_after": round(after, 3),
-            "wait_ms_saved": round(before - after, 3),
+            "status": "new"
+            if row["count_before"] == 0
+            else "gone"
+            if row["count_after"] == 0
+            else _status(row["wait_ms_before"], row["wait_ms_after"]),
+            "count_before": int(row["count_before"]),
+            "count_after": int(row["count_after"]),
+            "wait_ms_before": round(float(row["wait_ms_before"]), 3),
+            "wait_ms_after": round(float(row["wait_ms_after"]), 3),
+            "wait_ms_saved": round(float(row["wait_ms_before"] - row["wait_ms_after"]), 3),
         }
-        for (file, function), (before, after, count_before, count_after) in totals.items()
+        for (file, function), row in totals.iterrows()
     ]
     return sorted(rows, key=lambda row: -abs(row["wait_ms_saved"]))
 

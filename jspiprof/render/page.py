@@ -18,8 +18,8 @@ _STYLE = (
     ".cards b{display:block;font-size:20px}"
 )
 
-Section = str | pd.DataFrame | go.Figure
-"""A part of the page: HTML text (already escaped), a table, or a figure."""
+Section = str | go.Figure
+"""A part of the page: HTML (text escaped, as `cards`, `heading` and `table` make it) or a figure."""
 
 
 def cards(numbers: dict[str, str]) -> str:
@@ -47,8 +47,6 @@ def render(title: str, sections: Sequence[Section]) -> str:
         if isinstance(section, go.Figure):
             parts.append(pio.to_html(section, full_html=False, include_plotlyjs=not plotly_included))
             plotly_included = True
-        elif isinstance(section, pd.DataFrame):
-            parts.append(section.to_html(index=False, na_rep=""))
         else:
             parts.append(section)
     return (
