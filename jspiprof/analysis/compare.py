@@ -109,6 +109,12 @@ def _site_row(before: dict[str, Any] | None, after: dict[str, Any] | None, how: 
     }
 
 
+def _function_status(count_before: int, count_after: int, wait_before: float, wait_after: float) -> str:
+    if count_before == 0:
+        return "new"
+    return "gone" if count_after == 0 else _status(wait_before, wait_after)
+
+
 def _function_rows(sites: list[dict[str, Any]], files: dict[str, str]) -> list[dict[str, Any]]:
     """The site rows summed per file and function, largest change in total wait first."""
     if not sites:
@@ -120,11 +126,9 @@ def _function_rows(sites: list[dict[str, Any]], files: dict[str, str]) -> list[d
         {
             "file": file,
             "function": function,
-            "status": "new"
-            if row["count_before"] == 0
-            else "gone"
-            if row["count_after"] == 0
-            else _status(row["wait_ms_before"], row["wait_ms_after"]),
+            "status": _function_status(
+                row["count_before"], row["count_after"], row["wait_ms_before"], row["wait_ms_after"]
+            ),
             "count_before": int(row["count_before"]),
             "count_after": int(row["count_after"]),
             "wait_ms_before": round(float(row["wait_ms_before"]), 3),
