@@ -5,11 +5,13 @@
 Writes TRACES traces of SUSPENSIONS suspensions each (default 10,000 of 1,000) with benchmarks/synthetic_trace.py:
 50 distinct runs (each its own seed), copied to fill the folder, then runs `jspiprof fleet FOLDER --json` in a
 child process and prints its wall time, the time per trace, and its peak memory (maximum resident set size).
+Then the same runs as a Parquet export (`jspiprof export --format parquet` of the 50, their partitions copied) and
+`jspiprof fleet` over it, where DuckDB runs the queries.
 """
 
 from __future__ import annotations
 
-import resource
+import os
 import shutil
 import subprocess
 import sys
@@ -18,6 +20,10 @@ import time
 from pathlib import Path
 
 import synthetic_trace
+
+from jspiprof.analysis import tables
+from jspiprof.exporters import parquet
+from jspiprof.trace import read_trace
 
 DISTINCT = 50
 
@@ -33,6 +39,34 @@ def make_folder(folder: Path, traces: int, suspensions: int) -> int:
     return sum(path.stat().st_size for path in folder.iterdir())
 
 
+def make_parquet(traces_folder: Path, folder: Path, traces: int) -> int:
+    """Export the distinct traces of `traces_folder` to Parquet under `folder`, their partitions copied to make
+    `traces` runs; returns the export's size in bytes."""
+    distinct = sorted(traces_folder.iterdir())[: min(DISTINCT, traces)]
+    for path in distinct:
+        parquet.write(tables(read_trace(path)), folder, path.stem)
+    for number in range(len(distinct), traces):
+        source = distinct[number % len(distinct)].stem
+        for table in parquet.TABLES:
+            shutil.copytree(folder / table / f"run={source}", folder / table / f"run=run{number:05}")
+    return sum(path.stat().st_size for path in folder.rglob("*.parquet"))
+
+
+def timed_fleet(folder: Path, traces: int) -> str:
+    """`jspiprof fleet FOLDER --json` in a child process: its time, time per trace and peak memory."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as errors:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "jspiprof", "fleet", str(folder), "--json"], stdout=subprocess.DEVNULL, stderr=errors
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+        elapsed = time.perf_counter() - started
+        if status != 0:
+            errors.seek(0)
+            sys.exit(errors.read().decode())
+    return f"{elapsed:.1f} s ({1000 * elapsed / traces:.1f} ms a trace), peak memory {usage.ru_maxrss / 1024:.0f} MB"
+
+
 def main() -> None:
     traces = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     suspensions = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000
@@ -40,17 +74,11 @@ def main() -> None:
         folder = Path(sys.argv[3]) if len(sys.argv) > 3 else Path(scratch) / "fleet"
         size = make_folder(folder, traces, suspensions)
         print(f"{traces:,} traces of {suspensions:,} suspensions: {size / 1e9:.2f} GB")
-        started = time.perf_counter()
-        done = subprocess.run(
-            [sys.executable, "-m", "jspiprof", "fleet", str(folder), "--json"], capture_output=True, text=True
-        )
-        elapsed = time.perf_counter() - started
-        if done.returncode != 0:
-            sys.exit(done.stderr)
-        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        print(
-            f"jspiprof fleet: {elapsed:.1f} s ({1000 * elapsed / traces:.1f} ms a trace), peak memory {peak_mb:.0f} MB"
-        )
+        print(f"jspiprof fleet over the traces: {timed_fleet(folder, traces)}")
+        exported = Path(scratch) / "fleet.parquet"
+        size = make_parquet(folder, exported, traces)
+        print(f"Parquet export of the same runs: {size / 1e9:.2f} GB")
+        print(f"jspiprof fleet over the Parquet export (DuckDB): {timed_fleet(exported, traces)}")
 
 
 if __name__ == "__main__":
