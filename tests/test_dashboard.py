@@ -5,6 +5,8 @@ hold; the overview exported to HTML draws its charts in headless Chromium; `%loa
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -189,3 +191,9 @@ def test_magics_show_a_trace_s_report_and_run_a_cell_in_pyodide(jspiprof_runtime
     assert "slept in emscripten" in "".join(output.get("text", "") for output in cell)
     (text,) = data(cell, "text/markdown")
     assert "suspensions: 1 " in text and "time.sleep" in text
+
+
+def test_importing_jspiprof_loads_no_host_library_as_it_is_also_imported_inside_pyodide() -> None:
+    code = "import sys, jspiprof; print(sorted({'pandas', 'IPython', 'ipywidgets', 'plotly'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout == "[]\n"
