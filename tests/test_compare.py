@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from chromium_pages import chromium, drawn_charts
 from click.testing import CliRunner
 from trace_files import write_trace
 
@@ -151,3 +152,11 @@ def test_the_concurrent_crawler_saves_the_wait_at_its_requests_get_site(run_cli,
     assert result["wait_saved_ms"] > 0 and result["window_saved_ms"] > 0
     t = tables(read_trace(tmp_path / "crawler.py.jsonl"))
     assert result["before"] == json.loads(json.dumps(summary(t, insights(t))))
+
+
+def test_the_html_report_draws_the_differential_flame_graph_in_chromium(before_after, tmp_path: Path) -> None:
+    report = tmp_path / "compare.html"
+    done = CliRunner().invoke(main, ["compare", *map(str, before_after), "-o", str(report)])
+    assert done.exit_code == 0, done.output
+    with chromium() as browser:
+        assert drawn_charts(browser, report, at_least=1) == ["icicle"]

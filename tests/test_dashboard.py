@@ -7,17 +7,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import nbclient
 import nbformat
 import pytest
+from chromium_pages import chromium, drawn_charts
 from click.testing import CliRunner
 from nbconvert import HTMLExporter
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.support.ui import WebDriverWait
 from trace_files import write_trace
 
 import jspiprof
@@ -137,38 +134,13 @@ def test_the_dashboard_filters_change_what_its_figures_and_tables_hold() -> None
     assert f"<b>{everything['sites'][0]['count']:,}</b> suspensions" in view.headline.value
 
 
-@pytest.fixture
-def browser() -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--window-size=1400,1000",
-        "--enable-unsafe-swiftshader",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
-    yield driver
-    driver.quit()
-
-
-def test_the_overview_exported_to_html_draws_its_charts_in_chromium(monkeypatch, tmp_path: Path, browser) -> None:
+def test_the_overview_exported_to_html_draws_its_charts_in_chromium(monkeypatch, tmp_path: Path) -> None:
     notebook, _ = run_notebook("overview.ipynb", monkeypatch, TRACE=TRACES / "crawler.jsonl")
     page = tmp_path / "overview.html"
     page.write_text(HTMLExporter().from_notebook_node(notebook)[0], encoding="utf-8")
-    browser.get(page.as_uri())
-    WebDriverWait(browser, 60).until(
-        lambda d: d.execute_script(
-            "const divs = [...document.querySelectorAll('.plotly-graph-div')];"
-            "return divs.length >= 5 && divs.every(div => div.querySelector('.main-svg'))"
-        )
-    )
-    drawn = browser.execute_script(
-        "return [...document.querySelectorAll('.plotly-graph-div')].map(div => div.data.length)"
-    )
-    assert len(drawn) >= 5 and all(drawn)
+    with chromium() as browser:
+        charts = drawn_charts(browser, page, at_least=5)
+    assert charts[1:4] == ["icicle", "icicle", "bar"]  # flame chart, flame graphs, wait histogram, depth against wait
 
 
 def test_magics_show_a_trace_s_report_and_run_a_cell_in_pyodide(jspiprof_runtime, tmp_path: Path) -> None:

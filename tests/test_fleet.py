@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from chromium_pages import chromium, drawn_charts
 from click.testing import CliRunner
 from trace_files import write_trace
 
@@ -103,3 +104,11 @@ def test_of_real_crawler_runs_the_one_fetching_most_pages_waits_most() -> None:
     top = result["sites"][0]
     assert top["site"].endswith("examples/crawler.py:43") and top["runs"] == 3
     assert top["worst_trace"] == "crawler-10-pages.jsonl" and top["count_max"] >= 11 * 2  # index + 10 articles
+
+
+def test_the_html_report_draws_its_chart_in_chromium(folder: Path, tmp_path: Path) -> None:
+    report = tmp_path / "fleet.html"
+    done = CliRunner().invoke(main, ["fleet", str(folder), "-o", str(report)])
+    assert done.exit_code == 0, done.output
+    with chromium() as browser:
+        assert drawn_charts(browser, report, at_least=1) == ["bar"]
