@@ -149,7 +149,9 @@ def test_the_concurrent_crawler_saves_the_wait_at_its_requests_get_site(run_cli,
     assert top["wait_ms_saved"] >= 8 * 40  # every article is served after 40-69 ms
     gather = next(s for s in result["sites"] if s["site"].startswith(f"{EXAMPLES / 'crawler_concurrent.py'}:"))
     assert gather["status"] == "new" and gather["count_after"] == 1
-    assert result["wait_saved_ms"] > 0 and result["window_saved_ms"] > 0
+    assert result["wait_saved_ms"] >= 8 * 40 - gather["wait_ms_after"]
+    # the run window also holds Pyodide's start and loading requests, which a loaded machine can slow down either way
+    assert result["window_saved_ms"] == round(result["before"]["window_ms"] - result["after"]["window_ms"], 3)
     t = tables(read_trace(tmp_path / "crawler.py.jsonl"))
     assert result["before"] == json.loads(json.dumps(summary(t, insights(t))))
 
