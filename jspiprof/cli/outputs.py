@@ -9,6 +9,7 @@ import click
 
 from jspiprof.analysis import insights, summary
 from jspiprof.cli.common import progress_bar, read_tables, trace_argument
+from jspiprof.cli.parquet import export_parquet
 from jspiprof.exporters import chrome, speedscope
 from jspiprof.render import console, report
 
@@ -57,18 +58,23 @@ _EXPORTERS = {"chrome": (chrome.write, ".chrome.json"), "speedscope": (speedscop
 @click.option(
     "--format",
     "format_",
-    type=click.Choice(sorted(_EXPORTERS)),
+    type=click.Choice(sorted([*_EXPORTERS, "parquet"])),
     required=True,
-    help="chrome: trace event JSON for Perfetto / chrome://tracing; speedscope: speedscope's file format.",
+    help="chrome: trace event JSON for Perfetto / chrome://tracing; speedscope: speedscope's file format; "
+    "parquet: a folder of Parquet tables, one per event type, partitioned by run (docs/parquet.md).",
 )
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="File to write [default: TRACE with .chrome.json / .speedscope.json].",
+    type=click.Path(path_type=Path),
+    help="File (parquet: folder) to write [default: TRACE with .chrome.json / .speedscope.json / .parquet].",
 )
 def export(trace_path: Path, format_: str, output: Path | None) -> None:
-    """Export a trace to a format that existing viewers open (Perfetto, chrome://tracing, speedscope)."""
+    """Export a trace to a format that existing viewers open (Perfetto, chrome://tracing, speedscope), or to Parquet
+    for SQL over many traces (DuckDB, `jspiprof fleet`)."""
+    if format_ == "parquet":
+        export_parquet(trace_path, output or trace_path.with_suffix(".parquet"))
+        return
     write, suffix = _EXPORTERS[format_]
     output = output or trace_path.with_suffix(suffix)
     tables, big = read_tables(trace_path)

@@ -1,0 +1,80 @@
+"""`jspiprof export --format parquet`: one Parquet table per event type, partitioned by run; `jspiprof fleet` over
+such an export runs its queries on DuckDB and finds the same numbers as over the trace files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.dataset as ds
+from click.testing import CliRunner
+from trace_files import write_trace
+
+from jspiprof.analysis import summary, tables
+from jspiprof.cli import main
+from jspiprof.trace import read_trace
+
+FIXTURES = Path(__file__).parent / "fixtures"
+X, Y = ("/app/main.py", 10, "fetch"), ("/app/main.py", 20, "parse")
+
+
+def _invoke(*args: str) -> str:
+    done = CliRunner().invoke(main, list(args))
+    assert done.exit_code == 0, done.output
+    return done.stdout
+
+
+def test_every_event_type_is_a_table_partitioned_by_run(tmp_path: Path) -> None:
+    folder = tmp_path / "fleet.parquet"
+    _invoke("export", str(FIXTURES / "small.jsonl"), "--format", "parquet", "-o", str(folder))
+    expected = summary(tables(read_trace(FIXTURES / "small.jsonl")))
+
+    def table(name: str) -> dict[str, list]:
+        return ds.dataset(folder / name, format="parquet", partitioning="hive").to_table().to_pydict()
+
+    suspensions = table("suspensions")
+    assert set(suspensions["run"]) == {"small"} and len(suspensions["id"]) == expected["suspensions"]
+    assert round(sum(suspensions["wait_us"]) / 1000, 3) == expected["total_wait_ms"]
+    assert [len(stack) for stack in suspensions["stack"]] == suspensions["depth"]
+    assert len(table("failed_switches")["reason"]) == expected["failed_switches"] == 1
+    assert len(table("entries")["id"]) == sum(expected["entries"].values())
+    runs = table("runs")
+    assert (runs["run"], runs["suspensions"], runs["complete"]) == (["small"], [expected["suspensions"]], [True])
+    assert round(runs["window_ms"][0], 3) == expected["window_ms"]
+    frames = table("frames")
+    assert {f"{file}:{line}" for file, line in zip(frames["file"], frames["line"])} >= {
+        site["site"] for site in expected["sites"]
+    }
+
+
+def test_fleet_over_the_parquet_export_finds_what_it_finds_over_the_traces(tmp_path: Path) -> None:
+    traces, exported = tmp_path / "traces", tmp_path / "fleet.parquet"
+    traces.mkdir()
+    write_trace(traces / "a.jsonl", [(*X, 10.0), (*X, 20.0), (*Y, 5.0)], window_ms=50)
+    write_trace(traces / "b.jsonl", [(*X, 100.0)], window_ms=120)
+    write_trace(traces / "c.jsonl", [(*X, 1.0)] * 3 + [(*Y, 50.0)], window_ms=60)
+    write_trace(traces / "d.jsonl", [], window_ms=10)  # no suspension: still a run
+    for trace in sorted(traces.iterdir()):
+        _invoke("export", str(trace), "--format", "parquet", "-o", str(exported))
+
+    from_traces = json.loads(_invoke("fleet", str(traces), "--json"))
+    from_parquet = json.loads(_invoke("fleet", str(exported), "--json"))
+
+    def named_by_run(result: dict) -> dict:
+        for row in result["sites"]:
+            row["worst_trace"] = row["worst_trace"].removesuffix(".jsonl")
+        for row in result["worst_runs"]:
+            row["trace"] = row["trace"].removesuffix(".jsonl")
+        return result
+
+    assert from_parquet["traces"] == 4 and from_parquet["sites"][0]["wait_ms_p95"] == 93.0
+    assert from_parquet == named_by_run(from_traces)
+
+
+def test_a_broken_parquet_export_is_one_sentence(tmp_path: Path) -> None:
+    for table in ("runs", "suspensions"):
+        (tmp_path / table / "run=x").mkdir(parents=True)
+        (tmp_path / table / "run=x" / "part-0.parquet").write_text("not parquet")
+    done = CliRunner().invoke(main, ["fleet", str(tmp_path)])
+    assert done.exit_code == 1 and done.output.startswith(f"Error: Cannot query the Parquet export in {tmp_path}")
+    assert "Traceback" not in done.output
