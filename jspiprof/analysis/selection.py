@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from jspiprof.analysis.tables import Arrays, Tables
+from jspiprof.analysis.tables import Tables
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,4 @@ def selected(t: Tables, selection: Selection) -> Tables:
         keep &= since_start_ms >= selection.start_ms
     if selection.end_ms is not None:
         keep &= since_start_ms <= selection.end_ms
-    return replace(
-        t, arrays=Arrays({name: column[keep] for name, column in s.items()}, t.arrays.entries, t.arrays.frames)
-    )
+    return replace(t, arrays=replace(t.arrays, suspensions={name: column[keep] for name, column in s.items()}))
