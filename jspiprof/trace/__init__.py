@@ -29,7 +29,15 @@ from jspiprof.trace.model import (
     TruncatedTraceWarning,
 )
 from jspiprof.trace.reader import ColumnReader, file_units, iter_events
-from jspiprof.trace.sources import LONGEST_LINE, Source, blocks, is_binary_file, naming_the_file, text_lines
+from jspiprof.trace.sources import (
+    LONGEST_LINE,
+    Source,
+    blocks,
+    is_binary_file,
+    naming_the_file,
+    open_trace,
+    text_lines,
+)
 
 try:  # the quickest reader of a file this Python has
     from jspiprof.trace.typed_reader import TypedReader as FileReader
@@ -75,5 +83,6 @@ __all__ = [
     "TruncatedTraceWarning",
     "VERSION",
     "iter_events",
+    "open_trace",
     "read_trace",
 ]

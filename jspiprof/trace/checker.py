@@ -56,10 +56,10 @@ class SkippedLines:
         """One `SkippedLinesWarning` counting them, when there are any."""
         if self.first is None:
             return
-        lines = "1 line" if self.count == 1 else f"{self.count:,} lines"
+        lines = "1 line of the trace was" if self.count == 1 else f"{self.count:,} lines of the trace were"
         number, reason = self.first
         warnings.warn(
-            f"{lines} of the trace held impossible values and were skipped (the first, line {number}: {reason}).",
+            f"{lines} skipped for impossible values (the first, line {number}: {reason}).",
             SkippedLinesWarning,
             stacklevel=4,
         )
