@@ -50,6 +50,7 @@ REFUSED = {
     "unknown-failed-switch-reason": "line 15: field 'reason' of the failed_switch line should be one of sync-entry, "
     "no-jspi, no-thread-state, busy-wait, not 'evil'.",
     "unknown-host": "line 1: the header's runtime host should be one of node, browser, not 'evil'.",
+    "blank-lines-only": "line 1: this is not a jspiprof trace (the first line is not JSON).",
 }
 
 

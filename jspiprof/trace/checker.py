@@ -27,6 +27,7 @@ from jspiprof.trace.model import (
     TraceError,
     TruncatedTraceWarning,
 )
+from jspiprof.trace.sources import LineTooLong, too_long
 
 try:
     from orjson import loads
@@ -77,6 +78,14 @@ def ends_a_line(line: str | bytes) -> bool:
     return line[-1:] in ("\n", b"\n")
 
 
+def next_line(lines: Iterator[str | bytes], number: int) -> str | bytes | None:
+    """The line after line `number`, or None at the end."""
+    try:
+        return next(lines, None)
+    except LineTooLong:
+        raise too_long(number + 1) from None
+
+
 def is_blank(line: str | bytes) -> bool:
     return not line.strip()
 
@@ -103,12 +112,12 @@ class LineChecker:
         """The events of `lines`, the first of which is line `number + 1`, checked one by one. Blank lines at the end
         are ignored."""
         first_blank: int | None = None
-        pending: str | bytes | None = next(lines, None)
+        pending = next_line(lines, number)
         while pending is not None:
             line = pending
             number += 1
-            pending = next(lines, None)
-            if is_blank(line):
+            pending = next_line(lines, number)
+            if is_blank(line) and number > 1:
                 first_blank = first_blank or number
                 continue
             if first_blank is not None:

@@ -55,12 +55,12 @@ _TYPE_NAMES = {
 @dataclass(frozen=True)
 class Field:
     """What one field may hold: its JSON type, whether it may be null, its only values (None: any), and whether it is
-    a time, size or count (then `0 <= value <= LARGEST_NUMBER`)."""
+    bounded, as times, sizes and counts are (`0 <= value <= LARGEST_NUMBER`)."""
 
     json_type: str
     nullable: bool = False
     values: tuple[str, ...] | None = None
-    counted: bool = False
+    bounded: bool = False
 
     def accepts_type(self, value: Any) -> bool:
         """Whether `value` has this field's JSON type (or is an allowed null)."""
@@ -105,8 +105,8 @@ RUNTIME_VALUES: dict[str, tuple[str, ...] | None] = {
 }
 """The header's `runtime` object: its string fields and their only values (None: any string)."""
 
-TIME = Field("number", counted=True)
-SIZE = Field("integer", counted=True)
+TIME = Field("number", bounded=True)
+SIZE = Field("integer", bounded=True)
 
 LINE_TYPES: dict[str, LineType] = {
     "header": LineType(
@@ -204,8 +204,7 @@ ENTRY_END_FIELDS = ("end_us", "outcome", "error")
 def _accepted_types(line_type: LineType) -> frozenset[tuple[type, ...]]:
     choices = []
     for rule in line_type.fields.values():
-        types = JSON_TYPES[rule.json_type] if rule.json_type != "number" else (int, float)
-        choices.append(types + ((type(None),) if rule.nullable else ()))
+        choices.append(JSON_TYPES[rule.json_type] + ((type(None),) if rule.nullable else ()))
     return frozenset(product(*choices))
 
 
@@ -216,7 +215,7 @@ class _Compiled:
     values: itemgetter
     accepted_types: frozenset[tuple[type, ...]]
     choices: tuple[tuple[int, str, tuple[str, ...]], ...]
-    counted: tuple[tuple[int, str], ...]
+    bounded: tuple[tuple[int, str], ...]
 
 
 _COMPILED = {
@@ -228,7 +227,7 @@ _COMPILED = {
             for index, (name, rule) in enumerate(line_type.fields.items())
             if rule.values is not None
         ),
-        counted=tuple((index, name) for index, (name, rule) in enumerate(line_type.fields.items()) if rule.counted),
+        bounded=tuple((index, name) for index, (name, rule) in enumerate(line_type.fields.items()) if rule.bounded),
     )
     for kind, line_type in LINE_TYPES.items()
 }
@@ -281,7 +280,7 @@ def bad_value(kind: str, name: str, value: Any, where: str) -> TraceError:
 
 def impossible_number(kind: str, values: tuple[Any, ...]) -> str | None:
     """What is impossible about a `kind` line's numbers (its `values` of the right types), or None."""
-    for index, name in _COMPILED[kind].counted:
+    for index, name in _COMPILED[kind].bounded:
         value = values[index]
         if value < 0:
             return f"{name} is negative"

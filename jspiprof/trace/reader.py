@@ -9,14 +9,14 @@ import struct
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import chain
-from operator import itemgetter
+from itertools import chain, compress, repeat
+from operator import is_, itemgetter, not_
 from typing import Any
 
-from jspiprof.trace.checker import LineChecker, SkippedLines, ends_a_line, warn_truncated
-from jspiprof.trace.checks import LARGEST_NUMBER, LINE_TYPES, PATHS
+from jspiprof.trace.checker import LineChecker, SkippedLines, ends_a_line, next_line, warn_truncated
+from jspiprof.trace.checks import JSON_TYPES, LARGEST_NUMBER, LINE_TYPES, PATHS
 from jspiprof.trace.model import Entry, Event, Frame, SuspensionColumns, SuspensionShape, Trace, TraceError
-from jspiprof.trace.sources import Source, block_lines, lines, naming_the_file
+from jspiprof.trace.sources import LineTooLong, Source, block_lines, lines, naming_the_file, too_long
 
 try:
     from orjson import loads
@@ -30,7 +30,7 @@ PER_ROW = ("id", "entry", "start_us", "wait_us", "resume_us", "stack_bytes")
 """The fields `SuspensionColumns` stores per row (then the row's shape)."""
 SHAPE_FIELDS = ("depth", "path", "site", "awaitable", "outcome", "error")
 """Each row's shape is looked up by its stack and these values (checked once per distinct combination)."""
-COUNTED_COLUMNS = tuple(index for index, name in enumerate(PER_ROW) if LINE_TYPES["suspension"].fields[name].counted)
+BOUNDED_COLUMNS = tuple(index for index, name in enumerate(PER_ROW) if LINE_TYPES["suspension"].fields[name].bounded)
 """The per-row columns holding times and sizes: each is checked to be within 0 .. 2^53."""
 
 ShapeKey = tuple[Any, tuple[Any, ...]]
@@ -42,8 +42,7 @@ Rows = tuple[list[list[Any]], list[ShapeKey]]
 
 def _allowed_types(name: str) -> frozenset[type]:
     rule = LINE_TYPES["suspension"].fields[name]
-    types = (int, float) if rule.json_type == "number" else (int,) if rule.json_type == "integer" else (str,)
-    return frozenset(types + ((type(None),) if rule.nullable else ()))
+    return frozenset(JSON_TYPES[rule.json_type] + ((type(None),) if rule.nullable else ()))
 
 
 _PER_ROW_VALUES = itemgetter(*PER_ROW)
@@ -56,7 +55,7 @@ _OUTCOMES = LINE_TYPES["suspension"].fields["outcome"].values or ()
 
 def within_bounds(columns: list[list[Any]]) -> bool:
     """Whether every time and size in these per-row columns is within 0 .. 2^53."""
-    return all(min(columns[index]) >= 0 and max(columns[index]) <= LARGEST_NUMBER for index in COUNTED_COLUMNS)
+    return all(min(columns[index]) >= 0 and max(columns[index]) <= LARGEST_NUMBER for index in BOUNDED_COLUMNS)
 
 
 def dict_rows(suspensions: list[dict[str, Any]]) -> Rows | None:
@@ -115,6 +114,15 @@ def _first_line(unit: Unit | None) -> str | bytes | None:
     return unit[: unit.find(b"\n") + 1 or len(unit)]
 
 
+def _next_unit(units: Iterator[Unit], number: int, unit: Unit | None) -> Unit | None:
+    """The unit after `unit` (None: the first), the first line of which is line `number + 1`; None at the end."""
+    try:
+        return next(units, None)
+    except LineTooLong:
+        lines = 0 if unit is None else len(unit) if isinstance(unit, list) else unit.count(b"\n")
+        raise too_long(number + lines + 1) from None
+
+
 def _add_events(trace: Trace | None, events: Iterable[Event]) -> Trace:
     """`trace` with `events` added (a new trace when None: the first event is then the header)."""
     if trace is None:
@@ -139,12 +147,12 @@ class ColumnReader:
 
     def read(self, units: Iterator[Unit]) -> Trace:
         """The trace of these units, the first of which holds only the header line."""
-        unit = next(units, None)
+        unit = _next_unit(units, 0, None)
         if unit is None:
             raise TraceError("The trace is empty: a jspiprof trace starts with a header line.")
         number = 0  # lines before this unit
         while unit is not None:
-            following = next(units, None)
+            following = _next_unit(units, number, unit)
             checked = self.check_block(unit, number, following is None) if isinstance(unit, bytes) else None
             if checked is None:
                 if isinstance(unit, bytes):  # the checker as it was before the block, for its lines
@@ -248,10 +256,9 @@ class ColumnReader:
         frames_at: dict[int, int] = {}  # where in the chunk each frame and entry is defined
         entries_at: dict[int, int] = {}
         self.checker.skipped = skipped = SkippedLines()
+        indexes = range(len(parsed))
         try:
-            for index, suspension in enumerate(is_suspension):
-                if suspension:
-                    continue
+            for index in compress(indexes, map(not_, is_suspension)):  # the few other lines, picked in a C loop
                 checked = event(index)
                 if checked is not None:
                     events.append(checked)
@@ -261,13 +268,13 @@ class ColumnReader:
                         entries_at[checked.id] = index
         except TraceError:
             return None
-        suspensions = [line for line, suspension in zip(parsed, is_suspension) if suspension]
+        suspensions = list(compress(parsed, is_suspension))
         if not suspensions:
             return Chunk(events, None, [], lines, truncated, skipped)
         found = rows(suspensions)
         if found is None:
             return None
-        places = [index for index, suspension in enumerate(is_suspension) if suspension]
+        places = list(compress(indexes, is_suspension)) if frames_at or entries_at else []
         numbered = self.numbered(*found, frames_at, entries_at, places)
         if numbered is None:
             return None
@@ -283,7 +290,7 @@ class ColumnReader:
     ) -> tuple[list[list[Any]], list[SuspensionShape]] | None:
         """The suspensions' columns with the numbers of their shapes added, and the shapes they are the first to use;
         None when their entries, stacks or texts do not pass the checks. `keys` are the rows' shape keys; `places` the
-        position of each in its chunk (needed for frames and entries the chunk defines)."""
+        position of each in its chunk (given only when the chunk defines frames or entries: then it is needed)."""
         checker = self.checker
         entries = set(columns[1])
         entries.discard(None)
@@ -300,9 +307,7 @@ class ColumnReader:
         known = self.trace.suspension_columns if self.trace else SuspensionColumns()
         new_keys: dict[ShapeKey, int] = {}
         new_shapes: dict[SuspensionShape, int] = {}
-        for index, number in enumerate(numbers):
-            if number is not None:
-                continue
+        for index in compress(range(len(numbers)), map(is_, numbers, repeat(None))):  # new keys, found in C loops
             key = keys[index]
             number = new_keys.get(key)
             if number is None:
@@ -340,7 +345,7 @@ def iter_events(source: Source) -> Iterator[Event]:
     """The trace's lines as typed events, checked one by one as they are read (the header first)."""
     with naming_the_file(source):
         source_lines = lines(source)
-        first = next(source_lines, None)
+        first = next_line(source_lines, 0)
         if first is None:
             raise TraceError("The trace is empty: a jspiprof trace starts with a header line.")
         checker = LineChecker()
