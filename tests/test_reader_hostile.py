@@ -232,3 +232,16 @@ def test_a_file_that_is_not_regular_is_refused_without_waiting_or_reading(specia
     assert done.stdout == f"{path} is not a regular file: a trace is read from a file.\n", done.stderr
     done = run_command([str(JSPIPROF), "stats", str(path)])
     assert (done.returncode, done.stderr) == (1, f"Error: {path} is not a regular file: a trace is read from a file.\n")
+
+
+def test_a_trace_piped_in_reads_as_from_its_file() -> None:
+    reading, writing = os.pipe()
+    with os.fdopen(writing, "wb") as pipe:
+        pipe.write(SMALL_APP.read_bytes())  # 2 kB: within the pipe's buffer
+    with os.fdopen(reading, "rb") as pipe:
+        assert read_trace(pipe) == read_trace(SMALL_APP)
+
+
+def test_an_endless_open_file_stops_at_the_line_bound() -> None:
+    with open("/dev/zero", "rb") as endless, pytest.raises(TraceError, match=r"^line 1: longer than 1,048,576 bytes"):
+        read_trace(endless)

@@ -1,5 +1,5 @@
-"""Where a trace's lines come from: a path, an open file (binary or text), or an iterable of lines; each line at most
-`LONGEST_LINE` long, and only regular files read."""
+"""Where a trace's lines come from: a path (of a regular file), an open file or pipe (binary or text), or an iterable
+of lines; each line at most `LONGEST_LINE` long."""
 
 from __future__ import annotations
 
@@ -52,11 +52,6 @@ def is_binary_file(source: Source) -> bool:
     return isinstance(source, (str, Path)) or (hasattr(source, "read") and not isinstance(source, io.TextIOBase))
 
 
-def _refuse_unless_regular(file_descriptor: int, name: str) -> None:
-    if not stat.S_ISREG(os.fstat(file_descriptor).st_mode):
-        raise TraceError(f"{name} is not a regular file: a trace is read from a file.")
-
-
 def open_trace(path: str | Path) -> IO[bytes]:
     """The trace file at `path` opened for reading; a `TraceError` when it cannot be, or is not a regular file (a
     FIFO or a device would never end: the file is opened without waiting for a FIFO's writer)."""
@@ -64,11 +59,9 @@ def open_trace(path: str | Path) -> IO[bytes]:
         file_descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as error:
         raise TraceError(f"Cannot read the trace {path}: {error.strerror or error}.") from None
-    try:
-        _refuse_unless_regular(file_descriptor, str(path))
-    except BaseException:
+    if not stat.S_ISREG(os.fstat(file_descriptor).st_mode):
         os.close(file_descriptor)
-        raise
+        raise TraceError(f"{path} is not a regular file: a trace is read from a file.")
     return os.fdopen(file_descriptor, "rb")
 
 
@@ -79,13 +72,6 @@ def blocks(source: str | Path | BinaryFile) -> Iterator[bytes]:
         with open_trace(source) as file:
             yield from blocks(file)
         return
-    if hasattr(source, "fileno"):
-        try:
-            file_descriptor = source.fileno()
-        except (OSError, ValueError):  # io.BytesIO and the like
-            pass
-        else:
-            _refuse_unless_regular(file_descriptor, getattr(source, "name", "the trace"))
     held: list[bytes | memoryview] = []  # the start of a line longer than the blocks read so far
     held_bytes = 0
     first = True
