@@ -135,7 +135,7 @@ def test_the_schema_allows_exactly_the_values_the_reader_checks() -> None:
             else:
                 types = [SCHEMA_TYPES[rule.json_type], "null"] if rule.nullable else SCHEMA_TYPES[rule.json_type]
                 assert described["type"] == types, where
-            bounds = (0, 2**53) if rule.counted else (None, None)
+            bounds = (0, 2**53) if rule.bounded else (None, None)
             assert (described.get("minimum"), described.get("maximum")) == bounds, where
     runtime = SCHEMA["$defs"]["header"]["properties"]["runtime"]["properties"]
     for name, values in RUNTIME_VALUES.items():

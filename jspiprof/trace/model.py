@@ -87,7 +87,7 @@ class EntryEnd:
     error: str | None
 
 
-@dataclass(slots=True)
+@dataclass(slots=True)  # not frozen: a trace holds millions, and a frozen dataclass takes 8x longer to build
 class Suspension:
     """One stack switch: saved at `start_us`, waited `wait_us`, restored `resume_us` after the promise settled."""
 
@@ -160,7 +160,8 @@ class SuspensionShape:
 
 @dataclass
 class SuspensionColumns:
-    """A trace's suspensions as one column per field, in file order: suspension i is row i of every column.
+    """A trace's suspensions as one column per field, in file order: suspension i is row i of every column (a
+    million `Suspension` objects would cost more to build than their lines cost to parse).
 
     Times are float64 arrays; each row's `shape` is an index into `shapes`, the distinct `SuspensionShape`s in order
     of first use.
