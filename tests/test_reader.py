@@ -15,7 +15,11 @@ from typing import Any
 
 import pytest
 
-from jspiprof.trace import Trace, TraceError, iter_events, read_trace, reader
+import jspiprof.trace
+from jspiprof.trace import Trace, TraceError, iter_events, read_trace, sources
+from jspiprof.trace.checker import LineChecker
+from jspiprof.trace.reader import ColumnReader
+from jspiprof.trace.typed_reader import TypedReader
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CHUNKS = [1, 2, 3, 7, 4096]
@@ -23,7 +27,7 @@ CHUNKS = [1, 2, 3, 7, 4096]
 lines."""
 BLOCKS = [64, 700, 4096, 1 << 20]
 """Bytes per block of a file: blocks of one line, of a few, and the whole file."""
-FILE_READERS = {"typed": reader._typed_reader, "parsing each line": None}
+FILE_READERS = {"typed": TypedReader, "parsing each line": ColumnReader}
 """How a file is read: its blocks decoded by msgspec (`jspiprof.trace.typed_reader`), or each line parsed."""
 
 
@@ -42,12 +46,12 @@ def assert_same_as_line_by_line(path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     expected = outcome(lambda: Trace.from_events(iter_events(path)))
     lines = path.read_bytes().splitlines(keepends=True)
     for count in CHUNKS:
-        monkeypatch.setattr(reader, "CHUNK_LINES", count)
+        monkeypatch.setattr(jspiprof.trace, "CHUNK_LINES", count)
         assert outcome(lambda: read_trace(lines)) == expected, f"{count} lines per chunk"
-    for name, typed_reader in FILE_READERS.items():
-        monkeypatch.setattr(reader, "_typed_reader", typed_reader)
+    for name, file_reader in FILE_READERS.items():
+        monkeypatch.setattr(jspiprof.trace, "FileReader", file_reader)
         for size in BLOCKS:
-            monkeypatch.setattr(reader, "BLOCK_BYTES", size)
+            monkeypatch.setattr(sources, "BLOCK_BYTES", size)
             assert outcome(lambda: read_trace(path)) == expected, f"a file in blocks of {size} bytes, {name}"
 
 
@@ -306,9 +310,9 @@ def test_the_suspension_lines_of_a_good_trace_are_not_checked_one_by_one(
     path = tmp_path / "trace.jsonl"
     path.write_text("".join(json.dumps(line) + "\n" for line in app_lines()))
     checked = []
-    event = reader._Checker.event
+    event = LineChecker.event
     monkeypatch.setattr(
-        reader._Checker, "event", lambda self, obj, *rest: checked.append(obj["type"]) or event(self, obj, *rest)
+        LineChecker, "event", lambda self, obj, *rest: checked.append(obj["type"]) or event(self, obj, *rest)
     )
     trace = read_trace(path)
     assert len(trace.suspension_columns) == 120 and "suspension" not in checked
@@ -321,9 +325,9 @@ def test_on_the_host_the_lines_of_a_good_file_are_decoded_by_msgspec(
     path = tmp_path / "trace.jsonl"
     path.write_text("".join(json.dumps(line) + "\n" for line in app_lines()))
     parsed = []
-    check = reader._ColumnReader._check
+    check = ColumnReader.check_lines
     monkeypatch.setattr(
-        reader._ColumnReader, "_check", lambda self, lines, *rest: parsed.extend(lines) or check(self, lines, *rest)
+        ColumnReader, "check_lines", lambda self, lines, *rest: parsed.extend(lines) or check(self, lines, *rest)
     )
     trace = read_trace(path)
     assert len(parsed) == 1 and b'"header"' in parsed[0]  # only the header line was parsed by itself
@@ -336,12 +340,12 @@ def test_a_file_is_read_where_msgspec_is_there_but_numpy_is_not(tmp_path: Path) 
     path.write_text("".join(json.dumps(line) + "\n" for line in app_lines()))
     code = (
         "import sys; sys.modules['numpy'] = None\n"  # `import numpy` raises ImportError
-        "import msgspec, jspiprof.trace.reader as reader\n"
-        "print(reader._typed_reader, len(reader.read_trace(sys.argv[1]).suspensions))"
+        "import msgspec, jspiprof.trace as trace\n"
+        "print(trace.FileReader.__name__, len(trace.read_trace(sys.argv[1]).suspensions))"
     )
     done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["None", str(len(read_trace(path).suspensions))]
+    assert done.stdout.split() == ["ColumnReader", str(len(read_trace(path).suspensions))]
 
 
 def test_suspensions_at_one_place_share_one_stored_shape() -> None:

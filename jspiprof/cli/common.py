@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import warnings
 from collections.abc import Callable
@@ -12,7 +13,7 @@ from typing import Any, BinaryIO
 import click
 
 from jspiprof.analysis import Tables, tables
-from jspiprof.trace import TraceError, read_trace
+from jspiprof.trace import TraceError, open_trace, read_trace
 
 DEFAULT_TRACE = Path("jspiprof-trace.jsonl")
 
@@ -63,10 +64,10 @@ def read_tables(trace_path: Path) -> tuple[Tables, bool]:
     """Read a trace file into analysis tables, and whether it is big (`PROGRESS_BYTES`: then a progress bar shows on
     stderr while it is read, and its outputs' while they are written); bad input is one sentence."""
     try:
-        size = trace_path.stat().st_size
-        file = trace_path.open("rb")
-    except OSError as error:
-        raise click.ClickException(f"Cannot read the trace {trace_path}: {error.strerror or error}.") from None
+        file = open_trace(trace_path)  # a FIFO or a device is refused, not waited on
+    except TraceError as error:
+        raise click.ClickException(str(error)) from None
+    size = os.fstat(file.fileno()).st_size
     big = size >= PROGRESS_BYTES
     with file, progress_bar(big, size, f"reading {trace_path}") as progress:
         try:
