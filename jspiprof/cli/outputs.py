@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -10,7 +9,7 @@ import click
 from jspiprof.analysis import insights, summary
 from jspiprof.cli.common import progress_bar, read_tables, trace_argument
 from jspiprof.exporters import chrome, speedscope
-from jspiprof.render import console, report
+from jspiprof.render import console, report, strict_json
 
 
 @click.command()
@@ -25,7 +24,7 @@ def stats(trace_path: Path, as_json: bool) -> None:
     """
     t, _ = read_tables(trace_path)
     result = summary(t, insights(t))
-    click.echo(json.dumps(result, indent=1) if as_json else console.render(result))
+    click.echo(strict_json.dumps(result, indent=1) if as_json else console.render(result))
 
 
 @click.command("report")
@@ -72,7 +71,7 @@ def export(trace_path: Path, format_: str, output: Path | None) -> None:
     write, suffix = _EXPORTERS[format_]
     output = output or trace_path.with_suffix(suffix)
     t, big = read_tables(trace_path)
-    program = " ".join(t.header.program.get("argv", [])) if t.header.program else trace_path.name
+    program = report.program_text(t.header) or trace_path.name
     with progress_bar(big, 1, f"writing {output}") as progress:
         try:
             with output.open("w", encoding="utf-8") as out:

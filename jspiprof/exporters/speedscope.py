@@ -7,12 +7,12 @@ showing its Python frames and suspensions in time order.
 
 from __future__ import annotations
 
-import json
 from typing import Any, TextIO
 
 from jspiprof import __version__
 from jspiprof.analysis import Tables, running_before_switch
 from jspiprof.analysis.spans import frame_spans
+from jspiprof.render import strict_json
 
 SCHEMA = "https://www.speedscope.app/file-format-schema.json"
 
@@ -29,6 +29,7 @@ def document(t: Tables, program: str) -> dict[str, Any]:
     frames += [{"name": f"suspended: {path}"} for path in paths]
 
     s = t.suspensions
+    running = running_before_switch(t).fillna(0.0)  # unknown (no entry): counted as none, as the flame graph does
     stack_frames = [[python[frame] for frame in stack] for stack in t.stacks]
     samples = [stack_frames[stack_id] + [path_frame[path]] for stack_id, path in zip(s["stack_id"], s["path"])]
     profiles: list[dict[str, Any]] = [
@@ -46,9 +47,9 @@ def document(t: Tables, program: str) -> dict[str, Any]:
             "name": "Python running time before each switch",
             "unit": "microseconds",
             "startValue": 0,
-            "endValue": float(running_before_switch(t).sum()),
+            "endValue": float(running.sum()),
             "samples": [sample[:-1] for sample in samples],
-            "weights": [float(w) for w in running_before_switch(t)],
+            "weights": running.tolist(),
         },
     ]
     spans = frame_spans(t, s.assign(count=1))
@@ -93,5 +94,5 @@ def document(t: Tables, program: str) -> dict[str, Any]:
 
 
 def write(t: Tables, out: TextIO, program: str) -> None:
-    """Write the speedscope JSON document to `out`."""
-    json.dump(document(t, program), out)
+    """Write the speedscope JSON document to `out` (strict JSON: a number JSON cannot hold is null)."""
+    strict_json.dump(document(t, program), out)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from jspiprof.render.terminal import printable
+
 TOP_SITES = 15
 
 
@@ -17,8 +19,9 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def render(summary: dict[str, Any], top: int = TOP_SITES) -> str:
-    """`summary` (from `jspiprof.analysis.summary`, with insights) as a few screens of plain text."""
-    entries = ", ".join(f"{kind} {count}" for kind, count in summary["entries"].items()) or "none"
+    """`summary` (from `jspiprof.analysis.summary`, with insights) as a few screens of plain text; every string from the
+    trace is shown with its control characters escaped (`jspiprof.render.terminal.printable`)."""
+    entries = ", ".join(f"{printable(kind)} {count}" for kind, count in summary["entries"].items()) or "none"
     window = summary["window_ms"] or 1
     lines = [
         f"suspensions: {summary['suspensions']:,}   failed switches: {summary['failed_switches']:,}   "
@@ -39,20 +42,20 @@ def render(summary: dict[str, Any], top: int = TOP_SITES) -> str:
             ["site", "count", "wait ms", "p50 ms", "p95 ms", "max ms", "depth", "path"],
             [
                 [
-                    s["site"],
+                    printable(s["site"]),
                     f"{s['count']:,}",
                     f"{s['wait_ms_total']:,.1f}",
                     f"{s['wait_ms_p50']:,.2f}",
                     f"{s['wait_ms_p95']:,.2f}",
                     f"{s['wait_ms_max']:,.2f}",
                     str(s["max_depth"]),
-                    ", ".join(s["paths"]),
+                    printable(", ".join(s["paths"])),
                 ]
                 for s in sites
             ],
         )
     for insight in summary.get("insights", []):
-        lines += ["", f"* {insight['title']} (about {insight['at_stake_ms']:,.1f} ms at stake)"]
-        lines += [f"    {line}" for line in insight["evidence"]]
-        lines.append(f"    -> {insight['suggestion']}")
+        lines += ["", f"* {printable(insight['title'])} (about {insight['at_stake_ms']:,.1f} ms at stake)"]
+        lines += [f"    {printable(line)}" for line in insight["evidence"]]
+        lines.append(f"    -> {printable(insight['suggestion'])}")
     return "\n".join(lines)

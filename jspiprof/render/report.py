@@ -118,16 +118,25 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"a chart holds a {type(value).__name__}, which JSON cannot hold")
 
 
+_SCRIPT_ESCAPES = [
+    (b"<", b"\\u003c"),
+    (b">", b"\\u003e"),
+    (b"&", b"\\u0026"),
+    ("\u2028".encode(), b"\\u2028"),
+    ("\u2029".encode(), b"\\u2029"),
+]
+"""What JSON inside a <script> element must not hold as is (`<!--`, `<script`, `</script` change how the page is
+parsed; U+2028 and U+2029 end a line in older JavaScript), and its JSON escape: found only inside strings, since JSON
+has these characters nowhere else."""
+
+
 def _script_json(value: Any) -> bytes:
-    """`value` as JSON that is safe inside a <script> element: each "</" written "<\\/" (a "<" found by numpy: CPython's
-    search for a two-byte string runs at about 1 GB/s, a chart's JSON is megabytes)."""
+    """`value` as strict JSON that is safe inside a <script> element, whatever its strings hold (`_SCRIPT_ESCAPES`;
+    each byte replaced in one pass of `bytes.replace`, which runs at memory speed on a chart's megabytes)."""
     raw = orjson.dumps(value, default=_json_default)
-    codes = np.frombuffer(raw, dtype=np.uint8)
-    opening = np.flatnonzero(codes[:-1] == ord("<"))
-    ends = opening[codes[opening + 1] == ord("/")].tolist()
-    if not ends:
-        return raw
-    return b"<\\/".join(raw[start:end] for start, end in zip([0, *(end + 2 for end in ends)], [*ends, len(raw)]))
+    for character, escape in _SCRIPT_ESCAPES:
+        raw = raw.replace(character, escape)
+    return raw
 
 
 def _figure(number: int, spec: views.FigureSpec) -> Iterator[bytes]:
@@ -150,10 +159,12 @@ def _figure(number: int, spec: views.FigureSpec) -> Iterator[bytes]:
     )
 
 
-def _program(header: Header) -> str:
-    if header.program and header.program.get("argv"):
-        return " ".join(str(arg) for arg in header.program["argv"])
-    return "(unknown program)"
+def program_text(header: Header) -> str | None:
+    """The recorded program's command line (its `program.argv` joined by spaces), or None when the trace has none."""
+    argv = header.program.get("argv") if isinstance(header.program, dict) else None
+    if isinstance(argv, list) and argv:
+        return " ".join(map(str, argv))
+    return None
 
 
 def _runtime(header: Header) -> str:
@@ -208,7 +219,8 @@ def _page(t: Tables, found: list[Insight], title: str) -> Iterator[bytes]:
     yield "".join(
         [
             f"<h1>{html.escape(title)}</h1>",
-            f'<p class="meta">{html.escape(_program(t.header))} · {html.escape(_runtime(t.header))}</p>',
+            f'<p class="meta">{html.escape(program_text(t.header) or "(unknown program)")} · '
+            f"{html.escape(_runtime(t.header))}</p>",
             *(f'<p class="insight">{html.escape(w)}</p>' for w in warnings),
             '<div class="cards">'
             + "".join(f'<div class="card">{html.escape(k)}<b>{html.escape(v)}</b></div>' for k, v in cards)
