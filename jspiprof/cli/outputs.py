@@ -10,6 +10,13 @@ from jspiprof.analysis import insights, summary
 from jspiprof.cli.common import progress_bar, read_tables, trace_argument
 from jspiprof.exporters import chrome, speedscope
 from jspiprof.render import console, report, strict_json
+from jspiprof.render.output_file import same_file, written_whole
+
+
+def refuse_overwriting(output: Path, trace_path: Path) -> None:
+    """Stop with one sentence when `output` is the trace itself: an output never replaces its input."""
+    if same_file(output, trace_path):
+        raise click.ClickException(f"Refusing to write {output}: it is the trace being read; choose another -o.")
 
 
 @click.command()
@@ -38,6 +45,7 @@ def stats(trace_path: Path, as_json: bool) -> None:
 def report_command(trace_path: Path, output: Path | None) -> None:
     """Write a self-contained HTML report (works offline): summary, insights, flame chart and graphs, tables."""
     output = output or trace_path.with_suffix(".html")
+    refuse_overwriting(output, trace_path)
     t, big = read_tables(trace_path)
     with progress_bar(big, 1, f"writing {output}") as progress:
         try:
@@ -70,11 +78,12 @@ def export(trace_path: Path, format_: str, output: Path | None) -> None:
     """Export a trace to a format that existing viewers open (Perfetto, chrome://tracing, speedscope)."""
     write, suffix = _EXPORTERS[format_]
     output = output or trace_path.with_suffix(suffix)
+    refuse_overwriting(output, trace_path)
     t, big = read_tables(trace_path)
     program = report.program_text(t.header) or trace_path.name
     with progress_bar(big, 1, f"writing {output}") as progress:
         try:
-            with output.open("w", encoding="utf-8") as out:
+            with written_whole(output, "w") as out:
                 write(t, out, program)
         except OSError as error:
             raise click.ClickException(f"Cannot write {output}: {error.strerror or error}.") from None

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import binascii
-import contextlib
 import html
 import os
 import shutil
-import stat
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,6 +20,7 @@ from jspiprof.analysis import Insight, Tables, time_accounting
 from jspiprof.analysis.stats import StatsTable, kind_table, site_table, wait_table
 from jspiprof.render import views
 from jspiprof.render.html_table import html_table
+from jspiprof.render.output_file import written_whole
 from jspiprof.trace import Header
 
 MAX_TABLE_ROWS = 100
@@ -266,33 +265,21 @@ def write(t: Tables, found: list[Insight], title: str, output: Path) -> None:
     plotly.js included: copied from its file by the kernel where it can, never joined into one string first).
 
     The page's start and plotly.js are written on a thread of their own while the summary and the first chart are
-    worked out: the kernel copies the file without holding Python's lock, so the two overlap. When anything fails,
-    the file written so far is removed (when it is a file of its own): no half report is left behind."""
-    with output.open("wb") as file:
-        try:
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                start = pool.submit(_write_start, file, title)
-                parts = _page(t, found, title)
-                made = []  # the parts worked out while the start is written
-                for part in parts:
-                    made.append(part)
-                    if start.done():
-                        break
-                start.result()  # raises what writing the start raised
-            file.writelines(made)
-            for part in parts:  # the rest, each written as soon as it is made
-                file.write(part)
-        except BaseException:
-            file.close()
-            _remove_if_regular(output)
-            raise
-
-
-def _remove_if_regular(path: Path) -> None:
-    """Remove `path` when it is a file of its own: never a device, a pipe or a link the user named as the output."""
-    with contextlib.suppress(OSError):
-        if stat.S_ISREG(path.lstat().st_mode):
-            path.unlink()
+    worked out: the kernel copies the file without holding Python's lock, so the two overlap. The report replaces
+    `output` only once it is whole (`output_file.written_whole`): when anything fails, no half report is left."""
+    with written_whole(output) as file:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            start = pool.submit(_write_start, file, title)
+            parts = _page(t, found, title)
+            made = []  # the parts worked out while the start is written
+            for part in parts:
+                made.append(part)
+                if start.done():
+                    break
+            start.result()  # raises what writing the start raised
+        file.writelines(made)
+        for part in parts:  # the rest, each written as soon as it is made
+            file.write(part)
 
 
 def _write_start(file: BinaryIO, title: str) -> None:

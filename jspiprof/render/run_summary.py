@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
+from jspiprof.render.terminal import printable
 from jspiprof.trace import Trace
 
 TOP_SITES = 8
@@ -61,7 +62,7 @@ def _ms(us: float) -> str:
 
 
 def format_summary(summary: RunSummary) -> str:
-    """A few lines of text for a terminal."""
+    """A few lines of text for a terminal (control characters from the trace escaped)."""
     lines = [
         f"suspensions: {summary.suspensions}   failed switches: {summary.failed_switches}   total wait: {_ms(summary.total_wait_us)}"
     ]
@@ -74,4 +75,4 @@ def format_summary(summary: RunSummary) -> str:
         lines.append("(the trace has no end line: the program was stopped before it could close it)")
     if summary.dropped:
         lines.append(f"({summary.dropped} events were dropped: the in-memory buffer was full)")
-    return "\n".join(lines)
+    return "\n".join(map(printable, lines))  # sites and paths come from the trace
