@@ -5,6 +5,7 @@
  * as on SIGTERM (the trace gets its end line), and is killed 5 s later if it has not ended, even while Python
  * runs a loop that never yields (the watch runs on a thread of its own).
  */
+import { once } from "node:events";
 import fs from "node:fs";
 import { Worker } from "node:worker_threads";
 
@@ -26,24 +27,15 @@ export function readSettings(fd) {
   }
 }
 
-/** The watch, on its own thread: at the pipe's end, SIGTERM this process, then SIGKILL it `graceMs` later. */
-const WATCH = `
-const net = require("node:net");
-const { workerData } = require("node:worker_threads");
-const pipe = new net.Socket({ fd: workerData.fd, readable: true, writable: false });
-pipe.on("data", () => {});
-pipe.on("error", () => {});
-pipe.on("close", () => {
-  process.kill(process.pid, "SIGTERM");
-  setTimeout(() => process.kill(process.pid, "SIGKILL"), workerData.graceMs);
-});
-`;
-
 /**
  * End this process when the pipe `fd` ends (see the module's comment). The watch never keeps Node alive.
- * @param {number} fd
+ * @param {number} fd @returns {Promise<void>} settled once the watch has begun
  */
-export function endWithParent(fd) {
-  const watch = new Worker(WATCH, { eval: true, workerData: { fd, graceMs: GRACE_MS } });
-  watch.unref();
+export async function endWithParent(fd) {
+  const watch = new Worker(new URL("./lifeline-watch.mjs", import.meta.url), {
+    workerData: { fd, graceMs: GRACE_MS },
+    execArgv: [], // none of the app's own Node flags (--input-type, ...), which may not apply to a file
+  });
+  await once(watch, "online");
+  watch.unref(); // only now: until it is online, nothing else may keep Node waiting for it
 }

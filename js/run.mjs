@@ -107,7 +107,7 @@ async function main() {
   /** @type {RunConfig} */
   const lifeline = Number(process.argv[2]);
   const config = readSettings(lifeline);
-  endWithParent(lifeline);
+  await endWithParent(lifeline);
   const { loadPyodide } = await import(pathToFileURL(path.join(config.pyodideDir, "pyodide.mjs")).href);
   const pyodide = await whileLoadingPyodide(config, () => wrapLoadPyodide(loadPyodide, traceOptions(config))({
     indexURL: config.pyodideDir + path.sep,
