@@ -154,10 +154,12 @@ def problems(outcome: Outcome, out: Path) -> list[str]:
 
 def owner(problem: str) -> str:
     """Whose item of issue 21 a problem is, by the innermost jspiprof module of its traceback: "reader"
-    (jspiprof/trace/), "diagnose" (jspiprof/analysis/diagnoses.py, jspiprof/in_pyodide/diagnose*) or "outputs"."""
+    (jspiprof/trace/, and jspiprof/analysis/tables.py, which only turns what the reader accepted into arrays: a value
+    it cannot hold is one the reader should have refused), "diagnose" (jspiprof/analysis/diagnoses.py,
+    jspiprof/in_pyodide/diagnose*) or "outputs" (everything else)."""
     modules = re.findall(r'File "[^"]*/(jspiprof/[^"]+)"', problem)
     innermost = modules[-1] if modules else ""
-    if innermost.startswith("jspiprof/trace/"):
+    if innermost.startswith(("jspiprof/trace/", "jspiprof/analysis/tables.py")):
         return "reader"
     if "diagnos" in innermost:
         return "diagnose"
