@@ -1,13 +1,16 @@
 /**
  * Runs one Python program inside Pyodide under Node, the way `jspiprof run` asks for it.
  *
- * Usage: node run.mjs CONFIG.json   (the config is written by jspiprof.runtime.runner; see RunConfig there)
+ * Usage: node run.mjs FD   (FD: the pipe from jspiprof.runtime.runner, see lifeline.mjs: the settings, RunConfig
+ * below, as one line of JSON; Node ends when the pipe does, so it never outlives `jspiprof run`)
  * Exit status: the Python program's exit status; 2 when Pyodide or the program's packages cannot be loaded.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { wrapLoadPyodide } from "./hook.mjs";
+import { endWithParent, readSettings } from "./lifeline.mjs";
+import { TraceFileError } from "./trace-writer.mjs";
 
 /**
  * @typedef {object} RunConfig
@@ -102,7 +105,9 @@ function startupSnapshot(config) {
 
 async function main() {
   /** @type {RunConfig} */
-  const config = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
+  const lifeline = Number(process.argv[2]);
+  const config = readSettings(lifeline);
+  await endWithParent(lifeline);
   const { loadPyodide } = await import(pathToFileURL(path.join(config.pyodideDir, "pyodide.mjs")).href);
   const pyodide = await whileLoadingPyodide(config, () => wrapLoadPyodide(loadPyodide, traceOptions(config))({
     indexURL: config.pyodideDir + path.sep,
@@ -126,4 +131,9 @@ async function main() {
   process.exit(status);
 }
 
-await main();
+try {
+  await main();
+} catch (error) {
+  if (error instanceof TraceFileError) fail(error.message);
+  throw error;
+}

@@ -92,6 +92,9 @@ export class MemoryTraceWriter {
  * most that interval of events. The header and the `end` line are written by the recording thread itself (the
  * `end` line once the serialiser has written every batch).
  */
+/** The trace file cannot be created or written (a missing folder, a full disk): its message is one sentence. */
+export class TraceFileError extends Error {}
+
 export class FileTraceWriter {
   /**
    * @param {string} path file to create (truncated if it exists)
@@ -109,7 +112,12 @@ export class FileTraceWriter {
   constructor(fs, Worker, path, header, flushIntervalMs, nowUs, originMs) {
     this.fs = fs;
     this.path = path;
-    fs.writeFileSync(path, toJSONLines([header]));
+    try {
+      fs.writeFileSync(path, toJSONLines([header]));
+    } catch (error) {
+      fs.rmSync(path, { force: true }); // no empty trace left behind (a full disk)
+      throw new TraceFileError(`Cannot write the trace to ${path}: ${error.message}.`);
+    }
     this.dropped = 0;
     this.closed = false;
     /** Called before each flush, to write what is still held back (the recorder's running entries). */
@@ -196,7 +204,11 @@ export class FileTraceWriter {
   close(end) {
     if (this.closed) return;
     this.drain();
-    this.fs.appendFileSync(this.path, toJSONLines([{ type: "end", ...end, dropped: this.dropped }]));
+    try {
+      this.fs.appendFileSync(this.path, toJSONLines([{ type: "end", ...end, dropped: this.dropped }]));
+    } catch (error) {
+      console.error(`jspiprof: the trace ${this.path} is incomplete: writing its end failed (${error.message}).`);
+    }
     this.closed = true;
     clearInterval(this.timer);
     this.serializer?.terminate();

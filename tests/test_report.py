@@ -240,7 +240,7 @@ def test_flame_chart_hover_shows_each_span_s_frame_count_and_wait(tmp_path: Path
     assert hovers["your frames"] == {
         "template": "%{text}<br>across %{customdata} suspension(s)",
         "name_shown": 0,
-        "text": ["<module> (app.py:10)", "fetch (app.py:4)"],
+        "text": ["&lt;module&gt; (app.py:10)", "fetch (app.py:4)"],  # shown as <module>: plotly reads its entities
         "data": [4, 3],
     }
     assert hovers["suspension: urllib3"] == {
@@ -277,10 +277,10 @@ def test_flame_graphs_weigh_stacks_by_wait_and_by_running_time_before_each_switc
     t = tables(load(FIXTURES / "small_app.jsonl"))
     wait = dict(zip(flame_graph(t, "wait").data[0].labels, flame_graph(t, "wait").data[0].values))
     assert wait["all suspensions"] == 85.0  # ms
-    assert wait["<module> (app.py:10)"] == 60.0 and wait["suspended: urllib3"] == 60.0  # 10 + 20 + 30
-    assert wait["<module> (app.py:12)"] == 25.0 and wait["suspended: time.sleep"] == 25.0
+    assert wait["&lt;module&gt; (app.py:10)"] == 60.0 and wait["suspended: urllib3"] == 60.0  # 10 + 20 + 30
+    assert wait["&lt;module&gt; (app.py:12)"] == 25.0 and wait["suspended: time.sleep"] == 25.0
     running = dict(zip(flame_graph(t, "running").data[0].labels, flame_graph(t, "running").data[0].values))
     # Python ran 2000-1000, 13000-12100, 34000-33200 µs before the 3 requests and 65000-64300 µs before the sleep
     assert running["all running time"] == pytest.approx(3.4)
     assert running["fetch (app.py:4)"] == pytest.approx(1.0 + 0.9 + 0.8)
-    assert running["<module> (app.py:12)"] == pytest.approx(0.7)
+    assert running["&lt;module&gt; (app.py:12)"] == pytest.approx(0.7)

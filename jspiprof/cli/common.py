@@ -13,6 +13,7 @@ from typing import Any, BinaryIO
 import click
 
 from jspiprof.analysis import Tables, tables
+from jspiprof.render.terminal import printable
 from jspiprof.trace import TraceError, open_trace, read_trace
 
 DEFAULT_TRACE = Path("jspiprof-trace.jsonl")
@@ -75,11 +76,11 @@ def read_tables(trace_path: Path) -> tuple[Tables, bool]:
                 warnings.simplefilter("always")
                 trace = read_trace(_ReadingWithProgress(file, progress.update) if big else file)
         except TraceError as error:
-            raise click.ClickException(str(error)) from None
+            raise click.ClickException(printable(str(error))) from None
         except UnicodeDecodeError:
             raise click.ClickException(f"{trace_path} is not a jspiprof trace: it is not UTF-8 text.") from None
     for warning in caught:
-        click.echo(f"jspiprof: {warning.message}", err=True)
+        click.echo(f"jspiprof: {printable(str(warning.message))}", err=True)
     gc.freeze()  # the process ends soon: spare the collector walking the trace's millions of objects again and again
     return tables(trace), big
 

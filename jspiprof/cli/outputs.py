@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -11,7 +10,14 @@ from jspiprof.analysis import insights, summary
 from jspiprof.cli.common import progress_bar, read_tables, trace_argument
 from jspiprof.cli.parquet import export_parquet
 from jspiprof.exporters import chrome, speedscope
-from jspiprof.render import console, report
+from jspiprof.render import console, report, strict_json
+from jspiprof.render.output_file import same_file, written_whole
+
+
+def refuse_overwriting(output: Path, trace_path: Path) -> None:
+    """Stop with one sentence when `output` is the trace itself: an output never replaces its input."""
+    if same_file(output, trace_path):
+        raise click.ClickException(f"Refusing to write {output}: it is the trace being read; choose another -o.")
 
 
 @click.command()
@@ -26,7 +32,7 @@ def stats(trace_path: Path, as_json: bool) -> None:
     """
     tables, _ = read_tables(trace_path)
     result = summary(tables, insights(tables))
-    click.echo(json.dumps(result, indent=1) if as_json else console.render(result))
+    click.echo(strict_json.dumps(result, indent=1) if as_json else console.render(result))
 
 
 @click.command("report")
@@ -40,6 +46,7 @@ def stats(trace_path: Path, as_json: bool) -> None:
 def report_command(trace_path: Path, output: Path | None) -> None:
     """Write a self-contained HTML report (works offline): summary, insights, flame chart and graphs, tables."""
     output = output or trace_path.with_suffix(".html")
+    refuse_overwriting(output, trace_path)
     tables, big = read_tables(trace_path)
     with progress_bar(big, 1, f"writing {output}") as progress:
         try:
@@ -77,11 +84,12 @@ def export(trace_path: Path, format_: str, output: Path | None) -> None:
         return
     write, suffix = _EXPORTERS[format_]
     output = output or trace_path.with_suffix(suffix)
+    refuse_overwriting(output, trace_path)
     tables, big = read_tables(trace_path)
-    program = " ".join(tables.header.program.get("argv", [])) if tables.header.program else trace_path.name
+    program = report.program_text(tables.header) or trace_path.name
     with progress_bar(big, 1, f"writing {output}") as progress:
         try:
-            with output.open("w", encoding="utf-8") as out:
+            with written_whole(output, "w") as out:
                 write(tables, out, program)
         except OSError as error:
             raise click.ClickException(f"Cannot write {output}: {error.strerror or error}.") from None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import warnings
 from pathlib import Path
 
 import click
@@ -10,6 +12,8 @@ import click
 from jspiprof.analysis import insights, summary, tables
 from jspiprof.cli.common import DEFAULT_TRACE, HOME_OPTION
 from jspiprof.render import console, report
+from jspiprof.render.output_file import same_file
+from jspiprof.render.terminal import printable
 from jspiprof.runtime.install import RuntimeProblem, cache_home, ensure_runtime, install
 from jspiprof.runtime.pytest_dist import build_dist
 from jspiprof.runtime.runner import Program, build_config, run_in_node
@@ -117,6 +121,8 @@ def run(
       A crash or SIGTERM still leaves a readable trace.
     """
     program = _program(script_and_args, code, module)
+    if not no_trace:
+        _check_trace_output(trace_path, [Path(program.target)] if program.mode == "script" else [], requirements)
     cache = cache_home(home)
     try:
         runtime = ensure_runtime(cache, node)
@@ -137,17 +143,36 @@ TOP_INSIGHTS = 3
 """The insights printed at the end of a run, largest time at stake first (the report lists them all)."""
 
 
+def _check_trace_output(trace_path: Path, script: list[Path], requirements: Path | None) -> None:
+    """Stop with one sentence, before Node starts, when the trace cannot be written where asked, or would replace
+    the script or the requirements file."""
+    folder = trace_path.absolute().parent
+    if not folder.is_dir():
+        raise click.ClickException(f"Cannot write the trace to {trace_path}: the folder {folder} does not exist.")
+    if not os.access(folder, os.W_OK):
+        raise click.ClickException(f"Cannot write the trace to {trace_path}: the folder {folder} is not writable.")
+    for source in [*script, *([requirements] if requirements else [])]:
+        if same_file(trace_path, source):
+            raise click.ClickException(
+                f"Refusing to write the trace to {trace_path}: it is {source}, an input of the run; choose another -o."
+            )
+
+
 def _print_trace_summary(trace_path: Path) -> None:
     """Tell where the trace is and what it holds, write the report next to it and print the top insights (stderr,
     so the program's stdout stays its own)."""
     if not trace_path.is_file():
-        click.echo(f"jspiprof: no trace was written to {trace_path} (Node ended before Pyodide was loaded).", err=True)
+        click.echo(f"jspiprof: no trace was written to {trace_path}.", err=True)
         return
     try:
-        trace = read_trace(trace_path)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            trace = read_trace(trace_path)
     except TraceError as error:
-        click.echo(f"jspiprof: trace {trace_path} is unreadable: {error}", err=True)
+        click.echo(f"jspiprof: trace {trace_path} is unreadable: {printable(str(error))}", err=True)
         return
+    for warning in caught:
+        click.echo(f"jspiprof: {printable(str(warning.message))}", err=True)
     trace_tables = tables(trace)
     found = insights(trace_tables)
     numbers = summary(trace_tables, found)
@@ -155,11 +180,14 @@ def _print_trace_summary(trace_path: Path) -> None:
     click.echo(console.render_at_exit(numbers), err=True)
     output = trace_path.with_suffix(".html")
     try:
-        report.write(trace_tables, found, trace_path.name, output)
+        if same_file(output, trace_path):
+            click.echo(f"jspiprof: no report written: {output} is the trace itself.", err=True)
+        else:
+            report.write(trace_tables, found, trace_path.name, output)
+            click.echo(f"jspiprof: report written to {output} (open it in a browser)", err=True)
     except OSError as error:
         click.echo(f"jspiprof: cannot write the report to {output}: {error.strerror or error}.", err=True)
-    else:
-        click.echo(f"jspiprof: report written to {output} (open it in a browser)", err=True)
     for insight in numbers["insights"][:TOP_INSIGHTS]:
-        click.echo(f"jspiprof: finding: {insight['title']} (about {insight['at_stake_ms']:,.1f} ms at stake)", err=True)
-        click.echo(f"    {insight['suggestion']}", err=True)
+        at_stake = f"about {insight['at_stake_ms']:,.1f} ms at stake"
+        click.echo(f"jspiprof: finding: {printable(insight['title'])} ({at_stake})", err=True)
+        click.echo(f"    {printable(insight['suggestion'])}", err=True)

@@ -7,7 +7,6 @@ delay as a child slice, a flow arrow from the suspension to its resume, and fail
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any, TextIO
 
@@ -18,6 +17,7 @@ from jspiprof import __version__
 from jspiprof.analysis import Tables
 from jspiprof.analysis.spans import frame_spans, single_pieces
 from jspiprof.analysis.tables import Columns
+from jspiprof.render import strict_json
 
 PID = 1
 NO_ENTRY_TID = 0
@@ -172,10 +172,10 @@ def events(tables: Tables, program: str) -> Iterator[dict[str, Any]]:
 def write(tables: Tables, out: TextIO, program: str) -> None:
     """Write the Chrome trace JSON object (`traceEvents`, `displayTimeUnit`, `otherData`) to `out`."""
     out.write('{"displayTimeUnit": "ms", "otherData": ')
-    out.write(json.dumps({"exporter": f"jspiprof {__version__}", "program": program}))
+    out.write(strict_json.dumps({"exporter": f"jspiprof {__version__}", "program": program}))
     out.write(', "traceEvents": [\n')
     for i, event in enumerate(events(tables, program)):
         if i:
             out.write(",\n")
-        out.write(json.dumps(event))
+        out.write(strict_json.dumps(event))
     out.write("\n]}\n")

@@ -7,7 +7,6 @@ showing its Python frames and suspensions in time order.
 
 from __future__ import annotations
 
-import json
 from typing import Any, NamedTuple, TextIO
 
 import numpy as np
@@ -16,6 +15,7 @@ import pandas as pd
 from jspiprof import __version__
 from jspiprof.analysis import Tables, running_before_switch
 from jspiprof.analysis.spans import frame_spans, single_pieces
+from jspiprof.render import strict_json
 
 SCHEMA = "https://www.speedscope.app/file-format-schema.json"
 
@@ -72,7 +72,8 @@ def document(tables: Tables, program: str) -> dict[str, Any]:
         stack_frames[stack_id] + [path_frame[code]]
         for stack_id, code in zip(suspensions["stack_id"].tolist(), path.codes.tolist())
     ]
-    running = running_before_switch(tables)
+    # unknown (no entry): counted as none, as the flame graph does
+    running = np.nan_to_num(running_before_switch(tables), nan=0.0)
     profiles: list[dict[str, Any]] = [
         {
             "type": "sampled",
@@ -88,7 +89,7 @@ def document(tables: Tables, program: str) -> dict[str, Any]:
             "name": "Python running time before each switch",
             "unit": "microseconds",
             "startValue": 0,
-            "endValue": float(np.nansum(running)),  # suspensions outside any entry have no running time
+            "endValue": float(running.sum()),
             "samples": [sample[:-1] for sample in samples],
             "weights": running.tolist(),
         },
@@ -130,5 +131,5 @@ def document(tables: Tables, program: str) -> dict[str, Any]:
 
 
 def write(tables: Tables, out: TextIO, program: str) -> None:
-    """Write the speedscope JSON document to `out`."""
-    json.dump(document(tables, program), out)
+    """Write the speedscope JSON document to `out` (strict JSON: a number JSON cannot hold is null)."""
+    strict_json.dump(document(tables, program), out)

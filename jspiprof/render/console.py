@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from jspiprof.render.terminal import printable
+
 TOP_SITES = 15
 TOP_SITES_AT_EXIT = 8
 """The end of a run shows fewer sites: the program's own output is just above."""
@@ -23,7 +25,7 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def _headline(summary: dict[str, Any]) -> str:
-    entries = ", ".join(f"{kind} {count}" for kind, count in summary["entries"].items()) or "none"
+    entries = ", ".join(f"{printable(kind)} {count}" for kind, count in summary["entries"].items()) or "none"
     return (
         f"suspensions: {summary['suspensions']:,}   failed switches: {summary['failed_switches']:,}   "
         f"total wait: {summary['total_wait_ms']:,.1f} ms   entries: {entries}"
@@ -40,7 +42,8 @@ def _warnings(summary: dict[str, Any]) -> list[str]:
 
 
 def render(summary: dict[str, Any], top: int = TOP_SITES) -> str:
-    """`summary` (from `jspiprof.analysis.summary`, with insights) as a few screens of plain text."""
+    """`summary` (from `jspiprof.analysis.summary`, with insights) as a few screens of plain text; every string from the
+    trace is shown with its control characters escaped (`jspiprof.render.terminal.printable`)."""
     window = summary["window_ms"] or 1
     lines = [
         _headline(summary),
@@ -57,22 +60,22 @@ def render(summary: dict[str, Any], top: int = TOP_SITES) -> str:
             ["site", "count", "wait ms", "p50 ms", "p95 ms", "max ms", "depth", "path"],
             [
                 [
-                    site["site"],
+                    printable(site["site"]),
                     f"{site['count']:,}",
                     f"{site['wait_ms_total']:,.1f}",
                     f"{site['wait_ms_p50']:,.2f}",
                     f"{site['wait_ms_p95']:,.2f}",
                     f"{site['wait_ms_max']:,.2f}",
                     str(site["max_depth"]),
-                    ", ".join(site["paths"]),
+                    printable(", ".join(site["paths"])),
                 ]
                 for site in sites
             ],
         )
     for insight in summary.get("insights", []):
-        lines += ["", f"* {insight['title']} (about {insight['at_stake_ms']:,.1f} ms at stake)"]
-        lines += [f"    {line}" for line in insight["evidence"]]
-        lines.append(f"    -> {insight['suggestion']}")
+        lines += ["", f"* {printable(insight['title'])} (about {insight['at_stake_ms']:,.1f} ms at stake)"]
+        lines += [f"    {printable(line)}" for line in insight["evidence"]]
+        lines.append(f"    -> {printable(insight['suggestion'])}")
     return "\n".join(lines)
 
 
@@ -81,10 +84,13 @@ def render_at_exit(summary: dict[str, Any], top: int = TOP_SITES_AT_EXIT) -> str
     lines = [_headline(summary)]
     if summary["paths"]:
         lines.append(
-            "by path: " + ", ".join(f"{path} {numbers['count']:,}" for path, numbers in summary["paths"].items())
+            "by path: "
+            + ", ".join(f"{printable(path)} {numbers['count']:,}" for path, numbers in summary["paths"].items())
         )
     sites = summary["sites"][:top]
     if sites:
         lines.append(f"top sites by total wait ({len(sites)} of {len(summary['sites'])}):")
-        lines += [f"  {site['wait_ms_total']:>10,.1f} ms  {site['count']:>5,}x  {site['site']}" for site in sites]
+        lines += [
+            f"  {site['wait_ms_total']:>10,.1f} ms  {site['count']:>5,}x  {printable(site['site'])}" for site in sites
+        ]
     return "\n".join(lines + _warnings(summary))

@@ -12,6 +12,7 @@ binned in Python, and depth against wait becomes a density heatmap.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ from jspiprof.analysis import Tables, running_before_switch
 from jspiprof.analysis.groups import Groups, rows_of
 from jspiprof.analysis.spans import column_spans, frame_spans, single_pieces
 from jspiprof.analysis.tables import Columns
+from jspiprof.render.terminal import printable
 
 COLUMNS = 2000
 """Time resolution of the flame chart: spans closer than 1/COLUMNS of the run are merged."""
@@ -53,11 +55,25 @@ FigureSpec = dict[str, Any]
 """A plotly figure as plotly.js takes it: `data` (a list of traces) and `layout`."""
 
 
+def label_text(text: object) -> str:
+    """A string from the trace as plotly shows it, literally: plotly draws a subset of HTML in every label (`<a href>`
+    links, `<b>`, `<br>`, a newline as a line break) and fills `%{...}` fields in templates, so `&`, `<`, `>` and `%`
+    are written as the entities plotly turns back into those characters, and control characters as escapes."""
+    return html.escape(printable(str(text)), quote=False).replace("%", "&#37;")
+
+
+def _label_texts(values: Any) -> np.ndarray:
+    """`label_text` of each value of a categorical column (missing values: empty), each distinct value escaped once."""
+    values = pd.Categorical(values)
+    labels = np.array([label_text(value) for value in values.categories] + [""], dtype=object)
+    return labels[values.codes]  # code -1 (missing) picks the last label, the empty one
+
+
 def _frame_labels(tables: Tables) -> dict[int, str]:
     """`function (file:line)` of each frame id (the file without its folders)."""
     frames = tables.arrays.frames
     return {
-        frame: f"{function} ({file.rsplit('/', 1)[-1]}:{line})"
+        frame: label_text(f"{function} ({str(file).rsplit('/', 1)[-1]}:{line})")
         for frame, function, file, line in zip(
             frames["id"].tolist(), frames["function"].tolist(), frames["file"].tolist(), frames["line"].tolist()
         )
@@ -134,7 +150,7 @@ def _tracks(tables: Tables) -> tuple[np.ndarray, float, list[tuple[float, str]]]
     for i in tracked.tolist():
         offset[i] = row
         name = names[i] if isinstance(names[i], str) else ""
-        labels.append((row, f"entry {ids[i]} {kinds[i]} {name}".strip()))
+        labels.append((row, label_text(f"entry {ids[i]} {kinds[i]} {name}".strip())))
         row += int(deepest[i]) + 3
     if len(ids) > len(tracked):
         labels.append((row, f"{len(ids) - len(tracked):,} other entries"))
@@ -161,7 +177,8 @@ def flame_chart_spec(tables: Tables) -> FigureSpec:
 
     durations = np.round(entries["duration_us"] / 1000, 3).tolist()
     entry_text = [
-        f"entry {entry} {kind} {name or ''}<br>{duration} ms"
+        label_text(f"entry {entry} {kind} {name}" if isinstance(name, str) else f"entry {entry} {kind}")
+        + f"<br>{duration} ms"
         for entry, kind, name, duration in zip(  # one f-string each: faster than pandas string arithmetic
             ids.tolist(), entries["kind"].tolist(), entries["name"].tolist(), durations
         )
@@ -212,12 +229,13 @@ def flame_chart_spec(tables: Tables) -> FigureSpec:
     x0, x1 = ms(pieces["start_us"]), ms(pieces["end_us"])
     counts_and_waits = np.column_stack([pieces["count"], np.round(pieces["wait_us"] / 1000, 3)])  # wait in ms
     for path, chosen in _path_groups(pieces["path"]):
+        label = label_text(path)
         data.append(
             {
                 "type": "scattergl",
-                "name": f"suspension: {path}",
+                "name": f"suspension: {label}",
                 "mode": "lines",
-                "hovertemplate": f"suspended: {path}<br>%{{customdata[0]}} suspension(s), wait %{{customdata[1]}} ms",
+                "hovertemplate": f"suspended: {label}<br>%{{customdata[0]}} suspension(s), wait %{{customdata[1]}} ms",
                 "hoverlabel": NO_TRACE_NAME,
                 "line": {"width": ROW_PX - 4, "color": PATH_COLORS.get(path, "#7f7f7f")},
                 **_segments(x0[chosen], x1[chosen], piece_rows[chosen], customdata=counts_and_waits[chosen]),
@@ -284,7 +302,7 @@ def flame_graph_spec(tables: Tables, weight: str) -> FigureSpec:
         if weight == "wait":
             leaf = f"{parent}/:{path}"
             if leaf not in nodes:
-                nodes[leaf] = _Node(f"suspended: {path}", parent, PATH_COLORS.get(path, "#7f7f7f"))
+                nodes[leaf] = _Node(f"suspended: {label_text(path)}", parent, PATH_COLORS.get(path, "#7f7f7f"))
             nodes[leaf].value_us += value
     icicle = {
         "type": "icicle",
@@ -340,7 +358,7 @@ def wait_histogram_spec(tables: Tables) -> FigureSpec:
                 "type": "bar",
                 "x": labels,
                 "y": counts,
-                "name": path,
+                "name": label_text(path),
                 "marker": {"color": PATH_COLORS.get(path, "#7f7f7f")},
             }
         )
@@ -366,7 +384,7 @@ def depth_vs_wait_spec(tables: Tables) -> FigureSpec:
     }
     depth, waits = suspensions["depth"], suspensions["wait_us"] / 1000
     if len(depth) <= SCATTER_LIMIT:
-        sites = np.asarray(suspensions["site"], dtype=object)
+        sites = _label_texts(suspensions["site"])
         for path, rows in _path_groups(suspensions["path"]):
             data.append(
                 {
@@ -374,7 +392,7 @@ def depth_vs_wait_spec(tables: Tables) -> FigureSpec:
                     "x": depth[rows],
                     "y": waits[rows],
                     "mode": "markers",
-                    "name": path,
+                    "name": label_text(path),
                     "opacity": 0.6,
                     "marker": {"color": PATH_COLORS.get(path, "#7f7f7f"), "size": 7},
                     "text": sites[rows],

@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -80,30 +79,44 @@ def run_in_node(config: RunConfig, runtime: Runtime) -> int:
     """Run the program under Node and return its exit status.
 
     SIGINT and SIGTERM are passed on to Node; if Node has not ended 5 s later it is killed, so no process stays.
+    Node gets its settings through a pipe that this process holds open until Node ends (`js/lifeline.mjs`): when this
+    process dies in any way, kill -9 included, the pipe ends and Node stops too. Nothing is written to disk for it.
     """
-    with tempfile.TemporaryDirectory(prefix="jspiprof-") as scratch:
-        config_file = Path(scratch) / "run.json"
-        config_file.write_text(json.dumps(asdict(config)))
-        command = [str(runtime.node), *runtime.node_flags, str(js_dir() / "run.mjs"), str(config_file)]
-        child = subprocess.Popen(command, env={**os.environ, "NODE_NO_WARNINGS": "1"})
-        stop_requested_at: float | None = None
-
-        def forward(signum: int, _frame: object) -> None:
-            nonlocal stop_requested_at
-            stop_requested_at = stop_requested_at or time.monotonic()
-            child.send_signal(signum)
-
-        previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    lifeline, to_node = os.pipe()
+    command = [str(runtime.node), *runtime.node_flags, str(js_dir() / "run.mjs"), str(lifeline)]
+    try:
+        child = subprocess.Popen(command, env={**os.environ, "NODE_NO_WARNINGS": "1"}, pass_fds=(lifeline,))
+    finally:
+        os.close(lifeline)
+    with open(to_node, "wb") as pipe:  # open until Node ends: its end tells Node that this process is gone
         try:
-            while True:
-                try:
-                    return _exit_status(child.wait(timeout=0.2))
-                except subprocess.TimeoutExpired:
-                    if stop_requested_at is not None and time.monotonic() - stop_requested_at > _GRACE_SECONDS:
-                        child.kill()
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-            if child.poll() is None:
-                child.kill()
-                child.wait()
+            pipe.write(json.dumps(asdict(config)).encode() + b"\n")
+            pipe.flush()
+        except BrokenPipeError:  # Node ended at once; its status says why
+            pass
+        return _wait(child)
+
+
+def _wait(child: subprocess.Popen[bytes]) -> int:
+    """Wait for `child` to end, passing SIGINT and SIGTERM on to it (and killing it 5 s after, if it is still there)."""
+    stop_requested_at: float | None = None
+
+    def forward(signum: int, _frame: object) -> None:
+        nonlocal stop_requested_at
+        stop_requested_at = stop_requested_at or time.monotonic()
+        child.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while True:
+            try:
+                return _exit_status(child.wait(timeout=0.2))
+            except subprocess.TimeoutExpired:
+                if stop_requested_at is not None and time.monotonic() - stop_requested_at > _GRACE_SECONDS:
+                    child.kill()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if child.poll() is None:
+            child.kill()
+            child.wait()
