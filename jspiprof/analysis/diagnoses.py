@@ -12,24 +12,20 @@ from __future__ import annotations
 
 import re
 
-from jspiprof.in_pyodide import diagnose as text
-from jspiprof.in_pyodide.diagnose import Entry, JsFrame, Problem
-from jspiprof.trace import SCHEMA, FailedSwitch, Frame, Trace, read_trace
-from jspiprof.trace import Entry as TraceEntry
-
-_ARRAY_METHODS = (
-    "map",
-    "forEach",
-    "filter",
-    "reduce",
-    "reduceRight",
-    "some",
-    "every",
-    "find",
-    "findIndex",
-    "flatMap",
-    "sort",
+from jspiprof.in_pyodide.diagnose import Problem
+from jspiprof.in_pyodide.diagnose.classifiers import (
+    NOT_AWAITABLE_FIX,
+    PYODIDE_INTERNAL_FIX,
+    fix_reentrant,
+    no_jspi_advice,
 )
+from jspiprof.in_pyodide.diagnose.entry_point import EntryPoint, describe_entry
+from jspiprof.in_pyodide.diagnose.fixes import entry_fix, suggested_edit
+from jspiprof.in_pyodide.diagnose.parsing import NO_JSPI_TEXT, PYODIDE_BUG_TEXT, URLLIB3_TEXT, JsFrame
+from jspiprof.in_pyodide.diagnose.problem import merge_repeats
+from jspiprof.trace import SCHEMA, Entry, FailedSwitch, Frame, Trace
+
+BYTE_ORDER_MARK = b"\xef\xbb\xbf"
 _BLOCKING_PATHS = {"asyncio.run": "asyncio.run", "run_until_complete": "loop.run_until_complete", "urllib3": "urllib3"}
 
 
@@ -43,25 +39,21 @@ def _js_frame(location: str | None) -> JsFrame | None:
     return JsFrame("", file, int(line))
 
 
-def _entry(trace_entry: TraceEntry) -> tuple[Entry, str]:
+def _entry_point(entry: Entry) -> tuple[EntryPoint, str]:
     """How JS entered Python (in the text diagnosis' terms) and the Python function's name."""
-    caller = _js_frame(trace_entry.caller)
-    function = trace_entry.name or "the function"
-    if trace_entry.kind == "runPython":
-        return Entry("runPython", caller, None), function
-    if trace_entry.kind in ("call", "callback"):
-        source = text.source_line(caller) or ""
-        method = next((m for m in _ARRAY_METHODS if re.search(rf"\.{m}\(\s*[\w$.]+\s*\)", source)), None)
-        if method is not None:
-            return Entry("call", caller, JsFrame(f"Array.{method}", "<anonymous>")), function
-        if trace_entry.kind == "callback" or caller is None:
-            return Entry("call", None, None), function
-        return Entry("call", caller, None), function
-    return Entry("promising", caller, None), function
+    caller = _js_frame(entry.caller)
+    function = entry.name or "the function"
+    if entry.kind == "runPython":
+        return EntryPoint("runPython", caller, None), function
+    if entry.kind == "callback" or (entry.kind == "call" and caller is None):
+        return EntryPoint("call", None, None), function
+    if entry.kind == "call":
+        return EntryPoint("call", caller, None), function
+    return EntryPoint("promising", caller, None), function
 
 
-def _ancestors(trace: Trace, entry: TraceEntry) -> list[TraceEntry]:
-    chain: list[TraceEntry] = []
+def _ancestors(trace: Trace, entry: Entry) -> list[Entry]:
+    chain: list[Entry] = []
     parent = entry.parent
     while parent is not None and parent in trace.entries:
         chain.append(trace.entries[parent])
@@ -93,9 +85,10 @@ def _failed_switch(trace: Trace, failed: FailedSwitch) -> Problem:
     if failed.reason == "no-jspi":
         return Problem(
             "no-jspi",
-            f"{site_text.capitalize()} needed a stack switch ({failed.path}), but this runtime ({_runtime(trace)}) has no JSPI.",
+            f"{site_text.capitalize()} needed a stack switch ({failed.path}), "
+            f"but this runtime ({_runtime(trace)}) has no JSPI.",
             failed.site,
-            text.no_jspi_advice(_runtime(trace)),
+            no_jspi_advice(_runtime(trace)),
             chain,
         )
     if failed.reason not in ("sync-entry", "busy-wait"):
@@ -103,14 +96,14 @@ def _failed_switch(trace: Trace, failed: FailedSwitch) -> Problem:
             "pyodide-internal",
             f"Pyodide's stack switching failed with an error it calls a bug ({failed.error}) at {site_text}.",
             failed.site,
-            text.PYODIDE_INTERNAL_FIX,
+            PYODIDE_INTERNAL_FIX,
             chain,
         )
     if trace_entry is None:
-        entry, function = Entry("unknown", None, None), "the function"
+        entry, function = EntryPoint("unknown", None, None), "the function"
     else:
-        entry, function = _entry(trace_entry)
-    entered_by = text.describe_entry(entry, function)
+        entry, function = _entry_point(trace_entry)
+    entered_by = describe_entry(entry, function)
     location = entry.caller.location if entry.caller else failed.site
     promising_around = [outer for outer in _ancestors(trace, trace_entry) if outer.promising] if trace_entry else []
     reentered = bool(promising_around) and trace_entry is not None and not trace_entry.promising
@@ -119,19 +112,16 @@ def _failed_switch(trace: Trace, failed: FailedSwitch) -> Problem:
             entered_by = (
                 f"Python code running in a promising entry called JS, which called `{function}` back synchronously"
             )
-        fix = (
-            text.fix_reentrant(text.js_function_at(entry.caller), function)
-            if reentered
-            else text.entry_fix(entry, function)
-        )
+        fix = fix_reentrant(None, function) if reentered else entry_fix(entry, function)
         return Problem(
             "busy-wait-sleep",
-            f"time.sleep in {site_text.removeprefix('the call in ')} could not stack switch, so it busy-waited and blocked "
-            f"the JS event loop for the whole sleep ({failed.error}); Python was entered synchronously: {entered_by}.",
+            f"time.sleep in {site_text.removeprefix('the call in ')} could not stack switch, so it busy-waited and "
+            f"blocked the JS event loop for the whole sleep ({failed.error}); "
+            f"Python was entered synchronously: {entered_by}.",
             location,
             fix + " Inside async code, use `await asyncio.sleep(t)` instead of time.sleep(t).",
             chain,
-            None if reentered else text.suggested_edit(entry, function),
+            None if reentered else suggested_edit(entry, function),
         )
     if reentered and trace_entry is not None:
         outer = promising_around[-1]
@@ -143,7 +133,7 @@ def _failed_switch(trace: Trace, failed: FailedSwitch) -> Problem:
             f"called JS, and the JS code{js_at} called the Python function `{function}` back synchronously; "
             f"that inner call is a synchronous entry, so {site_text} could not stack switch ({failed.path}).",
             trace_entry.caller,
-            text.fix_reentrant(text.js_function_at(_js_frame(trace_entry.caller)), function),
+            fix_reentrant(None, function),
             chain,
         )
     api = _BLOCKING_PATHS.get(failed.path)
@@ -153,61 +143,63 @@ def _failed_switch(trace: Trace, failed: FailedSwitch) -> Problem:
             f"{api} in {site_text.removeprefix('the call in ')} needs to suspend until the JS event loop delivers the "
             f"result, but Python was entered synchronously: {entered_by}.",
             location,
-            text.entry_fix(entry, function)
+            entry_fix(entry, function)
             + (" Inside async code, replace `" + api + "(coro)` with `await coro`." if api != "urllib3" else ""),
             chain,
-            text.suggested_edit(entry, function),
+            suggested_edit(entry, function),
         )
     class_id = {"runPython": "sync-runpython"}.get(entry.kind) or (
         "sync-pyproxy-call" if entry.caller is not None and entry.via is None else "sync-js-callback"
     )
     return Problem(
         class_id,
-        f"{site_text.capitalize()} needed to stack switch ({failed.path}), but Python was entered synchronously: {entered_by}.",
+        f"{site_text.capitalize()} needed to stack switch ({failed.path}), "
+        f"but Python was entered synchronously: {entered_by}.",
         location,
-        text.entry_fix(entry, function),
+        entry_fix(entry, function),
         chain,
-        text.suggested_edit(entry, function),
+        suggested_edit(entry, function),
     )
 
 
-def _entry_error(trace: Trace, trace_entry: TraceEntry) -> Problem | None:
+def _entry_error(trace: Trace, trace_entry: Entry) -> Problem | None:
     """A problem shown only by an entry's error (no failed switch was recorded for it)."""
     error = trace_entry.error or ""
-    entry, function = _entry(trace_entry)
+    entry, function = _entry_point(trace_entry)
     location = entry.caller.location if entry.caller else trace_entry.caller
-    if text.NO_JSPI_TEXT in error or (text.URLLIB3_TEXT in error and trace_entry.promising):
+    if NO_JSPI_TEXT in error or (URLLIB3_TEXT in error and trace_entry.promising):
         return Problem(
             "no-jspi",
             f"{error.splitlines()[0]} (runtime: {_runtime(trace)}).",
             location,
-            text.no_jspi_advice(_runtime(trace)),
+            no_jspi_advice(_runtime(trace)),
         )
-    if text.URLLIB3_TEXT in error:
+    if URLLIB3_TEXT in error:
         return Problem(
             "blocking-api-from-sync",
-            f"requests/urllib3 needs to suspend for its fetch (urllib3 said: {text.URLLIB3_TEXT} ...), but Python was "
-            f"entered synchronously: {text.describe_entry(entry, function)}.",
+            f"requests/urllib3 needs to suspend for its fetch (urllib3 said: {URLLIB3_TEXT} ...), but Python was "
+            f"entered synchronously: {describe_entry(entry, function)}.",
             location,
-            text.entry_fix(entry, function)
+            entry_fix(entry, function)
             + " Or use the async API directly: `await pyodide.http.pyfetch(url)` in an async def.",
             [],
-            text.suggested_edit(entry, function),
+            suggested_edit(entry, function),
         )
     awaitable = re.search(r"object (.+) is not awaitable", error)
     if awaitable and error.startswith("TypeError"):
         return Problem(
             "not-awaitable",
-            f"run_sync was given an object of type {awaitable[1]}, which is not awaitable, in the Python code entered at {location}.",
+            f"run_sync was given an object of type {awaitable[1]}, which is not awaitable, "
+            f"in the Python code entered at {location}.",
             location,
-            text.NOT_AWAITABLE_FIX,
+            NOT_AWAITABLE_FIX,
         )
-    if text.PYODIDE_BUG_TEXT in error:
+    if PYODIDE_BUG_TEXT in error:
         return Problem(
             "pyodide-internal",
             f"Pyodide's stack switching failed with an error it calls a bug: {error}",
             location,
-            text.PYODIDE_INTERNAL_FIX,
+            PYODIDE_INTERNAL_FIX,
         )
     return None
 
@@ -236,21 +228,12 @@ def diagnose_trace(trace: Trace) -> list[Problem]:
         and problems
     ):
         problems.append(
-            Problem(
-                "no-jspi", f"This runtime ({_runtime(trace)}) has no JSPI.", None, text.no_jspi_advice(_runtime(trace))
-            )
+            Problem("no-jspi", f"This runtime ({_runtime(trace)}) has no JSPI.", None, no_jspi_advice(_runtime(trace)))
         )
-    return text.merge_repeats(problems)
+    return merge_repeats(problems)
 
 
-def is_trace(text: str) -> bool:
-    """True when `text` starts with a jspiprof trace header line."""
-    first = text.lstrip("\ufeff").split("\n", 1)[0]
-    return first.startswith("{") and '"header"' in first and SCHEMA in first
-
-
-def diagnose_input(content: str) -> list[Problem]:
-    """The problems in a trace (detected by its header line) or in plain error text."""
-    if is_trace(content):
-        return diagnose_trace(read_trace(content.splitlines(keepends=True)))
-    return text.diagnose_text(content)
+def is_trace(start: bytes) -> bool:
+    """True when `start`, a file's first bytes (a UTF-8 byte order mark allowed), begins with a trace header line."""
+    first = start.removeprefix(BYTE_ORDER_MARK).split(b"\n", 1)[0]
+    return first.startswith(b"{") and b'"header"' in first and SCHEMA.encode() in first
