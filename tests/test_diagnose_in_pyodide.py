@@ -154,3 +154,27 @@ def test_a_browser_fetches_every_file_that_runs_inside_pyodide() -> None:
     assert sorted(re.findall(r'"([^"]+)"', listed)) == sorted(
         path.relative_to(folder).as_posix() for path in folder.rglob("*.py")
     )
+
+
+RUN_JS_CALLBACK_APP = """\
+import asyncio
+from pyodide.code import run_js
+from pyodide.ffi import create_proxy, run_sync
+
+
+def cb():
+    run_sync(asyncio.sleep(0))
+
+
+run_js("(f) => f()")(create_proxy(cb))
+"""
+
+
+def test_a_trace_locates_a_callback_from_run_js_code_where_python_called_js(run_cli, tmp_path: Path) -> None:
+    """run_js code has no file, so no JS caller is known; the trace still knows the Python line that called JS."""
+    (tmp_path / "app.py").write_text(RUN_JS_CALLBACK_APP)
+    done = run_cli("run", "app.py")
+    assert done.returncode == 1, done.stderr
+    note = re.search(r"jspiprof diagnose: \[reentrant-sync-callback\][^\n]*\n  where: (\S+)\n", done.stderr)
+    (problem,) = json.loads(run_cli("diagnose", "--json").stdout)
+    assert problem["location"] == note[1] == f"{tmp_path / 'app.py'}:10"

@@ -67,8 +67,19 @@ def _chain(frames: list[Frame]) -> list[str]:
     return [f"{frame.function} ({frame.location})" for frame in frames[first_user:] if "/jspiprof/" not in frame.file]
 
 
+def _location(frame: Frame | None) -> str | None:
+    return frame.location if frame else None
+
+
 def _site_frame(frames: list[Frame]) -> Frame | None:
     return next((frame for frame in reversed(frames) if not frame.library), None)
+
+
+def _call_into_js(frames: list[Frame], callback: str | None) -> Frame | None:
+    """The frame whose line called the JS code that called the Python function `callback` back: the frame just outside
+    that function's outermost frame."""
+    position = next((position for position, frame in enumerate(frames) if frame.function == callback), None)
+    return frames[position - 1] if position else None
 
 
 def _runtime(trace: Trace) -> str:
@@ -132,7 +143,7 @@ def _failed_switch(trace: Trace, failed: FailedSwitch) -> Problem:
             f"Python code running in a promising entry ({outer.kind}{outer_at}) "
             f"called JS, and the JS code{js_at} called the Python function `{function}` back synchronously; "
             f"that inner call is a synchronous entry, so {site_text} could not stack switch ({failed.path}).",
-            trace_entry.caller,
+            trace_entry.caller or _location(_call_into_js(frames, trace_entry.name)) or failed.site,
             fix_reentrant(None, function),
             chain,
         )
