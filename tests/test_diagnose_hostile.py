@@ -186,3 +186,13 @@ def test_a_reentrant_callback_from_run_js_is_located_at_the_python_line_that_cal
     (problem,) = strict_json(run_cli("diagnose", "--json", str(CLEAN_TRACE)).stdout)
     assert (problem["class"], problem["location"]) == ("reentrant-sync-callback", "/tmp/diag-null/app.py:10")
     assert "  where: /tmp/diag-null/app.py:10\n" in run_cli("diagnose", str(CLEAN_TRACE)).stdout
+
+
+@pytest.mark.parametrize("fixture", sorted(HOSTILE.glob("diagnose-*")), ids=lambda path: path.name)
+def test_every_hostile_input_gives_an_answer_or_one_sentence(fixture: Path, run_cli) -> None:
+    """A caller whose line is not a line number, a runtime version of 5,000 digits, ...: no traceback."""
+    for options in ([], ["--json"]):
+        done = run_cli("diagnose", *options, str(fixture), timeout=30)
+        assert done.returncode in (0, 1) and "Traceback" not in done.stderr, done.stderr[-2000:]
+        if done.returncode == 0 and options:
+            assert isinstance(strict_json(done.stdout), list)

@@ -30,11 +30,12 @@ _BLOCKING_PATHS = {"asyncio.run": "asyncio.run", "run_until_complete": "loop.run
 
 
 def _js_frame(location: str | None) -> JsFrame | None:
-    """A trace `caller` ("file:line") as a JS frame; None for Node's own timers and other built-in code."""
+    """A trace `caller` ("file:line") as a JS frame; None for Node's own timers and other built-in code, and when the
+    line is not a line number (1 to 9 ASCII digits)."""
     if not location:
         return None
     file, _, line = location.rpartition(":")
-    if not line.isdigit() or file.startswith("node:") or file in ("/timers", "<anonymous>"):
+    if not re.fullmatch(r"[0-9]{1,9}", line) or file.startswith("node:") or file in ("/timers", "<anonymous>"):
         return None
     return JsFrame("", file, int(line))
 

@@ -1,7 +1,7 @@
 """The fixes for a synchronous entry, by how JS entered Python: `runPython`, a direct PyProxy call, a JS callback.
 
 They name the JS location from the error text or the trace, never the JS source there: jspiprof does not open the
-files or URLs that an error text or a trace names (they may come from anyone; see SECURITY.md).
+files or URLs that an error text or a trace names (they may come from anyone).
 """
 
 from __future__ import annotations
