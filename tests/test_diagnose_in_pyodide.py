@@ -175,6 +175,7 @@ def test_a_trace_locates_a_callback_from_run_js_code_where_python_called_js(run_
     (tmp_path / "app.py").write_text(RUN_JS_CALLBACK_APP)
     done = run_cli("run", "app.py")
     assert done.returncode == 1, done.stderr
+    printed = re.search(r"jspiprof: \[reentrant-sync-callback\][^\n]*\n  where: (\S+)\n", done.stderr)
     note = re.search(r"jspiprof diagnose: \[reentrant-sync-callback\][^\n]*\n  where: (\S+)\n", done.stderr)
     (problem,) = json.loads(run_cli("diagnose", "--json").stdout)
-    assert problem["location"] == note[1] == f"{tmp_path / 'app.py'}:10"
+    assert problem["location"] == printed[1] == note[1] == f"{tmp_path / 'app.py'}:10"
