@@ -196,3 +196,34 @@ def test_every_hostile_input_gives_an_answer_or_one_sentence(fixture: Path, run_
         assert done.returncode in (0, 1) and "Traceback" not in done.stderr, done.stderr[-2000:]
         if done.returncode == 0 and options:
             assert isinstance(strict_json(done.stdout), list)
+
+
+def nested_failures_trace(count: int) -> str:
+    """`count` entries each inside the one before, and `count` failed switches in the innermost; then `count`
+    entries that ended with an error nobody explained."""
+    header = CLEAN_TRACE.read_text().splitlines()[0]
+    error = "RuntimeError: Cannot stack switch because the Python entrypoint was a synchronous function."
+    lines = [header, '{"type":"frame","id":1,"file":"<exec>","line":3,"function":"load","library":false}']
+    for id in range(1, count + 1):
+        parent = id - 1 or None
+        lines.append(json.dumps({"type": "entry", "id": id, "kind": "call", "promising": id == 1, "name": "load",
+                                 "caller": None, "parent": parent, "start_us": id}))  # fmt: skip
+    for number in range(count):
+        lines.append(json.dumps({"type": "failed_switch", "ts_us": count + number, "entry": count,
+                                 "reason": "sync-entry", "path": "run_sync", "stack": [1], "depth": 1,
+                                 "site": "<exec>:3", "error": error}))  # fmt: skip
+    for id in range(count + 1, 2 * count + 1):
+        lines.append(json.dumps({"type": "entry", "id": id, "kind": "call", "promising": False, "name": "load",
+                                 "caller": None, "parent": None, "start_us": id, "end_us": id + 1,
+                                 "outcome": "exception", "error": f"ValueError: {id}"}))  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def test_diagnose_time_grows_with_the_trace_not_with_its_square(tmp_path: Path, run_cli) -> None:
+    """15,000 nested entries failing 15,000 times took minutes when each failure walked its entries again."""
+    trace = tmp_path / "nested.jsonl"
+    trace.write_text(nested_failures_trace(15_000))
+    done = run_cli("diagnose", "--json", str(trace), timeout=60)
+    (problem,) = strict_json(done.stdout)
+    assert problem["class"] == "reentrant-sync-callback"
+    assert problem["message"].endswith("(happened 15000 times)")

@@ -53,13 +53,35 @@ def _entry_point(entry: Entry) -> tuple[EntryPoint, str]:
     return EntryPoint("promising", caller, None), function
 
 
-def _ancestors(trace: Trace, entry: Entry) -> list[Entry]:
-    chain: list[Entry] = []
-    parent = entry.parent
-    while parent is not None and parent in trace.entries:
-        chain.append(trace.entries[parent])
-        parent = trace.entries[parent].parent
-    return chain
+class _Ancestry:
+    """The entries around each entry (its `parent` chain), each chain walked once however many failures ask: a trace
+    may nest entries thousands deep and fail thousands of times at the bottom."""
+
+    def __init__(self, trace: Trace) -> None:
+        self.entries = trace.entries
+        self.outermost: dict[int, Entry | None] = {}
+        self.explained: set[int] = set()
+
+    def outermost_promising(self, entry: Entry) -> Entry | None:
+        """The outermost promising entry around `entry` (None: no promising entry runs around it)."""
+        chain: list[Entry] = []
+        current: Entry | None = entry
+        while current is not None and current.id not in self.outermost:
+            chain.append(current)
+            current = self.entries.get(current.parent) if current.parent is not None else None
+        found = self.outermost[current.id] if current is not None else None
+        for inner in reversed(chain):  # from the outermost down: each inner entry sees its parent's answer
+            parent = self.entries.get(inner.parent) if inner.parent is not None else None
+            found = found or (parent if parent is not None and parent.promising else None)
+            self.outermost[inner.id] = found
+        return self.outermost[entry.id]
+
+    def explain(self, entry: Entry) -> None:
+        """Mark `entry` and the entries around it as explained (their errors are the same failure)."""
+        current: Entry | None = entry
+        while current is not None and current.id not in self.explained:
+            self.explained.add(current.id)
+            current = self.entries.get(current.parent) if current.parent is not None else None
 
 
 def _chain(frames: list[Frame]) -> list[str]:
@@ -88,7 +110,7 @@ def _runtime(trace: Trace) -> str:
     return f"node {runtime.host_version}" if runtime.host == "node" else runtime.host_version
 
 
-def _failed_switch(trace: Trace, failed: FailedSwitch) -> Problem:
+def _failed_switch(trace: Trace, ancestry: _Ancestry, failed: FailedSwitch) -> Problem:
     frames = trace.stack_frames(failed.stack)
     chain = _chain(frames)
     site = _site_frame(frames)
@@ -117,8 +139,8 @@ def _failed_switch(trace: Trace, failed: FailedSwitch) -> Problem:
         entry, function = _entry_point(trace_entry)
     entered_by = describe_entry(entry, function)
     location = entry.caller.location if entry.caller else failed.site
-    promising_around = [outer for outer in _ancestors(trace, trace_entry) if outer.promising] if trace_entry else []
-    reentered = bool(promising_around) and trace_entry is not None and not trace_entry.promising
+    outer = ancestry.outermost_promising(trace_entry) if trace_entry is not None else None
+    reentered = outer is not None and trace_entry is not None and not trace_entry.promising
     if failed.reason == "busy-wait":
         if reentered:
             entered_by = (
@@ -135,8 +157,7 @@ def _failed_switch(trace: Trace, failed: FailedSwitch) -> Problem:
             chain,
             None if reentered else suggested_edit(entry, function),
         )
-    if reentered and trace_entry is not None:
-        outer = promising_around[-1]
+    if reentered and trace_entry is not None and outer is not None:
         outer_at = f" at {outer.caller}" if outer.caller else ""
         js_at = f" at {trace_entry.caller}" if trace_entry.caller else ""
         return Problem(
@@ -219,16 +240,18 @@ def _entry_error(trace: Trace, trace_entry: Entry) -> Problem | None:
 def diagnose_trace(trace: Trace) -> list[Problem]:
     """The stack-switching problems a trace shows, each once (repeats are counted in the message)."""
     problems: list[Problem] = []
-    explained: set[int] = set()
+    ancestry = _Ancestry(trace)
     for failed in trace.failed_switches:
-        problems.append(_failed_switch(trace, failed))
+        problems.append(_failed_switch(trace, ancestry, failed))
         if failed.entry is not None and failed.reason != "busy-wait":
-            explained.add(failed.entry)
-            explained.update(outer.id for outer in _ancestors(trace, trace.entries[failed.entry]))
-    errors = [entry for entry in trace.entries.values() if entry.outcome == "exception" and entry.id not in explained]
+            ancestry.explain(trace.entries[failed.entry])
+    errors = [
+        entry for entry in trace.entries.values() if entry.outcome == "exception" and entry.id not in ancestry.explained
+    ]
+    passed_up = {(inner.parent, inner.error) for inner in errors}
     for entry in errors:
         # An error passes up through the entries around it: keep only the innermost entry that had it.
-        if any(inner.parent == entry.id and inner.error == entry.error for inner in errors):
+        if (entry.id, entry.error) in passed_up:
             continue
         problem = _entry_error(trace, entry)
         already_no_jspi = any(found.class_id == "no-jspi" for found in problems)  # one runtime, one advice
