@@ -115,7 +115,7 @@ def _failed_switch(trace: Trace, ancestry: _Ancestry, failed: FailedSwitch) -> P
     chain = _chain(frames)
     site = _site_frame(frames)
     site_text = f"the call in {site.function} ({site.location})" if site else "the Python code"
-    trace_entry = trace.entries.get(failed.entry) if failed.entry is not None else None
+    entry = trace.entries.get(failed.entry) if failed.entry is not None else None
     if failed.reason == "no-jspi":
         return Problem(
             "no-jspi",
@@ -133,20 +133,20 @@ def _failed_switch(trace: Trace, ancestry: _Ancestry, failed: FailedSwitch) -> P
             PYODIDE_INTERNAL_FIX,
             chain,
         )
-    if trace_entry is None:
-        entry, function = EntryPoint("unknown", None, None), "the function"
+    if entry is None:
+        entry_point, function = EntryPoint("unknown", None, None), "the function"
     else:
-        entry, function = _entry_point(trace_entry)
-    entered_by = describe_entry(entry, function)
-    location = entry.caller.location if entry.caller else failed.site
-    outer = ancestry.outermost_promising(trace_entry) if trace_entry is not None else None
-    reentered = outer is not None and trace_entry is not None and not trace_entry.promising
+        entry_point, function = _entry_point(entry)
+    entered_by = describe_entry(entry_point, function)
+    location = entry_point.caller.location if entry_point.caller else failed.site
+    outer = ancestry.outermost_promising(entry) if entry is not None else None
+    reentered = outer is not None and entry is not None and not entry.promising
     if failed.reason == "busy-wait":
         if reentered:
             entered_by = (
                 f"Python code running in a promising entry called JS, which called `{function}` back synchronously"
             )
-        fix = fix_reentrant(None, function) if reentered else entry_fix(entry, function)
+        fix = fix_reentrant(None, function) if reentered else entry_fix(entry_point, function)
         return Problem(
             "busy-wait-sleep",
             f"time.sleep in {site_text.removeprefix('the call in ')} could not stack switch, so it busy-waited and "
@@ -155,17 +155,17 @@ def _failed_switch(trace: Trace, ancestry: _Ancestry, failed: FailedSwitch) -> P
             location,
             fix + " Inside async code, use `await asyncio.sleep(t)` instead of time.sleep(t).",
             chain,
-            None if reentered else suggested_edit(entry, function),
+            None if reentered else suggested_edit(entry_point, function),
         )
-    if reentered and trace_entry is not None and outer is not None:
+    if reentered and entry is not None and outer is not None:
         outer_at = f" at {outer.caller}" if outer.caller else ""
-        js_at = f" at {trace_entry.caller}" if trace_entry.caller else ""
+        js_at = f" at {entry.caller}" if entry.caller else ""
         return Problem(
             "reentrant-sync-callback",
             f"Python code running in a promising entry ({outer.kind}{outer_at}) "
             f"called JS, and the JS code{js_at} called the Python function `{function}` back synchronously; "
             f"that inner call is a synchronous entry, so {site_text} could not stack switch ({failed.path}).",
-            trace_entry.caller or _location(_call_into_js(frames, trace_entry.name)) or failed.site,
+            entry.caller or _location(_call_into_js(frames, entry.name)) or failed.site,
             fix_reentrant(None, function),
             chain,
         )
@@ -176,31 +176,31 @@ def _failed_switch(trace: Trace, ancestry: _Ancestry, failed: FailedSwitch) -> P
             f"{api} in {site_text.removeprefix('the call in ')} needs to suspend until the JS event loop delivers the "
             f"result, but Python was entered synchronously: {entered_by}.",
             location,
-            entry_fix(entry, function)
+            entry_fix(entry_point, function)
             + (" Inside async code, replace `" + api + "(coro)` with `await coro`." if api != "urllib3" else ""),
             chain,
-            suggested_edit(entry, function),
+            suggested_edit(entry_point, function),
         )
-    class_id = {"runPython": "sync-runpython"}.get(entry.kind) or (
-        "sync-pyproxy-call" if entry.caller is not None and entry.via is None else "sync-js-callback"
+    class_id = {"runPython": "sync-runpython"}.get(entry_point.kind) or (
+        "sync-pyproxy-call" if entry_point.caller is not None and entry_point.via is None else "sync-js-callback"
     )
     return Problem(
         class_id,
         f"{site_text.capitalize()} needed to stack switch ({failed.path}), "
         f"but Python was entered synchronously: {entered_by}.",
         location,
-        entry_fix(entry, function),
+        entry_fix(entry_point, function),
         chain,
-        suggested_edit(entry, function),
+        suggested_edit(entry_point, function),
     )
 
 
-def _entry_error(trace: Trace, trace_entry: Entry) -> Problem | None:
+def _entry_error(trace: Trace, entry: Entry) -> Problem | None:
     """A problem shown only by an entry's error (no failed switch was recorded for it)."""
-    error = trace_entry.error or ""
-    entry, function = _entry_point(trace_entry)
-    location = entry.caller.location if entry.caller else trace_entry.caller
-    if NO_JSPI_TEXT in error or (URLLIB3_TEXT in error and trace_entry.promising):
+    error = entry.error or ""
+    entry_point, function = _entry_point(entry)
+    location = entry_point.caller.location if entry_point.caller else entry.caller
+    if NO_JSPI_TEXT in error or (URLLIB3_TEXT in error and entry.promising):
         return Problem(
             "no-jspi",
             f"{error.splitlines()[0]} (runtime: {_runtime(trace)}).",
@@ -211,12 +211,12 @@ def _entry_error(trace: Trace, trace_entry: Entry) -> Problem | None:
         return Problem(
             "blocking-api-from-sync",
             f"requests/urllib3 needs to suspend for its fetch (urllib3 said: {URLLIB3_TEXT} ...), but Python was "
-            f"entered synchronously: {describe_entry(entry, function)}.",
+            f"entered synchronously: {describe_entry(entry_point, function)}.",
             location,
-            entry_fix(entry, function)
+            entry_fix(entry_point, function)
             + " Or use the async API directly: `await pyodide.http.pyfetch(url)` in an async def.",
             [],
-            suggested_edit(entry, function),
+            suggested_edit(entry_point, function),
         )
     awaitable = re.search(r"object (.+) is not awaitable", error)
     if awaitable and error.startswith("TypeError"):
