@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import stat
 import sys
 import warnings
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import BinaryIO
 import click
 
 from jspiprof.cli.common import DEFAULT_TRACE, HOME_OPTION
+from jspiprof.in_pyodide.diagnose import Problem
 from jspiprof.runtime.install import cache_home
 from jspiprof.trace import TraceError
 
@@ -40,8 +42,7 @@ def _open(source: Path) -> BinaryIO:
     if str(source) == "-":
         return sys.stdin.buffer
     try:
-        regular = source.stat().st_mode & 0o170000 == 0o100000
-        if not regular:
+        if not stat.S_ISREG(source.stat().st_mode):
             raise click.ClickException(
                 f"{source} is not a regular file: give a trace, a log file or - for stdin "
                 "(e.g. `... | jspiprof diagnose -`)."
@@ -53,7 +54,7 @@ def _open(source: Path) -> BinaryIO:
         ) from None
 
 
-def _diagnose(source: Path, file: BinaryIO) -> list:
+def _diagnose(source: Path, file: BinaryIO) -> list[Problem]:
     """The problems in a trace (recognised by its first line and read by the trace reader) or in error text."""
     from jspiprof.analysis.diagnoses import BYTE_ORDER_MARK, diagnose_trace, is_trace
     from jspiprof.in_pyodide.diagnose import diagnose_text
@@ -100,8 +101,6 @@ def diagnose(source: Path | None, as_json: bool) -> None:
     JS stack copied from a browser console or a Node log. `-` reads stdin; no SOURCE reads ./jspiprof-trace.jsonl.
     jspiprof never opens a file or URL that the trace or the text names.
     """
-    from jspiprof.in_pyodide.diagnose import Problem
-
     source = source or DEFAULT_TRACE
     with _open(source) as file:
         problems = _diagnose(source, file)
