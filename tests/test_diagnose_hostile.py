@@ -227,3 +227,11 @@ def test_diagnose_time_grows_with_the_trace_not_with_its_square(tmp_path: Path, 
     (problem,) = strict_json(done.stdout)
     assert problem["class"] == "reentrant-sync-callback"
     assert problem["message"].endswith("(happened 15000 times)")
+
+
+def test_diagnose_reads_16_mb_of_stack_lines_in_bounded_time(tmp_path: Path, run_cli) -> None:
+    """JS stack lines of nested parentheses took milliseconds each to read with a backtracking pattern."""
+    log = tmp_path / "parentheses.log"
+    log.write_text(("Error: x\n    at " + "a (" * 660 + "\n") * 7_900)
+    done = run_cli("diagnose", str(log), timeout=30)
+    assert done.returncode == 0 and done.stdout == f"No stack-switching failure found in {log}.\n", done.stderr
