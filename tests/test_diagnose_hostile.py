@@ -235,3 +235,13 @@ def test_diagnose_reads_16_mb_of_stack_lines_in_bounded_time(tmp_path: Path, run
     log.write_text(("Error: x\n    at " + "a (" * 660 + "\n") * 7_900)
     done = run_cli("diagnose", str(log), timeout=30)
     assert done.returncode == 0 and done.stdout == f"No stack-switching failure found in {log}.\n", done.stderr
+
+
+def test_diagnose_reads_a_message_of_millions_of_lines_in_bounded_time(tmp_path: Path, run_cli) -> None:
+    """Each line an exception's message went on over was added to it by copying the message so far."""
+    log = tmp_path / "long-message.log"
+    log.write_text('Traceback (most recent call last):\n  File "<exec>", line 3, in <module>\nRuntimeError: x\n')
+    with log.open("a") as file:
+        file.write("y\n" * 2_000_000)
+    done = run_cli("diagnose", str(log), timeout=60)
+    assert done.returncode == 0 and done.stdout == f"No stack-switching failure found in {log}.\n", done.stderr

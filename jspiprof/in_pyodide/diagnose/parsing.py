@@ -86,11 +86,16 @@ class JsFrame:
 
 @dataclass
 class TracebackPart:
-    """One traceback of a (possibly chained) Python exception: its frames and its `Type: message` line."""
+    """One traceback of a (possibly chained) Python exception: its frames and its `Type: message` line (with the
+    lines the message went on over)."""
 
     frames: list[PyFrame]
     error_type: str
-    message: str
+    message_lines: list[str]
+
+    @property
+    def message(self) -> str:
+        return "\n".join(self.message_lines)
 
 
 @dataclass
@@ -196,7 +201,7 @@ def parse_text(text: str) -> list[ErrorReport]:
                 error_type = exception["type"] if exception else "Exception"
                 message = (exception["message"] or "") if exception else line.strip()
                 assert current is not None
-                current.parts.append(TracebackPart(frames, error_type, message))
+                current.parts.append(TracebackPart(frames, error_type, [message]))
                 state = "after"
             continue
         if current is not None and state in ("after", "js"):
@@ -210,7 +215,7 @@ def parse_text(text: str) -> list[ErrorReport]:
                 continue
             if not line.strip() or (state == "after" and not line.startswith("    at")):
                 if state == "after" and line.strip() and current.parts and not _looks_like_new_error(lines, index):
-                    current.parts[-1].message += "\n" + line.strip()
+                    current.parts[-1].message_lines.append(line.strip())
                     continue
                 if not line.strip():
                     continue
@@ -218,7 +223,7 @@ def parse_text(text: str) -> list[ErrorReport]:
             current = None
         js_error = _JS_ERROR_LINE.match(line.strip())
         if js_error and index + 1 < len(lines) and _js_frame(lines[index + 1]):
-            current = ErrorReport(parts=[TracebackPart([], js_error["type"], js_error["message"])])
+            current = ErrorReport(parts=[TracebackPart([], js_error["type"], [js_error["message"]])])
             reports.append(current)
             state = "after"
     return reports
