@@ -154,6 +154,17 @@ export class FailureExplainer {
   }
 
   /**
+   * Where Python called the JS code that called the Python function `name` back: the frame just outside that
+   * function's outermost frame, as `file:line` (the same rule as `jspiprof diagnose`).
+   * @param {number[]} stack @param {string|null} name @returns {string|null}
+   */
+  callIntoJs(stack, name) {
+    const position = stack.findIndex((id) => this.frames.get(id)?.function === name);
+    const outside = position > 0 ? this.frames.get(stack[position - 1]) : undefined;
+    return outside ? `${outside.file}:${outside.line}` : null;
+  }
+
+  /**
    * @param {any} failed a `failed_switch` event
    * @param {string|null} [native] the built-in JS code that called Python (`Array.map`, a Node timer), if any
    * @returns {Problem}
@@ -190,7 +201,7 @@ export class FailureExplainer {
       return {
         class: "reentrant-sync-callback",
         message: `Python running in a promising entry called JS, and the JS code${at(entry.caller)} called the Python function ${entry.name} back synchronously, so it could not stack switch${chainText}.`,
-        location: entry.caller ?? failed.site,
+        location: entry.caller ?? this.callIntoJs(failed.stack, entry.name) ?? failed.site,
         fix: `Make that JS function async and have it await callback.callPromising(...) (and await it from Python), or make ${entry.name} an async def, or guard: if can_run_sync(): run_sync(aw) else asyncio.ensure_future(aw).`,
       };
     }

@@ -15,10 +15,23 @@ import { stackInfo } from "./recorder.mjs";
 const PACKAGE_URL = new URL(import.meta.url.includes("/jspiprof/_js/") ? "../" : "../jspiprof/", import.meta.url);
 
 /**
- * The files of `jspiprof/in_pyodide/` a browser fetches: a page cannot list a folder over HTTP. Under Node the
- * folder is read whole; a unit test (`probe-bridge.test.mjs`) keeps this list equal to the folder.
+ * The files of `jspiprof/in_pyodide/` a browser fetches, with their sub-folders: a page cannot list a folder over
+ * HTTP. Under Node the folder is read whole; a test (`tests/test_diagnose_in_pyodide.py`) keeps this list equal to
+ * the folder.
  */
-export const IN_PYODIDE_FILES = ["__init__.py", "busywait.py", "diagnose.py", "launcher.py", "probe.py"];
+export const IN_PYODIDE_FILES = [
+  "__init__.py",
+  "busywait.py",
+  "diagnose/__init__.py",
+  "diagnose/classifiers.py",
+  "diagnose/entry_point.py",
+  "diagnose/fixes.py",
+  "diagnose/parsing.py",
+  "diagnose/problem.py",
+  "diagnose/python_stack.py",
+  "launcher.py",
+  "probe.py",
+];
 
 /**
  * The package's Python files as (path relative to the package, bytes): read from disk under Node, over HTTP in

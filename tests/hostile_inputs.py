@@ -42,7 +42,7 @@ COMMANDS: dict[str, list[str]] = {
 }
 """Every command that reads a trace, with where it is told to write (`{out}`, a folder of its own)."""
 PRINTS_JSON = {"stats --json", "diagnose --json"}
-TERMINAL_SAFE = {"stats"}
+TERMINAL_SAFE = {"stats", "diagnose"}
 """Commands whose terminal output is checked for control characters (diagnose's own escaping is issue 21's diagnose
 item: add "diagnose" here once it is in)."""
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e]")

@@ -4,15 +4,18 @@ failure."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
 
-import jspiprof.in_pyodide.diagnose
-from jspiprof.runtime.install import Runtime
+import jspiprof
+from jspiprof.runtime.install import Runtime, js_dir
 
 sys.path.insert(0, str(Path(__file__).parent / "scenarios"))
 from harness import browser  # noqa: E402
+
+PACKAGE = Path(jspiprof.__file__).parent
 
 REENTRANT_APP = """\
 import asyncio
@@ -81,10 +84,12 @@ PAGE = """<!doctype html>
 <script type="module">
 const pyodide = await loadPyodide();
 const site = pyodide.runPython("import site; site.getsitepackages()[0]");
-pyodide.FS.mkdirTree(`${site}/jspiprof/in_pyodide`);
+pyodide.FS.mkdirTree(`${site}/jspiprof/in_pyodide/diagnose`);
 pyodide.FS.writeFile(`${site}/jspiprof/__init__.py`, "");
 pyodide.FS.writeFile(`${site}/jspiprof/in_pyodide/__init__.py`, "");
-pyodide.FS.writeFile(`${site}/jspiprof/in_pyodide/diagnose.py`, await (await fetch("diagnose.py")).text());
+for (const name of NAMES) {
+  pyodide.FS.writeFile(`${site}/jspiprof/in_pyodide/diagnose/${name}`, await (await fetch(`diagnose/${name}`)).text());
+}
 const explainSync = pyodide.runPython(`
 from jspiprof.in_pyodide.diagnose import explain
 from pyodide.ffi import run_sync
@@ -106,8 +111,9 @@ document.title = "ready";
 
 def test_explain_reads_a_caught_exception_inside_pyodide_in_chromium(jspiprof_runtime: Runtime, tmp_path: Path) -> None:
     with browser(jspiprof_runtime.pyodide_dir, tmp_path) as chromium:
-        shutil.copyfile(jspiprof.in_pyodide.diagnose.__file__, tmp_path / "diagnose.py")
-        (tmp_path / "explain.html").write_text(PAGE)
+        shutil.copytree(PACKAGE / "in_pyodide" / "diagnose", tmp_path / "diagnose")
+        names = sorted(path.name for path in (tmp_path / "diagnose").glob("*.py"))
+        (tmp_path / "explain.html").write_text(PAGE.replace("NAMES", json.dumps(names)))
         console = chromium.open("explain.html", settle=0.2)
     # From the exception alone (no JS stack), a failed switch in a function JS called is a direct call or a callback.
     assert console.splitlines() == ["direct call: sync-pyproxy-call"]
@@ -138,3 +144,38 @@ def test_a_busy_waiting_sleep_in_jspiprof_run_is_reported_and_diagnosed(run_cli,
     (problem,) = json.loads(diagnosed.stdout)
     assert (problem["class"], problem["location"]) == ("busy-wait-sleep", f"{tmp_path / 'app.py'}:8")
     assert "`await asyncio.sleep(t)`" in problem["fix"]
+
+
+def test_a_browser_fetches_every_file_that_runs_inside_pyodide() -> None:
+    """A page cannot list a folder over HTTP: js/probe-bridge.mjs lists the files of `in_pyodide/` it fetches."""
+    bridge = (js_dir() / "probe-bridge.mjs").read_text()
+    listed = re.search(r"IN_PYODIDE_FILES = \[(.*?)\];", bridge, re.DOTALL)[1]
+    folder = PACKAGE / "in_pyodide"
+    assert sorted(re.findall(r'"([^"]+)"', listed)) == sorted(
+        path.relative_to(folder).as_posix() for path in folder.rglob("*.py")
+    )
+
+
+RUN_JS_CALLBACK_APP = """\
+import asyncio
+from pyodide.code import run_js
+from pyodide.ffi import create_proxy, run_sync
+
+
+def cb():
+    run_sync(asyncio.sleep(0))
+
+
+run_js("(f) => f()")(create_proxy(cb))
+"""
+
+
+def test_a_trace_locates_a_callback_from_run_js_code_where_python_called_js(run_cli, tmp_path: Path) -> None:
+    """run_js code has no file, so no JS caller is known; the trace still knows the Python line that called JS."""
+    (tmp_path / "app.py").write_text(RUN_JS_CALLBACK_APP)
+    done = run_cli("run", "app.py")
+    assert done.returncode == 1, done.stderr
+    printed = re.search(r"jspiprof: \[reentrant-sync-callback\][^\n]*\n  where: (\S+)\n", done.stderr)
+    note = re.search(r"jspiprof diagnose: \[reentrant-sync-callback\][^\n]*\n  where: (\S+)\n", done.stderr)
+    (problem,) = json.loads(run_cli("diagnose", "--json").stdout)
+    assert problem["location"] == printed[1] == note[1] == f"{tmp_path / 'app.py'}:10"

@@ -12,61 +12,76 @@ from __future__ import annotations
 
 import re
 
-from jspiprof.in_pyodide import diagnose as text
-from jspiprof.in_pyodide.diagnose import Entry, JsFrame, Problem
-from jspiprof.trace import SCHEMA, FailedSwitch, Frame, Trace, read_trace
-from jspiprof.trace import Entry as TraceEntry
-
-_ARRAY_METHODS = (
-    "map",
-    "forEach",
-    "filter",
-    "reduce",
-    "reduceRight",
-    "some",
-    "every",
-    "find",
-    "findIndex",
-    "flatMap",
-    "sort",
+from jspiprof.in_pyodide.diagnose import Problem
+from jspiprof.in_pyodide.diagnose.classifiers import (
+    NOT_AWAITABLE_FIX,
+    PYODIDE_INTERNAL_FIX,
+    fix_reentrant,
+    no_jspi_advice,
 )
+from jspiprof.in_pyodide.diagnose.entry_point import EntryPoint, describe_entry
+from jspiprof.in_pyodide.diagnose.fixes import entry_fix, suggested_edit
+from jspiprof.in_pyodide.diagnose.parsing import NO_JSPI_TEXT, PYODIDE_BUG_TEXT, URLLIB3_TEXT, JsFrame
+from jspiprof.in_pyodide.diagnose.problem import merge_repeats
+from jspiprof.trace import SCHEMA, Entry, FailedSwitch, Frame, Trace
+
+BYTE_ORDER_MARK = b"\xef\xbb\xbf"
 _BLOCKING_PATHS = {"asyncio.run": "asyncio.run", "run_until_complete": "loop.run_until_complete", "urllib3": "urllib3"}
 
 
 def _js_frame(location: str | None) -> JsFrame | None:
-    """A trace `caller` ("file:line") as a JS frame; None for Node's own timers and other built-in code."""
+    """A trace `caller` ("file:line") as a JS frame; None for Node's own timers and other built-in code, and when the
+    line is not a line number (1 to 9 ASCII digits)."""
     if not location:
         return None
     file, _, line = location.rpartition(":")
-    if not line.isdigit() or file.startswith("node:") or file in ("/timers", "<anonymous>"):
+    if not re.fullmatch(r"[0-9]{1,9}", line) or file.startswith("node:") or file in ("/timers", "<anonymous>"):
         return None
     return JsFrame("", file, int(line))
 
 
-def _entry(trace_entry: TraceEntry) -> tuple[Entry, str]:
+def _entry_point(entry: Entry) -> tuple[EntryPoint, str]:
     """How JS entered Python (in the text diagnosis' terms) and the Python function's name."""
-    caller = _js_frame(trace_entry.caller)
-    function = trace_entry.name or "the function"
-    if trace_entry.kind == "runPython":
-        return Entry("runPython", caller, None), function
-    if trace_entry.kind in ("call", "callback"):
-        source = text.source_line(caller) or ""
-        method = next((m for m in _ARRAY_METHODS if re.search(rf"\.{m}\(\s*[\w$.]+\s*\)", source)), None)
-        if method is not None:
-            return Entry("call", caller, JsFrame(f"Array.{method}", "<anonymous>")), function
-        if trace_entry.kind == "callback" or caller is None:
-            return Entry("call", None, None), function
-        return Entry("call", caller, None), function
-    return Entry("promising", caller, None), function
+    caller = _js_frame(entry.caller)
+    function = entry.name or "the function"
+    if entry.kind == "runPython":
+        return EntryPoint("runPython", caller, None), function
+    if entry.kind == "callback" or (entry.kind == "call" and caller is None):
+        return EntryPoint("call", None, None), function
+    if entry.kind == "call":
+        return EntryPoint("call", caller, None), function
+    return EntryPoint("promising", caller, None), function
 
 
-def _ancestors(trace: Trace, entry: TraceEntry) -> list[TraceEntry]:
-    chain: list[TraceEntry] = []
-    parent = entry.parent
-    while parent is not None and parent in trace.entries:
-        chain.append(trace.entries[parent])
-        parent = trace.entries[parent].parent
-    return chain
+class _Ancestry:
+    """The entries around each entry (its `parent` chain), each chain walked once however many failures ask: a trace
+    may nest entries thousands deep and fail thousands of times at the bottom."""
+
+    def __init__(self, trace: Trace) -> None:
+        self.entries = trace.entries
+        self.outermost: dict[int, Entry | None] = {}
+        self.explained: set[int] = set()
+
+    def outermost_promising(self, entry: Entry) -> Entry | None:
+        """The outermost promising entry around `entry` (None: no promising entry runs around it)."""
+        chain: list[Entry] = []
+        current: Entry | None = entry
+        while current is not None and current.id not in self.outermost:
+            chain.append(current)
+            current = self.entries.get(current.parent) if current.parent is not None else None
+        found = self.outermost[current.id] if current is not None else None
+        for inner in reversed(chain):  # from the outermost down: each inner entry sees its parent's answer
+            parent = self.entries.get(inner.parent) if inner.parent is not None else None
+            found = found or (parent if parent is not None and parent.promising else None)
+            self.outermost[inner.id] = found
+        return self.outermost[entry.id]
+
+    def explain(self, entry: Entry) -> None:
+        """Mark `entry` and the entries around it as explained (their errors are the same failure)."""
+        current: Entry | None = entry
+        while current is not None and current.id not in self.explained:
+            self.explained.add(current.id)
+            current = self.entries.get(current.parent) if current.parent is not None else None
 
 
 def _chain(frames: list[Frame]) -> list[str]:
@@ -75,8 +90,19 @@ def _chain(frames: list[Frame]) -> list[str]:
     return [f"{frame.function} ({frame.location})" for frame in frames[first_user:] if "/jspiprof/" not in frame.file]
 
 
+def _location(frame: Frame | None) -> str | None:
+    return frame.location if frame else None
+
+
 def _site_frame(frames: list[Frame]) -> Frame | None:
     return next((frame for frame in reversed(frames) if not frame.library), None)
+
+
+def _call_into_js(frames: list[Frame], callback: str | None) -> Frame | None:
+    """The frame whose line called the JS code that called the Python function `callback` back: the frame just outside
+    that function's outermost frame."""
+    position = next((position for position, frame in enumerate(frames) if frame.function == callback), None)
+    return frames[position - 1] if position else None
 
 
 def _runtime(trace: Trace) -> str:
@@ -84,18 +110,19 @@ def _runtime(trace: Trace) -> str:
     return f"node {runtime.host_version}" if runtime.host == "node" else runtime.host_version
 
 
-def _failed_switch(trace: Trace, failed: FailedSwitch) -> Problem:
+def _failed_switch(trace: Trace, ancestry: _Ancestry, failed: FailedSwitch) -> Problem:
     frames = trace.stack_frames(failed.stack)
     chain = _chain(frames)
     site = _site_frame(frames)
     site_text = f"the call in {site.function} ({site.location})" if site else "the Python code"
-    trace_entry = trace.entries.get(failed.entry) if failed.entry is not None else None
+    entry = trace.entries.get(failed.entry) if failed.entry is not None else None
     if failed.reason == "no-jspi":
         return Problem(
             "no-jspi",
-            f"{site_text.capitalize()} needed a stack switch ({failed.path}), but this runtime ({_runtime(trace)}) has no JSPI.",
+            f"{site_text.capitalize()} needed a stack switch ({failed.path}), "
+            f"but this runtime ({_runtime(trace)}) has no JSPI.",
             failed.site,
-            text.no_jspi_advice(_runtime(trace)),
+            no_jspi_advice(_runtime(trace)),
             chain,
         )
     if failed.reason not in ("sync-entry", "busy-wait"):
@@ -103,47 +130,43 @@ def _failed_switch(trace: Trace, failed: FailedSwitch) -> Problem:
             "pyodide-internal",
             f"Pyodide's stack switching failed with an error it calls a bug ({failed.error}) at {site_text}.",
             failed.site,
-            text.PYODIDE_INTERNAL_FIX,
+            PYODIDE_INTERNAL_FIX,
             chain,
         )
-    if trace_entry is None:
-        entry, function = Entry("unknown", None, None), "the function"
+    if entry is None:
+        entry_point, function = EntryPoint("unknown", None, None), "the function"
     else:
-        entry, function = _entry(trace_entry)
-    entered_by = text.describe_entry(entry, function)
-    location = entry.caller.location if entry.caller else failed.site
-    promising_around = [outer for outer in _ancestors(trace, trace_entry) if outer.promising] if trace_entry else []
-    reentered = bool(promising_around) and trace_entry is not None and not trace_entry.promising
+        entry_point, function = _entry_point(entry)
+    entered_by = describe_entry(entry_point, function)
+    location = entry_point.caller.location if entry_point.caller else failed.site
+    outer = ancestry.outermost_promising(entry) if entry is not None else None
+    reentered = outer is not None and entry is not None and not entry.promising
     if failed.reason == "busy-wait":
         if reentered:
             entered_by = (
                 f"Python code running in a promising entry called JS, which called `{function}` back synchronously"
             )
-        fix = (
-            text.fix_reentrant(text.js_function_at(entry.caller), function)
-            if reentered
-            else text.entry_fix(entry, function)
-        )
+        fix = fix_reentrant(None, function) if reentered else entry_fix(entry_point, function)
         return Problem(
             "busy-wait-sleep",
-            f"time.sleep in {site_text.removeprefix('the call in ')} could not stack switch, so it busy-waited and blocked "
-            f"the JS event loop for the whole sleep ({failed.error}); Python was entered synchronously: {entered_by}.",
+            f"time.sleep in {site_text.removeprefix('the call in ')} could not stack switch, so it busy-waited and "
+            f"blocked the JS event loop for the whole sleep ({failed.error}); "
+            f"Python was entered synchronously: {entered_by}.",
             location,
             fix + " Inside async code, use `await asyncio.sleep(t)` instead of time.sleep(t).",
             chain,
-            None if reentered else text.suggested_edit(entry, function),
+            None if reentered else suggested_edit(entry_point, function),
         )
-    if reentered and trace_entry is not None:
-        outer = promising_around[-1]
+    if reentered and entry is not None and outer is not None:
         outer_at = f" at {outer.caller}" if outer.caller else ""
-        js_at = f" at {trace_entry.caller}" if trace_entry.caller else ""
+        js_at = f" at {entry.caller}" if entry.caller else ""
         return Problem(
             "reentrant-sync-callback",
             f"Python code running in a promising entry ({outer.kind}{outer_at}) "
             f"called JS, and the JS code{js_at} called the Python function `{function}` back synchronously; "
             f"that inner call is a synchronous entry, so {site_text} could not stack switch ({failed.path}).",
-            trace_entry.caller,
-            text.fix_reentrant(text.js_function_at(_js_frame(trace_entry.caller)), function),
+            entry.caller or _location(_call_into_js(frames, entry.name)) or failed.site,
+            fix_reentrant(None, function),
             chain,
         )
     api = _BLOCKING_PATHS.get(failed.path)
@@ -153,61 +176,63 @@ def _failed_switch(trace: Trace, failed: FailedSwitch) -> Problem:
             f"{api} in {site_text.removeprefix('the call in ')} needs to suspend until the JS event loop delivers the "
             f"result, but Python was entered synchronously: {entered_by}.",
             location,
-            text.entry_fix(entry, function)
+            entry_fix(entry_point, function)
             + (" Inside async code, replace `" + api + "(coro)` with `await coro`." if api != "urllib3" else ""),
             chain,
-            text.suggested_edit(entry, function),
+            suggested_edit(entry_point, function),
         )
-    class_id = {"runPython": "sync-runpython"}.get(entry.kind) or (
-        "sync-pyproxy-call" if entry.caller is not None and entry.via is None else "sync-js-callback"
+    class_id = {"runPython": "sync-runpython"}.get(entry_point.kind) or (
+        "sync-pyproxy-call" if entry_point.caller is not None and entry_point.via is None else "sync-js-callback"
     )
     return Problem(
         class_id,
-        f"{site_text.capitalize()} needed to stack switch ({failed.path}), but Python was entered synchronously: {entered_by}.",
+        f"{site_text.capitalize()} needed to stack switch ({failed.path}), "
+        f"but Python was entered synchronously: {entered_by}.",
         location,
-        text.entry_fix(entry, function),
+        entry_fix(entry_point, function),
         chain,
-        text.suggested_edit(entry, function),
+        suggested_edit(entry_point, function),
     )
 
 
-def _entry_error(trace: Trace, trace_entry: TraceEntry) -> Problem | None:
+def _entry_error(trace: Trace, entry: Entry) -> Problem | None:
     """A problem shown only by an entry's error (no failed switch was recorded for it)."""
-    error = trace_entry.error or ""
-    entry, function = _entry(trace_entry)
-    location = entry.caller.location if entry.caller else trace_entry.caller
-    if text.NO_JSPI_TEXT in error or (text.URLLIB3_TEXT in error and trace_entry.promising):
+    error = entry.error or ""
+    entry_point, function = _entry_point(entry)
+    location = entry_point.caller.location if entry_point.caller else entry.caller
+    if NO_JSPI_TEXT in error or (URLLIB3_TEXT in error and entry.promising):
         return Problem(
             "no-jspi",
             f"{error.splitlines()[0]} (runtime: {_runtime(trace)}).",
             location,
-            text.no_jspi_advice(_runtime(trace)),
+            no_jspi_advice(_runtime(trace)),
         )
-    if text.URLLIB3_TEXT in error:
+    if URLLIB3_TEXT in error:
         return Problem(
             "blocking-api-from-sync",
-            f"requests/urllib3 needs to suspend for its fetch (urllib3 said: {text.URLLIB3_TEXT} ...), but Python was "
-            f"entered synchronously: {text.describe_entry(entry, function)}.",
+            f"requests/urllib3 needs to suspend for its fetch (urllib3 said: {URLLIB3_TEXT} ...), but Python was "
+            f"entered synchronously: {describe_entry(entry_point, function)}.",
             location,
-            text.entry_fix(entry, function)
+            entry_fix(entry_point, function)
             + " Or use the async API directly: `await pyodide.http.pyfetch(url)` in an async def.",
             [],
-            text.suggested_edit(entry, function),
+            suggested_edit(entry_point, function),
         )
     awaitable = re.search(r"object (.+) is not awaitable", error)
     if awaitable and error.startswith("TypeError"):
         return Problem(
             "not-awaitable",
-            f"run_sync was given an object of type {awaitable[1]}, which is not awaitable, in the Python code entered at {location}.",
+            f"run_sync was given an object of type {awaitable[1]}, which is not awaitable, "
+            f"in the Python code entered at {location}.",
             location,
-            text.NOT_AWAITABLE_FIX,
+            NOT_AWAITABLE_FIX,
         )
-    if text.PYODIDE_BUG_TEXT in error:
+    if PYODIDE_BUG_TEXT in error:
         return Problem(
             "pyodide-internal",
             f"Pyodide's stack switching failed with an error it calls a bug: {error}",
             location,
-            text.PYODIDE_INTERNAL_FIX,
+            PYODIDE_INTERNAL_FIX,
         )
     return None
 
@@ -215,16 +240,18 @@ def _entry_error(trace: Trace, trace_entry: TraceEntry) -> Problem | None:
 def diagnose_trace(trace: Trace) -> list[Problem]:
     """The stack-switching problems a trace shows, each once (repeats are counted in the message)."""
     problems: list[Problem] = []
-    explained: set[int] = set()
+    ancestry = _Ancestry(trace)
     for failed in trace.failed_switches:
-        problems.append(_failed_switch(trace, failed))
+        problems.append(_failed_switch(trace, ancestry, failed))
         if failed.entry is not None and failed.reason != "busy-wait":
-            explained.add(failed.entry)
-            explained.update(outer.id for outer in _ancestors(trace, trace.entries[failed.entry]))
-    errors = [entry for entry in trace.entries.values() if entry.outcome == "exception" and entry.id not in explained]
+            ancestry.explain(trace.entries[failed.entry])
+    errors = [
+        entry for entry in trace.entries.values() if entry.outcome == "exception" and entry.id not in ancestry.explained
+    ]
+    passed_up = {(inner.parent, inner.error) for inner in errors}
     for entry in errors:
         # An error passes up through the entries around it: keep only the innermost entry that had it.
-        if any(inner.parent == entry.id and inner.error == entry.error for inner in errors):
+        if (entry.id, entry.error) in passed_up:
             continue
         problem = _entry_error(trace, entry)
         already_no_jspi = any(found.class_id == "no-jspi" for found in problems)  # one runtime, one advice
@@ -236,21 +263,12 @@ def diagnose_trace(trace: Trace) -> list[Problem]:
         and problems
     ):
         problems.append(
-            Problem(
-                "no-jspi", f"This runtime ({_runtime(trace)}) has no JSPI.", None, text.no_jspi_advice(_runtime(trace))
-            )
+            Problem("no-jspi", f"This runtime ({_runtime(trace)}) has no JSPI.", None, no_jspi_advice(_runtime(trace)))
         )
-    return text.merge_repeats(problems)
+    return merge_repeats(problems)
 
 
-def is_trace(text: str) -> bool:
-    """True when `text` starts with a jspiprof trace header line."""
-    first = text.lstrip("\ufeff").split("\n", 1)[0]
-    return first.startswith("{") and '"header"' in first and SCHEMA in first
-
-
-def diagnose_input(content: str) -> list[Problem]:
-    """The problems in a trace (detected by its header line) or in plain error text."""
-    if is_trace(content):
-        return diagnose_trace(read_trace(content.splitlines(keepends=True)))
-    return text.diagnose_text(content)
+def is_trace(start: bytes) -> bool:
+    """True when `start`, a file's first bytes (a UTF-8 byte order mark allowed), begins with a trace header line."""
+    first = start.removeprefix(BYTE_ORDER_MARK).split(b"\n", 1)[0]
+    return first.startswith(b"{") and b'"header"' in first and SCHEMA.encode() in first

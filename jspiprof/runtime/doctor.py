@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jspiprof.runtime.install import (
-    _PYODIDE_FILES,
     NODE_VERSION,
     PYODIDE_VERSION,
-    _bundled_node,
-    _bundled_pyodide,
-    _npm_folder,
+    cached_node,
+    cached_pyodide,
+    missing_pyodide_files,
     probe_node,
+    runtime_folder,
 )
 
 CHROME_JSPI_MAJOR = 137
@@ -55,7 +55,8 @@ def node_advice(version: str) -> str:
 
 
 def check_node(name: str, node: Path | None, needed: bool) -> Check:
-    """A Node binary: its version and whether it runs JSPI with no flag, with --experimental-wasm-jspi, or not at all."""
+    """A Node binary: its version and whether it runs JSPI with no flag, with --experimental-wasm-jspi, or not at
+    all."""
     absent = "missing" if needed else "warn"
     if node is None or not node.is_file():
         fix = "run `jspiprof setup`" if needed else "install Node 24.20+ or 26 if you run Pyodide with node yourself"
@@ -81,13 +82,13 @@ def check_node(name: str, node: Path | None, needed: bool) -> Check:
 
 def check_pyodide(home: Path) -> Check:
     """The cached Pyodide npm package is complete."""
-    folder = _bundled_pyodide(home)
-    missing = [name for name in _PYODIDE_FILES if not (folder / name).is_file()]
+    folder = cached_pyodide(home)
+    missing = missing_pyodide_files(folder)
     if missing:
         return Check(
             "Pyodide cache",
             "missing",
-            f"{folder} lacks {', '.join(missing)}: delete {_npm_folder(home)} and run `jspiprof setup`",
+            f"{folder} lacks {', '.join(missing)}: delete {runtime_folder(home)} and run `jspiprof setup`",
         )
     return Check("Pyodide cache", "ok", f"Pyodide {PYODIDE_VERSION} complete in {folder}")
 
@@ -151,7 +152,7 @@ def run_checks(home: Path) -> list[Check]:
     on_path = shutil.which("node")
     return [
         check_node("node on PATH", Path(on_path) if on_path else None, needed=False),
-        check_node(f"cached Node {NODE_VERSION}", _bundled_node(home), needed=True),
+        check_node(f"cached Node {NODE_VERSION}", cached_node(home), needed=True),
         check_pyodide(home),
         *check_chromium(),
     ]

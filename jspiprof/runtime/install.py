@@ -60,20 +60,24 @@ def js_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "js"
 
 
-def _npm_folder(home: Path) -> Path:
+def runtime_folder(home: Path) -> Path:
+    """The npm folder in the cache `home` that holds the pinned Node and Pyodide."""
     return home / "runtime" / f"node-{NODE_VERSION}-pyodide-{PYODIDE_VERSION}"
 
 
-def _bundled_node(home: Path) -> Path:
-    return _npm_folder(home) / "node_modules" / NODE_PACKAGE / "bin" / "node"
+def cached_node(home: Path) -> Path:
+    """The pinned Node binary in the cache `home` (it may not be installed yet)."""
+    return runtime_folder(home) / "node_modules" / NODE_PACKAGE / "bin" / "node"
 
 
-def _bundled_pyodide(home: Path) -> Path:
-    return _npm_folder(home) / "node_modules" / "pyodide"
+def cached_pyodide(home: Path) -> Path:
+    """The pinned Pyodide npm package folder in the cache `home` (it may not be installed yet)."""
+    return runtime_folder(home) / "node_modules" / "pyodide"
 
 
-def _is_complete(folder: Path) -> bool:
-    return all((folder / name).is_file() for name in _PYODIDE_FILES)
+def missing_pyodide_files(folder: Path) -> list[str]:
+    """The files a Pyodide folder needs that it lacks (none: it is complete)."""
+    return [name for name in _PYODIDE_FILES if not (folder / name).is_file()]
 
 
 def _version_tuple(text: str) -> tuple[int, int, int]:
@@ -109,7 +113,8 @@ def _run_npm_install(folder: Path) -> None:
     (folder / "package.json").write_text(json.dumps({"name": "jspiprof-runtime", "private": True}) + "\n")
     packages = [f"{NODE_PACKAGE}@{NODE_VERSION}", f"pyodide@{PYODIDE_VERSION}"]
     print(
-        f"jspiprof: installing Node {NODE_VERSION} and Pyodide {PYODIDE_VERSION} from npm into {folder} (about 230 MB)...",
+        f"jspiprof: installing Node {NODE_VERSION} and Pyodide {PYODIDE_VERSION} from npm into {folder} "
+        "(about 230 MB)...",
         file=sys.stderr,
         flush=True,
     )
@@ -122,7 +127,8 @@ def _run_npm_install(folder: Path) -> None:
         )
         if any(word in done.stderr for word in ("ENOTFOUND", "ECONNREFUSED", "ETIMEDOUT", "EAI_AGAIN", "network")):
             raise RuntimeProblem(
-                "The npm registry could not be reached: check the network or npm's proxy settings, then retry `jspiprof setup`."
+                "The npm registry could not be reached: check the network or npm's proxy settings, "
+                "then retry `jspiprof setup`."
             )
         raise RuntimeProblem(
             f"npm install of {' and '.join(packages)} failed ({reason.strip()}): fix that, then retry `jspiprof setup`."
@@ -131,14 +137,15 @@ def _run_npm_install(folder: Path) -> None:
 
 def install(home: Path, *, quiet: bool = False) -> Runtime:
     """Install the pinned Node and Pyodide into `home` unless a complete install is there; return the runtime."""
-    folder = _npm_folder(home)
-    node = _bundled_node(home)
-    pyodide_dir = _bundled_pyodide(home)
-    if not (node.is_file() and _is_complete(pyodide_dir)):
+    folder = runtime_folder(home)
+    node = cached_node(home)
+    pyodide_dir = cached_pyodide(home)
+    if not node.is_file() or missing_pyodide_files(pyodide_dir):
         _run_npm_install(folder)
-    if not node.is_file() or not _is_complete(pyodide_dir):
+    if not node.is_file() or missing_pyodide_files(pyodide_dir):
         raise RuntimeProblem(
-            f"The runtime cache at {folder} is incomplete after installing: delete that folder and run `jspiprof setup` again."
+            f"The runtime cache at {folder} is incomplete after installing: "
+            "delete that folder and run `jspiprof setup` again."
         )
     probed = probe_node(node)
     if probed is None:
@@ -152,7 +159,7 @@ def install(home: Path, *, quiet: bool = False) -> Runtime:
 
 
 def _snapshot_imports() -> list[str]:
-    """The standard-library modules that jspiprof's in-Pyodide modules import (e.g. urllib.request: 1.2 s in Pyodide)."""
+    """The standard-library modules that jspiprof's in-Pyodide modules import (some take a second to import there)."""
     names: set[str] = set()
     for module in Path(in_pyodide.__file__).parent.rglob("*.py"):
         for node in ast.walk(ast.parse(module.read_text())):
