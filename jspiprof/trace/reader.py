@@ -26,6 +26,8 @@ from operator import eq, is_, itemgetter, not_
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from jspiprof.trace.samples import SampleColumns, Samples, problem_with
+
 try:
     from orjson import loads
 except ImportError:  # inside Pyodide
@@ -164,7 +166,7 @@ class End:
     exit_status: int | None
 
 
-Event = Header | Frame | Entry | EntryEnd | Suspension | FailedSwitch | Dropped | End
+Event = Header | Frame | Entry | EntryEnd | Suspension | FailedSwitch | Dropped | Samples | End
 
 _NUMBER = (int, float)
 _STR = (str,)
@@ -225,6 +227,14 @@ _FIELDS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
         "error": (_STR, False),
     },
     "dropped": {"count": (_INT, False), "ts_us": (_NUMBER, False)},
+    "samples": {
+        "interval_us": (_INT, False),
+        "stacks": (_LIST, False),
+        "start_us": (_NUMBER, False),
+        "dt_us": (_LIST, False),
+        "stack": (_LIST, False),
+        "entry": (_LIST, False),
+    },
     "end": {"ts_us": (_NUMBER, False), "dropped": (_INT, False), "exit_status": (_INT, True)},
 }
 # For each line type: every accepted combination of the JSON types of its fields, in _FIELDS order.
@@ -390,9 +400,12 @@ class _Checker:
     so far (the trace read so far has them) and the stacks already checked (each kept as the one tuple every event
     with that stack shares)."""
 
-    def __init__(self, frames: Iterable[int] = (), entries: Iterable[int] = ()) -> None:
+    def __init__(
+        self, frames: Iterable[int] = (), entries: Iterable[int] = (), sample_stacks: Iterable[int] = ()
+    ) -> None:
         self.frames: set[int] = set(frames)
         self.entries: set[int] = set(entries)
+        self.sample_stacks: set[int] = set(sample_stacks)
         self.stacks: dict[tuple[int, ...], tuple[int, ...]] = {}
 
     def events(self, lines: Iterator[str | bytes], number: int) -> Iterator[Event]:
@@ -485,6 +498,13 @@ class _Checker:
             return FailedSwitch(ts_us, entry, reason, path, self._stack(stack, depth, number), depth, site, error)
         if kind == "dropped":
             return Dropped(*values)
+        if kind == "samples":
+            samples = Samples(*values)
+            problem = problem_with(samples, self.frames, self.entries, self.sample_stacks)
+            if problem is not None:
+                raise TraceError(f"{where}: {problem}")
+            self.sample_stacks.update(stack["id"] for stack in samples.stacks)
+            return samples
         if followed:
             raise TraceError(f"line {number + 1}: a line after the end line; the trace is corrupt.")
         return End(*values)
@@ -620,7 +640,8 @@ class Trace:
     """A whole trace: the pivot every analysis, report and export takes.
 
     `entries` have their end merged in; `end` is None when the app ended without closing the trace. The
-    suspensions are stored as `suspension_columns`; `suspensions` gives them as objects.
+    suspensions are stored as `suspension_columns`; `suspensions` gives them as objects. The CPU samples are
+    `samples`, as columns.
     """
 
     header: Header
@@ -629,6 +650,7 @@ class Trace:
     suspension_columns: SuspensionColumns = field(default_factory=SuspensionColumns)
     failed_switches: list[FailedSwitch] = field(default_factory=list)
     dropped: list[Dropped] = field(default_factory=list)
+    samples: SampleColumns = field(default_factory=SampleColumns)
     end: End | None = None
 
     @property
@@ -678,6 +700,8 @@ def _gather(trace: Trace | None, events: Iterable[Event]) -> Trace:
             trace.failed_switches.append(event)
         elif isinstance(event, Dropped):
             trace.dropped.append(event)
+        elif isinstance(event, Samples):
+            trace.samples.append(event)
         elif isinstance(event, End):
             trace.end = event
     return trace
@@ -798,7 +822,9 @@ class _ColumnReader:
                 checked = self._check(lines, number, _first_line(following))
             if checked is None:
                 trace = self.trace
-                checker = _Checker(trace.frames, trace.entries) if trace else _Checker()  # as it was before this unit
+                checker = (  # as it was before this unit
+                    _Checker(trace.frames, trace.entries, trace.samples.stacks) if trace else _Checker()
+                )
                 rest = chain(
                     lines,
                     _unit_lines(following) if following is not None else (),
