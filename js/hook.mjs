@@ -98,10 +98,11 @@ export function wrapLoadPyodide(loadPyodide = globalThis.loadPyodide, profilerOp
       }
       Module = await create(settings);
       hookStackRestore(Module, recorder);
-      startSampling?.(Module);
       return Module;
     };
     const pyodide = await loadPyodide({ ...options, createPyodideModule });
+    // Once loaded: a start-up snapshot, restored while loading, brings back the memory as it was, signal flag included.
+    startSampling?.(Module ?? pyodide._module);
     const indexURL = String(pyodide._api.config?.indexURL ?? "");
     recorder.skipCallerPrefixes.push(importable(indexURL), indexURL);
 
