@@ -4,6 +4,7 @@ Python is suspended."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import textwrap
 from pathlib import Path
@@ -11,6 +12,9 @@ from pathlib import Path
 import pytest
 from hook_scripts import node_script
 
+from jspiprof.analysis.cpu import cpu_profile
+from jspiprof.analysis.insights import insights
+from jspiprof.analysis.tables import tables
 from jspiprof.trace import Trace, read_trace
 
 PROGRAM = """\
@@ -144,3 +148,43 @@ def test_a_program_too_short_to_sample_gives_a_whole_trace(jspiprof_runtime, tmp
     _, trace = run_script(jspiprof_runtime, tmp_path, 'pyodide.runPython("pass");', "{ sampleIntervalMs: 50 }")
     assert trace.complete
     assert len(trace.samples) <= 1
+
+
+def test_cpu_time_is_split_by_function_self_and_total_and_by_line(sampled: Trace) -> None:
+    profile = cpu_profile(tables(sampled))
+    functions = profile.functions.set_index("function")
+    assert profile.functions.iloc[0]["function"] == "churn"  # largest self time first
+    assert functions.at["three_parts", "self_us"] < 0.05 * functions.at["three_parts", "total_us"]  # it only calls
+    share = functions.at["three_parts", "total_us"] / (
+        functions.at["three_parts", "total_us"] + functions.at["one_part", "total_us"]
+    )
+    assert abs(share - 0.75) <= 0.03
+    assert profile.lines.iloc[0]["site"] == "/home/pyodide/program.py:7"
+    assert profile.python_us == len(sampled.samples) * sampled.samples.interval_us
+
+
+def test_the_cpu_hot_spot_finding_names_the_hot_helper_its_line_and_its_callers(sampled: Trace) -> None:
+    (finding,) = [insight for insight in insights(tables(sampled)) if insight.kind == "cpu-hot-spot"]
+    assert finding.title.startswith("CPU hot spot: churn takes ")
+    assert finding.site == "/home/pyodide/program.py:7"
+    assert finding.evidence[-1].startswith("called from several places: three_parts 7")  # ~75%
+
+
+def test_jspiprof_run_samples_by_default_and_stats_json_has_the_cpu_split(run_cli, tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(
+        "def churn(n):\n    total = 0\n    for i in range(n):\n        total += i * i % 7\n    return total\n\n"
+        "def main():\n    for _ in range(10):\n        churn(60000)\n\nmain()\n"
+    )
+    assert run_cli("run", "app.py").returncode == 0
+    cpu = json.loads(run_cli("stats", "--json", "jspiprof-trace.jsonl").stdout)["cpu"]
+    assert cpu["samples"] > 20 and cpu["interval_ms"] == 1
+    assert cpu["functions"][0] == {
+        "function": "churn",
+        "file": str(tmp_path / "app.py"),
+        "self_ms": cpu["functions"][0]["self_ms"],
+        "total_ms": cpu["functions"][0]["total_ms"],
+    }
+    assert cpu["functions"][0]["self_ms"] >= 0.5 * cpu["python_ms"]  # the rest: the program's start (imports)
+    assert cpu["lines"][0]["site"] == f"{tmp_path / 'app.py'}:4"
+    assert run_cli("run", "--no-sample", "app.py").returncode == 0
+    assert json.loads(run_cli("stats", "--json", "jspiprof-trace.jsonl").stdout)["cpu"]["samples"] == 0

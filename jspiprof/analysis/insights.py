@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from jspiprof.analysis.cpu import callers_of, cpu_profile
 from jspiprof.analysis.groups import Groups
 from jspiprof.analysis.tables import Columns, Tables
 
@@ -33,6 +34,10 @@ DEEP_MIN_COUNT = 10
 alone is not enough: since Python 3.11 a Python-to-Python call uses no C stack (measured under Node 26: 200
 `time.sleep(0)` 300 frames deep resume as fast as 4 frames deep); C stack grows only through C calls
 (C extensions, callbacks, `__init__` via type calls, JS->Python re-entry)."""
+
+
+CPU_MIN_SAMPLES = 20
+"""A CPU hot spot needs at least this many samples in the trace (fewer say little about where time goes)."""
 
 
 @dataclass
@@ -334,11 +339,53 @@ def deep_stacks(t: Tables, c: _Columns) -> list[Insight]:
     return found
 
 
+def cpu_hot_spot(t: Tables) -> list[Insight]:
+    """The function that runs on top of the stack in most CPU samples, with its hottest line and its callers."""
+    profile = cpu_profile(t)
+    if profile.samples < CPU_MIN_SAMPLES:
+        return []
+    hottest = profile.functions.iloc[0]
+    at_stake = float(hottest.self_us)
+    if not _worth_it(t, at_stake):
+        return []
+    name, file = str(hottest.function), str(hottest.file)
+    share = at_stake / profile.python_us
+    lines = profile.lines[profile.lines["function"] == name]
+    line = lines[lines["site"].str.startswith(f"{file}:")].iloc[0]
+    evidence = [
+        f"{name} ({file}) is on top of the stack in {share:.0%} of the {profile.samples:,} CPU samples "
+        f"({_ms(at_stake)} of {_ms(profile.python_us)} sampled Python time); "
+        f"{hottest.total_us / profile.python_us:.0%} with what it calls",
+        f"{line.self_us / at_stake:.0%} of it at {line.site}",
+    ]
+    callers = callers_of(t, name, file)
+    if len(callers) > 1:
+        shares = ", ".join(f"{row.caller} {row.self_us / at_stake:.0%}" for row in callers.head(5).itertuples())
+        evidence.append(f"called from several places: {shares}")
+    return [
+        Insight(
+            kind="cpu-hot-spot",
+            title=f"CPU hot spot: {name} takes {share:.0%} of Python time",
+            site=str(line.site),
+            evidence=evidence,
+            at_stake_us=at_stake,
+            estimate="the sampled time with this function on top of the stack (its own code, not what it calls)",
+            suggestion=f"Make {name} cheaper (start at {line.site}) or call it less often"
+            + (" from its busiest callers" if len(callers) > 1 else "")
+            + ": cache results, move work out of the loop, or use a builtin or a vectorised library for it.",
+        )
+    ]
+
+
 def insights(t: Tables) -> list[Insight]:
     """Every insight the trace supports, largest time at stake first."""
     c = _Columns.of(t.arrays.suspensions)
     hot_sites = _hot_sites(c)
     found = (
-        sequential_waits(t, c, hot_sites) + hot_loops(t, hot_sites) + sleep_polling(t, c, hot_sites) + deep_stacks(t, c)
+        sequential_waits(t, c, hot_sites)
+        + hot_loops(t, hot_sites)
+        + sleep_polling(t, c, hot_sites)
+        + deep_stacks(t, c)
+        + cpu_hot_spot(t)
     )
     return sorted(found, key=lambda insight: insight.at_stake_us, reverse=True)

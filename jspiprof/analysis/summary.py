@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from jspiprof.analysis.cpu import cpu_summary
 from jspiprof.analysis.insights import Insight
 from jspiprof.analysis.stats import TimeAccounting, kind_stats, path_stats, site_stats, time_accounting
 from jspiprof.analysis.tables import Tables
@@ -18,6 +19,7 @@ def summary(t: Tables, found: list[Insight] | None = None) -> dict[str, Any]:
 
     `sites` is sorted by total wait, largest first; each has site, count, wait_ms_total, wait_ms_mean,
     wait_ms_p50, wait_ms_p95, wait_ms_p99, wait_ms_max, resume_ms_total, max_depth, stack_bytes_max, paths.
+    `cpu` is where running Python's time went, from the CPU samples (`jspiprof.analysis.cpu.cpu_summary`).
     """
     s = t.suspensions
     accounting: TimeAccounting = time_accounting(t)
@@ -34,6 +36,7 @@ def summary(t: Tables, found: list[Insight] | None = None) -> dict[str, Any]:
         "other_ms": _ms(accounting.other_us),
         "dropped": t.dropped,
         "complete": t.finished,
+        "cpu": cpu_summary(t, accounting.running_us),
         "sites": [
             {
                 "site": str(site),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from operator import attrgetter
 from typing import Any
@@ -13,6 +13,7 @@ import pandas as pd
 
 from jspiprof.analysis.groups import rows_of
 from jspiprof.trace import Header, Trace
+from jspiprof.trace.samples import SampleColumns
 
 LIBRARY_SITE = "(library code)"
 """The site shown for suspensions whose stack holds only library frames (the trace's `site` is null)."""
@@ -50,6 +51,7 @@ class Tables:
     - `dropped`: events lost by the recorder; `finished`: the trace has its `end` line.
     - `arrays`: the columns of `suspensions`, `entries` and `frames` (what the analysis reads: a report never makes
       those DataFrames).
+    - `samples`: the CPU samples, as the trace holds them (`jspiprof.analysis.cpu` sums them up).
     """
 
     arrays: Arrays
@@ -60,6 +62,7 @@ class Tables:
     dropped: int
     finished: bool
     header: Header
+    samples: SampleColumns = field(default_factory=SampleColumns)
 
     @cached_property
     def suspensions(self) -> pd.DataFrame:
@@ -217,4 +220,5 @@ def tables(trace: Trace) -> Tables:
         dropped,
         trace.end is not None,
         trace.header,
+        trace.samples,
     )

@@ -28,6 +28,7 @@ def render(summary: dict[str, Any], top: int = TOP_SITES) -> str:
         f"({100 * summary['suspended_ms'] / window:.0f}%) + other {summary['other_ms']:,.1f} ms "
         f"({100 * summary['other_ms'] / window:.0f}%)",
     ]
+    lines += _cpu_lines(summary["cpu"], top)
     if not summary["complete"]:
         lines.append("the trace has no end line: the program crashed or was killed")
     if summary["dropped"]:
@@ -56,3 +57,43 @@ def render(summary: dict[str, Any], top: int = TOP_SITES) -> str:
         lines += [f"    {line}" for line in insight["evidence"]]
         lines.append(f"    -> {insight['suggestion']}")
     return "\n".join(lines)
+
+
+def _cpu_lines(cpu: dict[str, Any], top: int) -> list[str]:
+    """Where running Python's time went, from the CPU samples (nothing when the trace has none)."""
+    if not cpu["samples"]:
+        return []
+    explained = "" if cpu["explained"] is None else f" ({100 * cpu['explained']:.0f}% of running Python)"
+    lines = [
+        "",
+        f"CPU: {cpu['samples']:,} samples every {cpu['interval_ms']:g} ms = {cpu['python_ms']:,.1f} ms{explained}",
+    ]
+    python_ms = cpu["python_ms"] or 1
+    lines += _table(
+        ["function", "self ms", "self %", "total ms", "file"],
+        [
+            [
+                f["function"],
+                f"{f['self_ms']:,.1f}",
+                f"{100 * f['self_ms'] / python_ms:.0f}%",
+                f"{f['total_ms']:,.1f}",
+                f["file"],
+            ]
+            for f in cpu["functions"][:top]
+        ],
+    )
+    lines += ["", "hottest lines:"]
+    lines += _table(
+        ["line", "function", "self ms", "self %"],
+        [
+            [line["site"], line["function"], f"{line['self_ms']:,.1f}", f"{100 * line['self_ms'] / python_ms:.0f}%"]
+            for line in cpu["lines"][:top]
+        ],
+    )
+    gaps = cpu["long_gaps"]
+    if gaps["count"]:
+        lines.append(
+            f"{gaps['count']:,} gaps between samples of over 10 intervals ({gaps['ms']:,.1f} ms, the longest "
+            f"{gaps['longest_ms']:,.1f} ms after {gaps['longest_at']}): a long C call, or the machine was busy"
+        )
+    return lines

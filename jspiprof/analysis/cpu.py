@@ -1,0 +1,181 @@
+"""Where running Python's time went, from the CPU samples: self and total time per function and per line.
+
+Each sample stands for one sampling interval of Python running with that stack. A gap longer than
+`LONG_GAP_INTERVALS` intervals between two samples of one entry, with no suspension of that entry between them, is
+time Python did not pass its eval loop's checks: a long C call (or JS code Python called), or the machine running
+something else. Such gaps are reported in `long_gaps`, with the frame on top when each ended (the frame that made
+the call), but not added to the functions' times: on a busy machine they are mostly the process waiting for a core,
+which would only add noise to the split.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from jspiprof.analysis.tables import NO_ENTRY, Tables
+
+LONG_GAP_INTERVALS = 10
+"""A gap between two samples longer than this many intervals is a long gap."""
+
+
+@dataclass(frozen=True)
+class LongGaps:
+    """Gaps between samples longer than `LONG_GAP_INTERVALS` intervals while Python ran: how many, their time beyond
+    one interval each, and the top frame ("function at file:line") that ended the longest (None when there is none)."""
+
+    count: int
+    total_us: float
+    longest_us: float
+    longest_at: str | None
+
+
+@dataclass(frozen=True)
+class CpuProfile:
+    """The samples of a trace, weighed and summed.
+
+    - `samples`, `interval_us`: how many samples, each standing for `interval_us` (0: the trace has none).
+    - `python_us`: the running-Python time the samples account for (samples x interval).
+    - `functions`: one row per function (`function`, `file`): `self_us` (on top of the stack) and `total_us`
+      (anywhere in it, once per sample however often it recurses), largest `self_us` first.
+    - `lines`: one row per line on top of the stack (`site` "file:line", `function`, `self_us`), largest first.
+    - `stacks`: one row per distinct sampled stack (`frames`, frame ids outermost first) with its `weight_us`, for
+      flame graphs.
+    - `long_gaps`: the long gaps added to the samples that end them.
+    """
+
+    samples: int
+    interval_us: int
+    python_us: float
+    functions: pd.DataFrame
+    lines: pd.DataFrame
+    stacks: pd.DataFrame
+    long_gaps: LongGaps
+
+
+def long_gaps(t: Tables) -> np.ndarray:
+    """For each sample, the long gap it ends in µs beyond one interval (0 for most; see the module's docstring)."""
+    samples = t.samples
+    times = np.frombuffer(samples.time_us, dtype=np.float64) if len(samples) else np.zeros(0)
+    ending = np.zeros(len(times))
+    if len(times) < 2:
+        return ending
+    entries = np.array([NO_ENTRY if entry is None else entry for entry in samples.entry], dtype=np.int64)
+    gaps = np.diff(times)
+    candidates = np.flatnonzero((gaps > LONG_GAP_INTERVALS * samples.interval_us) & (entries[1:] == entries[:-1])) + 1
+    suspensions = t.arrays.suspensions
+    order = np.argsort(suspensions["start_us"], kind="stable")
+    starts, owners = suspensions["start_us"][order], suspensions["entry"][order]
+    for i in candidates:
+        first, last = np.searchsorted(starts, [times[i - 1], times[i]])
+        if not np.any(owners[first:last] == entries[i]):
+            ending[i] = gaps[i - 1] - samples.interval_us
+    return ending
+
+
+def cpu_profile(t: Tables) -> CpuProfile:
+    """The trace's CPU samples summed by function, by line and by stack."""
+    samples = t.samples
+    per_stack = _weight_per_stack(t)
+    frames = t.frames
+    self_us: dict[tuple[str, str], float] = {}
+    total_us: dict[tuple[str, str], float] = {}
+    line_us: dict[tuple[str, str], float] = {}
+    for stack_id, weight in per_stack.items():
+        stack = samples.stacks[int(stack_id)]
+        functions = [(frames.at[frame, "function"], frames.at[frame, "file"]) for frame in stack]
+        for function in set(functions):
+            total_us[function] = total_us.get(function, 0.0) + weight
+        top = stack[-1]
+        self_us[functions[-1]] = self_us.get(functions[-1], 0.0) + weight
+        site = (f"{frames.at[top, 'file']}:{frames.at[top, 'line']}", functions[-1][0])
+        line_us[site] = line_us.get(site, 0.0) + weight
+    function_rows = pd.DataFrame(
+        [(name, file, self_us.get((name, file), 0.0), total) for (name, file), total in total_us.items()],
+        columns=["function", "file", "self_us", "total_us"],
+    )
+    line_rows = pd.DataFrame(
+        [(site, name, us) for (site, name), us in line_us.items()], columns=["site", "function", "self_us"]
+    )
+    stack_rows = pd.DataFrame(
+        {"frames": [samples.stacks[int(i)] for i in per_stack.index], "weight_us": per_stack.to_numpy(dtype=float)}
+    )
+    gaps = long_gaps(t)
+    longest = int(np.argmax(gaps)) if len(gaps) else 0
+    longest_at = None
+    if len(gaps) and gaps[longest] > 0:
+        top = samples.stacks[samples.stack[longest]][-1]
+        longest_at = f"{frames.at[top, 'function']} at {frames.at[top, 'file']}:{frames.at[top, 'line']}"
+    return CpuProfile(
+        samples=len(samples),
+        interval_us=samples.interval_us,
+        python_us=float(len(samples) * samples.interval_us),
+        functions=function_rows.sort_values(["self_us", "total_us"], ascending=False, ignore_index=True),
+        lines=line_rows.sort_values("self_us", ascending=False, ignore_index=True),
+        stacks=stack_rows,
+        long_gaps=LongGaps(int((gaps > 0).sum()), float(gaps.sum()), float(gaps.max(initial=0)), longest_at),
+    )
+
+
+def _weight_per_stack(t: Tables) -> pd.Series:
+    """The time the samples stand for (µs), by sample stack id."""
+    samples = t.samples
+    if not len(samples):
+        return pd.Series(dtype=float)
+    stack_ids = np.frombuffer(samples.stack, dtype=np.int32)
+    return pd.Series(
+        np.bincount(stack_ids)[np.unique(stack_ids)] * float(samples.interval_us), index=np.unique(stack_ids)
+    )
+
+
+def callers_of(t: Tables, function: str, file: str) -> pd.DataFrame:
+    """For samples with `function` on top, the functions that called it (`caller`, `file`) and the time (`self_us`)
+    each accounts for, largest first: who to look at when a helper is hot because it is called from many places."""
+    samples = t.samples
+    frames = t.frames
+    by_caller: dict[tuple[str, str], float] = {}
+    for stack_id, weight in _weight_per_stack(t).items():
+        stack = samples.stacks[int(stack_id)]
+        top = stack[-1]
+        if (frames.at[top, "function"], frames.at[top, "file"]) != (function, file) or len(stack) < 2:
+            continue
+        caller = (frames.at[stack[-2], "function"], frames.at[stack[-2], "file"])
+        by_caller[caller] = by_caller.get(caller, 0.0) + weight
+    rows = pd.DataFrame(
+        [(name, path, us) for (name, path), us in by_caller.items()], columns=["caller", "file", "self_us"]
+    )
+    return rows.sort_values("self_us", ascending=False, ignore_index=True)
+
+
+def cpu_summary(t: Tables, running_us: float, top: int = 20) -> dict[str, Any]:
+    """The `cpu` object of `jspiprof stats --json` (times in ms): samples, interval_ms, python_ms, explained (the
+    share of running Python the samples account for), functions (function, file, self_ms, total_ms; largest self
+    first), lines (site, function, self_ms), and long_gaps (count, ms, longest_ms, longest_at); `top` rows each."""
+    profile = cpu_profile(t)
+    return {
+        "samples": profile.samples,
+        "interval_ms": profile.interval_us / 1000,
+        "python_ms": _ms(profile.python_us),
+        "explained": round(profile.python_us / running_us, 3) if running_us > 0 else None,
+        "functions": [
+            {"function": row.function, "file": row.file, "self_ms": _ms(row.self_us), "total_ms": _ms(row.total_us)}
+            for row in profile.functions.head(top).itertuples()
+        ],
+        "lines": [
+            {"site": row.site, "function": row.function, "self_ms": _ms(row.self_us)}
+            for row in profile.lines.head(top).itertuples()
+        ],
+        "long_gaps": {
+            "count": profile.long_gaps.count,
+            "ms": _ms(profile.long_gaps.total_us),
+            "longest_ms": _ms(profile.long_gaps.longest_us),
+            "longest_at": profile.long_gaps.longest_at,
+        },
+    }
+
+
+def _ms(us: float) -> float:
+    return round(float(us) / 1000, 3)
