@@ -203,6 +203,8 @@ export class Recorder {
     this.running = null;
     /** Asks the Python probe for the stack at a switch; set once the probe is installed. @type {(() => StackInfo)|null} */
     this.captureStack = null;
+    /** The same for a CPU sample (no path worked out). @type {(() => StackInfo)|null} */
+    this.captureSample = null;
     /** Whether the stack is being captured now (Python runs meanwhile: a sample due then is skipped). */
     this.capturing = false;
     /** The samples not written yet, when sampling. @type {import("./sampler.mjs").SampleColumns|null} */
@@ -331,10 +333,19 @@ export class Recorder {
 
   /** The Python stack at a switch, or an empty one when the probe is not there (or failed). @returns {StackInfo} */
   stackAtSwitch() {
-    if (this.captureStack === null || this.capturing) return NO_STACK;
+    return this.stackBy(this.captureStack);
+  }
+
+  /**
+   * The Python stack by `capture`, or an empty one when there is none yet, the probe failed, or a stack is being
+   * captured already (the probe's own Python code is running). @param {(() => StackInfo)|null} capture
+   * @returns {StackInfo}
+   */
+  stackBy(capture) {
+    if (capture === null || this.capturing) return NO_STACK;
     this.capturing = true;
     try {
-      return this.captureStack();
+      return capture();
     } catch {
       return NO_STACK;
     } finally {
@@ -349,7 +360,7 @@ export class Recorder {
    */
   sampleAt(t) {
     if (!this.recording || this.capturing || this.samples === null) return;
-    const info = this.stackAtSwitch();
+    const info = this.stackBy(this.captureSample);
     if (info.depth === 0) return;
     this.samples.add(traceUs(t, this.originMs), info, this.current === null ? null : this.current.id);
   }
