@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import textwrap
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ from hook_scripts import node_script
 from jspiprof.analysis.cpu import cpu_profile
 from jspiprof.analysis.insights import insights
 from jspiprof.analysis.tables import tables
+from jspiprof.exporters import speedscope
+from jspiprof.render import report
 from jspiprof.trace import Trace, read_trace
 
 PROGRAM = """\
@@ -188,3 +191,20 @@ def test_jspiprof_run_samples_by_default_and_stats_json_has_the_cpu_split(run_cl
     assert cpu["lines"][0]["site"] == f"{tmp_path / 'app.py'}:4"
     assert run_cli("run", "--no-sample", "app.py").returncode == 0
     assert json.loads(run_cli("stats", "--json", "jspiprof-trace.jsonl").stdout)["cpu"]["samples"] == 0
+
+
+def test_the_report_shows_the_cpu_flame_graph_and_the_hottest_functions(sampled: Trace) -> None:
+    page = report.render(tables(sampled), [], "program")
+    assert "CPU flame graph: running Python" in page
+    cpu_part = page[page.index("CPU: where running Python") : page.index("Flame graphs of the switches")]
+    assert "three_parts" in cpu_part and "/home/pyodide/program.py:7" in cpu_part
+
+
+def test_the_speedscope_export_opens_on_the_sampled_cpu_profile(sampled: Trace) -> None:
+    document = speedscope.document(tables(sampled), "program")
+    cpu = document["profiles"][document["activeProfileIndex"]]
+    names = [frame["name"] for frame in document["shared"]["frames"]]
+    assert cpu["type"] == "sampled" and len(cpu["samples"]) == len(sampled.samples)
+    innermost = Counter(names[sample[-1]] for sample in cpu["samples"])
+    assert innermost.most_common(1)[0][0] == "churn"
+    assert set(cpu["weights"]) == {sampled.samples.interval_us}

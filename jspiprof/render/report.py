@@ -19,8 +19,9 @@ import pandas as pd
 import plotly
 
 from jspiprof.analysis import Insight, Tables, time_accounting
+from jspiprof.analysis.cpu import CpuProfile, cpu_profile
 from jspiprof.analysis.stats import StatsTable, kind_table, site_table, wait_table
-from jspiprof.render import views
+from jspiprof.render import cpu_views, views
 from jspiprof.render.html_table import html_table
 from jspiprof.trace import Header
 
@@ -221,8 +222,19 @@ def _page(t: Tables, found: list[Insight], title: str) -> Iterator[bytes]:
         ]
     ).encode()
     yield from _figure(1, views.flame_chart_spec(t))
-    yield b"<h2>Flame graphs</h2>"
+    profile = cpu_profile(t)
+    yield _cpu_section(profile, accounting.running_us).encode()
+    if profile.samples:
+        yield from _figure(6, cpu_views.cpu_flame_graph_spec(t, profile))
+        yield (
+            "<h3>Functions (largest self time first)</h3>"
+            + _table(cpu_views.function_table(profile), "")
+            + "<h3>Lines</h3>"
+            + _table(cpu_views.line_table(profile), "")
+        ).encode()
+    yield b"<h2>Flame graphs of the switches</h2>"
     yield from _figure(2, views.flame_graph_spec(t, "wait"))
+    yield b'<p class="meta">Secondary: the running time between switches, charged to the stack at the next switch.</p>'
     yield from _figure(3, views.flame_graph_spec(t, "running"))
     yield b"<h2>Waits</h2>"
     yield from _figure(4, views.wait_histogram_spec(t))
@@ -242,6 +254,29 @@ def _page(t: Tables, found: list[Insight], title: str) -> Iterator[bytes]:
         ).encode()
         + b"</body></html>"
     )
+
+
+def _cpu_section(profile: CpuProfile, running_us: float) -> str:
+    """The heading of the CPU part and what the samples explain (or that there are none)."""
+    head = "<h2>CPU: where running Python's time went (sampled)</h2>"
+    if not profile.samples:
+        return (
+            head
+            + '<p class="none">No CPU samples: the trace was recorded without sampling, or Python ran too briefly.</p>'
+        )
+    explained = f" ({100 * profile.python_us / running_us:.0f}% of running Python)" if running_us > 0 else ""
+    text = (
+        f"{profile.samples:,} samples, one every {profile.interval_us / 1000:g} ms: {_ms(profile.python_us)} of Python "
+        f"running{explained}."
+    )
+    gaps = profile.long_gaps
+    if gaps.count:
+        text += (
+            f" {gaps.count:,} gaps between samples were longer than 10 intervals ({_ms(gaps.total_us)} in all, the "
+            f"longest {_ms(gaps.longest_us)} ending in {gaps.longest_at}): a long C call, or the machine was busy; "
+            "they are not in the split below."
+        )
+    return head + f'<p class="meta">{html.escape(text)}</p>'
 
 
 def render(t: Tables, found: list[Insight], title: str) -> str:
