@@ -37,7 +37,10 @@ alone is not enough: since Python 3.11 a Python-to-Python call uses no C stack (
 
 
 CPU_MIN_SAMPLES = 20
-"""A CPU hot spot needs at least this many samples in the trace (fewer say little about where time goes)."""
+"""A CPU hot spot needs at least this many samples in the trace (fewer say little about where time goes)..."""
+CPU_MIN_SHARE = 0.3
+"""...and one function on top of the stack in at least this share of them: a loop of tiny switches spreads its
+samples over the event loop's functions (the hottest ~15-25%), which is no hot spot to fix."""
 
 
 @dataclass
@@ -257,6 +260,8 @@ def sleep_polling(t: Tables, c: _Columns, hot_sites: list[HotSite]) -> list[Insi
         if size < POLLING_MIN_COUNT:
             continue
         rows = sleeps[groups.order[start : start + size]]
+        if len(np.unique(c.depth[rows])) > 1:
+            continue  # sleeps at one line from several depths: a recursion that sleeps, not a loop that polls
         entry, site = int(c.entry[rows[0]]), str(c.sites[c.site[rows[0]]])
         interval = float(np.median(c.wait[rows]))
         gaps = c.start[rows][1:] - c.end[rows][:-1]
@@ -270,9 +275,10 @@ def sleep_polling(t: Tables, c: _Columns, hot_sites: list[HotSite]) -> list[Insi
             first + np.searchsorted(starts, c.start[rows].min(), "right") : first
             + np.searchsorted(starts, c.end[rows].max(), "left")
         ]
-        others = np.bincount(
-            c.site[inside][c.site[inside] != c.site[rows[0]]], minlength=len(c.sites)
-        )  # the waits between the sleeps
+        between = inside[c.site[inside] != c.site[rows[0]]]  # the waits between the sleeps
+        if float(np.median(gaps)) >= interval and c.switch[between].sum() < 0.5 * gaps.sum():
+            continue  # the sleeps pause between runs of work (mostly running Python), no check is repeated quickly
+        others = np.bincount(c.site[between], minlength=len(c.sites))
         evidence = [
             f"{size:,} time.sleep suspensions at {site} in entry {entry}, median {_ms(interval)} each, "
             f"{_ms(c.wait[rows].sum())} slept in total, in {loops} polling loop{'s' if loops > 1 else ''}",
@@ -350,6 +356,8 @@ def cpu_hot_spot(t: Tables) -> list[Insight]:
         return []
     name, file = str(hottest.function), str(hottest.file)
     share = at_stake / profile.python_us
+    if share < CPU_MIN_SHARE:
+        return []
     lines = profile.lines[profile.lines["function"] == name]
     line = lines[lines["site"].str.startswith(f"{file}:")].iloc[0]
     evidence = [
