@@ -179,3 +179,53 @@ def cpu_summary(t: Tables, running_us: float, top: int = 20) -> dict[str, Any]:
 
 def _ms(us: float) -> float:
     return round(float(us) / 1000, 3)
+
+
+def sampled_spans(t: Tables) -> pd.DataFrame:
+    """The sampled Python frames as spans over time, per entry: one row per run of consecutive samples of one entry
+    with the same frame at one depth (and the same frames above it), from its first sample to one interval after its
+    last. A run ends where the entry switched (a suspension started) or the samples stop for a long gap. Columns:
+    `entry` (`NO_ENTRY` outside any), `depth` (0 outermost), `frame`, `start_us`, `end_us`, `samples`; children nest
+    within their parents."""
+    samples = t.samples
+    rows: list[tuple[int, int, int, float, float, int]] = []
+    if not len(samples):
+        return pd.DataFrame(rows, columns=["entry", "depth", "frame", "start_us", "end_us", "samples"])
+    interval = float(samples.interval_us)
+    times = np.frombuffer(samples.time_us, dtype=np.float64)
+    entries = np.array([NO_ENTRY if entry is None else entry for entry in samples.entry], dtype=np.int64)
+    suspensions = t.arrays.suspensions
+    for entry in np.unique(entries):
+        rows_of_entry = np.flatnonzero(entries == entry)
+        own = np.sort(suspensions["start_us"][suspensions["entry"] == entry])
+        switched = np.searchsorted(own, times[rows_of_entry])  # suspensions started before each sample
+        stacks = [samples.stacks[samples.stack[row]] for row in rows_of_entry]
+        rows += _entry_spans(int(entry), times[rows_of_entry], stacks, switched, interval)
+    return pd.DataFrame(rows, columns=["entry", "depth", "frame", "start_us", "end_us", "samples"])
+
+
+def _entry_spans(
+    entry: int, times: np.ndarray, stacks: list[tuple[int, ...]], switched: np.ndarray, interval: float
+) -> list[tuple[int, int, int, float, float, int]]:
+    """`sampled_spans` of one entry's samples (`switched`: how many of its suspensions started before each)."""
+    spans: list[tuple[int, int, int, float, float, int]] = []
+    opened: list[list[Any]] = []  # per depth: [frame, start, samples]
+
+    def close(depth: int, at: float) -> None:
+        while len(opened) > depth:
+            frame, start, count = opened.pop()
+            spans.append((entry, len(opened), int(frame), start, at, count))
+
+    previous_time, previous_switched = -np.inf, -1
+    for time, frames, switches in zip(times.tolist(), stacks, switched.tolist()):
+        if switches != previous_switched or time - previous_time > LONG_GAP_INTERVALS * interval:
+            close(0, previous_time + interval)
+        same = 0
+        while same < min(len(opened), len(frames)) and opened[same][0] == frames[same]:
+            opened[same][2] += 1
+            same += 1
+        close(same, previous_time + interval)
+        opened.extend([frame, time, 1] for frame in frames[same:])
+        previous_time, previous_switched = time, switches
+    close(0, previous_time + interval)
+    return spans

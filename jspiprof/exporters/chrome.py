@@ -3,6 +3,8 @@
 One process; one track (thread) per entry. On each track: the entry as a slice, the Python frames live
 across its suspensions as nested slices, each suspension as a slice (`suspended: PATH`) with its resume
 delay as a child slice, a flow arrow from the suspension to its resume, and failed switches as instant events.
+Each entry with CPU samples gets a second track below it ("sampled Python"): the sampled frames as nested slices
+(`jspiprof.analysis.cpu.sampled_spans`), a slice spanning the samples of one frame in a row.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ import pandas as pd
 
 from jspiprof import __version__
 from jspiprof.analysis import Tables
+from jspiprof.analysis.cpu import sampled_spans
 from jspiprof.analysis.spans import frame_spans
 
 PID = 1
 NO_ENTRY_TID = 0
+SAMPLED_TID = 1_000_000_000
+"""Added to an entry's track id for its track of sampled Python frames (NO_ENTRY_TID: outside any entry)."""
 
 
 def _records(frame: pd.DataFrame) -> Iterator[dict[str, Any]]:
@@ -137,6 +142,7 @@ def events(t: Tables, program: str) -> Iterator[dict[str, Any]]:
             "tid": tid,
             "ts": start + wait,
         }
+    yield from _sampled_events(t, frames)
     for f in _records(t.failed_switches):
         yield {
             "ph": "i",
@@ -147,6 +153,29 @@ def events(t: Tables, program: str) -> Iterator[dict[str, Any]]:
             "tid": int(f["entry"]) if pd.notna(f["entry"]) else NO_ENTRY_TID,
             "ts": float(f["ts_us"]),
             "args": {"reason": f["reason"], "site": _clean(f["site"]), "depth": int(f["depth"]), "error": f["error"]},
+        }
+
+
+def _sampled_events(t: Tables, frames: dict[int, tuple[str, str, str]]) -> Iterator[dict[str, Any]]:
+    """The tracks of sampled Python frames: their names, then their slices."""
+    spans = sampled_spans(t)
+    for entry in spans["entry"].unique().tolist():
+        tid = SAMPLED_TID + max(entry, NO_ENTRY_TID)
+        name = f"entry {entry}: sampled Python" if entry > NO_ENTRY_TID else "sampled Python outside any entry"
+        yield {"ph": "M", "name": "thread_name", "pid": PID, "tid": tid, "args": {"name": name}}
+        sort_index = max(entry, NO_ENTRY_TID)
+        yield {"ph": "M", "name": "thread_sort_index", "pid": PID, "tid": tid, "args": {"sort_index": sort_index}}
+    for entry, depth, frame, start, end, samples in spans.itertuples(index=False):
+        function, category, location = frames[int(frame)]
+        yield {
+            "ph": "X",
+            "cat": f"cpu,{category}",
+            "name": function,
+            "pid": PID,
+            "tid": SAMPLED_TID + max(int(entry), NO_ENTRY_TID),
+            "ts": float(start),
+            "dur": float(end - start),
+            "args": {"location": location, "depth": int(depth), "samples": int(samples)},
         }
 
 

@@ -1,0 +1,46 @@
+"""The CPU samples of a recorded trace (`tests/fixtures/cpu/batches.py`: CPU batches with pauses between them) as
+`stats --json` reports them, as spans over time, and in the Chrome export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from jspiprof.analysis import summary
+from jspiprof.analysis.cpu import sampled_spans
+from jspiprof.analysis.tables import tables
+from jspiprof.exporters import chrome
+from jspiprof.trace import read_trace
+
+BATCHES = tables(read_trace(Path(__file__).parent / "fixtures" / "cpu" / "batches.jsonl"))
+
+
+def test_stats_json_cpu_lists_functions_by_self_time_and_lines() -> None:
+    cpu = summary(BATCHES)["cpu"]
+    assert cpu["samples"] == len(BATCHES.samples) and cpu["interval_ms"] == 1
+    assert cpu["python_ms"] == cpu["samples"] * cpu["interval_ms"]
+    selfs = [function["self_ms"] for function in cpu["functions"]]
+    assert selfs == sorted(selfs, reverse=True)
+    assert (cpu["functions"][0]["function"], cpu["lines"][0]["site"]) == ("crunch", "/tmp/samp/fx/batches.py:7")
+    render_rows = next(function for function in cpu["functions"] if function["function"] == "render_rows")
+    assert render_rows["self_ms"] < render_rows["total_ms"]
+    assert 0 < cpu["explained"] <= 1
+
+
+def test_sampled_spans_count_each_sample_once_per_depth_and_nest_exactly() -> None:
+    spans = sampled_spans(BATCHES)
+    assert spans[spans["depth"] == 0]["samples"].sum() == len(BATCHES.samples)
+    children = spans[spans["depth"] > 0]
+    parents = spans.assign(depth=spans["depth"] + 1)
+    pairs = children.merge(parents, on=["entry", "depth"], suffixes=("", "_parent"))
+    inside = (pairs["start_us_parent"] <= pairs["start_us"]) & (pairs["end_us"] <= pairs["end_us_parent"])
+    assert inside.groupby([pairs["entry"], pairs["depth"], pairs["start_us"], pairs["frame"]]).any().all()
+
+
+def test_the_chrome_export_has_a_track_of_sampled_python_per_entry() -> None:
+    events = pd.DataFrame(chrome.events(BATCHES, "batches.py"))
+    names = events[events["name"] == "thread_name"]["args"].map(lambda args: args["name"])
+    assert "entry 2: sampled Python" in set(names)
+    cpu = events[events["cat"].fillna("").str.startswith("cpu")]
+    assert "crunch" in set(cpu["name"]) and (cpu["tid"] >= chrome.SAMPLED_TID).all()
