@@ -1,16 +1,18 @@
 """The CPU samples of a recorded trace (`tests/fixtures/cpu/batches.py`: CPU batches with pauses between them) as
-`stats --json` reports them, as spans over time, and in the Chrome export."""
+`stats --json` reports them, as spans over time, in the flame chart and in the Chrome export."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from jspiprof.analysis import summary
 from jspiprof.analysis.cpu import sampled_spans
 from jspiprof.analysis.tables import tables
 from jspiprof.exporters import chrome
+from jspiprof.render import views
 from jspiprof.trace import read_trace
 
 BATCHES = tables(read_trace(Path(__file__).parent / "fixtures" / "cpu" / "batches.jsonl"))
@@ -44,3 +46,13 @@ def test_the_chrome_export_has_a_track_of_sampled_python_per_entry() -> None:
     assert "entry 2: sampled Python" in set(names)
     cpu = events[events["cat"].fillna("").str.startswith("cpu")]
     assert "crunch" in set(cpu["name"]) and (cpu["tid"] >= chrome.SAMPLED_TID).all()
+
+
+def test_the_flame_chart_draws_the_sampled_frames_between_switches_on_the_entrys_track() -> None:
+    chart = views.flame_chart_spec(BATCHES)
+    (yours,) = [trace for trace in chart["data"] if trace["name"] == "sampled: your frames"]
+    labels = {text for text in yours["text"] if text}
+    assert "crunch (batches.py:7)" in labels and "render_rows (batches.py:12)" in labels
+    (suspensions,) = [trace for trace in chart["data"] if trace["name"] == "suspension: time.sleep"]
+    rows = set(yours["y"][~np.isnan(yours["y"])])
+    assert min(rows) < min(suspensions["y"][~np.isnan(suspensions["y"])])  # the program's frames, above its sleeps

@@ -56,6 +56,27 @@ class CpuProfile:
     long_gaps: LongGaps
 
 
+@dataclass(frozen=True)
+class FrameDetails:
+    """What the trace says of one frame."""
+
+    function: str
+    file: str
+    line: int
+    library: bool
+
+
+def frame_details(t: Tables) -> dict[int, FrameDetails]:
+    """Each frame id's function, file, line and whether it is library code (from the tables' arrays)."""
+    f = t.arrays.frames
+    return {
+        frame: FrameDetails(function, file, line, library)
+        for frame, function, file, line, library in zip(
+            f["id"].tolist(), f["function"].tolist(), f["file"].tolist(), f["line"].tolist(), f["library"].tolist()
+        )
+    }
+
+
 def long_gaps(t: Tables) -> np.ndarray:
     """For each sample, the long gap it ends in µs beyond one interval (0 for most; see the module's docstring)."""
     samples = t.samples
@@ -80,18 +101,18 @@ def cpu_profile(t: Tables) -> CpuProfile:
     """The trace's CPU samples summed by function, by line and by stack."""
     samples = t.samples
     per_stack = _weight_per_stack(t)
-    frames = t.frames
+    frames = frame_details(t)
     self_us: dict[tuple[str, str], float] = {}
     total_us: dict[tuple[str, str], float] = {}
     line_us: dict[tuple[str, str], float] = {}
     for stack_id, weight in per_stack.items():
         stack = samples.stacks[int(stack_id)]
-        functions = [(frames.at[frame, "function"], frames.at[frame, "file"]) for frame in stack]
+        functions = [(frames[frame].function, frames[frame].file) for frame in stack]
         for function in set(functions):
             total_us[function] = total_us.get(function, 0.0) + weight
         top = stack[-1]
         self_us[functions[-1]] = self_us.get(functions[-1], 0.0) + weight
-        site = (f"{frames.at[top, 'file']}:{frames.at[top, 'line']}", functions[-1][0])
+        site = (f"{frames[top].file}:{frames[top].line}", functions[-1][0])
         line_us[site] = line_us.get(site, 0.0) + weight
     function_rows = pd.DataFrame(
         [(name, file, self_us.get((name, file), 0.0), total) for (name, file), total in total_us.items()],
@@ -108,7 +129,7 @@ def cpu_profile(t: Tables) -> CpuProfile:
     longest_at = None
     if len(gaps) and gaps[longest] > 0:
         top = samples.stacks[samples.stack[longest]][-1]
-        longest_at = f"{frames.at[top, 'function']} at {frames.at[top, 'file']}:{frames.at[top, 'line']}"
+        longest_at = f"{frames[top].function} at {frames[top].file}:{frames[top].line}"
     return CpuProfile(
         samples=len(samples),
         interval_us=samples.interval_us,
@@ -135,14 +156,14 @@ def callers_of(t: Tables, function: str, file: str) -> pd.DataFrame:
     """For samples with `function` on top, the functions that called it (`caller`, `file`) and the time (`self_us`)
     each accounts for, largest first: who to look at when a helper is hot because it is called from many places."""
     samples = t.samples
-    frames = t.frames
+    frames = frame_details(t)
     by_caller: dict[tuple[str, str], float] = {}
     for stack_id, weight in _weight_per_stack(t).items():
         stack = samples.stacks[int(stack_id)]
         top = stack[-1]
-        if (frames.at[top, "function"], frames.at[top, "file"]) != (function, file) or len(stack) < 2:
+        if (frames[top].function, frames[top].file) != (function, file) or len(stack) < 2:
             continue
-        caller = (frames.at[stack[-2], "function"], frames.at[stack[-2], "file"])
+        caller = (frames[stack[-2]].function, frames[stack[-2]].file)
         by_caller[caller] = by_caller.get(caller, 0.0) + weight
     rows = pd.DataFrame(
         [(name, path, us) for (name, path), us in by_caller.items()], columns=["caller", "file", "self_us"]

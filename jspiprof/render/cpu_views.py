@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from jspiprof.analysis.cpu import CpuProfile
+from jspiprof.analysis.cpu import CpuProfile, frame_details
 from jspiprof.analysis.stats import StatsTable
 from jspiprof.analysis.tables import Tables
 from jspiprof.render.views import ENTRY_COLOR, LIBRARY_COLOR, NO_TRACE_NAME, USER_COLOR, FigureSpec
@@ -17,7 +17,7 @@ TOP_ROWS = 30
 def cpu_flame_graph_spec(t: Tables, profile: CpuProfile) -> FigureSpec:
     """An icicle of the sampled Python stacks (outermost at the top), each weighted by the time its samples stand
     for."""
-    frames = t.frames
+    frames = frame_details(t)
     root = "all sampled Python"
     nodes: dict[str, list] = {root: [root, "", 0.0, ENTRY_COLOR]}
     for stack, weight in zip(profile.stacks["frames"], profile.stacks["weight_us"]):
@@ -26,9 +26,9 @@ def cpu_flame_graph_spec(t: Tables, profile: CpuProfile) -> FigureSpec:
         for frame in stack:
             node = f"{parent}/{frame}"
             if node not in nodes:
-                file = str(frames.at[frame, "file"])
-                label = f"{frames.at[frame, 'function']} ({file.rsplit('/', 1)[-1]}:{frames.at[frame, 'line']})"
-                color = LIBRARY_COLOR if frames.at[frame, "library"] else USER_COLOR
+                details = frames[frame]
+                label = f"{details.function} ({details.file.rsplit('/', 1)[-1]}:{details.line})"
+                color = LIBRARY_COLOR if details.library else USER_COLOR
                 nodes[node] = [label, parent, 0.0, color]
             nodes[node][2] += weight
             parent = node

@@ -19,6 +19,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from jspiprof.analysis import Tables, running_before_switch
+from jspiprof.analysis.cpu import sampled_spans
 from jspiprof.analysis.groups import Groups, rows_of
 from jspiprof.analysis.spans import column_spans, frame_span_columns
 from jspiprof.analysis.tables import Columns
@@ -43,6 +44,8 @@ PATH_COLORS = {
     "other": "#7f7f7f",
 }
 USER_COLOR, LIBRARY_COLOR, ENTRY_COLOR = "#1f77b4", "#aec7e8", "#2ca02c"
+SAMPLED_USER_COLOR, SAMPLED_LIBRARY_COLOR = "#ff9f1c", "#ffd8a8"
+"""Sampled frames (Python running between switches), apart from the frames live across suspensions."""
 ROW_PX = 18
 NO_TRACE_NAME = {"namelength": 0}
 """A hover label without the trace's name beside it (as `<extra></extra>` in a hovertemplate, without a "</" that a
@@ -121,14 +124,16 @@ def _segments(
     return segments
 
 
-def _tracks(t: Tables) -> tuple[np.ndarray, list[tuple[float, str]]]:
+def _tracks(t: Tables, sampled: pd.DataFrame) -> tuple[np.ndarray, list[tuple[float, str]]]:
     """The row offset of each entry's track (NaN for entries on the shared track), the shared track's row, and the
-    track labels."""
+    track labels. Entries with suspensions or sampled frames (`sampled`: `sampled_spans`) get tracks."""
     e, s = t.arrays.entries, t.arrays.suspensions
     ids, durations, starts = e["id"], e["duration_us"], e["start_us"]
-    groups = Groups.by(np.maximum(rows_of(ids, s["entry"]), -1))
+    entries = np.concatenate([s["entry"], sampled["entry"].to_numpy(dtype=np.int64)])
+    depths = np.concatenate([s["depth"], sampled["depth"].to_numpy(dtype=np.int64) + 1])
+    groups = Groups.by(np.maximum(rows_of(ids, entries), -1))
     deepest = np.zeros(len(ids), dtype=np.int64)
-    deepest[groups.keys] = groups.max(s["depth"])
+    deepest[groups.keys] = groups.max(depths)
     candidates = groups.keys[np.argsort(-durations[groups.keys], kind="stable")][
         :MAX_TRACKS
     ]  # the longest entries with suspensions...
@@ -146,12 +151,17 @@ def _tracks(t: Tables) -> tuple[np.ndarray, list[tuple[float, str]]]:
 
 
 def flame_chart_spec(t: Tables) -> FigureSpec:
-    """Entries, the Python frames live at their suspensions (by depth) and the suspensions themselves, over time.
+    """Entries, the Python frames live at their suspensions (by depth), the suspensions themselves and, between
+    them, the Python frames the CPU samples saw running, over time.
 
-    One track per entry (entries without suspensions share the last track). Times are ms from the first entry.
+    One track per entry (entries without suspensions or samples share the last track). Times are ms from the first
+    entry.
     """
     column_us = max(t.duration_us, 1.0) / COLUMNS
-    offset, shared, labels = _tracks(t)
+    sampled = sampled_spans(t)
+    if len(sampled) > SPAN_BUDGET:  # the longest runs only: shorter ones are thinner than a time column
+        sampled = sampled[sampled["end_us"] - sampled["start_us"] >= column_us]
+    offset, shared, labels = _tracks(t, sampled)
     e = t.arrays.entries
     ids = e["id"]
 
@@ -208,6 +218,31 @@ def flame_chart_spec(t: Tables) -> FigureSpec:
                 ),
             }
         )
+    sampled_rows = rows(sampled["entry"].to_numpy(dtype=np.int64)) + sampled["depth"].to_numpy()
+    sampled_frames = sampled["frame"].to_numpy()
+    known = rows_of(t.arrays.frames["id"], sampled_frames)
+    library = np.where(known >= 0, t.arrays.frames["library"][known] if len(known) else False, None)
+    for is_library in (False, True):
+        chosen = np.flatnonzero(library == is_library)
+        if not len(chosen):
+            continue
+        data.append(
+            {
+                "type": "scattergl",
+                "name": "sampled: library frames" if is_library else "sampled: your frames",
+                "mode": "lines",
+                "hovertemplate": "%{text}<br>running: %{customdata} CPU sample(s)",
+                "hoverlabel": NO_TRACE_NAME,
+                "line": {"width": ROW_PX - 4, "color": SAMPLED_LIBRARY_COLOR if is_library else SAMPLED_USER_COLOR},
+                **_segments(
+                    ms(sampled["start_us"].to_numpy()[chosen]),
+                    ms(sampled["end_us"].to_numpy()[chosen]),
+                    sampled_rows[chosen],
+                    _frame_labels_at(labels_by_frame, sampled_frames[chosen]),
+                    sampled["samples"].to_numpy()[chosen],
+                ),
+            }
+        )
     entry, depth = pieces["entry"], pieces["depth"]
     tracked = rows(entry)
     piece_rows = np.where(np.isnan(tracked), np.where(rows_of(ids, entry) >= 0, shared, np.nan), tracked) + depth + 1
@@ -226,7 +261,7 @@ def flame_chart_spec(t: Tables) -> FigureSpec:
             }
         )
 
-    depth = t.arrays.suspensions["depth"]
+    depth = np.concatenate([t.arrays.suspensions["depth"], sampled["depth"].to_numpy(dtype=np.int64) + 1])
     rows_in_chart = max([row for row, _ in labels] + [0]) + int(depth.max() if len(depth) else 0) + 3
     layout = {
         "title": {"text": "Flame chart: entries, Python frames and suspensions over time"},
