@@ -56,3 +56,11 @@ def test_the_flame_chart_draws_the_sampled_frames_between_switches_on_the_entrys
     (suspensions,) = [trace for trace in chart["data"] if trace["name"] == "suspension: time.sleep"]
     rows = set(yours["y"][~np.isnan(yours["y"])])
     assert min(rows) < min(suspensions["y"][~np.isnan(suspensions["y"])])  # the program's frames, above its sleeps
+
+
+def test_the_chrome_export_is_named_so_that_speedscope_does_not_take_it_for_a_devtools_timeline(run_cli, tmp_path):
+    (tmp_path / "batches.jsonl").write_bytes(
+        (Path(__file__).parent / "fixtures" / "cpu" / "batches.jsonl").read_bytes()
+    )
+    assert run_cli("export", "batches.jsonl", "--format", "chrome").returncode == 0
+    assert [path.name for path in tmp_path.glob("batches.*.json")] == ["batches.perfetto.json"]

@@ -49,7 +49,9 @@ def report_command(trace_path: Path, output: Path | None) -> None:
     click.echo(f"report written to {output}", err=True)
 
 
-_EXPORTERS = {"chrome": (chrome.write, ".chrome.json"), "speedscope": (speedscope.write, ".speedscope.json")}
+_EXPORTERS = {"chrome": (chrome.write, ".perfetto.json"), "speedscope": (speedscope.write, ".speedscope.json")}
+"""Each format's writer and default suffix. Not `.chrome.json`: speedscope takes such a file for a DevTools timeline
+(it picks its importer by name) and fails to open it."""
 
 
 @click.command()
@@ -65,7 +67,7 @@ _EXPORTERS = {"chrome": (chrome.write, ".chrome.json"), "speedscope": (speedscop
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="File to write [default: TRACE with .chrome.json / .speedscope.json].",
+    help="File to write [default: TRACE with .perfetto.json / .speedscope.json].",
 )
 def export(trace_path: Path, format_: str, output: Path | None) -> None:
     """Export a trace to a format that existing viewers open (Perfetto, chrome://tracing, speedscope)."""
