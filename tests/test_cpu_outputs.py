@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from jspiprof.analysis import summary
 from jspiprof.analysis.cpu import sampled_spans
@@ -64,3 +65,28 @@ def test_the_chrome_export_is_named_so_that_speedscope_does_not_take_it_for_a_de
     )
     assert run_cli("export", "batches.jsonl", "--format", "chrome").returncode == 0
     assert [path.name for path in tmp_path.glob("batches.*.json")] == ["batches.perfetto.json"]
+
+
+def slices_overlapping_without_nesting(events: list[dict]) -> list[tuple[dict, dict]]:
+    """Pairs of complete slices on one track where the second starts inside the first but ends after it (as a viewer
+    adds ts + dur)."""
+    bad = []
+    by_track: dict[int, list[dict]] = {}
+    for event in events:
+        if event["ph"] == "X":
+            by_track.setdefault(event["tid"], []).append(event)
+    for slices in by_track.values():
+        open_slices: list[dict] = []
+        for event in sorted(slices, key=lambda e: (e["ts"], -e["dur"])):
+            while open_slices and open_slices[-1]["ts"] + open_slices[-1]["dur"] <= event["ts"]:
+                open_slices.pop()
+            if open_slices and event["ts"] + event["dur"] > open_slices[-1]["ts"] + open_slices[-1]["dur"]:
+                bad.append((open_slices[-1], event))
+            open_slices.append(event)
+    return bad
+
+
+@pytest.mark.parametrize("name", ["batches", "recursion", "polling", "tick_loop"])
+def test_the_chrome_export_slices_nest_exactly(name: str) -> None:
+    t = tables(read_trace(Path(__file__).parent / "fixtures" / "cpu" / f"{name}.jsonl"))
+    assert slices_overlapping_without_nesting(list(chrome.events(t, name))) == []

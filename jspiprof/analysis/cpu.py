@@ -239,13 +239,14 @@ def _entry_spans(
 
     previous_time, previous_switched = -np.inf, -1
     for time, frames, switches in zip(times.tolist(), stacks, switched.tolist()):
+        ended = min(previous_time + interval, time)  # samples can come closer than the interval: no overlap
         if switches != previous_switched or time - previous_time > LONG_GAP_INTERVALS * interval:
-            close(0, previous_time + interval)
+            close(0, ended)
         same = 0
         while same < min(len(opened), len(frames)) and opened[same][0] == frames[same]:
             opened[same][2] += 1
             same += 1
-        close(same, previous_time + interval)
+        close(same, ended)
         opened.extend([frame, time, 1] for frame in frames[same:])
         previous_time, previous_switched = time, switches
     close(0, previous_time + interval)

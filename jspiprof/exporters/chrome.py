@@ -26,6 +26,17 @@ SAMPLED_TID = 1_000_000_000
 """Added to an entry's track id for its track of sampled Python frames (NO_ENTRY_TID: outside any entry)."""
 
 
+TICKS_PER_US = 1024
+"""Times are written as multiples of 1/1024 µs: binary fractions, so a viewer's ts + dur is exact and a slice that
+ends with its parent ends exactly with it (decimal fractions left some ~1e-10 µs after their parent)."""
+
+
+def _span(start_us: float, end_us: float) -> dict[str, float]:
+    """The `ts` and `dur` of a slice from `start_us` to `end_us`, exact in binary floating point."""
+    ts = round(start_us * TICKS_PER_US) / TICKS_PER_US
+    return {"ts": ts, "dur": round(end_us * TICKS_PER_US) / TICKS_PER_US - ts}
+
+
 def _records(frame: pd.DataFrame) -> Iterator[dict[str, Any]]:
     for row in frame.itertuples(index=False):
         yield row._asdict()
@@ -58,8 +69,7 @@ def events(t: Tables, program: str) -> Iterator[dict[str, Any]]:
             "name": f"{e['kind']}" + (f" {e['name']}" if isinstance(e["name"], str) else ""),
             "pid": PID,
             "tid": int(e["id"]),
-            "ts": float(e["start_us"]),
-            "dur": float(e["duration_us"]),
+            **_span(float(e["start_us"]), float(e["start_us"] + e["duration_us"])),
             "args": {
                 "caller": _clean(e["caller"]),
                 "parent": _clean(e["parent"]),
@@ -83,8 +93,7 @@ def events(t: Tables, program: str) -> Iterator[dict[str, Any]]:
             "name": function,
             "pid": PID,
             "tid": int(entry),
-            "ts": float(start),
-            "dur": float(end - start),
+            **_span(float(start), float(end)),
             "args": {"location": location, "depth": int(depth), "suspensions": int(count)},
         }
     columns = [
@@ -103,14 +112,14 @@ def events(t: Tables, program: str) -> Iterator[dict[str, Any]]:
     ]
     for s in _records(t.suspensions[columns]):
         tid, start, wait, resume = int(s["entry"]), float(s["start_us"]), float(s["wait_us"]), float(s["resume_us"])
+        suspended, resumed = _span(start, start + wait + resume), _span(start + wait, start + wait + resume)
         yield {
             "ph": "X",
             "cat": "suspension",
             "name": f"suspended: {s['path']}",
             "pid": PID,
             "tid": tid,
-            "ts": start,
-            "dur": wait + resume,
+            **suspended,
             "args": {
                 "site": _clean(s["site"]),
                 "wait_us": wait,
@@ -122,7 +131,7 @@ def events(t: Tables, program: str) -> Iterator[dict[str, Any]]:
                 "error": _clean(s["error"]),
             },
         }
-        yield {"ph": "X", "cat": "resume", "name": "resume", "pid": PID, "tid": tid, "ts": start + wait, "dur": resume}
+        yield {"ph": "X", "cat": "resume", "name": "resume", "pid": PID, "tid": tid, **resumed}
         yield {
             "ph": "s",
             "cat": "switch",
@@ -130,7 +139,7 @@ def events(t: Tables, program: str) -> Iterator[dict[str, Any]]:
             "id": int(s["id"]),
             "pid": PID,
             "tid": tid,
-            "ts": start,
+            "ts": suspended["ts"],
         }
         yield {
             "ph": "f",
@@ -140,7 +149,7 @@ def events(t: Tables, program: str) -> Iterator[dict[str, Any]]:
             "id": int(s["id"]),
             "pid": PID,
             "tid": tid,
-            "ts": start + wait,
+            "ts": resumed["ts"],
         }
     yield from _sampled_events(t, frames)
     for f in _records(t.failed_switches):
@@ -173,8 +182,7 @@ def _sampled_events(t: Tables, frames: dict[int, tuple[str, str, str]]) -> Itera
             "name": function,
             "pid": PID,
             "tid": SAMPLED_TID + max(int(entry), NO_ENTRY_TID),
-            "ts": float(start),
-            "dur": float(end - start),
+            **_span(float(start), float(end)),
             "args": {"location": location, "depth": int(depth), "samples": int(samples)},
         }
 
