@@ -90,3 +90,9 @@ def slices_overlapping_without_nesting(events: list[dict]) -> list[tuple[dict, d
 def test_the_chrome_export_slices_nest_exactly(name: str) -> None:
     t = tables(read_trace(Path(__file__).parent / "fixtures" / "cpu" / f"{name}.jsonl"))
     assert slices_overlapping_without_nesting(list(chrome.events(t, name))) == []
+
+
+def test_a_chrome_frame_slice_over_calls_from_several_lines_names_all_of_them() -> None:
+    t = tables(read_trace(Path(__file__).parent / "fixtures" / "cpu" / "recursion.jsonl"))
+    locations = {event["args"]["location"] for event in chrome.events(t, "recursion") if event["name"] == "visit"}
+    assert "/tmp/samp/fx/recursion.py:8-11" in locations  # sleeps at 8, waits at 9, recurses at 11

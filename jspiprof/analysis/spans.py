@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from jspiprof.analysis.groups import Groups, sums_at
+from jspiprof.analysis.groups import Groups, rows_of, sums_at
 from jspiprof.analysis.tables import Columns, Tables
 
 CHAINS_WORTH = 0.75
@@ -139,10 +139,15 @@ def frame_span_columns(t: Tables, pieces: Mapping[str, Any]) -> Columns:
     )  # each entry's frames by depth, then time
     starts = np.flatnonzero(~continues[order])
     seq, row, depth = seq[order], row[order], depth[order]
+    f = t.arrays.frames
+    known = rows_of(f["id"], prefixes.frame[row])
+    lines = np.where(known >= 0, f["line"][known] if len(known) else 0, 0)
     return {
         "entry": _reduced(entry[seq], starts, "first"),
         "depth": _reduced(depth, starts, "first"),
         "frame": _reduced(prefixes.frame[row], starts, "first"),
+        "first_line": _reduced(lines, starts, "min"),
+        "last_line": _reduced(lines, starts, "max"),
         "start_us": _reduced(start[seq], starts, "min"),
         "end_us": _reduced(end[seq], starts, "max"),
         "count": _reduced(count[seq], starts, "sum"),
@@ -154,7 +159,8 @@ def frame_spans(t: Tables, pieces: Mapping[str, Any]) -> pd.DataFrame:
     entry whose stacks share the same functions from the outermost frame down to it (lines may differ).
 
     `pieces` are suspensions (or `merged_suspensions`) with entry, stack_id, start_us, end_us and count.
-    Columns: entry, depth (1 = outermost), frame (id of its first frame), start_us, end_us, count. For
+    Columns: entry, depth (1 = outermost), frame (id of its first frame), first_line and last_line (the lowest and
+    highest line of the function it was at: a span can cover calls from several lines), start_us, end_us, count. For
     single suspensions the spans of an entry nest: a deeper span lies within a shallower one.
     """
     return pd.DataFrame(frame_span_columns(t, pieces))

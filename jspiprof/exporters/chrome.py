@@ -83,10 +83,12 @@ def events(t: Tables, program: str) -> Iterator[dict[str, Any]]:
         for f in t.frames.itertuples()
     }
     spans = frame_spans(t, t.suspensions.assign(count=1))
-    for entry, depth, frame_id, start, end, count in spans[
-        ["entry", "depth", "frame", "start_us", "end_us", "count"]
+    for entry, depth, frame_id, first_line, last_line, start, end, count in spans[
+        ["entry", "depth", "frame", "first_line", "last_line", "start_us", "end_us", "count"]
     ].itertuples(index=False):
         function, category, location = frames[int(frame_id)]
+        if first_line != last_line:  # calls from several lines of the function: name them all, not the first
+            location = f"{location.rsplit(':', 1)[0]}:{first_line}-{last_line}"
         yield {
             "ph": "X",
             "cat": category,
