@@ -13,7 +13,7 @@ from jspiprof.analysis import summary
 from jspiprof.analysis.cpu import sampled_spans
 from jspiprof.analysis.tables import tables
 from jspiprof.exporters import chrome
-from jspiprof.render import views
+from jspiprof.render import report, views
 from jspiprof.trace import read_trace
 
 BATCHES = tables(read_trace(Path(__file__).parent / "fixtures" / "cpu" / "batches.jsonl"))
@@ -96,3 +96,10 @@ def test_a_chrome_frame_slice_over_calls_from_several_lines_names_all_of_them() 
     t = tables(read_trace(Path(__file__).parent / "fixtures" / "cpu" / "recursion.jsonl"))
     locations = {event["args"]["location"] for event in chrome.events(t, "recursion") if event["name"] == "visit"}
     assert "/tmp/samp/fx/recursion.py:8-11" in locations  # sleeps at 8, waits at 9, recurses at 11
+
+
+def test_report_tables_have_readable_headers_with_their_unit() -> None:
+    t = tables(read_trace(Path(__file__).parent / "fixtures" / "small.jsonl"))
+    page = report.render(t, [], "small")
+    assert "<th>wait total (ms)</th>" in page and "<th>stack bytes max</th>" in page
+    assert "wait_total" not in page

@@ -49,18 +49,23 @@ def _ms(us: float) -> str:
 
 
 def _table(table: StatsTable, empty: str) -> str:
-    """The first MAX_TABLE_ROWS rows of `table`, its *_us columns as *_ms."""
+    """The first MAX_TABLE_ROWS rows of `table` under readable headers ("wait total (ms)"), its *_us columns in ms."""
     rows = len(table.index)
     if not rows:
         return f'<p class="none">{html.escape(empty)}</p>'
     in_ms = {
-        name[:-3] + "_ms" if name.endswith("_us") else name: values[:MAX_TABLE_ROWS] / 1000
-        if name.endswith("_us")
-        else values[:MAX_TABLE_ROWS]
+        _header(name): values[:MAX_TABLE_ROWS] / 1000 if name.endswith("_us") else values[:MAX_TABLE_ROWS]
         for name, values in table.columns.items()
     }
     note = f'<p class="meta">First {MAX_TABLE_ROWS:,} of {rows:,} rows.</p>' if rows > MAX_TABLE_ROWS else ""
     return html_table(table.index[:MAX_TABLE_ROWS], in_ms) + note
+
+
+def _header(name: str) -> str:
+    """A column's header: words instead of underscores, the unit last ("wait_p95_us" -> "wait p95 (ms)")."""
+    if name.endswith("_us"):
+        return f"{name[:-3].replace('_', ' ')} (ms)"
+    return name.replace("_", " ")
 
 
 def _failed_table(t: Tables) -> StatsTable:
