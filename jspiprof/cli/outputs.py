@@ -17,11 +17,13 @@ from jspiprof.render import console, report
 @trace_argument
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 def stats(trace_path: Path, as_json: bool) -> None:
-    """Print a trace's numbers: suspensions, failed switches, waits per site, time accounting and insights.
+    """Print a trace's numbers: suspensions, failed switches, waits per site, time accounting, CPU time by function
+    and line (from the samples) and insights.
 
     With --json: one object with suspensions, failed_switches, total_wait_ms, entries (kind -> count),
     sites (largest total wait first; site, count, wait_ms_total/mean/p50/p95/p99/max, max_depth, ...),
-    paths, kinds, running/suspended/other ms and insights.
+    paths, kinds, running/suspended/other ms, cpu (samples, interval_ms, python_ms, functions by self time with
+    self_ms/total_ms, lines, long_gaps) and insights.
     """
     t, _ = read_tables(trace_path)
     result = summary(t, insights(t))
