@@ -34,3 +34,9 @@ def test_sleeping_until_a_job_is_done_is_polling_and_no_cpu_hot_spot() -> None:
 
 def test_a_loop_of_tiny_switches_is_a_hot_loop_and_its_event_loop_work_no_cpu_hot_spot() -> None:
     assert [kind for kind, _ in kinds_and_titles("tick_loop")] == ["hot-loop"]
+
+
+def test_when_python_running_dominates_the_hottest_of_even_functions_is_named() -> None:
+    (found,) = kinds_and_titles("flat")  # four functions with identical loops, a quarter of the time each
+    assert found[0] == "cpu-hot-spot"
+    assert found[1].split(":")[1].split()[0] in {"first", "second", "third", "fourth"}

@@ -40,7 +40,7 @@ class CpuProfile:
     - `samples`, `interval_us`: how many samples, each standing for `interval_us` (0: the trace has none).
     - `python_us`: the running-Python time the samples account for (samples x interval).
     - `functions`: one row per function (`function`, `file`): `self_us` (on top of the stack) and `total_us`
-      (anywhere in it, once per sample however often it recurses), largest `self_us` first.
+      (anywhere in it, once per sample however often it recurses), largest `self_us` first, and `library`.
     - `lines`: one row per line on top of the stack (`site` "file:line", `function`, `self_us`), largest first.
     - `stacks`: one row per distinct sampled stack (`frames`, frame ids outermost first) with its `weight_us`, for
       flame graphs.
@@ -105,6 +105,7 @@ def cpu_profile(t: Tables) -> CpuProfile:
     self_us: dict[tuple[str, str], float] = {}
     total_us: dict[tuple[str, str], float] = {}
     line_us: dict[tuple[str, str], float] = {}
+    library = {(details.function, details.file): details.library for details in frames.values()}
     for stack_id, weight in per_stack.items():
         stack = samples.stacks[int(stack_id)]
         functions = [(frames[frame].function, frames[frame].file) for frame in stack]
@@ -115,8 +116,11 @@ def cpu_profile(t: Tables) -> CpuProfile:
         site = (f"{frames[top].file}:{frames[top].line}", functions[-1][0])
         line_us[site] = line_us.get(site, 0.0) + weight
     function_rows = pd.DataFrame(
-        [(name, file, self_us.get((name, file), 0.0), total) for (name, file), total in total_us.items()],
-        columns=["function", "file", "self_us", "total_us"],
+        [
+            (name, file, self_us.get((name, file), 0.0), total, library[name, file])
+            for (name, file), total in total_us.items()
+        ],
+        columns=["function", "file", "self_us", "total_us", "library"],
     )
     line_rows = pd.DataFrame(
         [(site, name, us) for (site, name), us in line_us.items()], columns=["site", "function", "self_us"]

@@ -13,6 +13,7 @@ import pandas as pd
 
 from jspiprof.analysis.cpu import callers_of, cpu_profile
 from jspiprof.analysis.groups import Groups
+from jspiprof.analysis.stats import time_accounting
 from jspiprof.analysis.tables import Columns, Tables
 
 HOT_LOOP_MIN_COUNT = 100
@@ -39,8 +40,10 @@ alone is not enough: since Python 3.11 a Python-to-Python call uses no C stack (
 CPU_MIN_SAMPLES = 20
 """A CPU hot spot needs at least this many samples in the trace (fewer say little about where time goes)..."""
 CPU_MIN_SHARE = 0.3
-"""...and one function on top of the stack in at least this share of them: a loop of tiny switches spreads its
-samples over the event loop's functions (the hottest ~15-25%), which is no hot spot to fix."""
+"""...and one function on top of the stack in at least this share of them, or else Python running for at least
+CPU_DOMINATES of the run with the user's own function hottest: a loop of tiny switches spreads its samples over the
+event loop's functions (the hottest ~15-25%), which is no hot spot to fix."""
+CPU_DOMINATES = 0.5
 
 
 @dataclass
@@ -345,8 +348,9 @@ def deep_stacks(t: Tables, c: _Columns) -> list[Insight]:
     return found
 
 
-def cpu_hot_spot(t: Tables) -> list[Insight]:
-    """The function that runs on top of the stack in most CPU samples, with its hottest line and its callers."""
+def cpu_hot_spot(t: Tables, running_us: float) -> list[Insight]:
+    """The function that runs on top of the stack in most CPU samples, with its hottest line and its callers
+    (`running_us`: the run's running-Python time)."""
     profile = cpu_profile(t)
     if profile.samples < CPU_MIN_SAMPLES:
         return []
@@ -356,7 +360,8 @@ def cpu_hot_spot(t: Tables) -> list[Insight]:
         return []
     name, file = str(hottest.function), str(hottest.file)
     share = at_stake / profile.python_us
-    if share < CPU_MIN_SHARE:
+    dominates = running_us >= CPU_DOMINATES * t.duration_us and not hottest.library
+    if share < CPU_MIN_SHARE and not dominates:
         return []
     lines = profile.lines[profile.lines["function"] == name]
     line = lines[lines["site"].str.startswith(f"{file}:")].iloc[0]
@@ -394,6 +399,6 @@ def insights(t: Tables) -> list[Insight]:
         + hot_loops(t, hot_sites)
         + sleep_polling(t, c, hot_sites)
         + deep_stacks(t, c)
-        + cpu_hot_spot(t)
+        + cpu_hot_spot(t, time_accounting(t).running_us)
     )
     return sorted(found, key=lambda insight: insight.at_stake_us, reverse=True)
