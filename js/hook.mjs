@@ -19,6 +19,7 @@ import { hookEntries } from "./entries.mjs";
 import { installProbe } from "./probe-bridge.mjs";
 import { hideHookFrames } from "./tracebacks.mjs";
 import { FailureExplainer } from "./explain.mjs";
+import { SampleColumns, hookSignalsHelper } from "./sampler.mjs";
 
 const JS_DIR = new URL("./", import.meta.url).href;
 const IS_NODE = typeof process !== "undefined" && typeof process.versions?.node === "string";
@@ -32,6 +33,8 @@ const IS_NODE = typeof process !== "undefined" && typeof process.versions?.node 
  * @property {object|null} [program] the header's `program` field (what ran)
  * @property {(event: object) => void} [onFailedSwitch] called with each `failed_switch` event as it happens
  * @property {boolean} [explain] print the diagnosis of each failed switch to console.error as it happens (default false)
+ * @property {boolean} [sample] sample the Python stack while Python runs, for CPU time by function and line (default true)
+ * @property {number} [sampleIntervalMs] time between two samples (default 1)
  */
 
 /**
@@ -76,6 +79,11 @@ export function wrapLoadPyodide(loadPyodide = globalThis.loadPyodide, profilerOp
       onFailedSwitch: profilerOptions.onFailedSwitch,
       recording: false,
     });
+    const sampling = profilerOptions.sample ?? true;
+    const intervalMs = profilerOptions.sampleIntervalMs ?? 1;
+    if (sampling) recorder.samples = new SampleColumns(intervalMs);
+    /** @type {((Module: any) => void)|null} */
+    let startSampling = null;
     let Module = null;
     const createPyodideModule = async (settings) => {
       const create =
@@ -84,6 +92,7 @@ export function wrapLoadPyodide(loadPyodide = globalThis.loadPyodide, profilerOp
       if (typeof instantiateWasm === "function") {
         settings.instantiateWasm = (imports, onInstance) => {
           hookSwitchImports(imports.env, settings, recorder);
+          if (sampling) startSampling = hookSignalsHelper(imports.env, intervalMs, (t) => recorder.sampleAt(t));
           return instantiateWasm(imports, onInstance);
         };
       }
@@ -92,6 +101,8 @@ export function wrapLoadPyodide(loadPyodide = globalThis.loadPyodide, profilerOp
       return Module;
     };
     const pyodide = await loadPyodide({ ...options, createPyodideModule });
+    // Once loaded: a start-up snapshot, restored while loading, brings back the memory as it was, signal flag included.
+    startSampling?.(Module ?? pyodide._module);
     const indexURL = String(pyodide._api.config?.indexURL ?? "");
     recorder.skipCallerPrefixes.push(importable(indexURL), indexURL);
 
@@ -113,7 +124,7 @@ export function wrapLoadPyodide(loadPyodide = globalThis.loadPyodide, profilerOp
         ? await FileTraceWriter.open(profilerOptions.trace, header, profilerOptions.flushIntervalMs ?? 100, () => recorder.nowUs(), recorder.originMs)
         : new MemoryTraceWriter(header, profilerOptions.bufferSize ?? 200000, recorder.originMs);
     recorder.writer = profilerOptions.explain ? new FailureExplainer().watch(writer) : writer;
-    writer.beforeFlush = () => recorder.writeRunningEntries();
+    writer.beforeFlush = () => recorder.writeHeldBack();
 
     const control = {
       start: () => {

@@ -84,15 +84,31 @@ export async function installProbe(pyodide, recorder, control, callPyObject) {
     });
   }
   const getPtr = pyodide._module.PyProxy_getPtr;
-  const capture = probe.capture;
-  const describe = probe.describe;
-  const capturePtr = getPtr(capture);
-  const describePtr = getPtr(describe);
+  const describePtr = getPtr(probe.describe);
   /** @type {Map<number, import("./recorder.mjs").StackInfo>} */
   const stacks = new Map();
-  const keys = createStackKeys(pyodide._module);
-  probe.calibrate((expected) => keys.calibrate(expected.toJs()), (address) => keys.forget(address));
-  recorder.captureStack = () => {
+  // Switches and samples keep their own keys: a sample can be taken at the very instruction of a switch (CPython
+  // checks for signals as a call returns), and its stack has no path.
+  const switchKeys = createStackKeys(pyodide._module);
+  const sampleKeys = createStackKeys(pyodide._module);
+  probe.calibrate(
+    (expected) => {
+      const frames = expected.toJs();
+      sampleKeys.calibrate(frames);
+      return switchKeys.calibrate(frames);
+    },
+    (address) => {
+      switchKeys.forget(address);
+      sampleKeys.forget(address);
+    },
+  );
+
+  /**
+   * The stack now, by `keys` or else by asking the probe's `capture` (and, for a stack id never seen, `describe`).
+   * @param {ReturnType<typeof createStackKeys>} keys @param {number} capturePtr
+   * @returns {() => import("./recorder.mjs").StackInfo}
+   */
+  const capturer = (keys, capturePtr) => () => {
     const known = keys.lookup();
     if (known !== undefined) return known;
     const id = callPyObject(capturePtr, []);
@@ -106,5 +122,7 @@ export async function installProbe(pyodide, recorder, control, callPyObject) {
     keys.remember(info);
     return info;
   };
+  recorder.captureStack = capturer(switchKeys, getPtr(probe.capture));
+  recorder.captureSample = capturer(sampleKeys, getPtr(probe.capture_sample));
   return probe;
 }

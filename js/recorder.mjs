@@ -30,6 +30,7 @@ export const now = performance.now.bind(performance);
  * @property {string|null} site
  * @property {string} path
  * @property {string} json the `path`, `stack`, `depth` and `site` fields as JSON text
+ * @property {number} sampleStack its id among the sample stacks, once sampled (0 before)
  *
  * @typedef {object} Writer
  * @property {(event: object) => void} write
@@ -48,7 +49,7 @@ export const now = performance.now.bind(performance);
  */
 export function stackInfo(stack, depth, site, path) {
   const json = `"path":${JSON.stringify(path)},"stack":${JSON.stringify(stack)},"depth":${depth},"site":${JSON.stringify(site)}`;
-  return { stack, depth, site, path, json };
+  return { stack, depth, site, path, json, sampleStack: 0 };
 }
 
 const NO_STACK = stackInfo([], 0, null, "other");
@@ -202,6 +203,12 @@ export class Recorder {
     this.running = null;
     /** Asks the Python probe for the stack at a switch; set once the probe is installed. @type {(() => StackInfo)|null} */
     this.captureStack = null;
+    /** The same for a CPU sample (no path worked out). @type {(() => StackInfo)|null} */
+    this.captureSample = null;
+    /** Whether the stack is being captured now (Python runs meanwhile: a sample due then is skipped). */
+    this.capturing = false;
+    /** The samples not written yet, when sampling. @type {import("./sampler.mjs").SampleColumns|null} */
+    this.samples = null;
   }
 
   /** Trace time now: microseconds since the trace origin. */
@@ -326,12 +333,43 @@ export class Recorder {
 
   /** The Python stack at a switch, or an empty one when the probe is not there (or failed). @returns {StackInfo} */
   stackAtSwitch() {
-    if (this.captureStack === null) return NO_STACK;
+    return this.stackBy(this.captureStack);
+  }
+
+  /**
+   * The Python stack by `capture`, or an empty one when there is none yet, the probe failed, or a stack is being
+   * captured already (the probe's own Python code is running). @param {(() => StackInfo)|null} capture
+   * @returns {StackInfo}
+   */
+  stackBy(capture) {
+    if (capture === null || this.capturing) return NO_STACK;
+    this.capturing = true;
     try {
-      return this.captureStack();
+      return capture();
     } catch {
       return NO_STACK;
+    } finally {
+      this.capturing = false;
     }
+  }
+
+  /**
+   * Record a sample of the Python stack (the sampler calls it while Python runs; `t` is a clock reading). Skipped
+   * when not recording, while a stack is being captured, and outside the program's own frames.
+   * @param {number} t
+   */
+  sampleAt(t) {
+    if (!this.recording || this.capturing || this.samples === null) return;
+    const info = this.stackBy(this.captureSample);
+    if (info.depth === 0) return;
+    this.samples.add(traceUs(t, this.originMs), info, this.current === null ? null : this.current.id);
+  }
+
+  /** Write what is held back before a flush: the lines of the running entries, then the samples taken so far. */
+  writeHeldBack() {
+    this.writeRunningEntries();
+    const batch = this.samples?.takeBatch() ?? null;
+    if (batch !== null) this.writer.write(batch);
   }
 
   /**

@@ -22,6 +22,7 @@ import { TraceFileError } from "./trace-writer.mjs";
  * @property {string[]} mounts host folders mounted at the same path inside Pyodide
  * @property {string[]} wheels absolute paths of wheels to load before the program starts
  * @property {string|null} trace file the trace is streamed to (null: no trace)
+ * @property {number|null} sampleIntervalMs time between two CPU samples (null: no sampling)
  */
 
 /** Write all of `data` to a file descriptor, retrying while a non-blocking pipe is full. */
@@ -90,7 +91,14 @@ async function whileLoadingPyodide(config, load) {
 
 /** What the hook records for this run: the whole program, streamed to `config.trace`. @param {RunConfig} config */
 function traceOptions(config) {
-  return { trace: config.trace ?? undefined, record: config.trace != null, explain: true, program: { argv: config.argv, mode: config.mode } };
+  return {
+    trace: config.trace ?? undefined,
+    record: config.trace != null,
+    explain: true,
+    sample: config.sampleIntervalMs != null,
+    sampleIntervalMs: config.sampleIntervalMs ?? undefined,
+    program: { argv: config.argv, mode: config.mode },
+  };
 }
 
 /**

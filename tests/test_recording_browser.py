@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -38,6 +39,20 @@ time.sleep(0.005)
       filename: "sync.py",
     });
   } catch (error) {}
+  return pyodide.jspiprof.toJSONL();
+};
+window.sampleInPage = async () => {
+  const pyodide = await wrapLoadPyodide(undefined, { sampleIntervalMs: 0.2 })({ indexURL: "/pyodide/" });
+  pyodide.runPython(`
+def churn(n):
+    total = 0
+    for i in range(n):
+        total += i * i % 7
+    return total
+for _ in range(10):
+    churn(90000)
+    churn(30000)
+`, { filename: "cpu.py" });
   return pyodide.jspiprof.toJSONL();
 };
 window.pageReady = true;
@@ -117,3 +132,26 @@ def test_a_full_browser_buffer_counts_what_it_dropped(chromium, page_url: str, t
     assert trace.dropped_count > 0
     kept = len((tmp_path / "page.jsonl").read_text().splitlines())
     assert kept == 1 + 5 + 1  # header, the first 5 events, the dropped line
+
+
+def test_a_browser_page_samples_where_python_spends_its_time(chromium, page_url: str, tmp_path: Path) -> None:
+    chromium.get(page_url)
+    chromium.execute_async_script(
+        "const done = arguments[0]; const wait = () => window.pageReady ? done() : setTimeout(wait, 20); wait();"
+    )
+    text = chromium.execute_async_script("window.sampleInPage().then(arguments[0], (e) => arguments[0]('ERROR ' + e));")
+    assert not text.startswith("ERROR"), text
+    (tmp_path / "page.jsonl").write_text(text)
+    trace = read_trace(tmp_path / "page.jsonl")
+    tops = Counter(
+        (trace.frames[frames[-1]].function, trace.frames[frames[-1]].line)
+        for frames in map(trace.samples.stacks.__getitem__, trace.samples.stack)
+    )
+    assert sum(tops.values()) > 100
+    assert tops.most_common(1)[0][0] == ("churn", 5)
+    callers = Counter(
+        trace.frames[frames[-2]].line
+        for frames in map(trace.samples.stacks.__getitem__, trace.samples.stack)
+        if trace.frames[frames[-1]].function == "churn"
+    )
+    assert abs(callers[8] / (callers[8] + callers[9]) - 0.75) <= 0.05  # churn(90000) at line 8, churn(30000) at 9

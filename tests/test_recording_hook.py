@@ -272,12 +272,12 @@ def test_a_streamed_trace_holds_the_same_events_as_an_in_memory_one(jspiprof_run
         "await asyncio.gather(*(asyncio.sleep(0) for _ in range(5)))\\n"
     )
     body = f"""\
-const inMemory = await wrapLoadPyodide(loadPyodide, {{}})({{ indexURL: pyodide._api.config.indexURL }});
+const inMemory = await wrapLoadPyodide(loadPyodide, {{ sample: false }})({{ indexURL: pyodide._api.config.indexURL }});
 for (const py of [pyodide, inMemory]) await py.runPythonAsync("{program}", {{ filename: "app.py" }});
 inMemory.jspiprof.close(0);
 console.log(JSON.stringify(inMemory.jspiprof.events()));
 """
-    stdout, _ = run_hook_script(jspiprof_runtime, tmp_path, body)
+    stdout, _ = run_hook_script(jspiprof_runtime, tmp_path, body, "{ sample: false }")  # samples are not repeatable
     (tmp_path / "in_memory.jsonl").write_text("".join(json.dumps(event) + "\n" for event in json.loads(stdout)))
     streamed, in_memory = read_trace(tmp_path / "trace.jsonl"), read_trace(tmp_path / "in_memory.jsonl")
 

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 
 from jspiprof.trace import Entry, Frame, Header, Suspension, TraceError, TruncatedTraceWarning, iter_events, read_trace
-from jspiprof.trace.checks import LINE_TYPES, RUNTIME_VALUES
+from jspiprof.trace.checks import LINE_TYPES, RUNTIME_VALUES, Field
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SCHEMA = json.loads((Path(__file__).parent.parent / "docs" / "trace-schema.json").read_text())
@@ -120,23 +120,29 @@ def test_a_missing_or_empty_file_is_a_trace_error(tmp_path: Path) -> None:
 SCHEMA_TYPES = {"integer": "integer", "number": "number", "string": "string", "boolean": "boolean", "object": "object"}
 
 
+def assert_describes(described: dict[str, object], rule: Field, where: str) -> None:
+    """`described` (a field's schema) allows exactly what `rule` allows: its JSON type, values, bounds and items."""
+    if rule.values is not None:
+        assert described.get("enum") == list(rule.values), where
+    elif rule.json_type == "list":
+        assert described["type"] == "array" and rule.items is not None, where
+        assert_describes(described["items"], rule.items, f"{where}[]")
+    else:
+        types = [SCHEMA_TYPES[rule.json_type], "null"] if rule.nullable else SCHEMA_TYPES[rule.json_type]
+        assert described["type"] == types, where
+    bounds = (rule.minimum, 2**53) if rule.bounded else (None, None)
+    assert (described.get("minimum"), described.get("maximum")) == bounds, where
+
+
 def test_the_schema_allows_exactly_the_values_the_reader_checks() -> None:
+    assert set(SCHEMA["$defs"]) == set(LINE_TYPES)
     for kind, line_type in LINE_TYPES.items():
         properties = SCHEMA["$defs"][kind]["properties"]
         for name, rule in line_type.fields.items():
             described = properties[name]
-            where = f"{kind}.{name}"
             if "const" in described:  # the header's schema and version: checked before its fields
                 continue
-            if rule.values is not None:
-                assert described.get("enum") == list(rule.values), where
-            elif rule.json_type == "list":
-                assert described["type"] == "array" and described["items"] == {"type": "integer"}, where
-            else:
-                types = [SCHEMA_TYPES[rule.json_type], "null"] if rule.nullable else SCHEMA_TYPES[rule.json_type]
-                assert described["type"] == types, where
-            bounds = (0, 2**53) if rule.bounded else (None, None)
-            assert (described.get("minimum"), described.get("maximum")) == bounds, where
+            assert_describes(described, rule, f"{kind}.{name}")
     runtime = SCHEMA["$defs"]["header"]["properties"]["runtime"]["properties"]
     for name, values in RUNTIME_VALUES.items():
         assert runtime[name] == ({"enum": list(values)} if values else {"type": "string"}), name

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jspiprof.analysis.cpu import callers_of, cpu_profile
 from jspiprof.analysis.groups import Groups
+from jspiprof.analysis.stats import time_accounting
 from jspiprof.analysis.tables import Columns, Tables
 
 HOT_LOOP_MIN_COUNT = 100
@@ -31,6 +33,15 @@ DEEP_MIN_COUNT = 10
 alone is not enough: since Python 3.11 a Python-to-Python call uses no C stack (measured under Node 26: 200
 `time.sleep(0)` 300 frames deep resume as fast as 4 frames deep); C stack grows only through C calls
 (C extensions, callbacks, `__init__` via type calls, JS->Python re-entry)."""
+
+
+CPU_MIN_SAMPLES = 20
+"""A CPU hot spot needs at least this many samples in the trace (fewer say little about where time goes)..."""
+CPU_MIN_SHARE = 0.3
+"""...and one function on top of the stack in at least this share of them, or else Python running for at least
+CPU_DOMINATES of the run with the user's own function hottest: a loop of tiny switches spreads its samples over the
+event loop's functions (the hottest ~15-25%), which is no hot spot to fix."""
+CPU_DOMINATES = 0.5
 
 
 @dataclass
@@ -237,6 +248,8 @@ def sleep_polling(tables: Tables, hot_sites: list[HotSite]) -> list[Insight]:
         if size < POLLING_MIN_COUNT:
             continue
         rows = sleeps[groups.order[start : start + size]]
+        if len(np.unique(suspensions["depth"][rows])) > 1:
+            continue  # sleeps at one line from several depths: a recursion that sleeps, not a loop that polls
         entry, site = int(entry_ids[rows[0]]), str(sites[site_code[rows[0]]])
         interval = float(np.median(suspensions["wait_us"][rows]))
         gaps = starts_us[rows][1:] - ends_us[rows][:-1]
@@ -248,8 +261,11 @@ def sleep_polling(tables: Tables, hot_sites: list[HotSite]) -> list[Insight]:
         starts = start_in_time[first:last]
         after_first_sleep = first + np.searchsorted(starts, starts_us[rows].min(), "right")
         before_last_end = first + np.searchsorted(starts, ends_us[rows].max(), "left")
-        inside = site_code[in_time[after_first_sleep:before_last_end]]
-        others = np.bincount(inside[inside != site_code[rows[0]]], minlength=len(sites))  # the waits between the sleeps
+        inside = in_time[after_first_sleep:before_last_end]
+        between = inside[site_code[inside] != site_code[rows[0]]]  # the waits between the sleeps
+        if float(np.median(gaps)) >= interval and suspensions["switch_us"][between].sum() < 0.5 * gaps.sum():
+            continue  # the sleeps pause between runs of work (mostly running Python), no check is repeated quickly
+        others = np.bincount(site_code[between], minlength=len(sites))
         evidence = [
             f"{size:,} time.sleep suspensions at {site} in entry {entry}, median {_ms(interval)} each, "
             f"{_ms(suspensions['wait_us'][rows].sum())} slept in total, "
@@ -320,6 +336,48 @@ def deep_stacks(tables: Tables) -> list[Insight]:
     return found
 
 
+def cpu_hot_spot(tables: Tables, running_us: float) -> list[Insight]:
+    """The function that runs on top of the stack in most CPU samples, with its hottest line and its callers
+    (`running_us`: the run's running-Python time)."""
+    profile = cpu_profile(tables)
+    if profile.samples < CPU_MIN_SAMPLES:
+        return []
+    hottest = profile.functions.iloc[0]
+    at_stake = float(hottest.self_us)
+    if not _worth_it(tables, at_stake):
+        return []
+    name, file = str(hottest.function), str(hottest.file)
+    share = at_stake / profile.python_us
+    dominates = running_us >= CPU_DOMINATES * tables.duration_us and not hottest.library
+    if share < CPU_MIN_SHARE and not dominates:
+        return []
+    lines = profile.lines[profile.lines["function"] == name]
+    line = lines[lines["site"].str.startswith(f"{file}:")].iloc[0]
+    evidence = [
+        f"{name} ({file}) is on top of the stack in {share:.0%} of the {profile.samples:,} CPU samples "
+        f"({_ms(at_stake)} of {_ms(profile.python_us)} sampled Python time); "
+        f"{hottest.total_us / profile.python_us:.0%} with what it calls",
+        f"{line.self_us / at_stake:.0%} of it at {line.site}",
+    ]
+    callers = callers_of(tables, name, file)
+    if len(callers) > 1:
+        shares = ", ".join(f"{row.caller} {row.self_us / at_stake:.0%}" for row in callers.head(5).itertuples())
+        evidence.append(f"called from several places: {shares}")
+    return [
+        Insight(
+            kind="cpu-hot-spot",
+            title=f"CPU hot spot: {name} takes {share:.0%} of Python time",
+            site=str(line.site),
+            evidence=evidence,
+            at_stake_us=at_stake,
+            estimate="the sampled time with this function on top of the stack (its own code, not what it calls)",
+            suggestion=f"Make {name} cheaper (start at {line.site}) or call it less often"
+            + (" from its busiest callers" if len(callers) > 1 else "")
+            + ": cache results, move work out of the loop, or use a builtin or a vectorised library for it.",
+        )
+    ]
+
+
 def insights(tables: Tables) -> list[Insight]:
     """Every insight the trace supports, largest time at stake first."""
     hot_sites = _hot_sites(tables.arrays.suspensions)
@@ -328,6 +386,7 @@ def insights(tables: Tables) -> list[Insight]:
         *hot_loops(tables, hot_sites),
         *sleep_polling(tables, hot_sites),
         *deep_stacks(tables),
+        *cpu_hot_spot(tables, time_accounting(tables).running_us),
     ]
     return sorted(found, key=lambda insight: insight.at_stake_us, reverse=True)
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from jspiprof.analysis.groups import Groups, sums_at
+from jspiprof.analysis.groups import Groups, rows_of, sums_at
 from jspiprof.analysis.tables import Columns, Tables
 
 CHAINS_WORTH = 0.75
@@ -139,7 +139,8 @@ def frame_spans(tables: Tables, pieces: Mapping[str, Any]) -> Columns:
     entry whose stacks share the same functions from the outermost frame down to it (lines may differ).
 
     `pieces` are suspensions (`single_pieces`, or merged ones) with entry, stack_id, start_us, end_us and count.
-    Columns: entry, depth (1 = outermost), frame (id of its first frame), start_us, end_us, count. For
+    Columns: entry, depth (1 = outermost), frame (id of its first frame), first_line and last_line (the lowest and
+    highest line of the function it was at: a span can cover calls from several lines), start_us, end_us, count. For
     single suspensions the spans of an entry nest: a deeper span lies within a shallower one.
     """
     prefixes = _Prefixes.of(tables)
@@ -162,10 +163,15 @@ def frame_spans(tables: Tables, pieces: Mapping[str, Any]) -> Columns:
     order = np.argsort(_ranks(entry[seq]) * (int(depth.max(initial=0)) + 1) + depth, kind="stable")
     starts = np.flatnonzero(~continues[order])
     seq, row, depth = seq[order], row[order], depth[order]
+    frames = tables.arrays.frames
+    known = rows_of(frames["id"], prefixes.frame[row])
+    lines = np.where(known >= 0, frames["line"][known] if len(known) else 0, 0)
     return {
         "entry": _reduced(entry[seq], starts, "first"),
         "depth": _reduced(depth, starts, "first"),
         "frame": _reduced(prefixes.frame[row], starts, "first"),
+        "first_line": _reduced(lines, starts, "min"),
+        "last_line": _reduced(lines, starts, "max"),
         "start_us": _reduced(start[seq], starts, "min"),
         "end_us": _reduced(end[seq], starts, "max"),
         "count": _reduced(count[seq], starts, "sum"),

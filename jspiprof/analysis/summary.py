@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from jspiprof.analysis.cpu import cpu_summary
 from jspiprof.analysis.insights import Insight
 from jspiprof.analysis.stats import kind_table, site_table, time_accounting, wait_table
 from jspiprof.analysis.tables import Tables
@@ -63,6 +64,7 @@ def summary(tables: Tables, insights: list[Insight] | None = None) -> dict[str, 
     `sites` is sorted by total wait, largest first; each has site, count, wait_ms_total, wait_ms_mean,
     wait_ms_p50, wait_ms_p95, wait_ms_p99, wait_ms_max, resume_ms_total, max_depth, stack_bytes_max, paths.
     With `insights`, they are listed too (kind, title, site, at_stake_ms, evidence, suggestion).
+    `cpu` is where running Python's time went, from the CPU samples (`jspiprof.analysis.cpu.cpu_summary`).
     """
     suspensions = tables.arrays.suspensions
     accounting = time_accounting(tables)
@@ -79,6 +81,7 @@ def summary(tables: Tables, insights: list[Insight] | None = None) -> dict[str, 
         "other_ms": _ms(accounting.other_us),
         "dropped": tables.dropped,
         "complete": tables.finished,
+        "cpu": cpu_summary(tables, accounting.running_us),
         "sites": _sites(tables),
         "paths": _paths(tables),
         "kinds": _kinds(tables),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -12,6 +12,7 @@ import pandas as pd
 
 from jspiprof.analysis.groups import rows_of
 from jspiprof.trace import Header, Trace
+from jspiprof.trace.samples import SampleColumns
 
 LIBRARY_SITE = "(library code)"
 """The site shown for suspensions whose stack holds only library frames (the trace's `site` is null)."""
@@ -49,6 +50,7 @@ class Tables:
     - `stacks`: the distinct Python stacks (frame ids, outermost first); `stack_id` indexes this list.
     - `start_us`, `end_us`: the run's window, from the first entry's start to the end of the trace.
     - `dropped`: events lost by the recorder; `finished`: the trace has its `end` line.
+    - `samples`: the CPU samples, as the trace holds them (`jspiprof.analysis.cpu` sums them up).
     """
 
     arrays: Arrays
@@ -58,6 +60,7 @@ class Tables:
     dropped: int
     finished: bool
     header: Header
+    samples: SampleColumns = field(default_factory=SampleColumns)
 
     @cached_property
     def suspensions(self) -> pd.DataFrame:
@@ -219,4 +222,5 @@ def tables(trace: Trace) -> Tables:
         dropped,
         trace.end is not None,
         trace.header,
+        trace.samples,
     )

@@ -24,11 +24,13 @@ def refuse_overwriting(output: Path, trace_path: Path) -> None:
 @trace_argument
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 def stats(trace_path: Path, as_json: bool) -> None:
-    """Print a trace's numbers: suspensions, failed switches, waits per site, time accounting and insights.
+    """Print a trace's numbers: suspensions, failed switches, waits per site, time accounting, CPU time by function
+    and line (from the samples) and insights.
 
     With --json: one object with suspensions, failed_switches, total_wait_ms, entries (kind -> count),
     sites (largest total wait first; site, count, wait_ms_total/mean/p50/p95/p99/max, max_depth, ...),
-    paths, kinds, running/suspended/other ms and insights.
+    paths, kinds, running/suspended/other ms, cpu (samples, interval_ms, python_ms, functions by self time with
+    self_ms/total_ms, lines, long_gaps) and insights.
     """
     tables, _ = read_tables(trace_path)
     result = summary(tables, insights(tables))
@@ -57,7 +59,9 @@ def report_command(trace_path: Path, output: Path | None) -> None:
     click.echo(f"report written to {output}", err=True)
 
 
-_EXPORTERS = {"chrome": (chrome.write, ".chrome.json"), "speedscope": (speedscope.write, ".speedscope.json")}
+_EXPORTERS = {"chrome": (chrome.write, ".perfetto.json"), "speedscope": (speedscope.write, ".speedscope.json")}
+"""Each format's writer and default suffix. Not `.chrome.json`: speedscope takes such a file for a DevTools timeline
+(it picks its importer by name) and fails to open it."""
 
 
 @click.command()
@@ -74,7 +78,7 @@ _EXPORTERS = {"chrome": (chrome.write, ".chrome.json"), "speedscope": (speedscop
     "-o",
     "--output",
     type=click.Path(path_type=Path),
-    help="File (parquet: folder) to write [default: TRACE with .chrome.json / .speedscope.json / .parquet].",
+    help="File (parquet: folder) to write [default: TRACE with .perfetto.json / .speedscope.json / .parquet].",
 )
 def export(trace_path: Path, format_: str, output: Path | None) -> None:
     """Export a trace to a format that existing viewers open (Perfetto, chrome://tracing, speedscope), or to Parquet

@@ -89,6 +89,16 @@ def _program(script_and_args: tuple[str, ...], code: str | None, module: str | N
     help="Record the stack switches into this trace file (overwritten).",
 )
 @click.option("--no-trace", is_flag=True, help="Record nothing: just run the program.")
+@click.option(
+    "--sample-interval",
+    "sample_interval_ms",
+    metavar="MS",
+    type=click.FloatRange(min=0.05),
+    default=1.0,
+    show_default=True,
+    help="Sample the Python stack every MS milliseconds while Python runs (CPU time by function and line).",
+)
+@click.option("--no-sample", is_flag=True, help="Take no CPU samples (record only switches and entries).")
 @HOME_OPTION
 @click.argument("script_and_args", nargs=-1, type=click.UNPROCESSED, metavar="[SCRIPT] [ARGS]...")
 def run(
@@ -99,6 +109,8 @@ def run(
     node: Path | None,
     trace_path: Path,
     no_trace: bool,
+    sample_interval_ms: float,
+    no_sample: bool,
     home: Path | None,
     script_and_args: tuple[str, ...],
 ) -> None:
@@ -116,6 +128,8 @@ def run(
       traceback and gives 1.
     - Ctrl-C or SIGTERM stops Node; no process is left behind.
     - Node and Pyodide are installed into the cache on first use (see `jspiprof setup`).
+    - While Python runs, its stack is sampled every millisecond (--sample-interval, --no-sample): CPU
+      time by function and line, on the same timeline as the switches.
     - Every stack switch, entry and failed switch is streamed to the trace (-o, default
       ./jspiprof-trace.jsonl; docs/trace-format.md); at exit its path and a summary go to stderr.
       A crash or SIGTERM still leaves a readable trace.
@@ -133,6 +147,7 @@ def run(
         raise click.ClickException(str(problem)) from None
     if not no_trace:
         config.trace = str(trace_path.resolve())
+        config.sampleIntervalMs = None if no_sample else sample_interval_ms
     status = run_in_node(config, runtime)
     if not no_trace:
         _print_trace_summary(trace_path)

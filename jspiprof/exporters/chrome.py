@@ -3,6 +3,8 @@
 One process; one track (thread) per entry. On each track: the entry as a slice, the Python frames live
 across its suspensions as nested slices, each suspension as a slice (`suspended: PATH`) with its resume
 delay as a child slice, a flow arrow from the suspension to its resume, and failed switches as instant events.
+Each entry with CPU samples gets a second track below it ("sampled Python"): the sampled frames as nested slices
+(`jspiprof.analysis.cpu.sampled_spans`), a slice spanning the samples of one frame in a row.
 """
 
 from __future__ import annotations
@@ -15,12 +17,26 @@ import pandas as pd
 
 from jspiprof import __version__
 from jspiprof.analysis import Tables
+from jspiprof.analysis.cpu import sampled_spans
 from jspiprof.analysis.spans import frame_spans, single_pieces
 from jspiprof.analysis.tables import Columns
 from jspiprof.render import strict_json
 
 PID = 1
 NO_ENTRY_TID = 0
+SAMPLED_TID = 1_000_000_000
+"""Added to an entry's track id for its track of sampled Python frames (NO_ENTRY_TID: outside any entry)."""
+
+
+TICKS_PER_US = 1024
+"""Times are written as multiples of 1/1024 µs: binary fractions, so a viewer's ts + dur is exact and a slice that
+ends with its parent ends exactly with it (decimal fractions left some ~1e-10 µs after their parent)."""
+
+
+def _span(start_us: float, end_us: float) -> dict[str, float]:
+    """The `ts` and `dur` of a slice from `start_us` to `end_us`, exact in binary floating point."""
+    ts = round(start_us * TICKS_PER_US) / TICKS_PER_US
+    return {"ts": ts, "dur": round(end_us * TICKS_PER_US) / TICKS_PER_US - ts}
 
 
 def _rows(columns: Columns, names: list[str]) -> Iterator[dict[str, Any]]:
@@ -58,8 +74,7 @@ def _entry_events(tables: Tables) -> Iterator[dict[str, Any]]:
             "name": _entry_name(entry["kind"], entry["name"]),
             "pid": PID,
             "tid": entry["id"],
-            "ts": float(entry["start_us"]),
-            "dur": float(entry["duration_us"]),
+            **_span(float(entry["start_us"]), float(entry["start_us"] + entry["duration_us"])),
             "args": {
                 "caller": _clean(entry["caller"]),
                 "parent": _clean(entry["parent"]),
@@ -75,18 +90,20 @@ def _frame_events(tables: Tables) -> Iterator[dict[str, Any]]:
     frames = tables.arrays.frames
     frame_of_id = {frame["id"]: frame for frame in _rows(frames, ["id", "function", "library", "file", "line"])}
     spans = frame_spans(tables, single_pieces(tables))
-    for span in _rows(spans, ["entry", "depth", "frame", "start_us", "end_us", "count"]):
+    for span in _rows(spans, ["entry", "depth", "frame", "first_line", "last_line", "start_us", "end_us", "count"]):
         frame = frame_of_id[span["frame"]]
+        location = f"{frame['file']}:{frame['line']}"
+        if span["first_line"] != span["last_line"]:  # calls from several lines of the function: name them all
+            location = f"{frame['file']}:{span['first_line']}-{span['last_line']}"
         yield {
             "ph": "X",
             "cat": "library" if frame["library"] else "python",
             "name": str(frame["function"]),
             "pid": PID,
             "tid": span["entry"],
-            "ts": float(span["start_us"]),
-            "dur": float(span["end_us"] - span["start_us"]),
+            **_span(float(span["start_us"]), float(span["end_us"])),
             "args": {
-                "location": f"{frame['file']}:{frame['line']}",
+                "location": location,
                 "depth": span["depth"],
                 "suspensions": span["count"],
             },
@@ -112,16 +129,16 @@ _SUSPENSION_COLUMNS = [
 def _suspension_events(tables: Tables) -> Iterator[dict[str, Any]]:
     """Each suspension as a slice with its resume delay as a child slice, and an arrow from suspend to resume."""
     for suspension in _rows(tables.arrays.suspensions, _SUSPENSION_COLUMNS):
-        tid, start = suspension["entry"], suspension["start_us"]
-        wait, resume = suspension["wait_us"], suspension["resume_us"]
+        tid, start = suspension["entry"], float(suspension["start_us"])
+        wait, resume = float(suspension["wait_us"]), float(suspension["resume_us"])
+        suspended, resumed = _span(start, start + wait + resume), _span(start + wait, start + wait + resume)
         yield {
             "ph": "X",
             "cat": "suspension",
             "name": f"suspended: {suspension['path']}",
             "pid": PID,
             "tid": tid,
-            "ts": start,
-            "dur": wait + resume,
+            **suspended,
             "args": {
                 "site": _clean(suspension["site"]),
                 "wait_us": wait,
@@ -133,10 +150,10 @@ def _suspension_events(tables: Tables) -> Iterator[dict[str, Any]]:
                 "error": _clean(suspension["error"]),
             },
         }
-        yield {"ph": "X", "cat": "resume", "name": "resume", "pid": PID, "tid": tid, "ts": start + wait, "dur": resume}
+        yield {"ph": "X", "cat": "resume", "name": "resume", "pid": PID, "tid": tid, **resumed}
         flow = {"cat": "switch", "name": "suspend → resume", "id": suspension["id"], "pid": PID, "tid": tid}
-        yield {"ph": "s", **flow, "ts": start}
-        yield {"ph": "f", "bp": "e", **flow, "ts": start + wait}
+        yield {"ph": "s", **flow, "ts": suspended["ts"]}
+        yield {"ph": "f", "bp": "e", **flow, "ts": resumed["ts"]}
 
 
 def _failed_switch_events(tables: Tables) -> Iterator[dict[str, Any]]:
@@ -160,12 +177,37 @@ def _failed_switch_events(tables: Tables) -> Iterator[dict[str, Any]]:
         }
 
 
+def _sampled_events(tables: Tables) -> Iterator[dict[str, Any]]:
+    """The tracks of sampled Python frames: their names, then their slices."""
+    frames = tables.arrays.frames
+    frame_of_id = {frame["id"]: frame for frame in _rows(frames, ["id", "function", "library", "file", "line"])}
+    spans = sampled_spans(tables)
+    for entry in spans["entry"].unique().tolist():
+        tid = SAMPLED_TID + max(entry, NO_ENTRY_TID)
+        name = f"entry {entry}: sampled Python" if entry > NO_ENTRY_TID else "sampled Python outside any entry"
+        yield {"ph": "M", "name": "thread_name", "pid": PID, "tid": tid, "args": {"name": name}}
+        sort_index = max(entry, NO_ENTRY_TID)
+        yield {"ph": "M", "name": "thread_sort_index", "pid": PID, "tid": tid, "args": {"sort_index": sort_index}}
+    for entry, depth, frame_id, start, end, samples in spans.itertuples(index=False):
+        frame = frame_of_id[frame_id]
+        yield {
+            "ph": "X",
+            "cat": "cpu,library" if frame["library"] else "cpu,python",
+            "name": str(frame["function"]),
+            "pid": PID,
+            "tid": SAMPLED_TID + max(int(entry), NO_ENTRY_TID),
+            **_span(float(start), float(end)),
+            "args": {"location": f"{frame['file']}:{frame['line']}", "depth": int(depth), "samples": int(samples)},
+        }
+
+
 def events(tables: Tables, program: str) -> Iterator[dict[str, Any]]:
     """The trace events, metadata first, then slices, flows and instants."""
     yield {"ph": "M", "name": "process_name", "pid": PID, "tid": NO_ENTRY_TID, "args": {"name": f"jspiprof: {program}"}}
     yield from _entry_events(tables)
     yield from _frame_events(tables)
     yield from _suspension_events(tables)
+    yield from _sampled_events(tables)
     yield from _failed_switch_events(tables)
 
 

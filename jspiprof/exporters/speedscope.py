@@ -1,8 +1,9 @@
 """The speedscope file format (https://www.speedscope.app/file-format-schema.json).
 
-Profiles: "wait by stack" and "running before each switch" (sampled: one sample per suspension, weighted
-in µs, the suspension's path as the innermost frame), then one evented profile per entry with suspensions,
-showing its Python frames and suspensions in time order.
+Profiles: "CPU" when the trace has CPU samples (sampled: the Python stack at each sample, in time order, each
+weighing one sampling interval; the one shown first), "wait by stack" and "running before each switch" (sampled: one
+sample per suspension, weighted in µs, the suspension's path as the innermost frame), then one evented profile per
+entry with suspensions, showing its Python frames and suspensions in time order.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def document(tables: Tables, program: str) -> dict[str, Any]:
     ]
     # unknown (no entry): counted as none, as the flame graph does
     running = np.nan_to_num(running_before_switch(tables), nan=0.0)
-    profiles: list[dict[str, Any]] = [
+    profiles: list[dict[str, Any]] = _cpu_profiles(tables, python) + [
         {
             "type": "sampled",
             "name": "wait by stack",
@@ -128,6 +129,26 @@ def document(tables: Tables, program: str) -> dict[str, Any]:
         "shared": {"frames": frames},
         "profiles": profiles,
     }
+
+
+def _cpu_profiles(tables: Tables, python: dict[int, int]) -> list[dict[str, Any]]:
+    """The CPU samples as one sampled profile (none when the trace has no samples)."""
+    samples = tables.samples
+    if not len(samples):
+        return []
+    stacks = {stack_id: [python[frame] for frame in frames] for stack_id, frames in samples.stacks.items()}
+    interval = float(samples.interval_us)
+    return [
+        {
+            "type": "sampled",
+            "name": f"CPU: running Python, sampled every {interval / 1000:g} ms",
+            "unit": "microseconds",
+            "startValue": float(samples.time_us[0]),
+            "endValue": float(samples.time_us[-1]) + interval,
+            "samples": [stacks[stack_id] for stack_id in samples.stack],
+            "weights": [interval] * len(samples),
+        }
+    ]
 
 
 def write(tables: Tables, out: TextIO, program: str) -> None:

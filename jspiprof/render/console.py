@@ -51,6 +51,7 @@ def render(summary: dict[str, Any], top: int = TOP_SITES) -> str:
         f"({100 * summary['running_ms'] / window:.0f}%) + suspended {summary['suspended_ms']:,.1f} ms "
         f"({100 * summary['suspended_ms'] / window:.0f}%) + other {summary['other_ms']:,.1f} ms "
         f"({100 * summary['other_ms'] / window:.0f}%)",
+        *_cpu_lines(summary["cpu"], TOP_SITES),
         *_warnings(summary),
     ]
     sites = summary["sites"][:top]
@@ -94,3 +95,49 @@ def render_at_exit(summary: dict[str, Any], top: int = TOP_SITES_AT_EXIT) -> str
             f"  {site['wait_ms_total']:>10,.1f} ms  {site['count']:>5,}x  {printable(site['site'])}" for site in sites
         ]
     return "\n".join(lines + _warnings(summary))
+
+
+def _cpu_lines(cpu: dict[str, Any], top: int) -> list[str]:
+    """Where running Python's time went, from the CPU samples (nothing when the trace has none)."""
+    if not cpu["samples"]:
+        return []
+    explained = "" if cpu["explained"] is None else f" ({100 * cpu['explained']:.0f}% of running Python)"
+    lines = [
+        "",
+        f"CPU: {cpu['samples']:,} samples every {cpu['interval_ms']:g} ms = {cpu['python_ms']:,.1f} ms{explained}",
+    ]
+    python_ms = cpu["python_ms"] or 1
+    lines += _table(
+        ["function", "self ms", "self %", "total ms", "file"],
+        [
+            [
+                printable(f["function"]),
+                f"{f['self_ms']:,.1f}",
+                f"{100 * f['self_ms'] / python_ms:.0f}%",
+                f"{f['total_ms']:,.1f}",
+                printable(f["file"]),
+            ]
+            for f in cpu["functions"][:top]
+        ],
+    )
+    lines += ["", "hottest lines:"]
+    lines += _table(
+        ["line", "function", "self ms", "self %"],
+        [
+            [
+                printable(line["site"]),
+                printable(line["function"]),
+                f"{line['self_ms']:,.1f}",
+                f"{100 * line['self_ms'] / python_ms:.0f}%",
+            ]
+            for line in cpu["lines"][:top]
+        ],
+    )
+    gaps = cpu["long_gaps"]
+    if gaps["count"]:
+        lines.append(
+            f"{gaps['count']:,} gaps between samples of over 10 intervals ({gaps['ms']:,.1f} ms, the longest "
+            f"{gaps['longest_ms']:,.1f} ms after {printable(gaps['longest_at'])}): "
+            "a long C call, or the machine was busy"
+        )
+    return lines

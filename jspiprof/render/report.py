@@ -17,8 +17,9 @@ import pandas as pd
 import plotly
 
 from jspiprof.analysis import Insight, Tables, time_accounting
+from jspiprof.analysis.cpu import CpuProfile, cpu_profile
 from jspiprof.analysis.stats import StatsTable, kind_table, site_table, wait_table
-from jspiprof.render import views
+from jspiprof.render import cpu_views, views
 from jspiprof.render.html_table import html_table
 from jspiprof.render.output_file import written_whole
 from jspiprof.trace import Header
@@ -50,18 +51,22 @@ def _ms(us: float) -> str:
 
 
 def _table(table: StatsTable, empty: str) -> str:
-    """The first MAX_TABLE_ROWS rows of `table`, its *_us columns as *_ms."""
+    """The first MAX_TABLE_ROWS rows of `table` under readable headers ("wait total (ms)"), its *_us columns in ms."""
     rows = len(table.index)
     if not rows:
         return f'<p class="none">{html.escape(empty)}</p>'
     in_ms = {}
     for name, values in table.columns.items():
-        if name.endswith("_us"):
-            in_ms[name.removesuffix("_us") + "_ms"] = values[:MAX_TABLE_ROWS] / 1000
-        else:
-            in_ms[name] = values[:MAX_TABLE_ROWS]
+        in_ms[_header(name)] = values[:MAX_TABLE_ROWS] / 1000 if name.endswith("_us") else values[:MAX_TABLE_ROWS]
     note = f'<p class="meta">First {MAX_TABLE_ROWS:,} of {rows:,} rows.</p>' if rows > MAX_TABLE_ROWS else ""
     return html_table(table.index[:MAX_TABLE_ROWS], in_ms) + note
+
+
+def _header(name: str) -> str:
+    """A column's header: words instead of underscores, the unit last ("wait_p95_us" -> "wait p95 (ms)")."""
+    if name.endswith("_us"):
+        return f"{name[:-3].replace('_', ' ')} (ms)"
+    return name.replace("_", " ")
 
 
 def _failed_table(tables: Tables) -> StatsTable:
@@ -236,8 +241,19 @@ def _page(tables: Tables, insights: list[Insight], title: str) -> Iterator[bytes
         ]
     ).encode()
     yield from _figure(1, views.flame_chart_spec(tables))
-    yield b"<h2>Flame graphs</h2>"
+    profile = cpu_profile(tables)
+    yield _cpu_section(profile, accounting.running_us).encode()
+    if profile.samples:
+        yield from _figure(6, cpu_views.cpu_flame_graph_spec(tables, profile))
+        yield (
+            "<h3>Functions (largest self time first)</h3>"
+            + _table(cpu_views.function_table(profile), "")
+            + "<h3>Lines</h3>"
+            + _table(cpu_views.line_table(profile), "")
+        ).encode()
+    yield b"<h2>Flame graphs of the switches</h2>"
     yield from _figure(2, views.flame_graph_spec(tables, "wait"))
+    yield b'<p class="meta">Secondary: the running time between switches, charged to the stack at the next switch.</p>'
     yield from _figure(3, views.flame_graph_spec(tables, "running"))
     yield b"<h2>Waits</h2>"
     yield from _figure(4, views.wait_histogram_spec(tables))
@@ -257,6 +273,29 @@ def _page(tables: Tables, insights: list[Insight], title: str) -> Iterator[bytes
         ).encode()
         + b"</body></html>"
     )
+
+
+def _cpu_section(profile: CpuProfile, running_us: float) -> str:
+    """The heading of the CPU part and what the samples explain (or that there are none)."""
+    head = "<h2>CPU: where running Python's time went (sampled)</h2>"
+    if not profile.samples:
+        return (
+            head
+            + '<p class="none">No CPU samples: the trace was recorded without sampling, or Python ran too briefly.</p>'
+        )
+    explained = f" ({100 * profile.python_us / running_us:.0f}% of running Python)" if running_us > 0 else ""
+    text = (
+        f"{profile.samples:,} samples, one every {profile.interval_us / 1000:g} ms: {_ms(profile.python_us)} of Python "
+        f"running{explained}."
+    )
+    gaps = profile.long_gaps
+    if gaps.count:
+        text += (
+            f" {gaps.count:,} gaps between samples were longer than 10 intervals ({_ms(gaps.total_us)} in all, the "
+            f"longest {_ms(gaps.longest_us)} ending in {gaps.longest_at}): a long C call, or the machine was busy; "
+            "they are not in the split below."
+        )
+    return head + f'<p class="meta">{html.escape(text)}</p>'
 
 
 def render(tables: Tables, insights: list[Insight], title: str) -> str:

@@ -21,6 +21,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from jspiprof.analysis import Tables, running_before_switch
+from jspiprof.analysis.cpu import sampled_spans
 from jspiprof.analysis.groups import Groups, rows_of
 from jspiprof.analysis.spans import column_spans, frame_spans, single_pieces
 from jspiprof.analysis.tables import Columns
@@ -46,6 +47,8 @@ PATH_COLORS = {
     "other": "#7f7f7f",
 }
 USER_COLOR, LIBRARY_COLOR, ENTRY_COLOR = "#1f77b4", "#aec7e8", "#2ca02c"
+SAMPLED_USER_COLOR, SAMPLED_LIBRARY_COLOR = "#ff9f1c", "#ffd8a8"
+"""Sampled frames (Python running between switches), apart from the frames live across suspensions."""
 ROW_PX = 18
 NO_TRACE_NAME = {"namelength": 0}
 """A hover label without the trace's name beside it (as `<extra></extra>` in a hovertemplate, without a "</" that a
@@ -134,16 +137,18 @@ def _segments(
     return segments
 
 
-def _tracks(tables: Tables) -> tuple[np.ndarray, float, list[tuple[float, str]]]:
+def _tracks(tables: Tables, sampled: pd.DataFrame) -> tuple[np.ndarray, float, list[tuple[float, str]]]:
     """The row offset of each entry's track (NaN for entries on the shared track), the shared track's row, and the
-    track labels."""
+    track labels. Entries with suspensions or sampled frames (`sampled`: `sampled_spans`) get tracks."""
     entries, suspensions = tables.arrays.entries, tables.arrays.suspensions
     ids, durations, starts = entries["id"], entries["duration_us"], entries["start_us"]
-    groups = Groups.by(np.maximum(rows_of(ids, suspensions["entry"]), -1))
+    entry_ids = np.concatenate([suspensions["entry"], sampled["entry"].to_numpy(dtype=np.int64)])
+    depths = np.concatenate([suspensions["depth"], sampled["depth"].to_numpy(dtype=np.int64) + 1])
+    groups = Groups.by(np.maximum(rows_of(ids, entry_ids), -1))
     deepest = np.zeros(len(ids), dtype=np.int64)
-    deepest[groups.keys] = groups.max(suspensions["depth"])
+    deepest[groups.keys] = groups.max(depths)
     longest_first = groups.keys[np.argsort(-durations[groups.keys], kind="stable")]
-    candidates = longest_first[:MAX_TRACKS]  # the longest entries with suspensions...
+    candidates = longest_first[:MAX_TRACKS]  # the longest entries with suspensions or samples...
     tracked = candidates[np.argsort(starts[candidates], kind="stable")]  # ...in time order
     offset, labels, row = np.full(len(ids), np.nan), [], 0
     names, kinds = entries["name"].tolist(), entries["kind"].tolist()
@@ -158,12 +163,17 @@ def _tracks(tables: Tables) -> tuple[np.ndarray, float, list[tuple[float, str]]]
 
 
 def flame_chart_spec(tables: Tables) -> FigureSpec:
-    """Entries, the Python frames live at their suspensions (by depth) and the suspensions themselves, over time.
+    """Entries, the Python frames live at their suspensions (by depth), the suspensions themselves and, between
+    them, the Python frames the CPU samples saw running, over time.
 
-    One track per entry (entries without suspensions share the last track). Times are ms from the first entry.
+    One track per entry (entries without suspensions or samples share the last track). Times are ms from the first
+    entry.
     """
     column_us = max(tables.duration_us, 1.0) / COLUMNS
-    offset, shared, labels = _tracks(tables)
+    sampled = sampled_spans(tables)
+    if len(sampled) > SPAN_BUDGET:  # the longest runs only: shorter ones are thinner than a time column
+        sampled = sampled[sampled["end_us"] - sampled["start_us"] >= column_us]
+    offset, shared, labels = _tracks(tables, sampled)
     entries = tables.arrays.entries
     ids = entries["id"]
 
@@ -223,6 +233,31 @@ def flame_chart_spec(tables: Tables) -> FigureSpec:
                 ),
             }
         )
+    sampled_rows = rows(sampled["entry"].to_numpy(dtype=np.int64)) + sampled["depth"].to_numpy()
+    sampled_frames = sampled["frame"].to_numpy()
+    known = rows_of(tables.arrays.frames["id"], sampled_frames)
+    library = np.where(known >= 0, tables.arrays.frames["library"][known] if len(known) else False, None)
+    for is_library in (False, True):
+        chosen = np.flatnonzero(library == is_library)
+        if not len(chosen):
+            continue
+        data.append(
+            {
+                "type": "scattergl",
+                "name": "sampled: library frames" if is_library else "sampled: your frames",
+                "mode": "lines",
+                "hovertemplate": "%{text}<br>running: %{customdata} CPU sample(s)",
+                "hoverlabel": NO_TRACE_NAME,
+                "line": {"width": ROW_PX - 4, "color": SAMPLED_LIBRARY_COLOR if is_library else SAMPLED_USER_COLOR},
+                **_segments(
+                    ms(sampled["start_us"].to_numpy()[chosen]),
+                    ms(sampled["end_us"].to_numpy()[chosen]),
+                    sampled_rows[chosen],
+                    _frame_labels_at(labels_by_frame, sampled_frames[chosen]),
+                    sampled["samples"].to_numpy()[chosen],
+                ),
+            }
+        )
     entry, depth = pieces["entry"], pieces["depth"]
     tracked = rows(entry)
     piece_rows = np.where(np.isnan(tracked), np.where(rows_of(ids, entry) >= 0, shared, np.nan), tracked) + depth + 1
@@ -242,7 +277,7 @@ def flame_chart_spec(tables: Tables) -> FigureSpec:
             }
         )
 
-    depth = tables.arrays.suspensions["depth"]
+    depth = np.concatenate([tables.arrays.suspensions["depth"], sampled["depth"].to_numpy(dtype=np.int64) + 1])
     rows_in_chart = max([row for row, _ in labels] + [0]) + int(depth.max() if len(depth) else 0) + 3
     layout = {
         "title": {"text": "Flame chart: entries, Python frames and suspensions over time"},

@@ -36,6 +36,8 @@ class RunConfig:
     mounts: list[str]
     wheels: list[str]
     trace: str | None = None
+    sampleIntervalMs: float | None = None
+    """Time between two CPU samples (None: no sampling)."""
 
 
 def host_mounts(program: Program, cwd: Path) -> list[str]:

@@ -29,6 +29,7 @@ from jspiprof.trace.model import (
     TruncatedTraceWarning,
 )
 from jspiprof.trace.reader import ColumnReader, file_units, iter_events
+from jspiprof.trace.samples import SampleColumns, Samples
 from jspiprof.trace.sources import (
     LONGEST_LINE,
     Source,
@@ -76,6 +77,8 @@ __all__ = [
     "LONGEST_LINE",
     "Runtime",
     "SCHEMA",
+    "SampleColumns",
+    "Samples",
     "SkippedLinesWarning",
     "Suspension",
     "Trace",

@@ -27,6 +27,7 @@ from jspiprof.trace.model import (
     TraceError,
     TruncatedTraceWarning,
 )
+from jspiprof.trace.samples import Samples, problem_with
 from jspiprof.trace.sources import LineTooLong, too_long
 
 try:
@@ -93,12 +94,17 @@ def is_blank(line: str | bytes) -> bool:
 class LineChecker:
     """The checks of each line, and what they remember of the lines before: the frames defined so far, the entries
     started (their start) and ended, the stacks already checked (each kept as the one tuple every event with that
-    stack shares), and the lines skipped."""
+    stack shares), the sample stacks defined so far (id: frame ids), and the lines skipped."""
 
     def __init__(
-        self, frames: dict[int, Frame] | None = None, entries: Iterable[Entry] = (), skipped: SkippedLines | None = None
+        self,
+        frames: dict[int, Frame] | None = None,
+        entries: Iterable[Entry] = (),
+        skipped: SkippedLines | None = None,
+        sample_stacks: dict[int, tuple[int, ...]] | None = None,
     ) -> None:
         self.frames: dict[int, Frame] = dict(frames or {})
+        self.sample_stacks: dict[int, tuple[int, ...]] = dict(sample_stacks or {})
         self.entry_starts: dict[int, float] = {}
         self.ended: set[int] = set()
         for entry in entries:
@@ -179,6 +185,8 @@ class LineChecker:
         not blank comes after it (none may come after the end line). None when the line is skipped."""
         where = f"line {number}"
         line_type = LINE_TYPES[kind]
+        if kind == "samples":  # its lists' items are checked before their numbers
+            return self.samples(values, number)
         reason = impossible_number(kind, values)
         if reason is not None and not line_type.skipped_when_impossible:
             raise TraceError(f"{where}: {reason}; the trace is corrupt.")
@@ -217,6 +225,20 @@ class LineChecker:
             self.skipped.add(number, reason)
             return None
         return line_type.event(*values)
+
+    def samples(self, values: tuple[Any, ...], number: int) -> Samples:
+        """The checked samples of line `number` from its field values (of the right JSON types). A bad samples line
+        is refused, impossible numbers too: later ones use the stacks it defines."""
+        samples = Samples(*values)
+        problem = problem_with(samples, self.frames.keys(), self.entry_starts.keys(), self.sample_stacks)
+        if problem is not None:
+            raise TraceError(f"line {number}: {problem}")
+        reason = impossible_number("samples", values)  # its lists' items too, now known to be numbers
+        if reason is not None:
+            raise TraceError(f"line {number}: {reason}; the trace is corrupt.")
+        for stack in samples.stacks:
+            self.sample_stacks[stack["id"]] = tuple(stack["frames"])
+        return samples
 
     def end_entry(self, entry: Entry, end: tuple[Any, ...], number: int) -> None:
         """Give the entry of line `number` the end its line carries (end_us, outcome and error, of the right JSON

@@ -2,7 +2,7 @@
 
 A line whose field is missing, of the wrong JSON type or outside its list of values is refused (`TraceError`, one
 sentence naming the line). A line whose number is impossible (a negative time, size or count, or one beyond 2^53)
-is refused when other lines depend on it (header, frame, entry, end) and skipped otherwise (suspension,
+is refused when other lines depend on it (header, frame, entry, samples, end) and skipped otherwise (suspension,
 failed_switch, dropped, entry_end), counted in one `SkippedLinesWarning`.
 """
 
@@ -28,6 +28,7 @@ from jspiprof.trace.model import (
     Suspension,
     TraceError,
 )
+from jspiprof.trace.samples import Samples
 
 LARGEST_NUMBER = 2**53
 """The largest time (in µs: 285 years), size or count a trace may hold: beyond it a float64 loses integers, and sums of
@@ -54,13 +55,16 @@ _TYPE_NAMES = {
 
 @dataclass(frozen=True)
 class Field:
-    """What one field may hold: its JSON type, whether it may be null, its only values (None: any), and whether it is
-    bounded, as times, sizes and counts are (`0 <= value <= LARGEST_NUMBER`)."""
+    """What one field may hold: its JSON type, whether it may be null, its only values (None: any), whether it is
+    bounded, as times, sizes and counts are (`minimum <= value <= LARGEST_NUMBER`), and for a list, what each of its
+    items may hold."""
 
     json_type: str
     nullable: bool = False
     values: tuple[str, ...] | None = None
     bounded: bool = False
+    minimum: int = 0
+    items: Field | None = None
 
     def accepts_type(self, value: Any) -> bool:
         """Whether `value` has this field's JSON type (or is an allowed null)."""
@@ -107,6 +111,10 @@ RUNTIME_VALUES: dict[str, tuple[str, ...] | None] = {
 
 TIME = Field("number", bounded=True)
 SIZE = Field("integer", bounded=True)
+ID = Field("integer", bounded=True)
+"""An id, a line number or a depth: what the analysis holds in 64-bit integer arrays."""
+STACK = Field("list", items=ID)
+"""A stack: frame ids, outermost first."""
 
 LINE_TYPES: dict[str, LineType] = {
     "header": LineType(
@@ -122,9 +130,9 @@ LINE_TYPES: dict[str, LineType] = {
     ),
     "frame": LineType(
         {
-            "id": Field("integer"),
+            "id": ID,
             "file": Field("string"),
-            "line": Field("integer"),
+            "line": ID,
             "function": Field("string"),
             "library": Field("boolean"),
         },
@@ -133,12 +141,12 @@ LINE_TYPES: dict[str, LineType] = {
     ),
     "entry": LineType(
         {
-            "id": Field("integer"),
+            "id": ID,
             "kind": Field("string", values=ENTRY_KINDS),
             "promising": Field("boolean"),
             "name": Field("string", nullable=True),
             "caller": Field("string", nullable=True),
-            "parent": Field("integer", nullable=True),
+            "parent": Field("integer", nullable=True, bounded=True),
             "start_us": TIME,
         },
         Entry,
@@ -146,7 +154,7 @@ LINE_TYPES: dict[str, LineType] = {
     ),
     "entry_end": LineType(
         {
-            "id": Field("integer"),
+            "id": ID,
             "end_us": TIME,
             "outcome": Field("string", values=("return", "exception")),
             "error": Field("string", nullable=True),
@@ -156,15 +164,15 @@ LINE_TYPES: dict[str, LineType] = {
     ),
     "suspension": LineType(
         {
-            "id": Field("integer"),
-            "entry": Field("integer", nullable=True),
+            "id": ID,
+            "entry": Field("integer", nullable=True, bounded=True),
             "path": Field("string", values=PATHS),
             "start_us": TIME,
             "wait_us": TIME,
             "resume_us": TIME,
             "stack_bytes": SIZE,
-            "stack": Field("list"),
-            "depth": Field("integer"),
+            "stack": STACK,
+            "depth": ID,
             "site": Field("string", nullable=True),
             "awaitable": Field("string", nullable=True),
             "outcome": Field("string", values=("value", "exception")),
@@ -176,11 +184,11 @@ LINE_TYPES: dict[str, LineType] = {
     "failed_switch": LineType(
         {
             "ts_us": TIME,
-            "entry": Field("integer", nullable=True),
+            "entry": Field("integer", nullable=True, bounded=True),
             "reason": Field("string", values=FAILED_SWITCH_REASONS),
             "path": Field("string", values=PATHS),
-            "stack": Field("list"),
-            "depth": Field("integer"),
+            "stack": STACK,
+            "depth": ID,
             "site": Field("string", nullable=True),
             "error": Field("string"),
         },
@@ -188,6 +196,18 @@ LINE_TYPES: dict[str, LineType] = {
         skipped_when_impossible=True,
     ),
     "dropped": LineType({"count": SIZE, "ts_us": TIME}, Dropped, skipped_when_impossible=True),
+    "samples": LineType(  # its stacks, entries and lengths are checked by `samples.problem_with`
+        {
+            "interval_us": Field("integer", bounded=True, minimum=1),
+            "stacks": Field("list", items=Field("object")),
+            "start_us": TIME,
+            "dt_us": Field("list", items=TIME),
+            "stack": Field("list", items=Field("integer")),
+            "entry": Field("list", items=Field("integer", nullable=True)),
+        },
+        Samples,
+        skipped_when_impossible=False,  # later samples lines use the stacks it defines
+    ),
     "end": LineType(
         {"ts_us": TIME, "dropped": SIZE, "exit_status": Field("integer", nullable=True)},
         End,
@@ -215,7 +235,8 @@ class _Compiled:
     values: itemgetter
     accepted_types: frozenset[tuple[type, ...]]
     choices: tuple[tuple[int, str, tuple[str, ...]], ...]
-    bounded: tuple[tuple[int, str], ...]
+    bounded: tuple[tuple[int, str, int], ...]
+    bounded_items: tuple[tuple[int, str], ...]
 
 
 _COMPILED = {
@@ -227,7 +248,14 @@ _COMPILED = {
             for index, (name, rule) in enumerate(line_type.fields.items())
             if rule.values is not None
         ),
-        bounded=tuple((index, name) for index, (name, rule) in enumerate(line_type.fields.items()) if rule.bounded),
+        bounded=tuple(
+            (index, name, rule.minimum) for index, (name, rule) in enumerate(line_type.fields.items()) if rule.bounded
+        ),
+        bounded_items=tuple(
+            (index, name)
+            for index, (name, rule) in enumerate(line_type.fields.items())
+            if rule.items is not None and rule.items.bounded
+        ),
     )
     for kind, line_type in LINE_TYPES.items()
 }
@@ -279,13 +307,24 @@ def bad_value(kind: str, name: str, value: Any, where: str) -> TraceError:
 
 
 def impossible_number(kind: str, values: tuple[Any, ...]) -> str | None:
-    """What is impossible about a `kind` line's numbers (its `values` of the right types), or None."""
-    for index, name in _COMPILED[kind].bounded:
+    """What is impossible about a `kind` line's numbers (its `values` of the right types, and the items of its lists
+    too), or None."""
+    compiled = _COMPILED[kind]
+    for index, name, minimum in compiled.bounded:
         value = values[index]
-        if value < 0:
-            return f"{name} is negative"
+        if value is None:
+            continue
+        if value < minimum:
+            return f"{name} is negative" if minimum == 0 else f"{name} is below {minimum}"
         if value > LARGEST_NUMBER:
             return f"{name} is beyond 2^53"
+    for index, name in compiled.bounded_items:
+        # items of another type are for the line's own checks (a stack names defined frames)
+        items = [item for item in values[index] if type(item) in (int, float)]
+        if items and min(items) < 0:
+            return f"{name} holds a negative number"
+        if items and max(items) > LARGEST_NUMBER:
+            return f"{name} holds a number beyond 2^53"
     return None
 
 

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from jspiprof.trace.samples import SampleColumns, Samples
+
 SCHEMA = "jspiprof-trace"
 VERSION = 1
 
@@ -142,7 +144,7 @@ class End:
     exit_status: int | None
 
 
-Event = Header | Frame | Entry | EntryEnd | Suspension | FailedSwitch | Dropped | End
+Event = Header | Frame | Entry | EntryEnd | Suspension | FailedSwitch | Dropped | Samples | End
 
 
 @dataclass(frozen=True)
@@ -243,10 +245,11 @@ class SuspensionColumns:
 @dataclass
 class Trace:
     """A whole trace, as `read_trace` gives it: the header, frames and entries by id, the suspensions, the failed
-    switches, and the end line.
+    switches, the CPU samples, and the end line.
 
     `entries` have their end merged in; `end` is None when the app ended without closing the trace. The suspensions
-    are stored as `suspension_columns`; `suspensions` gives them as objects. Analyses do not take a `Trace` itself:
+    are stored as `suspension_columns`; `suspensions` gives them as objects. The CPU samples are `samples`, as
+    columns. Analyses do not take a `Trace` itself:
     they take `jspiprof.analysis.Tables`, the analysis pivot built from it.
     """
 
@@ -256,6 +259,7 @@ class Trace:
     suspension_columns: SuspensionColumns = field(default_factory=SuspensionColumns)
     failed_switches: list[FailedSwitch] = field(default_factory=list)
     dropped: list[Dropped] = field(default_factory=list)
+    samples: SampleColumns = field(default_factory=SampleColumns)
     end: End | None = None
 
     @property
@@ -304,5 +308,7 @@ class Trace:
                 self.failed_switches.append(event)
             elif isinstance(event, Dropped):
                 self.dropped.append(event)
+            elif isinstance(event, Samples):
+                self.samples.append(event)
             elif isinstance(event, End):
                 self.end = event

@@ -31,7 +31,11 @@ PER_ROW = ("id", "entry", "start_us", "wait_us", "resume_us", "stack_bytes")
 SHAPE_FIELDS = ("depth", "path", "site", "awaitable", "outcome", "error")
 """Each row's shape is looked up by its stack and these values (checked once per distinct combination)."""
 BOUNDED_COLUMNS = tuple(index for index, name in enumerate(PER_ROW) if LINE_TYPES["suspension"].fields[name].bounded)
-"""The per-row columns holding times and sizes: each is checked to be within 0 .. 2^53."""
+"""The per-row columns holding ids, times and sizes: each is checked to be within 0 .. 2^53."""
+NULLABLE_COLUMNS = frozenset(
+    index for index, name in enumerate(PER_ROW) if LINE_TYPES["suspension"].fields[name].nullable
+)
+"""The per-row columns that may hold null (a suspension outside any entry)."""
 
 ShapeKey = tuple[Any, tuple[Any, ...]]
 """What a suspension's shape is looked up by: its stack (a list or tuple, or its JSON text: `ColumnReader.stack_of`),
@@ -54,8 +58,14 @@ _OUTCOMES = LINE_TYPES["suspension"].fields["outcome"].values or ()
 
 
 def within_bounds(columns: list[list[Any]]) -> bool:
-    """Whether every time and size in these per-row columns is within 0 .. 2^53."""
-    return all(min(columns[index]) >= 0 and max(columns[index]) <= LARGEST_NUMBER for index in BOUNDED_COLUMNS)
+    """Whether every id, time and size in these per-row columns is within 0 .. 2^53 (a null entry aside)."""
+    for index in BOUNDED_COLUMNS:
+        column = columns[index]
+        if index in NULLABLE_COLUMNS:
+            column = [value for value in column if value is not None]
+        if column and (min(column) < 0 or max(column) > LARGEST_NUMBER):
+            return False
+    return True
 
 
 def dict_rows(suspensions: list[dict[str, Any]]) -> Rows | None:
@@ -188,7 +198,9 @@ class ColumnReader:
     def checker_before_unit(self) -> LineChecker:
         """A line checker that knows what the trace read so far holds (the chunks that passed), and no more."""
         trace = self.trace
-        return LineChecker(trace.frames, trace.entries.values(), self.skipped) if trace else LineChecker()
+        if trace is None:
+            return LineChecker()
+        return LineChecker(trace.frames, trace.entries.values(), self.skipped, trace.samples.stacks)
 
     def stack_of(self, stack: Any) -> tuple[int, ...] | None:
         """The frame ids of a shape key's stack, worked out once per new key (None: not a list of integers)."""

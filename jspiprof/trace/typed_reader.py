@@ -22,18 +22,25 @@ from jspiprof.trace.reader import PER_ROW, SHAPE_FIELDS, Chunk, ColumnReader, Ro
 
 _INTEGER = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 """An integer that orjson, and so the precise checks, read as an integer too (bigger ones it reads as floats)."""
-_BOUNDED = msgspec.Meta(ge=0, le=LARGEST_NUMBER)
 _STACK = tuple[_INTEGER, ...]
+
+
+class SampleStack(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """One of a samples line's `stacks`: a sample stack id and its frame ids (other fields: the precise checks)."""
+
+    id: _INTEGER
+    frames: _STACK
 
 
 def _type(rule: Field) -> Any:
     """The msgspec type of a field."""
+    bounded = msgspec.Meta(ge=rule.minimum, le=LARGEST_NUMBER)
     if rule.json_type == "integer":
-        kind: Any = Annotated[int, _BOUNDED] if rule.bounded else _INTEGER
+        kind: Any = Annotated[int, bounded] if rule.bounded else _INTEGER
     elif rule.json_type == "number":
-        kind = Union[Annotated[int, _BOUNDED], Annotated[float, _BOUNDED]] if rule.bounded else Union[_INTEGER, float]
+        kind = Union[Annotated[int, bounded], Annotated[float, bounded]] if rule.bounded else Union[_INTEGER, float]
     elif rule.json_type == "list":
-        kind = _STACK
+        kind = tuple[_type(rule.items), ...] if rule.items is not None else _STACK
     elif rule.values is not None:
         kind = Literal[rule.values]
     else:
@@ -44,10 +51,11 @@ def _type(rule: Field) -> Any:
 def _struct(kind: str) -> type[msgspec.Struct]:
     """The line type `kind` as a struct: its fields (for an entry, also those of its end, when it ended before its
     line was written); a field that is not one of them refused. A suspension's stack is kept as its JSON text
-    (checked to be JSON, not parsed): the stacks of a trace are few, each is parsed once (`stack_of`)."""
+    (checked to be JSON, not parsed): the stacks of a trace are few, each is parsed once (`stack_of`). A samples
+    line's stacks are `SampleStack`s (an object's values would be parsed unchecked, big integers unlike orjson)."""
+    special = {("suspension", "stack"): msgspec.Raw, ("samples", "stacks"): tuple[SampleStack, ...]}
     fields: list[tuple[Any, ...]] = [
-        (name, msgspec.Raw if (kind, name) == ("suspension", "stack") else _type(rule))
-        for name, rule in LINE_TYPES[kind].fields.items()
+        (name, special.get((kind, name)) or _type(rule)) for name, rule in LINE_TYPES[kind].fields.items()
     ]
     if kind == "entry":
         end_fields = LINE_TYPES["entry_end"].fields
@@ -60,6 +68,7 @@ _KINDS = {_struct(kind): kind for kind in LINE_TYPES if kind != "header"}  # the
 _DECODER = msgspec.json.Decoder(Union[tuple(_KINDS)])  # type: ignore[misc]
 _VALUES = {struct: attrgetter(*LINE_TYPES[kind].fields) for struct, kind in _KINDS.items()}
 _SUSPENSION = next(struct for struct, kind in _KINDS.items() if kind == "suspension")
+_SAMPLES = next(struct for struct, kind in _KINDS.items() if kind == "samples")
 _COLUMNS = [attrgetter(name) for name in PER_ROW]
 _STACK_TEXT = attrgetter("stack")
 _SHAPE_VALUES = attrgetter(*SHAPE_FIELDS)
@@ -70,6 +79,13 @@ _STACK_DECODER = msgspec.json.Decoder(_STACK)
 def _line_count(block: bytes) -> int:
     newlines = int(np.count_nonzero(np.frombuffer(block, dtype=np.uint8) == ord("\n")))  # quicker than bytes.count
     return newlines + (not block.endswith(b"\n"))
+
+
+def _sample_values(line: Any) -> tuple[Any, ...]:
+    """A samples line's values, its stacks as the precise checks parse them (objects, their frames lists)."""
+    interval_us, stacks, start_us, dt_us, stack, entry = _VALUES[_SAMPLES](line)
+    objects = [{"id": sample_stack.id, "frames": list(sample_stack.frames)} for sample_stack in stacks]
+    return (interval_us, objects, start_us, list(dt_us), list(stack), list(entry))
 
 
 def _rows(suspensions: list[Any]) -> Rows:
@@ -103,7 +119,7 @@ class TypedReader(ColumnReader):
         def event(index: int) -> Event | None:
             line = parsed[index]
             kind = _KINDS[type(line)]
-            values = _VALUES[type(line)](line)
+            values = _VALUES[type(line)](line) if type(line) is not _SAMPLES else _sample_values(line)
             followed = not last or index + 1 < len(parsed)
             checked = checker.typed_event(kind, values, number + index + 1, followed)
             if kind == "entry" and line.end_us is not msgspec.UNSET:  # an entry that ended before its line was written

@@ -1,0 +1,51 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { CALLS_PER_CLOCK_READ, SampleColumns, hookSignalsHelper, sampleClock } from "./sampler.mjs";
+
+test("a batch holds the samples as columns, times as whole-microsecond deltas, each new stack defined once", () => {
+  const columns = new SampleColumns(1);
+  const first = { stack: [1, 2], sampleStack: 0 };
+  const second = { stack: [1, 3], sampleStack: 0 };
+  columns.add(1000.4, first, 7);
+  columns.add(2001.6, first, 7);
+  columns.add(3000, second, null);
+  assert.deepEqual(columns.takeBatch(), {
+    type: "samples",
+    interval_us: 1000,
+    stacks: [{ id: 1, frames: [1, 2] }, { id: 2, frames: [1, 3] }],
+    start_us: 1000,
+    dt_us: [0, 1002, 998],
+    stack: [1, 1, 2],
+    entry: [7, 7, null],
+  });
+  columns.add(4000, { stack: [1, 3], sampleStack: 0 }, 8); // another description of the same stack
+  const next = columns.takeBatch();
+  assert.deepEqual(next.stacks, []); // defined in the batch before
+  assert.deepEqual(next.stack, [2]);
+  assert.equal(columns.takeBatch(), null);
+});
+
+test("samples are due an interval apart on average, and after a pause at once", () => {
+  const clock = sampleClock(1);
+  const due = [0.1, 0.5, 1.05, 1.9, 2.02, 50, 50.5, 51.01].filter((t) => clock.due(t));
+  assert.deepEqual(due, [0.1, 1.05, 2.02, 50, 51.01]);
+});
+
+test("the helper reads the clock every few calls and serves Pyodide's interrupt buffer", () => {
+  const env = {};
+  const taken = [];
+  const start = hookSignalsHelper(env, 0.000001, (t) => taken.push(t));
+  const Module = { _Py_EMSCRIPTEN_SIGNAL_HANDLING: 3, HEAP8: new Int8Array(8), Py_EmscriptenSignalBuffer: undefined };
+  start(Module);
+  assert.equal(Module.HEAP8[3], 1); // signal handling on: CPython calls the helper
+  for (let i = 0; i < 3 * CALLS_PER_CLOCK_READ; i++) assert.equal(env._Py_CheckEmscriptenSignals_Helper(), 0);
+  assert.equal(taken.length, 3);
+  const buffer = new Int32Array(1);
+  Module.HEAP8[3] = 0; // as setInterruptBuffer does before setting the buffer
+  Module.Py_EmscriptenSignalBuffer = buffer;
+  assert.equal(Module.HEAP8[3], 1); // kept on for sampling
+  buffer[0] = 2;
+  assert.equal(env._Py_CheckEmscriptenSignals_Helper(), 2); // SIGINT handed over once, then cleared
+  assert.equal(env._Py_CheckEmscriptenSignals_Helper(), 0);
+  assert.equal(Module.Py_EmscriptenSignalBuffer, buffer);
+});
