@@ -11,9 +11,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import CHROME_FLAGS
 from selenium import webdriver
 
+from jspiprof.pytest_plugin.environment import CHROME_FLAGS
 from jspiprof.trace import read_trace
 
 REPO = Path(__file__).parent.parent
