@@ -368,8 +368,9 @@ export class Recorder {
   /** Write what is held back before a flush: the lines of the running entries, then the samples taken so far. */
   writeHeldBack() {
     this.writeRunningEntries();
-    const batch = this.samples?.takeBatch() ?? null;
-    if (batch !== null) this.writer.write(batch);
+    for (let batch = this.samples?.takeBatch() ?? null; batch !== null; batch = this.samples?.takeBatch() ?? null) {
+      this.writer.write(batch);
+    }
   }
 
   /**

@@ -13,6 +13,12 @@
 
 import { now } from "./recorder.mjs";
 
+/**
+ * Samples in one `samples` line at most (~17 bytes each: a line stays far below the reader's 1 MiB bound). Python
+ * that runs for minutes without letting the flush timer run leaves more: they go out as several lines.
+ */
+export const SAMPLES_PER_LINE = 20000;
+
 /** Calls of the helper between two clock readings (a plain loop calls it every ~6 µs: a reading every ~0.1 ms). */
 export const CALLS_PER_CLOCK_READ = 16;
 
@@ -59,9 +65,12 @@ export class SampleColumns {
     this.entries.push(entry);
   }
 
-  /** The `samples` line of the samples taken since the last call, or null when there are none (and start over). */
+  /**
+   * The `samples` line of the oldest samples not taken yet (`SAMPLES_PER_LINE` at most), or null when there are
+   * none: call it until null to take them all.
+   */
   takeBatch() {
-    const times = this.times;
+    const times = this.times.splice(0, SAMPLES_PER_LINE);
     if (times.length === 0) return null;
     const deltas = times.map((time, i) => (i === 0 ? 0 : time - times[i - 1]));
     const batch = {
@@ -70,12 +79,9 @@ export class SampleColumns {
       stacks: this.newStacks,
       start_us: times[0],
       dt_us: deltas,
-      stack: this.stacks,
-      entry: this.entries,
+      stack: this.stacks.splice(0, SAMPLES_PER_LINE),
+      entry: this.entries.splice(0, SAMPLES_PER_LINE),
     };
-    this.times = [];
-    this.stacks = [];
-    this.entries = [];
     this.newStacks = [];
     return batch;
   }

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CALLS_PER_CLOCK_READ, SampleColumns, hookSignalsHelper, sampleClock } from "./sampler.mjs";
+import { CALLS_PER_CLOCK_READ, SAMPLES_PER_LINE, SampleColumns, hookSignalsHelper, sampleClock } from "./sampler.mjs";
 
 test("a batch holds the samples as columns, times as whole-microsecond deltas, each new stack defined once", () => {
   const columns = new SampleColumns(1);
@@ -23,6 +23,19 @@ test("a batch holds the samples as columns, times as whole-microsecond deltas, e
   assert.deepEqual(next.stacks, []); // defined in the batch before
   assert.deepEqual(next.stack, [2]);
   assert.equal(columns.takeBatch(), null);
+});
+
+test("many samples taken between two flushes go out as several lines, none over SAMPLES_PER_LINE", () => {
+  const columns = new SampleColumns(1);
+  const info = { stack: [1], sampleStack: 0 };
+  const count = 2 * SAMPLES_PER_LINE + 5;
+  for (let i = 0; i < count; i++) columns.add(1000 * (i + 1), info, 3);
+  const batches = [];
+  for (let batch = columns.takeBatch(); batch !== null; batch = columns.takeBatch()) batches.push(batch);
+  assert.deepEqual(batches.map((batch) => batch.stack.length), [SAMPLES_PER_LINE, SAMPLES_PER_LINE, 5]);
+  assert.deepEqual(batches.map((batch) => batch.start_us), [1000, 1000 * (SAMPLES_PER_LINE + 1), 1000 * (2 * SAMPLES_PER_LINE + 1)]);
+  assert.deepEqual(batches.map((batch) => batch.stacks.length), [1, 0, 0]); // the stack is defined in the first line
+  assert.ok(batches.every((batch) => JSON.stringify(batch).length < 2 ** 20));
 });
 
 test("samples are due an interval apart on average, and after a pause at once", () => {
