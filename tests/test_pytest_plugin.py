@@ -269,6 +269,16 @@ def test_a_tests_trace_keeps_what_its_lines_refer_to_from_before_it_and_nothing_
         },
         _suspension(1, 1, 100.0, [1]),
         {**entry, "id": 2, "kind": "callPromising", "start_us": 600.0},  # still running when the next test begins
+        # CPU samples: sample stack 1 is defined here, and sampled again in the next test
+        {
+            "type": "samples",
+            "interval_us": 1000,
+            "stacks": [{"id": 1, "frames": [1]}],
+            "start_us": 200,
+            "dt_us": [0],
+            "stack": [1],
+            "entry": [1],
+        },
     ]
     this_test = [
         {**frame, "id": 2, "line": 2},
@@ -276,6 +286,15 @@ def test_a_tests_trace_keeps_what_its_lines_refer_to_from_before_it_and_nothing_
         _suspension(2, 3, 1000.0, [1, 2]),
         {"type": "entry_end", "id": 3, "end_us": 1200.0, "outcome": "return", "error": None},
         {"type": "entry_end", "id": 2, "end_us": 1300.0, "outcome": "return", "error": None},
+        {
+            "type": "samples",
+            "interval_us": 1000,
+            "stacks": [],
+            "start_us": 1100,
+            "dt_us": [0],
+            "stack": [1],
+            "entry": [3],
+        },
     ]
     lines = [json.dumps(event) for event in [{**header, "program": None}, *earlier_test, *this_test]]
     path = tmp_path / "cut.jsonl"
@@ -285,6 +304,7 @@ def test_a_tests_trace_keeps_what_its_lines_refer_to_from_before_it_and_nothing_
     assert [s.id for s in trace.suspensions] == [2]
     assert sorted(trace.entries) == [2, 3]
     assert sorted(trace.frames) == [1, 2]
+    assert list(trace.samples.stack) == [1] and trace.samples.stacks[1] == (1,)  # its stack, defined before the test
     assert trace.header.program == {"argv": ["pytest", "test_app.py::test_x[node]"]}
     assert trace.end is not None and trace.end.ts_us == 2000.0  # the runtime's clock at the test's end
 

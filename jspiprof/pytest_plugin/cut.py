@@ -1,8 +1,9 @@
 """One test's trace, cut from the trace of the Pyodide it ran in.
 
 pytest-pyodide keeps one Pyodide per test module (the `selenium` fixture), so its trace holds every test of the
-module. A test's own trace is the header, what the lines of the test refer to from before it (the frames, and
-the entries still running or named by its lines), then every line written while the test ran, and an `end` line.
+module. A test's own trace is the header, what the lines of the test refer to from before it (the frames, the
+entries still running or named by its lines, and the sample stacks defined before), then every line written while
+the test ran, and an `end` line.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ def _referenced_entries(events: list[dict[str, Any]]) -> set[int]:
             named.add(event.get("parent"))
         elif kind == "entry_end":
             named.add(event.get("id"))
+        elif kind == "samples":
+            named.update(event["entry"])
     defined = {event["id"] for event in events if event["type"] == "entry"}
     return {entry for entry in named if entry is not None} - defined
 
@@ -44,6 +47,10 @@ def cut_test_trace(lines: list[str], first_line: int, now_unix_ms: float, node_i
         or (event["type"] == "entry" and event["id"] in needed)
         or (event["type"] == "entry_end" and event["id"] in needed)
     ]
+    first_samples = next((event for event in during if event["type"] == "samples"), None)
+    if first_samples is not None:  # its stacks, and the ones earlier samples lines defined, which later ones may use
+        earlier = [stack for event in before if event["type"] == "samples" for stack in event["stacks"]]
+        first_samples["stacks"] = earlier + first_samples["stacks"]
     last_us = max((_time_us(event) for event in during), default=0.0)
     end_us = max(last_us, (now_unix_ms - header["origin_unix_ms"]) * 1000)
     dropped = sum(event["count"] for event in during if event["type"] == "dropped")
