@@ -94,7 +94,7 @@ def test_functions_sum_the_waits_of_their_sites(tmp_path: Path) -> None:
 
 def test_the_differential_flame_graph_holds_each_stack_s_wait_before_and_after(before_after) -> None:
     nodes = {
-        node.stack: (node.wait_ms_before, node.wait_ms_after)
+        node.stack: (node.ms_before, node.ms_after)
         for node in differential_flame_graph(*map(_tables, before_after))
     }
     assert nodes[()] == (312.0, 18.0)
