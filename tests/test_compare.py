@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from trace_files import write_trace
 
 from jspiprof.analysis import insights, summary, tables
-from jspiprof.analysis.compare import compare, differential_flame_graph
+from jspiprof.analysis.compare import compare, differential_flame_graph, stack_cpu
 from jspiprof.cli import main
 from jspiprof.trace import read_trace
 
@@ -94,8 +94,7 @@ def test_functions_sum_the_waits_of_their_sites(tmp_path: Path) -> None:
 
 def test_the_differential_flame_graph_holds_each_stack_s_wait_before_and_after(before_after) -> None:
     nodes = {
-        node.stack: (node.wait_ms_before, node.wait_ms_after)
-        for node in differential_flame_graph(*map(_tables, before_after))
+        node.stack: (node.ms_before, node.ms_after) for node in differential_flame_graph(*map(_tables, before_after))
     }
     assert nodes[()] == (312.0, 18.0)
     assert nodes[("fetch (main.py)",)] == (300.0, 10.0)  # matched although its line moved
@@ -162,3 +161,97 @@ def test_the_html_report_draws_the_differential_flame_graph_in_chromium(before_a
     assert done.exit_code == 0, done.output
     with chromium() as browser:
         assert drawn_charts(browser, report, at_least=1) == ["icicle"]
+
+
+APP = "/app/app.py"
+
+
+def _sampled(parse: int, old: int, new: int, render_line: int) -> list:
+    """main() calling parse(), render() (10 samples, at `render_line`), old() and new(); 5 samples in main itself."""
+    caller = [(APP, line, "main") for line in (5, 6, 7, 8, 9)]
+    stacks = [
+        ((caller[0], (APP, 20, "parse")), parse),
+        ((caller[1], (APP, render_line, "render")), 10),
+        ((caller[2],), 5),
+        ((caller[3], (APP, 50, "old")), old),
+        ((caller[4], (APP, 60, "new")), new),
+    ]
+    return [(stack, count) for stack, count in stacks if count]
+
+
+@pytest.fixture
+def cpu_before_after(tmp_path: Path) -> tuple[Path, Path]:
+    """1 ms samples: parse() 30 -> 10, render() 10 -> 10 (its line moved), main() itself 5 -> 5, old() 4 -> gone,
+    new() appears with 6; so main's total is 49 -> 31 ms."""
+    wait = [(APP, 3, "main", 10.0)]
+    before = write_trace(tmp_path / "cpu_before.jsonl", wait, samples=_sampled(30, 4, 0, 40))
+    after = write_trace(tmp_path / "cpu_after.jsonl", wait, samples=_sampled(10, 0, 6, 41))
+    return before, after
+
+
+def test_cpu_moved_per_function_is_self_and_total_time_before_and_after(cpu_before_after) -> None:
+    result = compare(*map(_tables, cpu_before_after))
+    assert result["cpu_note"] is None and result["cpu_python_ms"] == {"before": 49.0, "after": 31.0}
+    rows = {row["function"]: row for row in result["cpu_functions"]}
+    assert rows["parse"] == {
+        "file": APP,
+        "function": "parse",
+        "status": "faster",
+        "self_ms_before": 30.0,
+        "self_ms_after": 10.0,
+        "self_ms_change": -20.0,
+        "total_ms_before": 30.0,
+        "total_ms_after": 10.0,
+        "total_ms_change": -20.0,
+    }
+    caller = rows["main"]
+    assert (caller["status"], caller["self_ms_before"], caller["self_ms_after"]) == ("same", 5.0, 5.0)
+    assert (caller["total_ms_before"], caller["total_ms_after"], caller["total_ms_change"]) == (49.0, 31.0, -18.0)
+    assert (rows["render"]["status"], rows["render"]["self_ms_change"]) == ("same", 0.0)  # matched though it moved
+    assert (rows["old"]["status"], rows["old"]["self_ms_before"], rows["old"]["self_ms_change"]) == ("gone", 4.0, -4.0)
+    assert (rows["new"]["status"], rows["new"]["self_ms_after"], rows["new"]["total_ms_change"]) == ("new", 6.0, 6.0)
+    # largest change in self time first, then in total time
+    assert [row["function"] for row in result["cpu_functions"]] == ["parse", "new", "old", "main", "render"]
+
+
+def test_the_cpu_differential_flame_graph_holds_each_sampled_stack_s_time_before_and_after(cpu_before_after) -> None:
+    nodes = {
+        node.stack: (node.ms_before, node.ms_after)
+        for node in differential_flame_graph(*map(_tables, cpu_before_after), stack_cpu)
+    }
+    top = "main (app.py)"
+    assert nodes[()] == (49.0, 31.0) and nodes[(top,)] == (49.0, 31.0)
+    assert nodes[(top, "parse (app.py)")] == (30.0, 10.0) and nodes[(top, "render (app.py)")] == (10.0, 10.0)
+    assert nodes[(top, "old (app.py)")] == (4.0, 0.0) and nodes[(top, "new (app.py)")] == (0.0, 6.0)
+
+
+def test_cpu_moved_is_in_the_json_and_the_terminal_table(cpu_before_after) -> None:
+    done = CliRunner().invoke(main, ["compare", *map(str, cpu_before_after), "--json"])
+    assert done.exit_code == 0, done.output
+    result = json.loads(done.stdout)
+    assert [row["function"] for row in result["cpu_functions"]] == ["parse", "new", "old", "main", "render"]
+    assert result["cpu_functions"][0]["self_ms_change"] == -20.0
+    done = CliRunner().invoke(main, ["compare", *map(str, cpu_before_after)])
+    assert done.exit_code == 0, done.output
+    assert "CPU (sampled Python): 49.0 ms -> 31.0 ms" in done.stdout
+    parse = next(line for line in done.stdout.splitlines() if line.startswith("parse "))
+    assert parse.split() == ["parse", APP, "faster", "30.0", "10.0", "-20.0", "30.0", "10.0", "-20.0"]
+
+
+def test_without_samples_the_cpu_part_is_empty_and_said_in_one_line(before_after, cpu_before_after) -> None:
+    neither = compare(*map(_tables, before_after))
+    assert neither["cpu_functions"] == [] and neither["cpu_note"].startswith("No CPU samples in either trace")
+    one = compare(_tables(cpu_before_after[0]), _tables(before_after[1]))
+    assert one["cpu_functions"] == [] and one["cpu_note"].startswith("No CPU samples in the AFTER trace")
+    done = CliRunner().invoke(main, ["compare", *map(str, before_after)])
+    assert [line for line in done.stdout.splitlines() if "CPU" in line] == [f"CPU: {neither['cpu_note']}"]
+
+
+def test_the_html_report_draws_the_cpu_differential_flame_graph_in_chromium(cpu_before_after, tmp_path) -> None:
+    report = tmp_path / "compare.html"
+    done = CliRunner().invoke(main, ["compare", *map(str, cpu_before_after), "-o", str(report)])
+    assert done.exit_code == 0, done.output
+    page = report.read_text()
+    assert "Differential flame graph of CPU" in page and "all sampled Python" in page and "parse (app.py)" in page
+    with chromium() as browser:
+        assert drawn_charts(browser, report, at_least=2) == ["icicle", "icicle"]

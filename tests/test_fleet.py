@@ -112,3 +112,37 @@ def test_the_html_report_draws_its_chart_in_chromium(folder: Path, tmp_path: Pat
     assert done.exit_code == 0, done.output
     with chromium() as browser:
         assert drawn_charts(browser, report, at_least=1) == ["bar"]
+
+
+def test_each_sampled_function_s_self_time_is_distributed_over_the_runs_it_was_sampled_in(tmp_path: Path) -> None:
+    """1 ms samples: hot() on top 10, 20 and 40 times in three runs, main() itself 2 times in one; d has none."""
+    main_frame, hot = ("/app/main.py", 5, "main"), ("/app/main.py", 30, "hot")
+    for name, count in (("a", 10), ("b", 20), ("c", 40)):
+        sampled = [((main_frame, hot), count)] + ([((main_frame,), 2)] if name == "a" else [])
+        write_trace(tmp_path / f"{name}.jsonl", [(*X, 1.0)], samples=sampled)
+    write_trace(tmp_path / "d.jsonl", [(*X, 1.0)])
+    result = fleet(read_run(path, path.name) for path in sorted(tmp_path.glob("*.jsonl")))
+    assert result["cpu_functions"] == [
+        {
+            "function": "hot",
+            "file": "/app/main.py",
+            "runs": 3,
+            "self_ms_p50": 20.0,
+            "self_ms_p95": 38.0,  # 20 + 0.9 x (40 - 20)
+            "self_ms_max": 40.0,
+            "worst_trace": "c.jsonl",
+        },
+        {
+            "function": "main",
+            "file": "/app/main.py",
+            "runs": 1,
+            "self_ms_p50": 2.0,
+            "self_ms_p95": 2.0,
+            "self_ms_max": 2.0,
+            "worst_trace": "a.jsonl",
+        },
+    ]
+    done = CliRunner().invoke(main, ["fleet", str(tmp_path)])
+    assert done.exit_code == 0, done.output
+    row = next(line for line in done.stdout.splitlines() if line.startswith("hot "))
+    assert row.split() == ["hot", "/app/main.py", "3", "20.0", "38.0", "40.0", "c.jsonl"]

@@ -9,17 +9,24 @@ Sites are matched across code changes in two passes:
 A site still unpaired is `gone` (only in BEFORE) or `new` (only in AFTER). Paired sites are `faster` or `slower` when
 their total wait changed by more than `SAME_WITHIN` of the larger of the two (and by more than 0.1 ms), else `same`.
 Functions are compared by file and function name, summing the waits of their sites.
+
+CPU moved: from the CPU samples (`jspiprof.analysis.cpu.cpu_profile`), every sampled function (matched by file and
+function name) with its self and total time before and after and the change (after minus before); `faster` or
+`slower` by its self time, with the same tolerance as waits. When either trace has no samples the CPU rows are
+empty and `cpu_note` says why.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from jspiprof.analysis.cpu import CpuProfile, cpu_profile, frame_details
 from jspiprof.analysis.insights import insights
 from jspiprof.analysis.summary import summary
 from jspiprof.analysis.tables import LIBRARY_SITE, Tables
@@ -140,11 +147,63 @@ def _function_rows(sites: list[dict[str, Any]], files: dict[str, str]) -> list[d
     return sorted(rows, key=lambda row: -abs(row["wait_ms_saved"]))
 
 
+def _cpu_rows(before: CpuProfile, after: CpuProfile) -> list[dict[str, Any]]:
+    """Per sampled function (file and name) of either trace, its self and total ms before and after and the change
+    (after minus before), largest change in self time first (then in total time)."""
+    times: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
+    seen: dict[tuple[str, str], list[bool]] = defaultdict(lambda: [False, False])
+    for side, profile in enumerate((before, after)):
+        for function, file, self_us, total_us in zip(
+            profile.functions["function"],
+            profile.functions["file"],
+            profile.functions["self_us"],
+            profile.functions["total_us"],
+        ):
+            times[(file, function)][side] += float(self_us) / 1000
+            times[(file, function)][2 + side] += float(total_us) / 1000
+            seen[(file, function)][side] = True
+    rows = []
+    for (file, function), (self_before, self_after, total_before, total_after) in times.items():
+        in_before, in_after = seen[(file, function)]
+        status = "new" if not in_before else "gone" if not in_after else _status(self_before, self_after)
+        rows.append(
+            {
+                "file": file,
+                "function": function,
+                "status": status,
+                "self_ms_before": round(self_before, 3),
+                "self_ms_after": round(self_after, 3),
+                "self_ms_change": round(self_after - self_before, 3),
+                "total_ms_before": round(total_before, 3),
+                "total_ms_after": round(total_after, 3),
+                "total_ms_change": round(total_after - total_before, 3),
+            }
+        )
+    return sorted(rows, key=lambda row: (-abs(row["self_ms_change"]), -abs(row["total_ms_change"])))
+
+
+def cpu_moved(before: Tables, after: Tables) -> dict[str, Any]:
+    """The CPU part of `compare`: `cpu_python_ms` (the sampled running-Python time of each trace), `cpu_functions`
+    (see the module's docstring) and `cpu_note` (None, or the one line saying why there are no CPU rows)."""
+    profiles = {"before": cpu_profile(before), "after": cpu_profile(after)}
+    missing = [name for name, profile in profiles.items() if not profile.samples]
+    note = None
+    if missing:
+        which = "either trace" if len(missing) == 2 else f"the {missing[0].upper()} trace"
+        note = f"No CPU samples in {which}, so there is no CPU to compare (run with sampling on, the default)."
+    return {
+        "cpu_python_ms": {name: round(profile.python_us / 1000, 3) for name, profile in profiles.items()},
+        "cpu_functions": [] if missing else _cpu_rows(profiles["before"], profiles["after"]),
+        "cpu_note": note,
+    }
+
+
 def compare(before: Tables, after: Tables) -> dict[str, Any]:
     """Compare two traces: both `stats --json` summaries, what was saved, and per-site and per-function changes.
 
     `sites` and `functions` are sorted by the size of the change in total wait, largest first; `wait_ms_saved` is
-    before minus after (negative: slower). `wait_saved_ms` and `window_saved_ms` are the whole run's.
+    before minus after (negative: slower). `wait_saved_ms` and `window_saved_ms` are the whole run's. The CPU
+    moved per function is `cpu_functions` (see `cpu_moved`).
     """
     summaries = {"before": summary(before, insights(before)), "after": summary(after, insights(after))}
     functions = {**site_functions(before), **site_functions(after)}
@@ -164,6 +223,14 @@ def compare(before: Tables, after: Tables) -> dict[str, Any]:
         "window_saved_ms": round(summaries["before"]["window_ms"] - summaries["after"]["window_ms"], 3),
         "sites": sites,
         "functions": _function_rows(sites, files),
+        **cpu_moved(before, after),
+    }
+
+
+def _frame_names(t: Tables) -> dict[int, str]:
+    """Each frame id's name in a differential flame graph: `function (file name)`, without the line."""
+    return {
+        frame: f"{details.function} ({details.file.rsplit('/', 1)[-1]})" for frame, details in frame_details(t).items()
     }
 
 
@@ -172,11 +239,7 @@ def stack_waits(t: Tables) -> dict[tuple[str, ...], float]:
 
     Lines are left out of the names, so that a stack whose lines moved still matches across a code change.
     """
-    f = t.arrays.frames
-    names = {
-        int(frame): f"{function} ({file.rsplit('/', 1)[-1]})"
-        for frame, function, file in zip(f["id"], f["function"], f["file"])
-    }
+    names = _frame_names(t)
     s = t.arrays.suspensions
     totals = np.bincount(s["stack_id"], weights=s["wait_us"], minlength=len(t.stacks)) / 1000
     waits: dict[tuple[str, ...], float] = defaultdict(float)
@@ -185,20 +248,33 @@ def stack_waits(t: Tables) -> dict[tuple[str, ...], float]:
     return dict(waits)
 
 
+def stack_cpu(t: Tables) -> dict[tuple[str, ...], float]:
+    """Sampled running-Python time (ms) per sampled stack, named like `stack_waits`, outermost first."""
+    names = _frame_names(t)
+    stacks = cpu_profile(t).stacks
+    times: dict[tuple[str, ...], float] = defaultdict(float)
+    for frames, weight in zip(stacks["frames"], stacks["weight_us"].tolist()):
+        times[tuple(names.get(frame, str(frame)) for frame in frames)] += weight / 1000
+    return dict(times)
+
+
 @dataclass(frozen=True)
 class DifferentialNode:
-    """One frame of the differential flame graph: its inclusive wait (ms) before and after."""
+    """One frame of a differential flame graph: its inclusive time (ms: wait, or sampled CPU) before and after."""
 
     stack: tuple[str, ...]
-    wait_ms_before: float
-    wait_ms_after: float
+    ms_before: float
+    ms_after: float
 
 
-def differential_flame_graph(before: Tables, after: Tables) -> list[DifferentialNode]:
-    """Every stack prefix of either trace with its inclusive wait in both, parents before their children."""
+def differential_flame_graph(
+    before: Tables, after: Tables, weights: Callable[[Tables], dict[tuple[str, ...], float]] = stack_waits
+) -> list[DifferentialNode]:
+    """Every stack prefix of either trace with its inclusive time in both, parents before their children: the wait
+    (`weights=stack_waits`) or the sampled CPU (`weights=stack_cpu`)."""
     nodes: dict[tuple[str, ...], list[float]] = {(): [0.0, 0.0]}
     for side, t in enumerate((before, after)):
-        for stack, wait in stack_waits(t).items():
+        for stack, wait in weights(t).items():
             for depth in range(len(stack) + 1):
                 nodes.setdefault(stack[:depth], [0.0, 0.0])[side] += wait
     return [DifferentialNode(stack, round(b, 3), round(a, 3)) for stack, (b, a) in nodes.items()]

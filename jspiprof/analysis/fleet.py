@@ -2,19 +2,21 @@
 
 Each trace is read once and reduced to a `Run` (a few numbers per site), so a folder of 10,000 traces holds only
 those in memory. Across runs, a site's distributions (p50, p95, max of its count and of its total wait per run)
-are over the runs it appears in; percentiles interpolate linearly, like `jspiprof.analysis.stats`.
+are over the runs it appears in; percentiles interpolate linearly, like `jspiprof.analysis.stats`. Likewise per
+sampled function (file and name), its self time per run, over the runs whose CPU samples have it on top.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from jspiprof.analysis.cpu import cpu_profile
 from jspiprof.analysis.stats import site_table, time_accounting
 from jspiprof.analysis.tables import Tables, tables
 from jspiprof.trace import TraceError, read_trace
@@ -25,7 +27,8 @@ WORST_RUNS = 10
 
 @dataclass(frozen=True)
 class Run:
-    """What a fleet keeps of one trace: its name, totals, and per site its suspension count and total wait (ms)."""
+    """What a fleet keeps of one trace: its name, totals, per site its suspension count and total wait (ms), and per
+    sampled function (function, file) its self time (ms; empty without samples)."""
 
     trace: str
     suspensions: int
@@ -33,6 +36,7 @@ class Run:
     window_ms: float
     failed_switches: int
     sites: dict[str, tuple[int, float]]
+    functions: dict[tuple[str, str], float] = field(default_factory=dict)
 
 
 def run_of(t: Tables, trace: str) -> Run:
@@ -46,7 +50,18 @@ def run_of(t: Tables, trace: str) -> Run:
         window_ms=time_accounting(t).window_us / 1000,
         failed_switches=int(len(t.failed_switches)),
         sites={str(site): (count, wait) for site, count, wait in zip(table.index.tolist(), counts, waits)},
+        functions=_self_ms(t) if len(t.samples) else {},
     )
+
+
+def _self_ms(t: Tables) -> dict[tuple[str, str], float]:
+    """Self time (ms) per sampled function (function, file) with any."""
+    rows = cpu_profile(t).functions
+    return {
+        (str(function), str(file)): us / 1000
+        for function, file, us in zip(rows["function"], rows["file"], rows["self_us"].tolist())
+        if us > 0
+    }
 
 
 def read_run(path: Path, trace: str) -> Run:
@@ -85,7 +100,10 @@ def fleet(runs: Iterable[Run], worst: int = WORST_RUNS) -> dict[str, Any]:
     `sites` (largest wait p95 first): site, runs (how many runs it appears in), count_p50/p95/max,
     wait_ms_p50/p95/max (its total wait per run), worst_trace (the run where it waited longest).
     `worst_runs` (most total wait first): trace, total_wait_ms, window_ms, suspensions, failed_switches.
+    `cpu_functions` (largest self p95 first): function, file, runs (with samples of it on top), self_ms_p50/p95/max,
+    worst_trace (the run where its self time was largest); empty when no trace has samples.
     """
+    per_function: dict[tuple[str, str], tuple[list[float], list[str]]] = {}
     per_site: dict[str, tuple[list[int], list[float], list[str]]] = {}
     totals: list[tuple[float, str, float, int, int]] = []
     for run in runs:
@@ -94,6 +112,10 @@ def fleet(runs: Iterable[Run], worst: int = WORST_RUNS) -> dict[str, Any]:
             counts, waits, traces = per_site.setdefault(site, ([], [], []))
             counts.append(count)
             waits.append(wait)
+            traces.append(run.trace)
+        for function, self_ms in run.functions.items():
+            times, traces = per_function.setdefault(function, ([], []))
+            times.append(self_ms)
             traces.append(run.trace)
     sites = []
     for site, (counts, waits, traces) in per_site.items():
@@ -128,4 +150,25 @@ def fleet(runs: Iterable[Run], worst: int = WORST_RUNS) -> dict[str, Any]:
             }
             for total, trace, window, suspensions, failed in totals[:worst]
         ],
+        "cpu_functions": _function_rows(per_function),
     }
+
+
+def _function_rows(per_function: dict[tuple[str, str], tuple[list[float], list[str]]]) -> list[dict[str, Any]]:
+    """Per sampled function, its self time per run at p50, p95 and max, largest p95 first."""
+    rows = []
+    for (function, file), (times, traces) in per_function.items():
+        array = np.array(times, dtype=np.float64)
+        p50, p95 = np.quantile(array, [0.5, 0.95]).tolist()
+        rows.append(
+            {
+                "function": function,
+                "file": file,
+                "runs": len(times),
+                "self_ms_p50": _ms(p50),
+                "self_ms_p95": _ms(p95),
+                "self_ms_max": _ms(array.max()),
+                "worst_trace": traces[int(array.argmax())],
+            }
+        )
+    return sorted(rows, key=lambda row: (-row["self_ms_p95"], -row["runs"], row["function"], row["file"]))

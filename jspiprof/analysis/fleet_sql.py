@@ -68,7 +68,8 @@ def _rounded(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def fleet_from_parquet(folder: Path, worst: int = WORST_RUNS) -> dict[str, Any]:
-    """`jspiprof.analysis.fleet.fleet` of the traces exported to Parquet under `folder`, computed by DuckDB."""
+    """`jspiprof.analysis.fleet.fleet` of the traces exported to Parquet under `folder`, computed by DuckDB. The export
+    holds no CPU samples, so `cpu_functions` is empty."""
     connection = connect(folder)
 
     def rows(sql: str, parameters: dict[str, Any]) -> list[dict[str, Any]]:
@@ -77,4 +78,9 @@ def fleet_from_parquet(folder: Path, worst: int = WORST_RUNS) -> dict[str, Any]:
         return [_rounded(dict(zip(names, row))) for row in result.fetchall()]
 
     (traces,) = connection.execute("SELECT count(*) FROM runs").fetchone()
-    return {"traces": traces, "sites": rows(SITES_SQL, {}), "worst_runs": rows(WORST_RUNS_SQL, {"worst": worst})}
+    return {
+        "traces": traces,
+        "sites": rows(SITES_SQL, {}),
+        "worst_runs": rows(WORST_RUNS_SQL, {"worst": worst}),
+        "cpu_functions": [],
+    }

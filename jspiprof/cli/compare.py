@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from jspiprof.analysis.compare import compare, differential_flame_graph
+from jspiprof.analysis.compare import compare, differential_flame_graph, stack_cpu
 from jspiprof.cli.common import read_tables
 from jspiprof.render import compare as compare_view
 
@@ -24,7 +24,8 @@ def compare_command(before_path: Path, after_path: Path, as_json: bool, output: 
 
     Sites match by file:line and function, then, when lines moved, by file and function (in line order).
     With --json: {"before": stats of BEFORE, "after": stats of AFTER, "wait_saved_ms", "window_saved_ms",
-    "sites": [...], "functions": [...]}. With -o: an HTML page with a differential flame graph of wait.
+    "sites": [...], "functions": [...], "cpu_python_ms", "cpu_functions": [...] (CPU moved per function, from the
+    samples), "cpu_note"}. With -o: an HTML page with differential flame graphs of wait and of CPU.
     """
     before, _ = read_tables(before_path)
     after, _ = read_tables(after_path)
@@ -32,7 +33,10 @@ def compare_command(before_path: Path, after_path: Path, as_json: bool, output: 
     click.echo(json.dumps(result, indent=1) if as_json else compare_view.render(result))
     if output is not None:
         page = compare_view.html(
-            result, differential_flame_graph(before, after), f"{before_path.name} -> {after_path.name}"
+            result,
+            differential_flame_graph(before, after),
+            f"{before_path.name} -> {after_path.name}",
+            differential_flame_graph(before, after, stack_cpu),
         )
         try:
             output.write_text(page, encoding="utf-8")

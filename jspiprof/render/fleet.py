@@ -49,6 +49,27 @@ def render(result: dict[str, Any], top: int = TOP_SITES) -> str:
                 for r in result["worst_runs"]
             ],
         )
+    functions = result.get("cpu_functions", [])[:top]
+    if functions:
+        lines += [
+            "",
+            f"CPU: functions by self time p95 across runs ({len(functions)} of {len(result['cpu_functions'])}):",
+        ]
+        lines += text_table(
+            ["function", "file", "runs", "self ms p50", "p95", "max", "worst trace"],
+            [
+                [
+                    f["function"],
+                    f["file"],
+                    f"{f['runs']:,}",
+                    f"{f['self_ms_p50']:,.1f}",
+                    f"{f['self_ms_p95']:,.1f}",
+                    f"{f['self_ms_max']:,.1f}",
+                    f["worst_trace"],
+                ]
+                for f in functions
+            ],
+        )
     return "\n".join(lines)
 
 
@@ -81,5 +102,7 @@ def html(result: dict[str, Any], title: str) -> str:
             page.table(result["sites"], "No suspension in any trace."),
             page.heading("Worst runs by total wait"),
             page.table(result["worst_runs"], "No trace."),
+            page.heading("CPU: self time per run of each sampled function"),
+            page.table(result.get("cpu_functions", []), "No CPU samples in any trace."),
         ],
     )

@@ -35,6 +35,10 @@ def heading(text: str) -> str:
     return f"<h2>{html.escape(text)}</h2>"
 
 
+def paragraph(text: str) -> str:
+    return f"<p>{html.escape(text)}</p>"
+
+
 def table(rows: Sequence[dict[str, Any]], empty: str) -> str:
     """Rows of one dict each as an HTML table, or `empty` in a paragraph when there are none."""
     return pd.DataFrame(list(rows)).to_html(index=False, na_rep="") if rows else f"<p>{html.escape(empty)}</p>"
