@@ -24,7 +24,7 @@ def _entry_id(value: object) -> int | None:
     return None if pd.isna(value) else int(value)  # type: ignore[call-overload]
 
 
-def _groups(tables: Tables, rows: np.ndarray, key: list[object]) -> dict[object, list[int]]:
+def _groups(rows: np.ndarray, key: list[object]) -> dict[object, list[int]]:
     """`rows` (failed switch numbers) by `key` (one per failed switch), in order of first appearance."""
     grouped: dict[object, list[int]] = {}
     for row in rows.tolist():
@@ -60,7 +60,7 @@ def busy_waits(tables: Tables) -> list[Insight]:
     failed = tables.arrays.failed_switches
     rows = np.flatnonzero(failed["reason"] == "busy-wait")
     found = []
-    for site, group in _groups(tables, rows, list(failed["site"])).items():
+    for site, group in _groups(rows, list(failed["site"])).items():
         asked = [_SLEEP_SECONDS.search(failed["error"][row] or "") for row in group]
         blocked = sum(float(match[1]) * 1e6 for match in asked if match)
         unknown = [row for row, match in zip(group, asked) if match is None]
@@ -119,7 +119,7 @@ def failed_switches(tables: Tables) -> list[Insight]:
         return []
     keys = [(site, problem.class_id) for site, problem in zip(failed["site"], tables.failed_problems)]
     found = []
-    for (site, class_id), group in _groups(tables, rows, keys).items():
+    for (site, class_id), group in _groups(rows, keys).items():
         problem = tables.failed_problems[group[0]]
         numbers, entered = _entries(tables, group)
         at_stake = float(tables.arrays.entries["duration_us"][numbers].sum())
