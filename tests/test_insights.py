@@ -16,8 +16,8 @@ def found(name: str):
     return insights(tables(load(FIXTURES / f"{name}.jsonl")))
 
 
-def test_no_insight_on_a_trace_without_any_pattern():
-    assert found("small_app") == []
+def test_no_insight_on_a_trace_without_any_pattern_but_its_one_failed_switch():
+    assert [insight.kind for insight in found("small_app")] == ["failed-switches"]
 
 
 def test_sequential_requests_in_a_loop():

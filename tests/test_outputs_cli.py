@@ -40,7 +40,9 @@ def test_stats_json_is_one_object_with_hand_computed_numbers(tmp_path: Path):
         25.0,
         1,
     )
-    assert result["insights"] == []
+    # its one failed switch, in entry 2 (95 to 96 ms): that entry's 1 ms at stake
+    ((insight),) = result["insights"]
+    assert (insight["kind"], insight["site"], insight["at_stake_ms"]) == ("failed-switches", "/home/app/app.py:20", 1.0)
 
 
 def test_stats_table_names_the_top_site_and_the_insight(tmp_path: Path):

@@ -237,14 +237,22 @@ def _entry_error(trace: Trace, entry: Entry) -> Problem | None:
     return None
 
 
-def diagnose_trace(trace: Trace) -> list[Problem]:
-    """The stack-switching problems a trace shows, each once (repeats are counted in the message)."""
+def failed_switch_problems(trace: Trace, ancestry: _Ancestry | None = None) -> list[Problem]:
+    """One problem per failed switch of the trace, in the trace's order (repeats not merged): what `diagnose_trace`
+    says of each, for the insights on failed switches to reuse its class and fix."""
+    ancestry = ancestry or _Ancestry(trace)
     problems: list[Problem] = []
-    ancestry = _Ancestry(trace)
     for failed in trace.failed_switches:
         problems.append(_failed_switch(trace, ancestry, failed))
         if failed.entry is not None and failed.reason != "busy-wait":
             ancestry.explain(trace.entries[failed.entry])
+    return problems
+
+
+def diagnose_trace(trace: Trace) -> list[Problem]:
+    """The stack-switching problems a trace shows, each once (repeats are counted in the message)."""
+    ancestry = _Ancestry(trace)
+    problems = failed_switch_problems(trace, ancestry)
     errors = [
         entry for entry in trace.entries.values() if entry.outcome == "exception" and entry.id not in ancestry.explained
     ]

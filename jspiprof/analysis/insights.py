@@ -10,7 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from jspiprof.analysis.cpu import callers_of, cpu_profile
+from jspiprof.analysis.failure_insights import busy_waits, failed_switches
 from jspiprof.analysis.groups import Groups
+from jspiprof.analysis.insight import Insight, in_ms
 from jspiprof.analysis.stats import time_accounting
 from jspiprof.analysis.tables import Columns, Tables
 
@@ -42,23 +44,6 @@ CPU_MIN_SHARE = 0.3
 CPU_DOMINATES of the run with the user's own function hottest: a loop of tiny switches spreads its samples over the
 event loop's functions (the hottest ~15-25%), which is no hot spot to fix."""
 CPU_DOMINATES = 0.5
-
-
-@dataclass
-class Insight:
-    """One finding: what (`title`), where (`site`), why we think so (`evidence`), the time at stake, and a fix."""
-
-    kind: str
-    title: str
-    site: str
-    evidence: list[str]
-    at_stake_us: float
-    estimate: str
-    suggestion: str
-
-
-def _ms(us: float) -> str:
-    return f"{us / 1000:,.1f} ms"
 
 
 def _worth_it(tables: Tables, at_stake_us: float | np.ndarray) -> bool | np.ndarray:
@@ -173,11 +158,11 @@ def hot_loops(tables: Tables, hot_sites: list[HotSite]) -> list[Insight]:
                 title=f"{hot.count:,} tiny stack switches at {hot.site}",
                 site=hot.site,
                 evidence=[
-                    f"{hot.count:,} suspensions between {_ms(hot.first_us - tables.start_us)} and "
-                    f"{_ms(hot.last_us - tables.start_us)} into the run",
+                    f"{hot.count:,} suspensions between {in_ms(hot.first_us - tables.start_us)} and "
+                    f"{in_ms(hot.last_us - tables.start_us)} into the run",
                     f"median wait {hot.wait_p50_us:,.0f} µs, 75% under {hot.wait_p75_us:,.0f} µs, median resume delay "
                     f"{hot.resume_p50_us:,.0f} µs: the waits are about what a switch costs by itself",
-                    f"{_ms(hot.switch_total_us)} spent switching in total",
+                    f"{in_ms(hot.switch_total_us)} spent switching in total",
                 ],
                 at_stake_us=hot.switch_total_us,
                 estimate="the time spent in these switches (wait + resume delay): with one switch for the whole loop, "
@@ -207,7 +192,7 @@ def sequential_waits(tables: Tables, hot_sites: list[HotSite]) -> list[Insight]:
     for i in np.flatnonzero(candidates & _worth_it(tables, at_stake)):
         first, count, site = runs["first"][i], int(runs["count"][i]), str(sites[runs["site"][i]])
         path, entry, kind_of_entry = paths[runs["path"][i]], int(runs["entry"][i]), kind[first]
-        start_ms, end_ms = _ms(runs["start_us"][i] - tables.start_us), _ms(runs["end_us"][i] - tables.start_us)
+        start_ms, end_ms = in_ms(runs["start_us"][i] - tables.start_us), in_ms(runs["end_us"][i] - tables.start_us)
         found.append(
             Insight(
                 kind="sequential-waits",
@@ -216,8 +201,8 @@ def sequential_waits(tables: Tables, hot_sites: list[HotSite]) -> list[Insight]:
                 evidence=[
                     f"{count:,} suspensions ({path}) in entry {entry} ({kind_of_entry}), "
                     f"one after another from {start_ms} to {end_ms} into the run, none overlapping",
-                    f"they waited {_ms(runs['wait_total_us'][i])} in total; "
-                    f"the longest single wait was {_ms(runs['wait_max_us'][i])}",
+                    f"they waited {in_ms(runs['wait_total_us'][i])} in total; "
+                    f"the longest single wait was {in_ms(runs['wait_max_us'][i])}",
                 ],
                 at_stake_us=float(at_stake[i]),
                 estimate="sum of the waits minus the longest one: run concurrently, the waits would take about as long "
@@ -267,8 +252,8 @@ def sleep_polling(tables: Tables, hot_sites: list[HotSite]) -> list[Insight]:
             continue  # the sleeps pause between runs of work (mostly running Python), no check is repeated quickly
         others = np.bincount(site_code[between], minlength=len(sites))
         evidence = [
-            f"{size:,} time.sleep suspensions at {site} in entry {entry}, median {_ms(interval)} each, "
-            f"{_ms(suspensions['wait_us'][rows].sum())} slept in total, "
+            f"{size:,} time.sleep suspensions at {site} in entry {entry}, median {in_ms(interval)} each, "
+            f"{in_ms(suspensions['wait_us'][rows].sum())} slept in total, "
             f"in {loops} polling loop{'s' if loops > 1 else ''}",
         ]
         if others.any():
@@ -355,7 +340,7 @@ def cpu_hot_spot(tables: Tables, running_us: float) -> list[Insight]:
     line = lines[lines["site"].str.startswith(f"{file}:")].iloc[0]
     evidence = [
         f"{name} ({file}) is on top of the stack in {share:.0%} of the {profile.samples:,} CPU samples "
-        f"({_ms(at_stake)} of {_ms(profile.python_us)} sampled Python time); "
+        f"({in_ms(at_stake)} of {in_ms(profile.python_us)} sampled Python time); "
         f"{hottest.total_us / profile.python_us:.0%} with what it calls",
         f"{line.self_us / at_stake:.0%} of it at {line.site}",
     ]
@@ -387,6 +372,8 @@ def insights(tables: Tables) -> list[Insight]:
         *sleep_polling(tables, hot_sites),
         *deep_stacks(tables),
         *cpu_hot_spot(tables, time_accounting(tables).running_us),
+        *busy_waits(tables),
+        *failed_switches(tables),
     ]
     return sorted(found, key=lambda insight: insight.at_stake_us, reverse=True)
 

@@ -10,7 +10,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from jspiprof.analysis.diagnoses import failed_switch_problems
 from jspiprof.analysis.groups import rows_of
+from jspiprof.in_pyodide.diagnose import Problem
 from jspiprof.trace import Header, Trace
 from jspiprof.trace.samples import SampleColumns
 
@@ -51,6 +53,7 @@ class Tables:
     - `start_us`, `end_us`: the run's window, from the first entry's start to the end of the trace.
     - `dropped`: events lost by the recorder; `finished`: the trace has its `end` line.
     - `samples`: the CPU samples, as the trace holds them (`jspiprof.analysis.cpu` sums them up).
+    - `failed_problems`: `jspiprof diagnose`'s problem for each row of `failed_switches` (for the insights on them).
     """
 
     arrays: Arrays
@@ -61,6 +64,8 @@ class Tables:
     finished: bool
     header: Header
     samples: SampleColumns = field(default_factory=SampleColumns)
+    failed_problems: list[Problem] = field(default_factory=list)
+    """What `jspiprof diagnose` says of each failed switch (its class, message and fix), row by row."""
 
     @cached_property
     def suspensions(self) -> pd.DataFrame:
@@ -223,4 +228,5 @@ def tables(trace: Trace) -> Tables:
         trace.end is not None,
         trace.header,
         trace.samples,
+        failed_switch_problems(trace) if trace.failed_switches else [],
     )
