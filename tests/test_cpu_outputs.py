@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -103,3 +106,19 @@ def test_report_tables_have_readable_headers_with_their_unit() -> None:
     page = report.render(t, [], "small")
     assert "<th>wait total (ms)</th>" in page and "<th>stack bytes max</th>" in page
     assert "wait_total" not in page
+
+
+def test_stats_and_the_report_are_the_same_whatever_python_s_hash_seed() -> None:
+    """Functions tied on time come out in one order: the output of a trace never depends on the process."""
+    trace = Path(__file__).parent / "fixtures" / "cpu" / "batches.jsonl"
+    outputs = set()
+    for seed in ("1", "2", "3"):
+        done = subprocess.run(
+            [sys.executable, "-m", "jspiprof", "stats", "--json", str(trace)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
+        assert done.returncode == 0, done.stderr
+        outputs.add(done.stdout)
+    assert len(outputs) == 1

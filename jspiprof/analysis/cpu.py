@@ -113,7 +113,7 @@ def cpu_profile(tables: Tables) -> CpuProfile:
     for stack_id, weight in per_stack.items():
         stack = samples.stacks[int(stack_id)]
         functions = [(frames[frame].function, frames[frame].file) for frame in stack]
-        for function in set(functions):
+        for function in dict.fromkeys(functions):  # each once, in stack order (a set's order varies by run)
             total_us[function] = total_us.get(function, 0.0) + weight
         top = stack[-1]
         self_us[functions[-1]] = self_us.get(functions[-1], 0.0) + weight
@@ -142,8 +142,10 @@ def cpu_profile(tables: Tables) -> CpuProfile:
         samples=len(samples),
         interval_us=samples.interval_us,
         python_us=float(len(samples) * samples.interval_us),
-        functions=function_rows.sort_values(["self_us", "total_us"], ascending=False, ignore_index=True),
-        lines=line_rows.sort_values("self_us", ascending=False, ignore_index=True),
+        functions=function_rows.sort_values(
+            ["self_us", "total_us", "function", "file"], ascending=[False, False, True, True], ignore_index=True
+        ),
+        lines=line_rows.sort_values(["self_us", "site"], ascending=[False, True], ignore_index=True),
         stacks=stack_rows,
         long_gaps=LongGaps(int((gaps > 0).sum()), float(gaps.sum()), float(gaps.max(initial=0)), longest_at),
     )
@@ -176,7 +178,7 @@ def callers_of(tables: Tables, function: str, file: str) -> pd.DataFrame:
     rows = pd.DataFrame(
         [(name, path, us) for (name, path), us in by_caller.items()], columns=["caller", "file", "self_us"]
     )
-    return rows.sort_values("self_us", ascending=False, ignore_index=True)
+    return rows.sort_values(["self_us", "caller", "file"], ascending=[False, True, True], ignore_index=True)
 
 
 def cpu_summary(tables: Tables, running_us: float, top: int = 20) -> dict[str, Any]:

@@ -162,6 +162,57 @@ def _tracks(tables: Tables, sampled: pd.DataFrame) -> tuple[np.ndarray, float, l
     return offset, float(row), labels
 
 
+@dataclass(frozen=True)
+class FrameStyle:
+    """How one kind of frame span is drawn: the names and colors of its user and library traces, and its hover."""
+
+    names: tuple[str, str]
+    colors: tuple[str, str]
+    hovertemplate: str
+
+
+FRAME_STYLE = FrameStyle(
+    ("your frames", "library frames"), (USER_COLOR, LIBRARY_COLOR), "%{text}<br>across %{customdata} suspension(s)"
+)
+SAMPLED_FRAME_STYLE = FrameStyle(
+    ("sampled: your frames", "sampled: library frames"),
+    (SAMPLED_USER_COLOR, SAMPLED_LIBRARY_COLOR),
+    "%{text}<br>running: %{customdata} CPU sample(s)",
+)
+
+
+def _frame_lines(
+    tables: Tables, labels_by_frame: dict[int, str], spans: dict[str, np.ndarray], style: FrameStyle
+) -> list[dict[str, Any]]:
+    """Frame spans (`frame`, `x0` and `x1` in ms, `row` on the chart, `count` for the hover) as two line traces: the
+    user's frames, then library frames."""
+    known = rows_of(tables.arrays.frames["id"], spans["frame"])
+    library = np.where(known >= 0, tables.arrays.frames["library"][known] if len(known) else False, None)
+    traces = []
+    for is_library in (False, True):
+        chosen = np.flatnonzero(library == is_library)
+        if not len(chosen):
+            continue
+        traces.append(
+            {
+                "type": "scattergl",
+                "name": style.names[is_library],
+                "mode": "lines",
+                "hovertemplate": style.hovertemplate,
+                "hoverlabel": NO_TRACE_NAME,
+                "line": {"width": ROW_PX - 4, "color": style.colors[is_library]},
+                **_segments(
+                    spans["x0"][chosen],
+                    spans["x1"][chosen],
+                    spans["row"][chosen],
+                    _frame_labels_at(labels_by_frame, spans["frame"][chosen]),
+                    spans["count"][chosen],
+                ),
+            }
+        )
+    return traces
+
+
 def flame_chart_spec(tables: Tables) -> FigureSpec:
     """Entries, the Python frames live at their suspensions (by depth), the suspensions themselves and, between
     them, the Python frames the CPU samples saw running, over time.
@@ -208,56 +259,14 @@ def flame_chart_spec(tables: Tables) -> FigureSpec:
 
     pieces, spans = _spans(tables, column_us)
     labels_by_frame = _frame_labels(tables)
-    known = rows_of(tables.arrays.frames["id"], spans["frame"])
-    library = np.where(known >= 0, tables.arrays.frames["library"][known] if len(known) else False, None)
-    x0, x1 = ms(spans["start_us"]), ms(spans["end_us"])
-    y = rows(spans["entry"]) + spans["depth"]
-    for is_library in (False, True):
-        chosen = np.flatnonzero(library == is_library)
-        if not len(chosen):
-            continue
-        data.append(
-            {
-                "type": "scattergl",
-                "name": "library frames" if is_library else "your frames",
-                "mode": "lines",
-                "hovertemplate": "%{text}<br>across %{customdata} suspension(s)",
-                "hoverlabel": NO_TRACE_NAME,
-                "line": {"width": ROW_PX - 4, "color": LIBRARY_COLOR if is_library else USER_COLOR},
-                **_segments(
-                    x0[chosen],
-                    x1[chosen],
-                    y[chosen],
-                    _frame_labels_at(labels_by_frame, spans["frame"][chosen]),
-                    spans["count"][chosen],
-                ),
-            }
-        )
-    sampled_rows = rows(sampled["entry"].to_numpy(dtype=np.int64)) + sampled["depth"].to_numpy()
-    sampled_frames = sampled["frame"].to_numpy()
-    known = rows_of(tables.arrays.frames["id"], sampled_frames)
-    library = np.where(known >= 0, tables.arrays.frames["library"][known] if len(known) else False, None)
-    for is_library in (False, True):
-        chosen = np.flatnonzero(library == is_library)
-        if not len(chosen):
-            continue
-        data.append(
-            {
-                "type": "scattergl",
-                "name": "sampled: library frames" if is_library else "sampled: your frames",
-                "mode": "lines",
-                "hovertemplate": "%{text}<br>running: %{customdata} CPU sample(s)",
-                "hoverlabel": NO_TRACE_NAME,
-                "line": {"width": ROW_PX - 4, "color": SAMPLED_LIBRARY_COLOR if is_library else SAMPLED_USER_COLOR},
-                **_segments(
-                    ms(sampled["start_us"].to_numpy()[chosen]),
-                    ms(sampled["end_us"].to_numpy()[chosen]),
-                    sampled_rows[chosen],
-                    _frame_labels_at(labels_by_frame, sampled_frames[chosen]),
-                    sampled["samples"].to_numpy()[chosen],
-                ),
-            }
-        )
+    at_suspensions = {"frame": spans["frame"], "x0": ms(spans["start_us"]), "x1": ms(spans["end_us"])}
+    at_suspensions |= {"row": rows(spans["entry"]) + spans["depth"], "count": spans["count"]}
+    data += _frame_lines(tables, labels_by_frame, at_suspensions, FRAME_STYLE)
+    sampled_columns = {name: sampled[name].to_numpy() for name in ("frame", "depth", "samples")}
+    running = {"frame": sampled_columns["frame"], "x0": ms(sampled["start_us"].to_numpy())}
+    running |= {"x1": ms(sampled["end_us"].to_numpy()), "count": sampled_columns["samples"]}
+    running["row"] = rows(sampled["entry"].to_numpy(dtype=np.int64)) + sampled_columns["depth"]
+    data += _frame_lines(tables, labels_by_frame, running, SAMPLED_FRAME_STYLE)
     entry, depth = pieces["entry"], pieces["depth"]
     tracked = rows(entry)
     piece_rows = np.where(np.isnan(tracked), np.where(rows_of(ids, entry) >= 0, shared, np.nan), tracked) + depth + 1
