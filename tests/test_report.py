@@ -13,6 +13,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
 
 from jspiprof.analysis import insights, tables
+from jspiprof.pytest_plugin.environment import CHROME_FLAGS
 from jspiprof.render.report import render
 from jspiprof.trace import read_trace as load
 
@@ -20,17 +21,6 @@ FIXTURES = Path(__file__).parent / "fixtures" / "analysis"
 
 sys.path.insert(0, str(FIXTURES))
 from make_patterns import Writer  # noqa: E402 - the fixture writer, for a trace too big to commit
-
-HEADLESS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def report_of(path: Path, out: Path) -> Path:
@@ -43,7 +33,7 @@ def report_of(path: Path, out: Path) -> Path:
 def browser() -> Iterator[webdriver.Chrome]:
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
-    for flag in HEADLESS + ["--window-size=1400,1000", "--enable-unsafe-swiftshader"]:
+    for flag in CHROME_FLAGS + ["--window-size=1400,1000", "--enable-unsafe-swiftshader"]:
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
