@@ -146,7 +146,7 @@ def run(
     """
     program = _program(script_and_args, code, module)
     if not no_trace:
-        _check_trace_output(trace_path, [Path(program.target)] if program.mode == "script" else [], requirements)
+        check_trace_output(trace_path, [Path(program.target)] if program.mode == "script" else [], requirements)
     cache = cache_home(home)
     try:
         runtime = ensure_runtime(cache, node)
@@ -160,7 +160,7 @@ def run(
         config.sampleIntervalMs = None if no_sample else sample_interval_ms
     status = run_in_node(config, runtime)
     if not no_trace:
-        _print_trace_summary(trace_path)
+        print_trace_summary(trace_path)
     sys.exit(status)
 
 
@@ -168,7 +168,7 @@ TOP_INSIGHTS = 3
 """The insights printed at the end of a run, largest time at stake first (the report lists them all)."""
 
 
-def _check_trace_output(trace_path: Path, script: list[Path], requirements: Path | None) -> None:
+def check_trace_output(trace_path: Path, script: list[Path], requirements: Path | None) -> None:
     """Stop with one sentence, before Node starts, when the trace cannot be written where asked, or would replace
     the script or the requirements file."""
     folder = trace_path.absolute().parent
@@ -183,7 +183,7 @@ def _check_trace_output(trace_path: Path, script: list[Path], requirements: Path
             )
 
 
-def _print_trace_summary(trace_path: Path) -> None:
+def print_trace_summary(trace_path: Path) -> None:
     """Tell where the trace is and what it holds, write the report next to it and print the top insights (stderr,
     so the program's stdout stays its own)."""
     if not trace_path.is_file():
