@@ -34,7 +34,9 @@ def _headline(summary: dict[str, Any]) -> str:
 
 def _warnings(summary: dict[str, Any]) -> list[str]:
     lines = []
-    if not summary["complete"]:
+    if summary["snapshot"]:
+        lines.append("the trace is a snapshot taken while running: complete up to when it was taken")
+    elif not summary["complete"]:
         lines.append("the trace has no end line: the program crashed or was killed")
     if summary["dropped"]:
         lines.append(f"{summary['dropped']:,} events were dropped by the recorder")
