@@ -1,7 +1,7 @@
 """`jspiprof record URL`: pages served from 127.0.0.1, unchanged, recorded in real Chromium and Firefox.
 
 Each page loads Pyodide its own way (a classic pyodide.js from jsDelivr or from 127.0.0.1, an ES-module import on the
-main thread and in a module worker) and GETs /done when its program is over, which stops the recording (`record_page`'s
+main thread and in a module worker that another module worker started) and GETs /done when its program is over, which stops the recording (`record_page`'s
 `stop`). What the trace holds is checked with `jspiprof stats --json` and `diagnose --json`.
 """
 
@@ -121,7 +121,7 @@ def test_pyodide_js_from_jsdelivr_is_served_from_the_cache_and_a_page_leaving_mi
 
 
 @pytest.mark.parametrize("browser", BROWSERS)
-def test_the_main_thread_and_a_module_worker_are_two_instances_of_one_trace(site, browser, tmp_path, run_cli):
+def test_the_main_thread_and_a_nested_module_worker_are_two_instances_of_one_trace(site, browser, tmp_path, run_cli):
     recorded, said = site.record("workers.html", browser, tmp_path / "trace.jsonl")
     assert (recorded.instances, said) == (2, [])
     numbers = stats(run_cli, recorded.trace)
