@@ -1,8 +1,9 @@
 """`jspiprof record URL`: pages served from 127.0.0.1, unchanged, recorded in real Chromium and Firefox.
 
 Each page loads Pyodide its own way (a classic pyodide.js from jsDelivr or from 127.0.0.1, an ES-module import on the
-main thread and in a module worker that another module worker started) and GETs /done when its program is over, which stops the recording (`record_page`'s
-`stop`). What the trace holds is checked with `jspiprof stats --json` and `diagnose --json`.
+main thread and in a module worker that another module worker started) and GETs /done when its program is over,
+which stops the recording (`record_page`'s `stop`). What the trace holds is checked with `jspiprof stats --json` and
+`diagnose --json`.
 """
 
 from __future__ import annotations
