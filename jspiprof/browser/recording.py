@@ -107,7 +107,7 @@ def record_page(
             merger.close()
     if messages.failure is not None:
         raise RuntimeProblem(messages.failure)
-    trace = trace_path if merger.file is not None else None
+    trace = trace_path if merger.started else None
     return RecordedPage(trace, merger.instances, reason or messages.closed or "the browser ended")
 
 
