@@ -22,8 +22,8 @@ import { installProbe } from "./probe-bridge.mjs";
 import { hideHookFrames } from "./tracebacks.mjs";
 import { FailureExplainer } from "./explain.mjs";
 import { SampleColumns, hookSignalsHelper } from "./sampler.mjs";
+import { hookCodeURL } from "./one-file.mjs";
 
-const JS_DIR = new URL("./", import.meta.url).href;
 const IS_NODE = typeof process !== "undefined" && typeof process.versions?.node === "string";
 
 /**
@@ -78,7 +78,7 @@ export function wrapLoadPyodide(loadPyodide = globalThis.loadPyodide, profilerOp
   }
   return async (options = {}) => {
     const recorder = new Recorder(null, {
-      skipCallerPrefixes: [JS_DIR],
+      skipCallerPrefixes: [hookCodeURL()],
       onFailedSwitch: profilerOptions.onFailedSwitch,
       recording: false,
     });
@@ -146,7 +146,7 @@ export function wrapLoadPyodide(loadPyodide = globalThis.loadPyodide, profilerOp
     const callPyObject = pyodide._module.callPyObject;
     await installProbe(pyodide, recorder, control, callPyObject);
     hookEntries(pyodide, recorder);
-    hideHookFrames(pyodide._module, JS_DIR);
+    hideHookFrames(pyodide._module, hookCodeURL());
     recorder.recording = profilerOptions.record ?? true;
 
     /** @type {ProfilerHandle} */
