@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from pathlib import Path
 from jspiprof.browser.merger import TraceMerger
 from jspiprof.browser.server import HookServer
 from jspiprof.runtime.browser_tools import browser_executable, install_browser_tools
+from jspiprof.runtime.hook_files import write_hook_files
 from jspiprof.runtime.install import PYODIDE_VERSION, RuntimeProblem, cache_home, install, js_dir
 
 FLUSH_INTERVAL_MS = 100
@@ -67,7 +69,8 @@ def record_page(
     browser_executable(browser)
     stop = stop or threading.Event()
     merger = TraceMerger(trace_path, time.time_ns() / 1e6, {"mode": "record", "url": url, "browser": browser}, warn=say)
-    server = HookServer(merger)
+    with tempfile.TemporaryDirectory(prefix="jspiprof-record-") as folder:
+        server = HookServer(merger, write_hook_files(Path(folder), home).module)
     settings = {
         "url": url,
         "browser": browser,
