@@ -43,7 +43,7 @@ function fullStack() {
  */
 function nativeCaller(stack) {
   const frames = stack.split("\n").filter((line) => line.trimStart().startsWith("at "));
-  const internal = /pyodide\.asm\.m?js|pyodide\.m?js|wasm:\/\/|wasm-function\[|\/_?js\/(hook|entries|switches|recorder|probe-bridge|trace-writer|explain)\.mjs/;
+  const internal = /pyodide\.asm\.m?js|pyodide\.m?js|wasm:\/\/|wasm-function\[|\/_?js\/(hook|entries|registrations|switches|recorder|probe-bridge|trace-writer|explain)\.mjs/;
   const outside = frames.find((line) => !internal.test(line));
   if (!outside) return null;
   const native = /at ([\w$.]+) \((?:<anonymous>|native|node:internal\/[^)]*)\)/.exec(outside);
