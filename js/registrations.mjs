@@ -100,11 +100,16 @@ function wrapApis(scope, { registrars, listeners }) {
   for (const api of TIMERS) {
     const original = scope[api];
     if (typeof original !== "function") continue;
-    scope[api] = {
+    const wrapped = {
       [api](/** @type {any} */ callback, /** @type {unknown[]} */ ...rest) {
         return Reflect.apply(original, this, [asCallback(callback, api), ...rest]);
       },
     }[api];
+    // Node's timers carry `util.promisify.custom`: `promisify(setTimeout)` must keep working.
+    for (const symbol of Object.getOwnPropertySymbols(original)) {
+      Object.defineProperty(wrapped, symbol, /** @type {PropertyDescriptor} */ (Object.getOwnPropertyDescriptor(original, symbol)));
+    }
+    scope[api] = wrapped;
   }
   const then = scope.Promise.prototype.then;
   scope.Promise.prototype.then = function then_(/** @type {any} */ onFulfilled, /** @type {any} */ onRejected) {

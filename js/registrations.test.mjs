@@ -69,6 +69,16 @@ describe("callback APIs", () => {
     ]);
   });
 
+  test("a wrapped timer keeps the symbol properties of the original (Node's util.promisify.custom)", () => {
+    const { scope } = fakeRealm();
+    const custom = Symbol.for("nodejs.util.promisify.custom");
+    const promised = () => Promise.resolve();
+    scope.setTimeout[custom] = promised;
+    hookRegistrations(scope, fakeRegistrar().registrar);
+    assert.equal(scope.setTimeout[custom], promised);
+    assert.equal(scope.setTimeout.name, "setTimeout");
+  });
+
   test("a Promise's then registers each proxy it is handed", () => {
     const { scope, handed } = fakeRealm();
     const { registrar, calls, proxies } = fakeRegistrar();
