@@ -17,19 +17,20 @@
 
 import { heapReader } from "./wasm-heap.mjs";
 import { hookRegistrations, registrationLocator } from "./registrations.mjs";
+import { errorSince } from "./python-errors.mjs";
+import { hookCodeURL } from "./one-file.mjs";
 
 const CALLABLE_FLAG = 256;
 const AWAITABLE_FLAG = 64;
-/** jspiprof's JS folder: its frames are never where a callback was registered. */
-const HOOK_DIR = new URL("./", import.meta.url).href;
 /** The task entry a webloop handle's arguments carry from `callPyObjectMaybePromising` to `promisingApply`. */
 const TASK_ENTRY = Symbol("jspiprof.taskEntry");
 
 /**
  * @param {any} pyodide the object loadPyodide returned
  * @param {import("./recorder.mjs").Recorder} recorder
+ * @param {import("./python-errors.mjs").PythonErrors} pythonErrors the PythonErrors Pyodide makes
  */
-export function hookEntries(pyodide, recorder) {
+export function hookEntries(pyodide, recorder, pythonErrors) {
   const Module = pyodide._module;
   const API = pyodide._api;
   const jspiSupported = Module.jspiSupported;
@@ -82,7 +83,8 @@ export function hookEntries(pyodide, recorder) {
   }
 
   /**
-   * Run a synchronous entry `call()` (a call of the callable `name`) as the current entry, recording its end.
+   * Run a synchronous entry `call()` (a call of the callable `name`) as the current entry, recording its end. What it
+   * throws goes on untouched (no catch and rethrow): the console then points where the error came from.
    * Without a `kind`, it is a `callback` when JS registered the callable as one (`registration`) or when it runs
    * inside another entry (Python -> JS -> Python), else a direct `call`.
    * @param {string|null} kind @param {string|null} name @param {() => any} call
@@ -94,15 +96,16 @@ export function hookEntries(pyodide, recorder) {
     if (entry !== null) entry.registration = registration;
     const outer = recorder.current;
     recorder.current = entry;
+    const errorsBefore = pythonErrors.count;
+    let returned = false;
     try {
       const result = call();
+      returned = true;
       recorder.endEntry(entry);
       return result;
-    } catch (error) {
-      recorder.endEntry(entry, error);
-      throw error;
     } finally {
       recorder.current = outer;
+      if (!returned) recorder.endEntry(entry, errorSince(pythonErrors, errorsBefore));
     }
   }
 
@@ -263,9 +266,10 @@ export function hookEntries(pyodide, recorder) {
   }
 
   /** The location of a registration being made now: the JS line, or the Python line when Python made it. */
+  const hookCode = hookCodeURL(); // jspiprof's frames: never where a callback was registered
   const locate = registrationLocator(
-    HOOK_DIR,
-    recorder.skipCallerPrefixes.filter((prefix) => prefix !== HOOK_DIR),
+    hookCode,
+    recorder.skipCallerPrefixes.filter((prefix) => prefix !== hookCode),
     () => (recorder.current === null ? null : recorder.stackBy(recorder.captureSample).site),
   );
   const listenerRegistration = hookRegistrations(globalThis, {
@@ -357,13 +361,15 @@ export function hookEntries(pyodide, recorder) {
   pyodide.runPython = function (code, options) {
     if (!recorder.recording) return runPython.call(this, code, options);
     const entry = recorder.startEntry("runPython", false, null, true);
+    const errorsBefore = pythonErrors.count;
+    let returned = false;
     try {
       const result = asCurrent(entry, () => runPython.call(this, code, options));
+      returned = true;
       recorder.endEntry(entry);
       return result;
-    } catch (error) {
-      recorder.endEntry(entry, error);
-      throw error;
+    } finally {
+      if (!returned) recorder.endEntry(entry, errorSince(pythonErrors, errorsBefore)); // as runSync: no rethrow
     }
   };
 

@@ -59,6 +59,12 @@ const NO_STACK = stackInfo([], 0, null, "other");
 /** A stack frame's file that can be a caller: a URL or an absolute path (not `node:internal/...`, not wasm). */
 const CALLER_FILE = /^(?:(?!wasm:)[a-z][a-z0-9+.-]*:\/\/|\/)/i;
 
+/**
+ * A frame of a stack as text, its file (URL or path) and line: V8's "    at fn (FILE:line:column)" or
+ * "    at FILE:line:column", and Firefox's "fn@FILE:line:column" (not node:internal/... frames).
+ */
+export const STACK_LINE = /(?:\(|at |@)((?:[a-z][a-z0-9+.-]*:\/\/|\/)[^\s()]*):(\d+):\d+\)?\s*$/i;
+
 /** V8's structured stack (Node, Chrome): the frames as call sites, not formatted as text. */
 const callSites = (/** @type {Error} */ _error, /** @type {any[]} */ sites) => sites;
 
@@ -69,8 +75,6 @@ const callSites = (/** @type {Error} */ _error, /** @type {any[]} */ sites) => s
  * @param {string[]} skipPrefixes files whose frames are never the caller
  */
 function callerFinder(skipPrefixes) {
-  // "    at fn (URL-or-path:line:column)" or "    at URL-or-path:line:column" (not node:internal/... frames)
-  const lineRe = /(?:\(|at )((?:[a-z][a-z0-9+.-]*:\/\/|\/)[^\s()]*):(\d+):\d+\)?\s*$/i;
   const structured = typeof Error.captureStackTrace === "function";
   /** @param {string} file */
   const skipped = (file) => skipPrefixes.some((prefix) => file.startsWith(prefix));
@@ -118,7 +122,7 @@ function callerFinder(skipPrefixes) {
     const stack = new Error().stack ?? "";
     Error.stackTraceLimit = limit;
     for (const line of stack.split("\n").slice(1)) {
-      const match = lineRe.exec(line);
+      const match = STACK_LINE.exec(line);
       if (match === null) continue;
       const file = match[1];
       if (skipped(file)) continue;
@@ -291,14 +295,14 @@ export class Recorder {
     for (let entry = this.running; entry !== null; entry = entry.next) this.writeEntry(entry);
   }
 
-  /** @param {Entry} entry @param {any} [error] present when the entry threw */
+  /** @param {Entry} entry @param {any} [error] present when the entry threw: what it threw, null when unknown */
   endEntry(entry, error) {
     const failed = arguments.length > 1;
     this.untrack(entry);
     // A promising entry's last part ran from a microtask after a resume: it no longer runs.
     if (this.current === entry) this.current = entry.outer;
     const endMs = now();
-    const described = failed ? describeError(error) : null;
+    const described = failed && error !== null ? describeError(error) : null;
     if (entry.written) {
       this.writer.write({ type: "entry_end", id: entry.id, end_us: traceUs(endMs, this.originMs), outcome: failed ? "exception" : "return", error: described });
       return;

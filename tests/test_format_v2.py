@@ -185,3 +185,31 @@ def test_a_version_3_trace_is_refused_and_version_2_read(tmp_path: Path) -> None
     lines[0]["version"] = 3
     with pytest.raises(TraceError, match=r"format version 3, newer than this jspiprof reads \(2\)"):
         read_trace(write(tmp_path / "v3.jsonl", lines))
+
+
+def test_stats_and_report_call_a_live_export_a_snapshot_and_a_cut_trace_a_crash(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from jspiprof import cli
+
+    snapshot = write(tmp_path / "snapshot.jsonl", two_instance_lines())
+    crashed = write(tmp_path / "crashed.jsonl", two_instance_lines()[:-1])
+    said = {}
+    for trace in (snapshot, crashed):
+        stats = CliRunner().invoke(cli.main, ["stats", str(trace)])
+        as_json = json.loads(CliRunner().invoke(cli.main, ["stats", "--json", str(trace)]).output)
+        report = CliRunner().invoke(cli.main, ["report", str(trace), "-o", str(trace.with_suffix(".html"))])
+        assert stats.exit_code == 0 and report.exit_code == 0, stats.output + report.output
+        html = trace.with_suffix(".html").read_text()
+        said[trace.stem] = (
+            "snapshot taken while running" in stats.output,
+            "crashed or was killed" in stats.output,
+            "snapshot taken while running" in html,
+            "crashed or was killed" in html,
+            as_json["snapshot"],
+            as_json["complete"],
+        )
+    assert said == {
+        "snapshot": (True, False, True, False, True, False),
+        "crashed": (False, True, False, True, False, False),
+    }

@@ -14,6 +14,7 @@ from jspiprof.cli.common import DEFAULT_TRACE, HOME_OPTION
 from jspiprof.render import console, report
 from jspiprof.render.output_file import same_file
 from jspiprof.render.terminal import printable
+from jspiprof.runtime.browser_tools import install_browser_tools
 from jspiprof.runtime.install import RuntimeProblem, cache_home, ensure_runtime, install
 from jspiprof.runtime.pytest_dist import build_dist
 from jspiprof.runtime.runner import Program, build_config, run_in_node
@@ -30,11 +31,20 @@ from jspiprof.trace import TraceError, read_trace
     help="Also build the --dist-dir that pytest-pyodide needs (Pyodide plus wheels for pytest, tblib, urllib3) "
     "and print its path; the jspiprof pytest plugin uses it when no --dist-dir is given.",
 )
-def setup(home: Path | None, for_pytest: bool) -> None:
+@click.option(
+    "--browser",
+    "for_browser",
+    is_flag=True,
+    help="Also install npm's puppeteer-core and esbuild, which `jspiprof record` drives browsers with.",
+)
+def setup(home: Path | None, for_pytest: bool, for_browser: bool) -> None:
     """Install Node (with JSPI) and Pyodide into the cache; does nothing when they are already there."""
     cache = cache_home(home)
     try:
         runtime = install(cache)
+        if for_browser:
+            tools = install_browser_tools(cache)
+            click.echo(f"jspiprof: puppeteer-core and esbuild ready in {tools.folder}", err=True)
         if for_pytest:
             click.echo(build_dist(runtime, cache))
     except RuntimeProblem as problem:
@@ -136,7 +146,7 @@ def run(
     """
     program = _program(script_and_args, code, module)
     if not no_trace:
-        _check_trace_output(trace_path, [Path(program.target)] if program.mode == "script" else [], requirements)
+        check_trace_output(trace_path, [Path(program.target)] if program.mode == "script" else [], requirements)
     cache = cache_home(home)
     try:
         runtime = ensure_runtime(cache, node)
@@ -150,7 +160,7 @@ def run(
         config.sampleIntervalMs = None if no_sample else sample_interval_ms
     status = run_in_node(config, runtime)
     if not no_trace:
-        _print_trace_summary(trace_path)
+        print_trace_summary(trace_path)
     sys.exit(status)
 
 
@@ -158,7 +168,7 @@ TOP_INSIGHTS = 3
 """The insights printed at the end of a run, largest time at stake first (the report lists them all)."""
 
 
-def _check_trace_output(trace_path: Path, script: list[Path], requirements: Path | None) -> None:
+def check_trace_output(trace_path: Path, script: list[Path], requirements: Path | None) -> None:
     """Stop with one sentence, before Node starts, when the trace cannot be written where asked, or would replace
     the script or the requirements file."""
     folder = trace_path.absolute().parent
@@ -173,7 +183,7 @@ def _check_trace_output(trace_path: Path, script: list[Path], requirements: Path
             )
 
 
-def _print_trace_summary(trace_path: Path) -> None:
+def print_trace_summary(trace_path: Path) -> None:
     """Tell where the trace is and what it holds, write the report next to it and print the top insights (stderr,
     so the program's stdout stays its own)."""
     if not trace_path.is_file():
