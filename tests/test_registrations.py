@@ -165,3 +165,31 @@ run_js("(f) => f()")(create_proxy(callback))
     (problem,) = json.loads(run_cli("diagnose", "--json", str(trace)).stdout)
     assert (problem["class"], problem["location"]) == ("reentrant-sync-callback", "app.py:9")
     assert "\n  where: app.py:9\n" in run_cli("diagnose", str(trace)).stdout
+
+
+def test_an_error_only_an_entry_shows_is_located_at_a_site_the_trace_knows_inside_it(tmp_path: Path, run_cli) -> None:
+    """urllib3 refuses before any switch, so no failed switch names a line; a suspension inside the entry does."""
+    urllib3_error = (
+        "ProtocolError: urllib3 only works in Node.js with pyodide.runPythonAsync and requires the flag "
+        "--experimental-wasm-stack-switching in versions of node <24."
+    )
+    runtime = {"host": "node", "host_version": "v26.10.0", "pyodide": "314.0.7", "jspi": "WebAssembly.Suspending"}
+    lines = [
+        {"type": "header", "schema": "jspiprof-trace", "version": 2, "origin_unix_ms": 0, "runtime": runtime,
+         "program": None},
+        {"type": "frame", "id": 1, "file": "app.py", "line": 12, "function": "poll", "library": False},
+        {"type": "entry", "id": 1, "kind": "callback", "promising": False, "name": "poll", "caller": None,
+         "parent": None, "start_us": 0},
+        {"type": "entry", "id": 2, "kind": "task", "promising": True, "name": None, "caller": None, "parent": 1,
+         "start_us": 1},
+        {"type": "suspension", "id": 1, "entry": 2, "path": "run_sync", "start_us": 2, "wait_us": 1, "resume_us": 1,
+         "stack_bytes": 0, "stack": [1], "depth": 1, "site": "app.py:12", "awaitable": None, "outcome": "value",
+         "error": None},
+        {"type": "entry_end", "id": 2, "end_us": 5, "outcome": "return", "error": None},
+        {"type": "entry_end", "id": 1, "end_us": 9, "outcome": "exception", "error": urllib3_error},
+        {"type": "end", "ts_us": 10, "dropped": 0, "exit_status": 1},
+    ]  # fmt: skip
+    trace = tmp_path / "trace.jsonl"
+    trace.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    (problem,) = json.loads(run_cli("diagnose", "--json", str(trace)).stdout)
+    assert (problem["class"], problem["location"]) == ("blocking-api-from-sync", "app.py:12")
