@@ -164,11 +164,27 @@ const FRAME = /(?:\(|@|at )([^\s()@]+):(\d+):\d+\)?$/;
 const CALLER_FILE = /^(?:(?!wasm:)[a-z][a-z0-9+.-]*:\/\/|\/)/i;
 
 /**
- * The finder of a registration's location: the first JS stack frame outside jspiprof's files. When that frame
- * is Pyodide's own code, Python made the registration through Pyodide's JS proxies: then the location is the
- * Python line that made it (`pythonSite()`, the site of the Python stack now).
- * @param {string} hookDir jspiprof's JS folder (URL prefix)
+ * The registering call in a JS stack (`Error().stack` text, V8's or Firefox's): the first frame outside jspiprof's
+ * files, as `file:line`, or `"pyodide"` when that frame is Pyodide's own code (Python made the call through
+ * Pyodide's JS proxies), or null when there is no such frame.
+ * @param {string} stack @param {string} hookDir jspiprof's JS code (URL prefix)
  * @param {string[]} pyodidePrefixes the URL prefixes (and paths) of Pyodide's files
+ * @returns {string|null}
+ */
+export function registeringFrame(stack, hookDir, pyodidePrefixes) {
+  for (const line of stack.split("\n")) {
+    const frame = FRAME.exec(line);
+    if (frame === null || !CALLER_FILE.test(frame[1]) || frame[1].startsWith(hookDir)) continue;
+    if (pyodidePrefixes.some((prefix) => frame[1].startsWith(prefix))) return "pyodide";
+    return `${frame[1]}:${frame[2]}`;
+  }
+  return null;
+}
+
+/**
+ * The finder of a registration's location: the registering JS line, or, when Python made the registration through
+ * Pyodide's JS proxies, the Python line that made it (`pythonSite()`, the site of the Python stack now).
+ * @param {string} hookDir @param {string[]} pyodidePrefixes as for `registeringFrame`
  * @param {() => string|null} pythonSite
  * @returns {() => string|null}
  */
@@ -178,12 +194,7 @@ export function registrationLocator(hookDir, pyodidePrefixes, pythonSite) {
     Error.stackTraceLimit = 30;
     const stack = new Error().stack ?? "";
     Error.stackTraceLimit = limit;
-    for (const line of stack.split("\n")) {
-      const frame = FRAME.exec(line);
-      if (frame === null || !CALLER_FILE.test(frame[1]) || frame[1].startsWith(hookDir)) continue;
-      if (pyodidePrefixes.some((prefix) => frame[1].startsWith(prefix))) return pythonSite();
-      return `${frame[1]}:${frame[2]}`;
-    }
-    return pythonSite();
+    const frame = registeringFrame(stack, hookDir, pyodidePrefixes);
+    return frame === null || frame === "pyodide" ? pythonSite() : frame;
   };
 }

@@ -3,7 +3,7 @@
 // the registering call is (or the Python line, when Pyodide's own code made it).
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { hookRegistrations, registrationLocator } from "./registrations.mjs";
+import { hookRegistrations, registeringFrame, registrationLocator } from "./registrations.mjs";
 
 /** A realm with the callback APIs, recording what they were handed. */
 function fakeRealm() {
@@ -140,5 +140,23 @@ describe("registration location", () => {
   test("the Python line when the first frame outside jspiprof is Pyodide's own code", () => {
     const locate = registrationLocator(hookFile, [folder], () => "app.py:7");
     assert.equal(locate(), "app.py:7");
+  });
+
+  test("in a Firefox stack: the first frame outside jspiprof, or Pyodide's", () => {
+    const hook = "http://127.0.0.1:8000/js/";
+    const pyodide = ["http://127.0.0.1:8000/pyodide/"];
+    const fromPage = [
+      "jspiprofRegisteredCallback@http://127.0.0.1:8000/js/registrations.mjs:97:20",
+      "setTimeout@http://127.0.0.1:8000/js/registrations.mjs:60:9",
+      "start@http://127.0.0.1:8000/app.js:12:3",
+    ].join("\n");
+    assert.equal(registeringFrame(fromPage, hook, pyodide), "http://127.0.0.1:8000/app.js:12");
+    const fromPython = [
+      "setTimeout@http://127.0.0.1:8000/js/registrations.mjs:60:9",
+      "@http://127.0.0.1:8000/pyodide/pyodide.asm.wasm:wasm-function[275]:0x65562",
+      "callJsFunction@http://127.0.0.1:8000/pyodide/pyodide.asm.js:1:5000",
+    ].join("\n");
+    assert.equal(registeringFrame(fromPython, hook, pyodide), "pyodide");
+    assert.equal(registeringFrame("", hook, pyodide), null);
   });
 });
