@@ -8,13 +8,20 @@
  * - `Module.promisingApply`, where a promising entry's Python code actually starts running. A promising call
  *   reaches it after `API.scheduleCallback`, so the entry is handed over through the scheduled callback; a
  *   webloop handle's entry rides on the arguments array Pyodide passes along. This keeps concurrent promising
- *   entries apart.
+ *   entries apart;
+ * - `_ensure_future` of the coroutine an `async def` entered promising returns, so that its task steps belong
+ *   to that entry;
+ * - the JS APIs that register callbacks (`registrations.mjs`): a PyProxy's entry as a callback says where it was
+ *   registered.
  */
 
 import { heapReader } from "./wasm-heap.mjs";
+import { hookRegistrations, registrationLocator } from "./registrations.mjs";
 import { errorSince } from "./python-errors.mjs";
+import { hookCodeURL } from "./one-file.mjs";
 
 const CALLABLE_FLAG = 256;
+const AWAITABLE_FLAG = 64;
 /** The task entry a webloop handle's arguments carry from `callPyObjectMaybePromising` to `promisingApply`. */
 const TASK_ENTRY = Symbol("jspiprof.taskEntry");
 
@@ -78,9 +85,15 @@ export function hookEntries(pyodide, recorder, pythonErrors) {
   /**
    * Run a synchronous entry `call()` (a call of the callable `name`) as the current entry, recording its end. What it
    * throws goes on untouched (no catch and rethrow): the console then points where the error came from.
+   * Without a `kind`, it is a `callback` when JS registered the callable as one (`registration`) or when it runs
+   * inside another entry (Python -> JS -> Python), else a direct `call`.
+   * @param {string|null} kind @param {string|null} name @param {() => any} call
+   * @param {import("./registrations.mjs").Registration|null} [registration]
    */
-  function runSync(kind, name, call) {
-    const entry = recorder.startEntry(kind ?? (recorder.current === null ? "call" : "callback"), false, name, kind !== "task");
+  function runSync(kind, name, call, registration = null) {
+    const callback = registration !== null || recorder.current !== null;
+    const entry = recorder.startEntry(kind ?? (callback ? "callback" : "call"), false, name, kind !== "task");
+    if (entry !== null) entry.registration = registration;
     const outer = recorder.current;
     recorder.current = entry;
     const errorsBefore = pythonErrors.count;
@@ -165,21 +178,34 @@ export function hookEntries(pyodide, recorder, pythonErrors) {
     }, delay);
   }
 
+  /**
+   * The entry that entered an `async def` promising, by the coroutine it returned: Pyodide then runs it as a
+   * task (`_ensure_future`), whose steps belong to that entry. @type {WeakMap<object, import("./recorder.mjs").Entry>}
+   */
+  const coroutineOwners = new WeakMap();
+
+  /** `result` (the promise of a promising call's Python call), remembering `entry` as the owner of a coroutine it returns. */
+  function ownCoroutine(entry, result) {
+    return result.then((returned) => {
+      if (API.isPyProxy(returned?.[0])) coroutineOwners.set(returned[0], entry);
+      return returned;
+    });
+  }
+
   const promisingApply = Module.promisingApply;
   // Pyodide 314 calls it as promisingApply(callable, args, nargs, kwargNames, nkwargs, exceptionSlot).
   Module.promisingApply = function jspiprofPromisingApply(callable, args, nargs, kwargNames, nkwargs, exceptionSlot) {
-    let entry = args[TASK_ENTRY];
-    if (entry === undefined) {
-      entry = applying;
-      if (entry === null) return promisingApply(callable, args, nargs, kwargNames, nkwargs, exceptionSlot);
-      applying = null;
-    }
+    const task = args[TASK_ENTRY];
+    const entry = task ?? applying;
+    if (entry === null) return promisingApply(callable, args, nargs, kwargNames, nkwargs, exceptionSlot);
+    if (task === undefined) applying = null;
     const outer = recorder.current;
     entry.outer = outer;
     recorder.current = entry;
     const switchesBefore = recorder.switchesStarted;
     try {
       const result = promisingApply(callable, args, nargs, kwargNames, nkwargs, exceptionSlot);
+      if (task === undefined) return ownCoroutine(entry, result);
       if (entry.promise !== null) {
         // A task step whose Python code returned to JS: it ended now if it ran to its end without suspending
         // and without raising (Pyodide sets the exception slot to the exception raised, or to 0); otherwise
@@ -215,25 +241,44 @@ export function hookEntries(pyodide, recorder, pythonErrors) {
   };
 
   const callPyObject = Module.callPyObject;
-  // Once-callables (a direct call of a PyProxy comes here too, as the inner call of its `apply`).
+  // Once-callables, JS callbacks Pyodide made (a direct call of a PyProxy comes here too, as the inner call of its `apply`).
   Module.callPyObject = function jspiprofCallPyObject(ptr, args) {
     if (notAnEntry()) return callPyObject(ptr, args);
-    return runSync(null, nameOf(ptr), () => callPyObject(ptr, args));
+    return runSync("callback", nameOf(ptr), () => callPyObject(ptr, args));
   };
 
-  /** A direct call of a callable PyProxy: an entry unless nothing is recorded or it is an inner call. */
-  function runDirectCall(proxy, call) {
+  /**
+   * A direct call of a callable PyProxy with `args`: an entry unless nothing is recorded or it is an inner call;
+   * a callback when JS registered it as one (`registration`, else found from a listener's event).
+   */
+  function runDirectCall(proxy, args, call, registration = listenerRegistration(proxy, args)) {
     // The inner Module.callPyObject uses up `innerCall` when this call is an inner call itself.
     if (innerCall || !recorder.recording) return call();
-    return runSync(null, nameOfProxy(proxy), () => {
+    const inner = () => {
       innerCall = true;
       try {
         return call();
       } finally {
         innerCall = false;
       }
-    });
+    };
+    return runSync(null, nameOfProxy(proxy), inner, registration);
   }
+
+  /** The location of a registration being made now: the JS line, or the Python line when Python made it. */
+  const hookCode = hookCodeURL(); // jspiprof's frames: never where a callback was registered
+  const locate = registrationLocator(
+    hookCode,
+    recorder.skipCallerPrefixes.filter((prefix) => prefix !== hookCode),
+    () => (recorder.current === null ? null : recorder.stackBy(recorder.captureSample).site),
+  );
+  const listenerRegistration = hookRegistrations(globalThis, {
+    isPyProxy: (value) => typeof value === "function" && API.isPyProxy(value),
+    identity: (proxy) => Module.PyProxy_getAttrsQuiet(proxy),
+    register: (api, event) => ({ api, event, location: locate() }),
+    call: (proxy, registration, thisArg, args) =>
+      runDirectCall(proxy, args, () => Reflect.apply(proxy, thisArg, args), registration),
+  });
 
   const patched = new WeakSet();
   /** Wrap the entry methods of one callable PyProxy class prototype. */
@@ -243,10 +288,10 @@ export function hookEntries(pyodide, recorder, pythonErrors) {
     const { apply, call, callKwargs, callWithOptions, callPromising, callPromisingKwargs } = proto;
     // A direct call `f(x)` is `apply` (or `call`), whose own Module.callPyObject is then not an entry of its own.
     proto.apply = function (thisArg, args) {
-      return runDirectCall(this, () => apply.call(this, thisArg, args));
+      return runDirectCall(this, args, () => apply.call(this, thisArg, args));
     };
     proto.call = function (thisArg, ...args) {
-      return runDirectCall(this, () => call.call(this, thisArg, ...args));
+      return runDirectCall(this, args, () => call.call(this, thisArg, ...args));
     };
     proto.callKwargs = function (...args) {
       if (notAnEntry()) return callKwargs.apply(this, args);
@@ -269,10 +314,30 @@ export function hookEntries(pyodide, recorder, pythonErrors) {
     };
   }
 
+  /** Wrap `_ensure_future` of one awaitable PyProxy class prototype: a coroutine's task belongs to its owner. */
+  function patchAwaitable(proto) {
+    if (patched.has(proto)) return;
+    patched.add(proto);
+    const ensureFuture = proto._ensure_future;
+    proto._ensure_future = function () {
+      const owner = coroutineOwners.get(this);
+      if (owner === undefined || owner.ended) return ensureFuture.call(this);
+      // The task's first step is scheduled now: the webloop's scheduleCallback makes `owner` its parent.
+      const outer = recorder.current;
+      recorder.current = owner;
+      try {
+        return ensureFuture.call(this);
+      } finally {
+        recorder.current = outer;
+      }
+    };
+  }
+
   const getPyProxyClass = Module.getPyProxyClass;
   Module.getPyProxyClass = function jspiprofGetPyProxyClass(flags) {
     const cls = getPyProxyClass(flags);
     if (flags & CALLABLE_FLAG) patchCallable(cls.prototype);
+    if (flags & AWAITABLE_FLAG) patchAwaitable(cls.prototype);
     return cls;
   };
   for (const callable of [API.pyodide_code.eval_code, API.pyodide_code.eval_code_async]) {

@@ -43,7 +43,7 @@ function fullStack() {
  */
 function nativeCaller(stack) {
   const frames = stack.split("\n").filter((line) => line.trimStart().startsWith("at "));
-  const internal = /pyodide\.asm\.m?js|pyodide\.m?js|wasm:\/\/|wasm-function\[|\/_?js\/(hook|entries|switches|recorder|probe-bridge|trace-writer|explain)\.mjs/;
+  const internal = /pyodide\.asm\.m?js|pyodide\.m?js|wasm:\/\/|wasm-function\[|\/_?js\/(hook|entries|registrations|switches|recorder|probe-bridge|trace-writer|explain)\.mjs/;
   const outside = frames.find((line) => !internal.test(line));
   if (!outside) return null;
   const native = /at ([\w$.]+) \((?:<anonymous>|native|node:internal\/[^)]*)\)/.exec(outside);
@@ -55,9 +55,23 @@ function at(caller) {
   return caller ? ` at ${caller}` : "";
 }
 
+/** The registering call of a callback, in words: `addEventListener("click", ...)`. @param {any} registration */
+function registeringCall(registration) {
+  if (registration.api === "property") return `.on${registration.event} = ...`;
+  if (registration.api === "Promise.then") return "promise.then(...)";
+  return `${registration.api}(${registration.event ? `"${registration.event}", ` : ""}...)`;
+}
+
 /** The fix for a synchronous entry, by its kind. @param {any} entry */
 function entryFix(entry) {
   const name = entry?.name ?? "pyFunc";
+  if (entry?.registration) {
+    return (
+      `Make the handler \`async def ${name}(...)\` (Pyodide runs it as an asyncio task, where run_sync, time.sleep ` +
+      `and await work), or register (...args) => ${name}.callPromising(...args).catch(console.error) in place of ` +
+      `it with ${registeringCall(entry.registration)}${at(entry.registration.location)}.`
+    );
+  }
   if (entry?.via?.startsWith("Array.")) {
     return `${entry.via} calls ${name} synchronously${at(entry.caller)}: await Promise.all(items.map((item) => ${name}.callPromising(item))) instead.`;
   }
@@ -186,7 +200,8 @@ export class FailureExplainer {
       };
     }
     const callerIsTheFix = entry && userCaller(entry.caller) && (entry.kind !== "callback" || entry.via?.startsWith("Array."));
-    const location = callerIsTheFix ? entry.caller : failed.site;
+    // A callback JS code registered: the registering call is the line to change.
+    const location = (callerIsTheFix ? entry.caller : entry?.registration?.location) ?? failed.site;
     if (failed.reason === "busy-wait") {
       return {
         class: "busy-wait-sleep",
@@ -206,7 +221,8 @@ export class FailureExplainer {
       };
     }
     const api = BLOCKING_PATHS[failed.path];
-    const entered = entry ? `${entry.kind}${entry.name ? ` of ${entry.name}` : ""} at ${userCaller(entry.caller) ? entry.caller : "a JS callback"}` : "a synchronous entry";
+    const registered = entry?.registration ? ` registered with ${registeringCall(entry.registration)}${at(entry.registration.location)}` : "";
+    const entered = entry ? `${entry.kind}${entry.name ? ` of ${entry.name}` : ""}${registered} at ${userCaller(entry.caller) ? entry.caller : "a JS callback"}` : "a synchronous entry";
     if (api) {
       return { class: "blocking-api-from-sync", message: `${api} needs to suspend, but Python was entered synchronously (${entered})${chainText}.`, location, fix: entryFix(entry) };
     }

@@ -69,6 +69,16 @@ describe("a failed switch", () => {
     assert.match(problem.fix, /^Make the handler `async def tick\(\.\.\.\)`/);
   });
 
+  test("in a callback JS code registered: located at the registering call, with a promising wrapper as the fix", () => {
+    const registration = { api: "addEventListener", event: "click", location: "/home/pyodide/app.py:12" };
+    const listener = { ...entry(1, "callback", false, { name: "save", caller: "/srv/page.mjs:30" }), registration };
+    const [{ problem }] = explain([...FRAMES, listener, failed(1)]);
+    assert.equal(problem.class, "sync-js-callback");
+    assert.equal(problem.location, "/home/pyodide/app.py:12");
+    assert.match(problem.message, /registered with addEventListener\("click", \.\.\.\) at \/home\/pyodide\/app\.py:12/);
+    assert.match(problem.fix, /^Make the handler `async def save\(\.\.\.\)`.* in place of it with addEventListener\("click", \.\.\.\) at \/home\/pyodide\/app\.py:12\.$/);
+  });
+
   test("in a call made by Array.map: Promise.all of callPromising", () => {
     const printed = [];
     const explainer = new FailureExplainer((text, problem) => printed.push(problem));

@@ -16,6 +16,8 @@ export const now = performance.now.bind(performance);
  * @property {string|null} name
  * @property {string|null} caller
  * @property {Entry|null} parent
+ * @property {import("./registrations.mjs").Registration|null} registration how JS registered the callable it
+ *   called, for a callback
  * @property {number} startMs clock reading (`now()`)
  * @property {boolean} ended
  * @property {boolean} written whether its `entry` line is in the trace already
@@ -162,6 +164,8 @@ class RunningEntry {
     this.caller = caller;
     this.parent = parent;
     this.startMs = startMs;
+    /** @type {import("./registrations.mjs").Registration|null} */
+    this.registration = null;
     this.ended = false;
     this.written = false;
     /** @type {Entry|null} */
@@ -271,7 +275,8 @@ export class Recorder {
 
   /** @param {Entry} entry */
   entryLine(entry) {
-    return {
+    /** @type {Record<string, unknown>} */
+    const line = {
       type: "entry",
       id: entry.id,
       kind: entry.kind,
@@ -281,6 +286,8 @@ export class Recorder {
       parent: entry.parent === null ? null : entry.parent.id,
       start_us: traceUs(entry.startMs, this.originMs),
     };
+    if (entry.registration !== null) line.registration = entry.registration;
+    return line;
   }
 
   /** Write the lines of the running entries not in the trace yet (the writer calls it before each flush). */

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import textwrap
 from pathlib import Path
 
@@ -24,3 +25,20 @@ def node_script(runtime, trace: Path, options: str, body: str) -> str:
         + body
         + "\npyodide.jspiprof.close(0);\n"
     )
+
+
+def run_hook_script(runtime, tmp_path: Path, body: str, options: str = "{}") -> tuple[str, Path]:
+    """Run `body` in a Node module that loaded Pyodide through the hook; return its stdout and the script path."""
+    script = tmp_path / "driver.mjs"
+    script.write_text(node_script(runtime, tmp_path / "trace.jsonl", options, body))
+    done = subprocess.run([str(runtime.node), str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout, script
+
+
+def line_in(script: Path, marker: str) -> str:
+    """`file-URL:line` of the script line that ends with `// marker`."""
+    for number, text in enumerate(script.read_text().splitlines(), start=1):
+        if text.rstrip().endswith(f"// {marker}"):
+            return f"{script.as_uri()}:{number}"
+    raise AssertionError(f"no line marked {marker}")

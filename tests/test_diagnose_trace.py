@@ -21,10 +21,15 @@ sys.path.insert(0, str(Path(__file__).parent / "scenarios"))
 from harness import FIXTURES, HERE, SYSTEM_NODE, browser, expected_location, hooked, node_workdir, run_node  # noqa: E402
 
 
-def js_line_of(script: Path, text: str, base: str) -> str:
-    """`base/NAME:LINE` of the first line of the scenario that contains `text`."""
-    line = next(number for number, source in enumerate(script.read_text().splitlines(), 1) if text in source)
-    return f"{base}/{script.name}:{line}"
+def line_of(script: Path, text: str, base: str) -> str:
+    """Where the first line of the scenario that contains `text` is: `base/NAME:LINE` for JS, `<exec>:LINE` for a line
+    of the Python code in a template literal (counted from the line that opens it)."""
+    lines = script.read_text().splitlines()
+    number = next(number for number, source in enumerate(lines, 1) if text in source)
+    if "\n".join(lines[: number - 1]).count("`") % 2 == 1:
+        opening = next(above for above in range(number - 1, 0, -1) if "`" in lines[above - 1])
+        return f"<exec>:{number - opening + 1}"
+    return f"{base}/{script.name}:{number}"
 
 
 TRACE_CASES = {
@@ -36,7 +41,8 @@ TRACE_CASES = {
     "pyproxy_call": ("sync-pyproxy-call", None),
     "requests_pyproxy_call": ("blocking-api-from-sync", None),
     "array_map": ("sync-js-callback", None),
-    "set_timeout_create_proxy": ("sync-js-callback", None),
+    # A callback JS code registered: the registering call is the line to change.
+    "set_timeout_create_proxy": ("sync-js-callback", "setTimeout(create_proxy(tick), 10)"),
     "reentrant_callback": ("reentrant-sync-callback", None),
     "pyodide_internal": ("pyodide-internal", None),
     "runpython_time_sleep": ("busy-wait-sleep", None),
@@ -82,7 +88,7 @@ def test_trace_failure_is_diagnosed(name: str, traced, run_cli) -> None:
     class_id = TRACE_CLASSES.get(name, class_id)
     script = HERE / "node" / f"{name}.mjs"
     base = traced.folder.as_uri()
-    location = expected_location(script, base) if line_text is None else js_line_of(script, line_text, base)
+    location = expected_location(script, base) if line_text is None else line_of(script, line_text, base)
     assert [(problem["class"], problem["location"]) for problem in problems] == [(class_id, location)], text[-2000:]
     assert set(problems[0]) == {"class", "message", "location", "fix"}
 
@@ -105,7 +111,7 @@ def test_the_hook_prints_the_diagnosis_when_the_failure_happens(name: str, trace
     class_id, line_text = TRACE_CASES[name]
     script = HERE / "node" / f"{name}.mjs"
     base = traced.folder.as_uri()
-    location = expected_location(script, base) if line_text is None else js_line_of(script, line_text, base)
+    location = expected_location(script, base) if line_text is None else line_of(script, line_text, base)
     printed = [line for line in text.splitlines() if line.startswith("jspiprof: [")]
     assert len(printed) == 1 and printed[0].startswith(f"jspiprof: [{class_id}] "), text[-3000:]
     explanation = text[text.index(printed[0]) :]
@@ -196,11 +202,14 @@ def test_applying_the_busy_wait_fix_unblocks_the_event_loop(traced) -> None:
 
 
 BROWSER_TRACE_CASES = {
-    "click_listener": (["sync-js-callback"], "save"),
+    # page: (classes, the button to click, where the location is: None = the page's `<- location` marker, else the
+    # line containing this text)
+    # A listener JS code registered: its addEventListener line is the one to change.
+    "click_listener": (["sync-js-callback"], "save", 'addEventListener("click"'),
     # save_draft calls time.sleep before run_sync: in the same synchronous entry, that sleep busy-waited.
-    "pyproxy_call": (["busy-wait-sleep", "sync-pyproxy-call"], "save"),
-    "reentrant_callback": (["reentrant-sync-callback"], None),
-    "runpython_fetch": (["sync-runpython"], None),
+    "pyproxy_call": (["busy-wait-sleep", "sync-pyproxy-call"], "save", None),
+    "reentrant_callback": (["reentrant-sync-callback"], None, None),
+    "runpython_fetch": (["sync-runpython"], None, None),
 }
 
 
@@ -211,7 +220,7 @@ def test_chromium_traces_are_diagnosed(jspiprof_runtime: Runtime, tmp_path: Path
     with browser(jspiprof_runtime.pyodide_dir, tmp_path) as chromium:
         (tmp_path / "js").symlink_to(repo / "js")
         (tmp_path / "jspiprof").symlink_to(repo / "jspiprof")
-        for name, (class_ids, click) in BROWSER_TRACE_CASES.items():
+        for name, (class_ids, click, line_text) in BROWSER_TRACE_CASES.items():
             page = tmp_path / f"{name}.html"
             page.write_text(
                 page.read_text().replace(
@@ -224,7 +233,12 @@ def test_chromium_traces_are_diagnosed(jspiprof_runtime: Runtime, tmp_path: Path
             trace = tmp_path / f"{name}.jsonl"
             trace.write_text(chromium.run_script("return window.pyodide.jspiprof.toJSONL()"))
             done = run_cli("diagnose", "--json", str(trace))
-            location = expected_location(HERE / "browser" / page.name, chromium.base)
+            scenario = HERE / "browser" / page.name
+            location = (
+                expected_location(scenario, chromium.base)
+                if line_text is None
+                else line_of(scenario, line_text, chromium.base)
+            )
             assert [(p["class"], p["location"]) for p in json.loads(done.stdout)] == [
                 (c, location) for c in class_ids
             ], (name, done.stdout, console)

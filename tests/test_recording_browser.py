@@ -4,6 +4,7 @@ from 127.0.0.1; the trace comes back as JSON Lines text from the in-memory buffe
 from __future__ import annotations
 
 import functools
+import json
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -53,6 +54,24 @@ for _ in range(10):
     churn(90000)
     churn(30000)
 `, { filename: "cpu.py" });
+  return pyodide.jspiprof.toJSONL();
+};
+window.listenInPage = async () => {
+  const pyodide = await wrapLoadPyodide(undefined, {})({ indexURL: "/pyodide/" });
+  const button = window.button = document.body.appendChild(document.createElement("button"));
+  await pyodide.runPythonAsync(`
+import asyncio, js
+from pyodide.ffi import create_proxy, run_sync
+
+def on_click(event):
+    run_sync(asyncio.sleep(0))
+
+js.button.addEventListener("click", create_proxy(on_click))
+js.requestAnimationFrame(create_proxy(on_click))
+`, { filename: "listen.py" });
+  button.onclick = pyodide.globals.get("on_click");  // page property
+  button.click();
+  await new Promise((resolve) => setTimeout(resolve, 200));
   return pyodide.jspiprof.toJSONL();
 };
 window.pageReady = true;
@@ -156,3 +175,24 @@ def test_a_browser_page_samples_where_python_spends_its_time(chromium, page_url:
         if trace.frames[frames[-1]].function == "churn"
     )
     assert abs(callers[8] / (callers[8] + callers[9]) - 0.75) <= 0.05  # churn(90000) at line 8, churn(30000) at 9
+
+
+def test_a_browser_listener_failure_is_located_where_the_listener_was_registered(
+    chromium, page_url: str, tmp_path: Path, run_cli
+) -> None:
+    chromium.get(page_url)
+    chromium.execute_async_script(
+        "const done = arguments[0]; const wait = () => window.pageReady ? done() : setTimeout(wait, 20); wait();"
+    )
+    text = chromium.execute_async_script("window.listenInPage().then(arguments[0], (e) => arguments[0]('ERROR ' + e));")
+    assert not text.startswith("ERROR"), text
+    (tmp_path / "page.jsonl").write_text(text)
+    property_line = next(n for n, line in enumerate(PAGE.splitlines(), 1) if line.endswith("// page property"))
+    problems = json.loads(run_cli("diagnose", "--json", str(tmp_path / "page.jsonl")).stdout)
+    # One function registered three ways (from Python, from Python, from the page's JS): three problems, each at
+    # the line that registered it.
+    assert sorted((problem["class"], problem["location"]) for problem in problems) == [
+        ("sync-js-callback", page_url.replace("index.html", f"index.html:{property_line}")),
+        ("sync-js-callback", "listen.py:8"),
+        ("sync-js-callback", "listen.py:9"),
+    ]

@@ -7,26 +7,9 @@ import json
 import subprocess
 from pathlib import Path
 
-from hook_scripts import node_script
+from hook_scripts import line_in, node_script, run_hook_script
 
 from jspiprof.trace import Trace, read_trace
-
-
-def run_hook_script(runtime, tmp_path: Path, body: str, options: str = "{}") -> tuple[str, Path]:
-    """Run `body` in a Node module that loaded Pyodide through the hook; return its stdout and the script path."""
-    script = tmp_path / "driver.mjs"
-    script.write_text(node_script(runtime, tmp_path / "trace.jsonl", options, body))
-    done = subprocess.run([str(runtime.node), str(script)], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    return done.stdout, script
-
-
-def line_in(script: Path, marker: str) -> str:
-    """`file-URL:line` of the script line that ends with `// marker`."""
-    for number, text in enumerate(script.read_text().splitlines(), start=1):
-        if text.rstrip().endswith(f"// {marker}"):
-            return f"{script.as_uri()}:{number}"
-    raise AssertionError(f"no line marked {marker}")
 
 
 def test_failed_switches_from_run_python_and_a_direct_call_name_their_entry(jspiprof_runtime, tmp_path: Path) -> None:

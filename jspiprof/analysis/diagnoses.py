@@ -2,8 +2,9 @@
 
 Each `failed_switch` is read with its entry: the entry's kind says how JS entered Python (runPython, a direct
 PyProxy call, a JS callback), its `parent` chain says whether a promising entry was running around it (then
-Python -> JS -> Python re-entered synchronously), its `caller` is the JS location, the `path` names a blocking
-API, the `reason` says when the runtime had no JSPI, and the `stack` is the Python chain. Entries that ended
+Python -> JS -> Python re-entered synchronously), its `caller` is the JS location, a callback's `registration` is
+where JS code got it (the line to change: two registrations of one function are two problems), the `path` names a
+blocking API, the `reason` says when the runtime had no JSPI, and the `stack` is the Python chain. Entries that ended
 with an error no failed switch explains (urllib3's own check, `run_sync(42)`, no JSPI) are read from their
 error text. `time.sleep` calls that busy-waited show up as failed switches with the `busy-wait` reason.
 """
@@ -19,7 +20,7 @@ from jspiprof.in_pyodide.diagnose.classifiers import (
     fix_reentrant,
     no_jspi_advice,
 )
-from jspiprof.in_pyodide.diagnose.entry_point import EntryPoint, describe_entry
+from jspiprof.in_pyodide.diagnose.entry_point import EntryPoint, Registered, describe_entry
 from jspiprof.in_pyodide.diagnose.fixes import entry_fix, suggested_edit
 from jspiprof.in_pyodide.diagnose.parsing import NO_JSPI_TEXT, PYODIDE_BUG_TEXT, URLLIB3_TEXT, JsFrame
 from jspiprof.in_pyodide.diagnose.problem import merge_repeats
@@ -46,6 +47,10 @@ def _entry_point(entry: Entry) -> tuple[EntryPoint, str]:
     function = entry.name or "the function"
     if entry.kind == "runPython":
         return EntryPoint("runPython", caller, None), function
+    if entry.registration is not None:
+        registration = entry.registration
+        registered = Registered(registration.api, registration.event, registration.location)
+        return EntryPoint("call", None, None, registered), function
     if entry.kind == "callback" or (entry.kind == "call" and caller is None):
         return EntryPoint("call", None, None), function
     if entry.kind == "call":
@@ -138,7 +143,7 @@ def _failed_switch(trace: Trace, ancestry: _Ancestry, failed: FailedSwitch) -> P
     else:
         entry_point, function = _entry_point(entry)
     entered_by = describe_entry(entry_point, function)
-    location = entry_point.caller.location if entry_point.caller else failed.site
+    location = _entry_location(entry_point) or failed.site
     outer = ancestry.outermost_promising(entry) if entry is not None else None
     reentered = outer is not None and entry is not None and not entry.promising
     if failed.reason == "busy-wait":
@@ -195,11 +200,18 @@ def _failed_switch(trace: Trace, ancestry: _Ancestry, failed: FailedSwitch) -> P
     )
 
 
-def _entry_error(trace: Trace, entry: Entry) -> Problem | None:
+def _entry_location(entry_point: EntryPoint) -> str | None:
+    """Where the entry is made: its JS caller, else where JS code registered the callback."""
+    if entry_point.caller is not None:
+        return entry_point.caller.location
+    return entry_point.registered.location if entry_point.registered else None
+
+
+def _entry_error(trace: Trace, entry: Entry, known_sites: dict[int, str]) -> Problem | None:
     """A problem shown only by an entry's error (no failed switch was recorded for it)."""
     error = entry.error or ""
     entry_point, function = _entry_point(entry)
-    location = entry_point.caller.location if entry_point.caller else entry.caller
+    location = _entry_location(entry_point) or entry.caller or known_sites.get(entry.id)
     if NO_JSPI_TEXT in error or (URLLIB3_TEXT in error and entry.promising):
         return Problem(
             "no-jspi",
@@ -249,10 +261,29 @@ def failed_switch_problems(trace: Trace, ancestry: _Ancestry | None = None) -> l
     return problems
 
 
+def known_sites(trace: Trace) -> dict[int, str]:
+    """For each entry, the first site known inside it (its own or a nested entry's suspensions and failed switches):
+    where its Python code was, for an error that names no line."""
+    sites: dict[int, str] = {}
+    events = sorted(
+        [(event.start_us, event.entry, event.site) for event in trace.suspensions]
+        + [(failed.ts_us, failed.entry, failed.site) for failed in trace.failed_switches]
+    )
+    for _, entry_id, site in events:
+        # Each chain is walked up to the first entry that has a site already (its outer entries have one too).
+        while entry_id is not None and site is not None and entry_id not in sites:
+            sites[entry_id] = site
+            entry = trace.entries.get(entry_id)
+            entry_id = entry.parent if entry is not None else None
+    return sites
+
+
 def diagnose_trace(trace: Trace) -> list[Problem]:
-    """The stack-switching problems a trace shows, each once (repeats are counted in the message)."""
+    """The stack-switching problems a trace shows, each once (repeats are counted in the message). Each names a
+    location whenever the trace knows a site."""
     ancestry = _Ancestry(trace)
     problems = failed_switch_problems(trace, ancestry)
+    sites = known_sites(trace)
     errors = [
         entry for entry in trace.entries.values() if entry.outcome == "exception" and entry.id not in ancestry.explained
     ]
@@ -261,7 +292,7 @@ def diagnose_trace(trace: Trace) -> list[Problem]:
         # An error passes up through the entries around it: keep only the innermost entry that had it.
         if (entry.id, entry.error) in passed_up:
             continue
-        problem = _entry_error(trace, entry)
+        problem = _entry_error(trace, entry, sites)
         already_no_jspi = any(found.class_id == "no-jspi" for found in problems)  # one runtime, one advice
         if problem is not None and not (problem.class_id == "no-jspi" and already_no_jspi):
             problems.append(problem)
@@ -273,6 +304,10 @@ def diagnose_trace(trace: Trace) -> list[Problem]:
         problems.append(
             Problem("no-jspi", f"This runtime ({_runtime(trace)}) has no JSPI.", None, no_jspi_advice(_runtime(trace)))
         )
+    known = (event.site for event in (*trace.failed_switches, *trace.suspensions) if event.site is not None)
+    first_site = next(known, None)
+    for problem in problems:
+        problem.location = problem.location or first_site
     return merge_repeats(problems)
 
 

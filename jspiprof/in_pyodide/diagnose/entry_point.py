@@ -17,6 +17,25 @@ _PROMISING_ENTRY_FUNCTIONS = {
 }
 
 
+@dataclass(frozen=True)
+class Registered:
+    """Where JS code got the Python callable it called back: the API (`addEventListener`, `setTimeout`, `property`,
+    ...), the event name (`click`), and the location of the registering call (JS, or the Python line that made it)."""
+
+    api: str
+    event: str | None
+    location: str | None
+
+    def describe(self) -> str:
+        """The registering call, e.g. `addEventListener("click", ...)` or `setTimeout(...)`."""
+        if self.api == "property":
+            return f"`.on{self.event} = ...`"
+        if self.api == "Promise.then":
+            return "`promise.then(...)`"
+        event = f'"{self.event}", ' if self.event else ""
+        return f"`{self.api}({event}...)`"
+
+
 @dataclass
 class EntryPoint:
     """How JS entered Python, as read from the JS stack: the kind, the JS caller and the native frame between."""
@@ -24,6 +43,8 @@ class EntryPoint:
     kind: str  # runPython | runPythonAsync | promising | call | unknown
     caller: JsFrame | None
     via: JsFrame | None  # native frame between Pyodide and the caller (Array.map, a Node timer)
+    registered: Registered | None = None
+    """How JS got hold of the callable, when a trace knows it (a JS stack does not tell)."""
 
 
 def read_entry(js_frames: list[JsFrame]) -> EntryPoint:
@@ -71,6 +92,13 @@ def describe_entry(entry: EntryPoint, function: str) -> str:
         return (
             f"JS called the Python function `{function}` directly at {entry.caller.location} "
             "(a synchronous PyProxy call)"
+        )
+    if entry.kind == "call" and entry.registered is not None:
+        registered = entry.registered
+        at = f" at {registered.location}" if registered.location else ""
+        return (
+            f"`{function}` was registered as a JS callback with {registered.describe()}{at}, and JS called it "
+            "back synchronously"
         )
     if entry.kind == "call":
         at = f" at {entry.caller.location}" if entry.caller and entry.via else ""

@@ -6,7 +6,7 @@ files or URLs that an error text or a trace names (they may come from anyone).
 
 from __future__ import annotations
 
-from jspiprof.in_pyodide.diagnose.entry_point import EntryPoint
+from jspiprof.in_pyodide.diagnose.entry_point import EntryPoint, Registered
 
 
 def fix_runpython(entry: EntryPoint) -> str:
@@ -51,8 +51,38 @@ def fix_js_callback(entry: EntryPoint, function: str) -> str:
     )
 
 
+_PROMISING_WRAPPERS = {
+    "addEventListener": (
+        'target.addEventListener("{event}", (event) => {function}.callPromising(event).catch(console.error))'
+    ),
+    "property": "target.on{event} = (event) => {function}.callPromising(event).catch(console.error)",
+    "setTimeout": "setTimeout(() => {function}.callPromising().catch(console.error), ms)",
+    "setInterval": "setInterval(() => {function}.callPromising().catch(console.error), ms)",
+    "requestAnimationFrame": "requestAnimationFrame((time) => {function}.callPromising(time).catch(console.error))",
+    "queueMicrotask": "queueMicrotask(() => {function}.callPromising().catch(console.error))",
+    "Promise.then": "promise.then((value) => {function}.callPromising(value))",
+}
+
+
+def fix_registered_callback(registered: Registered, function: str) -> str:
+    """The fix for a callback JS code registered (`registered`) and then called synchronously."""
+    where = f" at {registered.location}" if registered.location else ""
+    wrapper = _PROMISING_WRAPPERS.get(registered.api)
+    register = ""
+    if wrapper is not None:
+        code = wrapper.format(event=registered.event, function=function)
+        register = f" Or register a wrapper that enters promising{where}: `{code}`."
+    return (
+        f"Make the handler `async def {function}(...)`: JS then gets a Promise and Pyodide runs the body as an asyncio "
+        "task, where run_sync, time.sleep and `await` work (keep the `create_proxy(...)` that registers it"
+        f"{where}).{register}"
+    )
+
+
 def entry_fix(entry: EntryPoint, function: str) -> str:
     """The fix for the synchronous entry `entry` of the Python function `function`."""
+    if entry.registered is not None:
+        return fix_registered_callback(entry.registered, function)
     if entry.kind == "runPython":
         return fix_runpython(entry)
     if entry.kind == "call" and entry.caller is not None and entry.via is None:

@@ -16,8 +16,8 @@ PYODIDE_BUG_TEXT = "This is a bug in Pyodide"
 
 _PYODIDE_JS_FILES = {"pyodide.asm.mjs", "pyodide.asm.js", "pyodide.mjs", "pyodide.js", "pyodide.asm.wasm"}
 _JSPIPROF_JS_FILES = {
-    "hook.mjs", "entries.mjs", "switches.mjs", "recorder.mjs", "probe-bridge.mjs", "trace-writer.mjs", "explain.mjs",
-    "run.mjs",
+    "hook.mjs", "entries.mjs", "registrations.mjs", "switches.mjs", "recorder.mjs", "probe-bridge.mjs",
+    "trace-writer.mjs", "explain.mjs", "run.mjs",
 }  # fmt: skip
 """jspiprof's own JS modules (the hook wraps Pyodide's entry points, so its frames sit among Pyodide's)."""
 
