@@ -38,9 +38,15 @@ $(BIN)/python:
 		$(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv \
 		&& $(PYTHON) -m venv --clear $(VENV); }
 
-# Debian's Chromium and its WebDriver, for the tests in the browser runtime.
-browser:
+# Debian's Chromium and its WebDriver (tests in the browser runtime), Firefox ESR (`jspiprof record --browser firefox`),
+# and npm's puppeteer-core and esbuild in the cache (what `jspiprof record` drives them with).
+browser: $(VENV)/.installed
 	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
 		echo "Installing Debian's chromium and chromium-driver..."; \
 		$(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; \
 	fi
+	@if ! command -v firefox-esr >/dev/null; then \
+		echo "Installing Debian's firefox-esr..."; \
+		$(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q firefox-esr; \
+	fi
+	$(BIN)/jspiprof setup --browser

@@ -14,7 +14,8 @@ from jspiprof.cli.common import DEFAULT_TRACE, HOME_OPTION
 from jspiprof.render import console, report
 from jspiprof.render.output_file import same_file
 from jspiprof.render.terminal import printable
-from jspiprof.runtime.browser_runner import BROWSERS, browser_executable, run_in_browser
+from jspiprof.runtime.browser_runner import run_in_browser
+from jspiprof.runtime.browser_tools import BROWSERS, browser_executable, install_browser_tools
 from jspiprof.runtime.install import RuntimeProblem, cache_home, ensure_runtime, install
 from jspiprof.runtime.pytest_dist import build_dist
 from jspiprof.runtime.runner import Program, build_config, run_in_node
@@ -31,11 +32,20 @@ from jspiprof.trace import TraceError, read_trace
     help="Also build the --dist-dir that pytest-pyodide needs (Pyodide plus wheels for pytest, tblib, urllib3) "
     "and print its path; the jspiprof pytest plugin uses it when no --dist-dir is given.",
 )
-def setup(home: Path | None, for_pytest: bool) -> None:
+@click.option(
+    "--browser",
+    "for_browser",
+    is_flag=True,
+    help="Also install npm's puppeteer-core and esbuild, which `jspiprof record` drives browsers with.",
+)
+def setup(home: Path | None, for_pytest: bool, for_browser: bool) -> None:
     """Install Node (with JSPI) and Pyodide into the cache; does nothing when they are already there."""
     cache = cache_home(home)
     try:
         runtime = install(cache)
+        if for_browser:
+            tools = install_browser_tools(cache)
+            click.echo(f"jspiprof: puppeteer-core and esbuild ready in {tools.folder}", err=True)
         if for_pytest:
             click.echo(build_dist(runtime, cache))
     except RuntimeProblem as problem:

@@ -14,13 +14,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from jspiprof.runtime.install import RuntimeProblem
+from jspiprof.runtime.browser_tools import browser_executable
 from jspiprof.runtime.program_files import collect_program_files
 from jspiprof.runtime.program_server import ProgramServer
 from jspiprof.runtime.runner import RunConfig
-
-BROWSERS = {"chromium": Path("/usr/bin/chromium"), "firefox": Path("/usr/bin/firefox-esr")}
-"""The browsers `run --browser` drives, by name: Debian's packages."""
 
 OPEN_TIMEOUT_SECONDS = 60.0
 """How long the browser may take to open the harness page and ask for the program."""
@@ -33,15 +30,6 @@ user_pref("datareporting.policy.dataSubmissionEnabled", false);
 user_pref("app.update.enabled", false);
 user_pref("browser.startup.homepage_override.mstone", "ignore");
 """
-
-
-def browser_executable(browser: str) -> Path:
-    """The executable of `browser` ("chromium" or "firefox"); one sentence saying how to install it when missing."""
-    executable = BROWSERS[browser]
-    if not executable.is_file():
-        package = "chromium" if browser == "chromium" else "firefox-esr"
-        raise RuntimeProblem(f"{executable} was not found: install Debian's {package} (make browser), then retry.")
-    return executable
 
 
 def _browser_command(browser: str, profile: Path, url: str) -> list[str]:

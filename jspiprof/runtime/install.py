@@ -103,23 +103,25 @@ def probe_node(node: Path) -> tuple[str, tuple[str, ...]] | None:
     return None
 
 
-def _run_npm_install(folder: Path) -> None:
+def npm_install(folder: Path, packages: list[str], what: str, *, environment: dict[str, str] | None = None) -> None:
+    """Install the npm `packages` into `folder` with npm's progress on stderr; `what` names them for a person."""
     npm = shutil.which("npm")
     if npm is None:
         raise RuntimeProblem(
             "npm was not found on PATH: install Node.js and npm (Debian: apt-get install npm), then retry."
         )
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "package.json").write_text(json.dumps({"name": "jspiprof-runtime", "private": True}) + "\n")
-    packages = [f"{NODE_PACKAGE}@{NODE_VERSION}", f"pyodide@{PYODIDE_VERSION}"]
-    print(
-        f"jspiprof: installing Node {NODE_VERSION} and Pyodide {PYODIDE_VERSION} from npm into {folder} "
-        "(about 230 MB)...",
-        file=sys.stderr,
-        flush=True,
-    )
+    (folder / "package.json").write_text(json.dumps({"name": f"jspiprof-{folder.name}", "private": True}) + "\n")
+    print(f"jspiprof: installing {what} from npm into {folder}...", file=sys.stderr, flush=True)
     command = [npm, "install", "--no-audit", "--no-fund", "--progress=true", "--loglevel=http", *packages]
-    done = subprocess.run(command, cwd=folder, stdout=sys.stderr, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(
+        command,
+        cwd=folder,
+        stdout=sys.stderr,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(environment or {})},
+    )
     if done.returncode != 0:
         lines = [line for line in done.stderr.splitlines() if line.strip()]
         reason = next(
@@ -141,7 +143,11 @@ def install(home: Path, *, quiet: bool = False) -> Runtime:
     node = cached_node(home)
     pyodide_dir = cached_pyodide(home)
     if not node.is_file() or missing_pyodide_files(pyodide_dir):
-        _run_npm_install(folder)
+        npm_install(
+            folder,
+            [f"{NODE_PACKAGE}@{NODE_VERSION}", f"pyodide@{PYODIDE_VERSION}"],
+            f"Node {NODE_VERSION} and Pyodide {PYODIDE_VERSION} (about 230 MB)",
+        )
     if not node.is_file() or missing_pyodide_files(pyodide_dir):
         raise RuntimeProblem(
             f"The runtime cache at {folder} is incomplete after installing: "
