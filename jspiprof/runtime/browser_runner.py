@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from jspiprof.runtime.browser_tools import browser_executable
+from jspiprof.runtime.install import SNAPSHOT_FILE
 from jspiprof.runtime.program_files import collect_program_files
 from jspiprof.runtime.program_server import ProgramServer
 from jspiprof.runtime.runner import RunConfig
@@ -55,6 +56,7 @@ def run_in_browser(config: RunConfig, browser: str, worker: bool) -> int:
     page_config = {
         "worker": worker,
         "pyodideURL": "pyodide/pyodide.mjs",
+        "snapshotURL": f"pyodide/{SNAPSHOT_FILE}" if (Path(config.pyodideDir) / SNAPSHOT_FILE).is_file() else None,
         "mode": config.mode,
         "target": config.target,
         "argv": config.argv,

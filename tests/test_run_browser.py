@@ -1,0 +1,180 @@
+"""`jspiprof run --browser chromium|firefox [--worker]` runs a program in real Pyodide in a headless browser (Debian's
+Chromium and Firefox ESR, JSPI on) as `jspiprof run` does under Node 26: the same argv, files, stdout, stderr, exit
+status, and the same suspension sites and counts in `jspiprof stats --json`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+EACH_PATH = """\
+import asyncio, time
+from pyodide.ffi import run_sync
+
+async def pause():
+    await asyncio.sleep(0.02)
+    return "done"
+
+def descend(n):
+    if n == 0:
+        return run_sync(pause())
+    return descend(n - 1)
+
+print(run_sync(pause()))
+time.sleep(0.02)
+print(asyncio.run(pause()))
+print(asyncio.get_event_loop().run_until_complete(pause()))
+for n in range(3):
+    descend(n)
+"""
+"""One suspension per path at top level, then the same site at growing depth (tests/test_recording.py's)."""
+
+SCENARIOS = {"small_app.py": (FIXTURES / "small_app.py").read_text(), "each_path.py": EACH_PATH}
+
+
+@dataclass
+class Outcome:
+    """What a run printed and left: its exit status, the program's stdout and stderr (without jspiprof's summary),
+    and the switches of its trace as `stats --json` counts them."""
+
+    status: int
+    stdout: str
+    stderr: str
+    switches: dict
+
+
+def jspiprof(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "jspiprof", *args], cwd=cwd, capture_output=True, text=True, timeout=180
+    )
+
+
+def switches(trace: Path) -> dict:
+    """Suspensions and failed switches, per path and per site (count, paths, deepest stack), from `stats --json`."""
+    stats = json.loads(jspiprof("stats", "--json", str(trace), cwd=trace.parent).stdout)
+    return {
+        "suspensions": stats["suspensions"],
+        "failed_switches": stats["failed_switches"],
+        "paths": {path: numbers["count"] for path, numbers in stats["paths"].items()},
+        "sites": {site["site"]: (site["count"], site["paths"], site["max_depth"]) for site in stats["sites"]},
+    }
+
+
+def run_scenario(folder: Path, scenario: str, *options: str) -> Outcome:
+    trace = folder / f"{scenario}-{'-'.join(option.strip('-') for option in options) or 'node'}.jsonl"
+    done = jspiprof("run", *options, "-o", str(trace), scenario, cwd=folder)
+    program_stderr = done.stderr.split("jspiprof: trace written to")[0]
+    return Outcome(done.returncode, done.stdout, program_stderr, switches(trace))
+
+
+@pytest.fixture(scope="module")
+def scenarios(tmp_path_factory: pytest.TempPathFactory, jspiprof_runtime) -> Path:
+    folder = tmp_path_factory.mktemp("scenarios")
+    for name, source in SCENARIOS.items():
+        (folder / name).write_text(source)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def under_node(scenarios: Path) -> dict[str, Outcome]:
+    return {name: run_scenario(scenarios, name) for name in SCENARIOS}
+
+
+@pytest.mark.parametrize(
+    ("scenario", "browser", "worker"),
+    [
+        ("small_app.py", "chromium", False),
+        ("small_app.py", "firefox", False),
+        ("small_app.py", "chromium", True),
+        ("small_app.py", "firefox", True),
+        ("each_path.py", "chromium", False),
+        ("each_path.py", "firefox", True),
+    ],
+)
+def test_a_scenario_prints_exits_and_switches_in_the_browser_as_under_node(
+    scenarios: Path, under_node: dict[str, Outcome], scenario: str, browser: str, worker: bool
+) -> None:
+    in_browser = run_scenario(scenarios, scenario, "--browser", browser, *(["--worker"] if worker else []))
+    node = under_node[scenario]
+    assert (in_browser.status, in_browser.stdout, in_browser.stderr) == (node.status, node.stdout, node.stderr)
+    assert in_browser.switches == node.switches
+    assert in_browser.switches["suspensions"] >= 6
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+@pytest.mark.parametrize(("browser", "worker"), [("chromium", True), ("firefox", False)])
+def test_argv_and_the_files_of_the_current_and_script_folders_reach_the_program(
+    tmp_path: Path, jspiprof_runtime, browser: str, worker: bool
+) -> None:
+    work = tmp_path / "work"
+    _write(work / "data" / "input.txt", "from the current folder\n")
+    _write(work / "big.bin", "")
+    os.truncate(work / "big.bin", 17 * 1024 * 1024)
+    _write(tmp_path / "scripts" / "next_to.txt", "next to the script\n")
+    script = _write(
+        tmp_path / "scripts" / "app.py",
+        """\
+        import json, os, sys
+        import js
+        here = os.path.dirname(__file__)
+        print(json.dumps(sys.argv))
+        print(os.getcwd(), hasattr(js, "document"))
+        print(open("data/input.txt").read(), end="")
+        print(open(os.path.join(here, "next_to.txt")).read(), end="")
+        print(os.path.exists("big.bin"))
+        """,
+    )
+    args = [str(script), "a", "--flag", "two words", "-c"]
+    done = jspiprof("run", "--no-trace", "--browser", browser, *(["--worker"] if worker else []), *args, cwd=work)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        json.dumps(args),
+        f"{work} {not worker}",  # a module worker has no document
+        "from the current folder",
+        "next to the script",
+        "False",
+    ]
+    assert done.stderr == f"jspiprof: left out of the page: {work / 'big.bin'} (17 MB, over 16 MB)\n"
+
+
+@pytest.mark.parametrize(("browser", "worker"), [("chromium", False), ("firefox", True)])
+def test_a_failing_script_exits_1_with_its_traceback_on_stderr(
+    tmp_path: Path, jspiprof_runtime, browser: str, worker: bool
+) -> None:
+    script = _write(
+        tmp_path / "app.py",
+        """\
+        def parse(text):
+            return int(text)
+
+        print("parsing")
+        parse("not a number")
+        """,
+    )
+    done = jspiprof(
+        "run", "--no-trace", "--browser", browser, *(["--worker"] if worker else []), "app.py", cwd=tmp_path
+    )
+    assert (done.returncode, done.stdout) == (1, "parsing\n")
+    assert done.stderr.splitlines() == [
+        "Traceback (most recent call last):",
+        f'  File "{script}", line 5, in <module>',
+        '    parse("not a number")',
+        "    ~~~~~^^^^^^^^^^^^^^^^",
+        f'  File "{script}", line 2, in parse',
+        "    return int(text)",
+        "ValueError: invalid literal for int() with base 10: 'not a number'",
+    ]
