@@ -136,6 +136,8 @@ def test_argv_and_the_files_of_the_current_and_script_folders_reach_the_program(
         print(open("data/input.txt").read(), end="")
         print(open(os.path.join(here, "next_to.txt")).read(), end="")
         print(os.path.exists("big.bin"))
+        for number in range(100):
+            print(number, flush=True)  # a hundred writes, sent as a hundred requests, kept in order
         """,
     )
     args = [str(script), "a", "--flag", "two words", "-c"]
@@ -147,6 +149,7 @@ def test_argv_and_the_files_of_the_current_and_script_folders_reach_the_program(
         "from the current folder",
         "next to the script",
         "False",
+        *map(str, range(100)),
     ]
     assert done.stderr == f"jspiprof: left out of the page: {work / 'big.bin'} (17 MB, over 16 MB)\n"
 
