@@ -8,12 +8,14 @@
  *   pyodide.jspiprof.close();   // or let Node's exit close it
  *
  * Under Node with `trace: PATH` the trace is streamed to PATH (flushed every ~100 ms and on exit, SIGINT,
- * SIGTERM and uncaught errors). Otherwise (a browser page, or Node without `trace`) it is kept in a bounded
+ * SIGTERM and uncaught errors). With `collector: URL` (what `jspiprof record` injects into a page or worker) it is
+ * POSTed to that URL in batches, every ~100 ms and on `pagehide`. Otherwise (a browser page, or Node without `trace`) it is kept in a bounded
  * in-memory buffer: `pyodide.jspiprof.toJSONL()`, `.events()` (for postMessage) or `.download(filename)`.
  */
 
 import { FileTraceWriter, MemoryTraceWriter, SCHEMA, VERSION, toJSONLines } from "./trace-writer.mjs";
-import { Recorder, now } from "./recorder.mjs";
+import { PostTraceWriter, thisSource } from "./post-trace-writer.mjs";
+import { Recorder } from "./recorder.mjs";
 import { hookStackRestore, hookSwitchImports } from "./switches.mjs";
 import { hookEntries } from "./entries.mjs";
 import { installProbe } from "./probe-bridge.mjs";
@@ -27,6 +29,7 @@ const IS_NODE = typeof process !== "undefined" && typeof process.versions?.node 
 /**
  * @typedef {object} ProfilerOptions
  * @property {string} [trace] Node only: stream the trace to this file (created or truncated)
+ * @property {string} [collector] stream the trace to this URL, a collector of `jspiprof record`
  * @property {number} [bufferSize] events kept in memory when not streaming (default 200000); more are counted as dropped
  * @property {number} [flushIntervalMs] how often a streamed trace is appended to (default 100)
  * @property {boolean} [record] record from the start (default true); Python's `jspiprof.start()`/`stop()` switch it
@@ -110,7 +113,7 @@ export function wrapLoadPyodide(loadPyodide = globalThis.loadPyodide, profilerOp
       type: "header",
       schema: SCHEMA,
       version: VERSION,
-      origin_unix_ms: Date.now() - (now() - recorder.originMs),
+      origin_unix_ms: performance.timeOrigin + recorder.originMs,
       runtime: {
         host: IS_NODE ? "node" : "browser",
         host_version: IS_NODE ? process.version : globalThis.navigator?.userAgent ?? "unknown",
@@ -119,10 +122,15 @@ export function wrapLoadPyodide(loadPyodide = globalThis.loadPyodide, profilerOp
       },
       program: profilerOptions.program ?? null,
     };
+    const flushIntervalMs = profilerOptions.flushIntervalMs ?? 100;
+    const bufferSize = profilerOptions.bufferSize ?? 200000;
+    const nowUs = () => recorder.nowUs();
     const writer =
       IS_NODE && profilerOptions.trace
-        ? await FileTraceWriter.open(profilerOptions.trace, header, profilerOptions.flushIntervalMs ?? 100, () => recorder.nowUs(), recorder.originMs)
-        : new MemoryTraceWriter(header, profilerOptions.bufferSize ?? 200000, recorder.originMs);
+        ? await FileTraceWriter.open(profilerOptions.trace, header, flushIntervalMs, nowUs, recorder.originMs)
+        : profilerOptions.collector
+          ? new PostTraceWriter(header, bufferSize, recorder.originMs, profilerOptions.collector, flushIntervalMs, thisSource(), nowUs)
+          : new MemoryTraceWriter(header, bufferSize, recorder.originMs);
     recorder.writer = profilerOptions.explain ? new FailureExplainer().watch(writer) : writer;
     writer.beforeFlush = () => recorder.writeHeldBack();
 

@@ -57,6 +57,12 @@ const NO_STACK = stackInfo([], 0, null, "other");
 /** A stack frame's file that can be a caller: a URL or an absolute path (not `node:internal/...`, not wasm). */
 const CALLER_FILE = /^(?:(?!wasm:)[a-z][a-z0-9+.-]*:\/\/|\/)/i;
 
+/**
+ * A frame of a stack as text, its file (URL or path) and line: V8's "    at fn (FILE:line:column)" or
+ * "    at FILE:line:column", and Firefox's "fn@FILE:line:column" (not node:internal/... frames).
+ */
+export const STACK_LINE = /(?:\(|at |@)((?:[a-z][a-z0-9+.-]*:\/\/|\/)[^\s()]*):(\d+):\d+\)?\s*$/i;
+
 /** V8's structured stack (Node, Chrome): the frames as call sites, not formatted as text. */
 const callSites = (/** @type {Error} */ _error, /** @type {any[]} */ sites) => sites;
 
@@ -67,8 +73,6 @@ const callSites = (/** @type {Error} */ _error, /** @type {any[]} */ sites) => s
  * @param {string[]} skipPrefixes files whose frames are never the caller
  */
 function callerFinder(skipPrefixes) {
-  // "    at fn (URL-or-path:line:column)" or "    at URL-or-path:line:column" (not node:internal/... frames)
-  const lineRe = /(?:\(|at )((?:[a-z][a-z0-9+.-]*:\/\/|\/)[^\s()]*):(\d+):\d+\)?\s*$/i;
   const structured = typeof Error.captureStackTrace === "function";
   /** @param {string} file */
   const skipped = (file) => skipPrefixes.some((prefix) => file.startsWith(prefix));
@@ -116,7 +120,7 @@ function callerFinder(skipPrefixes) {
     const stack = new Error().stack ?? "";
     Error.stackTraceLimit = limit;
     for (const line of stack.split("\n").slice(1)) {
-      const match = lineRe.exec(line);
+      const match = STACK_LINE.exec(line);
       if (match === null) continue;
       const file = match[1];
       if (skipped(file)) continue;

@@ -2,7 +2,7 @@
 // that refers to it, and carries its end when nothing referred to it while it ran.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { Recorder, describeError, stackInfo } from "./recorder.mjs";
+import { Recorder, STACK_LINE, describeError, stackInfo } from "./recorder.mjs";
 
 /** A writer that keeps what the recorder hands it, as `[method, value]` pairs, in order. */
 class FakeWriter {
@@ -204,4 +204,13 @@ describe("describeError", () => {
     assert.equal(describeError(new RangeError("too far\nat ...")), "RangeError: too far");
     assert.equal(describeError("plain"), "Error: plain");
   });
+});
+
+test("a caller is read from stack lines of V8 and of Firefox, not from Node's internal frames", () => {
+  const file = (/** @type {string} */ line) => STACK_LINE.exec(line)?.slice(1, 3).join(":") ?? null;
+  assert.equal(file("    at main (http://127.0.0.1:8000/app.html:21:15)"), "http://127.0.0.1:8000/app.html:21");
+  assert.equal(file("    at /srv/app.mjs:3:1"), "/srv/app.mjs:3");
+  assert.equal(file("main@http://127.0.0.1:8000/app.html:21:15"), "http://127.0.0.1:8000/app.html:21");
+  assert.equal(file("async*@http://127.0.0.1:8000/app.html:9:3"), "http://127.0.0.1:8000/app.html:9");
+  assert.equal(file("    at node:internal/process/task_queues:105:5"), null);
 });

@@ -43,7 +43,7 @@ export async function loadPuppeteer(nodeModules) {
  * The options of `puppeteer.launch` for `browser`.
  * @param {"chromium"|"firefox"} browser
  * @param {{headed?: boolean, executablePath?: string}} [options] `executablePath` replaces Debian's browser
- * @returns {{browser: "chrome"|"firefox", executablePath: string, headless: boolean, args: string[]}}
+ * @returns {{browser: "chrome"|"firefox", executablePath: string, headless: boolean, args: string[], handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false}}
  */
 export function launchOptions(browser, { headed = false, executablePath } = {}) {
   if (!(browser in BROWSERS)) {
@@ -54,6 +54,10 @@ export function launchOptions(browser, { headed = false, executablePath } = {}) 
     executablePath: executablePath ?? BROWSERS[browser],
     headless: !headed,
     args: browser === "chromium" ? CHROMIUM_FLAGS.slice() : [],
+    // The caller closes the browser on a signal, once the pages had time to send what they recorded.
+    handleSIGINT: false,
+    handleSIGTERM: false,
+    handleSIGHUP: false,
   };
 }
 

@@ -14,7 +14,15 @@ test("Chromium is driven over CDP with the quiet flags, headless unless headed",
 
 test("Firefox is driven as puppeteer's firefox (WebDriver BiDi) with Debian's firefox-esr", () => {
   const options = launchOptions("firefox", { headed: true });
-  assert.deepEqual(options, { browser: "firefox", executablePath: "/usr/bin/firefox-esr", headless: false, args: [] });
+  assert.deepEqual(options, {
+    browser: "firefox",
+    executablePath: "/usr/bin/firefox-esr",
+    headless: false,
+    args: [],
+    handleSIGINT: false,
+    handleSIGTERM: false,
+    handleSIGHUP: false,
+  });
 });
 
 test("an unknown browser is one sentence naming the known ones", () => {

@@ -12,6 +12,7 @@ from jspiprof.cli.compare import compare_command
 from jspiprof.cli.diagnose import diagnose, doctor
 from jspiprof.cli.fleet import fleet_command
 from jspiprof.cli.outputs import export, report_command, stats
+from jspiprof.cli.record import record
 from jspiprof.cli.run import run, setup
 
 
@@ -21,5 +22,5 @@ def main() -> None:
     """Profile and debug JSPI stack switching in Pyodide."""
 
 
-for command in (setup, run, stats, report_command, export, compare_command, fleet_command, diagnose, doctor):
+for command in (setup, run, record, stats, report_command, export, compare_command, fleet_command, diagnose, doctor):
     main.add_command(command)

@@ -164,7 +164,7 @@ def run(
     if worker and browser is None:
         raise click.UsageError("--worker runs the program in a browser's module worker: give --browser too.")
     if not no_trace:
-        _check_trace_output(trace_path, [Path(program.target)] if program.mode == "script" else [], requirements)
+        check_trace_output(trace_path, [Path(program.target)] if program.mode == "script" else [], requirements)
     cache = cache_home(home)
     try:
         runtime = ensure_runtime(cache, node)
@@ -180,7 +180,7 @@ def run(
         config.sampleIntervalMs = None if no_sample else sample_interval_ms
     status = run_in_node(config, runtime) if browser is None else run_in_browser(config, browser, worker)
     if not no_trace:
-        _print_trace_summary(trace_path)
+        print_trace_summary(trace_path)
     sys.exit(status)
 
 
@@ -188,7 +188,7 @@ TOP_INSIGHTS = 3
 """The insights printed at the end of a run, largest time at stake first (the report lists them all)."""
 
 
-def _check_trace_output(trace_path: Path, script: list[Path], requirements: Path | None) -> None:
+def check_trace_output(trace_path: Path, script: list[Path], requirements: Path | None) -> None:
     """Stop with one sentence, before Node starts, when the trace cannot be written where asked, or would replace
     the script or the requirements file."""
     folder = trace_path.absolute().parent
@@ -203,7 +203,7 @@ def _check_trace_output(trace_path: Path, script: list[Path], requirements: Path
             )
 
 
-def _print_trace_summary(trace_path: Path) -> None:
+def print_trace_summary(trace_path: Path) -> None:
     """Tell where the trace is and what it holds, write the report next to it and print the top insights (stderr,
     so the program's stdout stays its own)."""
     if not trace_path.is_file():
