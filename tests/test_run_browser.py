@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from jspiprof.trace import read_trace
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 EACH_PATH = """\
@@ -155,7 +157,7 @@ def test_argv_and_the_files_of_the_current_and_script_folders_reach_the_program(
 
 
 @pytest.mark.parametrize(("browser", "worker"), [("chromium", False), ("firefox", True)])
-def test_a_failing_script_exits_1_with_its_traceback_on_stderr(
+def test_a_failing_script_exits_1_with_its_traceback_on_stderr_and_in_its_trace(
     tmp_path: Path, jspiprof_runtime, browser: str, worker: bool
 ) -> None:
     script = _write(
@@ -168,11 +170,11 @@ def test_a_failing_script_exits_1_with_its_traceback_on_stderr(
         parse("not a number")
         """,
     )
-    done = jspiprof(
-        "run", "--no-trace", "--browser", browser, *(["--worker"] if worker else []), "app.py", cwd=tmp_path
-    )
+    where = ["--worker"] if worker else []
+    done = jspiprof("run", "--browser", browser, *where, "-o", "trace.jsonl", "app.py", cwd=tmp_path)
     assert (done.returncode, done.stdout) == (1, "parsing\n")
-    assert done.stderr.splitlines() == [
+    assert read_trace(tmp_path / "trace.jsonl").end.exit_status == 1
+    assert done.stderr.split("jspiprof: trace written to")[0].splitlines() == [
         "Traceback (most recent call last):",
         f'  File "{script}", line 5, in <module>',
         '    parse("not a number")',

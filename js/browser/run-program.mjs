@@ -1,11 +1,12 @@
 /**
  * `jspiprof run --browser`'s side inside the browser: the harness page served by jspiprof.runtime.browser_runner
  * loads this module, which runs the program on the page's main thread or, with `--worker`, starts itself again
- * as a module worker and runs it there. It does what js/run.mjs does under Node: loads Pyodide through the hook,
- * puts the program's files at their host paths, loads its wheels, runs jspiprof's launcher (argv, `-m`, `-c`, exit
- * status, tracebacks) and sends stdout/stderr as they come, then the trace and the exit status, to the host.
+ * as a module worker and runs it there. It does what js/run.mjs does under Node: loads Pyodide, puts the program's
+ * files at their host paths, loads its wheels, runs jspiprof's launcher (argv, `-m`, `-c`, exit status, tracebacks)
+ * and sends stdout/stderr to the host as they come, then the exit status. The trace is `jspiprof record`'s: its
+ * browser driver answers this module's import of pyodide.mjs with one whose `loadPyodide` goes through the hook,
+ * which streams the trace to the host (jspiprof.browser).
  */
-import { wrapLoadPyodide } from "../hook.mjs";
 import { ProgramOutput } from "./program-output.mjs";
 import { writeProgramFiles } from "./program-files.mjs";
 
@@ -21,13 +22,11 @@ import { writeProgramFiles } from "./program-files.mjs";
  * @property {string[]} folders folders to create inside Pyodide (the current folder and the script's)
  * @property {import("./program-files.mjs").ProgramFile[]} files the files of those folders, as in /program/files
  * @property {string[]} wheels URLs of the wheels to load before the program starts
- * @property {boolean} trace record a trace and send it to the host at the end
- * @property {number|null} sampleIntervalMs time between two CPU samples (null: no sampling)
  */
 
 const IN_WORKER = typeof WorkerGlobalScope !== "undefined" && globalThis instanceof WorkerGlobalScope;
 /** The host's root for this run: its URLs hold a secret first segment, so other local users cannot read the files. */
-const ROOT = new URL("../../", import.meta.url);
+const ROOT = new URL("../", import.meta.url);
 
 /** POST `body` to the host at `path`. @param {string} path @param {BodyInit} body @param {Record<string, string>} [headers] */
 async function post(path, body, headers = {}) {
@@ -78,13 +77,8 @@ async function runProgram(config, output) {
   const { loadPyodide } = await import(new URL(config.pyodideURL, ROOT).href);
   // Starting from the snapshot skips initialising Python, most of the start-up time, as under Node.
   const snapshot = config.snapshotURL ? { _loadSnapshot: await (await get(config.snapshotURL)).arrayBuffer() } : {};
-  const pyodide = await wrapLoadPyodide(loadPyodide, {
-    record: config.trace,
-    explain: true,
-    sample: config.sampleIntervalMs != null,
-    sampleIntervalMs: config.sampleIntervalMs ?? undefined,
-    program: { argv: config.argv, mode: config.mode },
-  })({ indexURL: new URL(".", new URL(config.pyodideURL, ROOT)).href, ...snapshot });
+  const pyodide = await loadPyodide({ indexURL: new URL(".", new URL(config.pyodideURL, ROOT)).href, ...snapshot });
+  if (pyodide.jspiprof === undefined) throw new Error("jspiprof: Pyodide was loaded without jspiprof's hook.");
   pyodide.setStdout({ write: (/** @type {Uint8Array} */ bytes) => output.write("stdout", bytes) });
   pyodide.setStderr({ write: (/** @type {Uint8Array} */ bytes) => output.write("stderr", bytes) });
   pyodide.setStdin({ stdin: () => undefined }); // no terminal in the page: input() meets the end of input
@@ -101,10 +95,7 @@ async function runProgram(config, output) {
   );
   namespace.destroy();
   await output.settled();
-  if (config.trace) {
-    pyodide.jspiprof.close(status);
-    await post("program/trace", pyodide.jspiprof.toJSONL());
-  }
+  await pyodide.jspiprof.close(status); // the end line, with the exit status, has reached the host
   return status;
 }
 

@@ -178,7 +178,10 @@ def run(
     if not no_trace:
         config.trace = str(trace_path.resolve())
         config.sampleIntervalMs = None if no_sample else sample_interval_ms
-    status = run_in_node(config, runtime) if browser is None else run_in_browser(config, browser, worker)
+    try:
+        status = run_in_node(config, runtime) if browser is None else run_in_browser(config, browser, worker, cache)
+    except RuntimeProblem as problem:
+        raise click.ClickException(str(problem)) from None
     if not no_trace:
         print_trace_summary(trace_path)
     sys.exit(status)

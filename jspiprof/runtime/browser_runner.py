@@ -4,17 +4,13 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-from jspiprof.runtime.browser_tools import browser_executable
+from jspiprof.browser import record_page
 from jspiprof.runtime.install import SNAPSHOT_FILE
 from jspiprof.runtime.program_files import collect_program_files
 from jspiprof.runtime.program_server import ProgramServer
@@ -23,31 +19,15 @@ from jspiprof.runtime.runner import RunConfig
 OPEN_TIMEOUT_SECONDS = 60.0
 """How long the browser may take to open the harness page and ask for the program."""
 
-_CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
-_FIREFOX_PREFERENCES = """\
-user_pref("browser.shell.checkDefaultBrowser", false);
-user_pref("datareporting.policy.dataSubmissionEnabled", false);
-user_pref("app.update.enabled", false);
-user_pref("browser.startup.homepage_override.mstone", "ignore");
-"""
 
-
-def _browser_command(browser: str, profile: Path, url: str) -> list[str]:
-    executable = str(browser_executable(browser))
-    if browser == "chromium":
-        return [executable, *_CHROMIUM_FLAGS, f"--user-data-dir={profile}", url]
-    (profile / "user.js").write_text(_FIREFOX_PREFERENCES)
-    return [executable, "--headless", "--no-remote", "--profile", str(profile), url]
-
-
-def run_in_browser(config: RunConfig, browser: str, worker: bool) -> int:
+def run_in_browser(config: RunConfig, browser: str, worker: bool, home: Path) -> int:
     """Run the program in a headless `browser` (on the page's main thread, or in a module worker) and return its
     exit status; the program's output goes to this process's stdout and stderr as it comes.
 
     The files of the current folder and the script's folder are copied into the page at their own paths (the ones
-    left out are named on stderr); the trace, when asked for, is written to `config.trace` at the end. Ctrl-C or
-    SIGTERM ends the browser; no process or temporary folder stays.
+    left out are named on stderr). `jspiprof record`'s machinery (`record_page`) drives the browser and records the
+    page into `config.trace` as it runs, and is stopped once the program has exited. Ctrl-C or SIGTERM ends the
+    browser; no process or temporary file stays.
     """
     files = collect_program_files(config.mounts)
     for left_out in files.left_out:
@@ -64,68 +44,57 @@ def run_in_browser(config: RunConfig, browser: str, worker: bool) -> int:
         "folders": config.mounts,
         "files": [{"path": file.path, "size": file.size} for file in files.files],
         "wheels": [f"program/wheels/{wheel.name}" for wheel in wheels],
-        "trace": config.trace is not None,
-        "sampleIntervalMs": config.sampleIntervalMs,
     }
-    trace = Path(config.trace) if config.trace is not None else None
-    server = ProgramServer(page_config, files, Path(config.pyodideDir), wheels, trace)
+    hook_options = {
+        "record": config.trace is not None,
+        "explain": True,
+        "sample": config.sampleIntervalMs is not None,
+        **({"sampleIntervalMs": config.sampleIntervalMs} if config.sampleIntervalMs is not None else {}),
+    }
+    server = ProgramServer(page_config, files, Path(config.pyodideDir), wheels)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        with tempfile.TemporaryDirectory(prefix="jspiprof-browser-") as profile:
-            command = _browser_command(browser, Path(profile), server.url)
-            process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                start_new_session=True,
-            )  # fmt: skip
-            try:
-                return _wait_for_the_program(server, process, browser)
-            finally:
-                _end_browser(process)
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def _wait_for_the_program(server: ProgramServer, process: subprocess.Popen[bytes], browser: str) -> int:
-    """The program's exit status once the page reports it; 128 + N on signal N; 1 or 2 (and one sentence on stderr)
-    when the browser ends first or the harness cannot run."""
+    stop = threading.Event()
     stopped_by: list[int] = []
-    previous = _on_stop_signals(lambda signum: stopped_by.append(signum))
-    started = time.monotonic()
+    threading.Thread(target=_stop_when_done, args=(server, stop), daemon=True).start()
+    previous = {
+        signum: signal.signal(signum, lambda number, _frame: (stopped_by.append(number), stop.set()))
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
-        while not server.ended.wait(0.1):
-            if stopped_by:
-                return 128 + stopped_by[0]
-            if process.poll() is not None:
-                print(f"jspiprof: {browser} ended before the program did.", file=sys.stderr)
-                return 1
-            if not server.opened.is_set() and time.monotonic() - started > OPEN_TIMEOUT_SECONDS:
-                print(f"jspiprof: {browser} did not open the program's page within 60 s.", file=sys.stderr)
-                return 2
+        with tempfile.TemporaryDirectory(prefix="jspiprof-browser-") as scratch:
+            trace = Path(config.trace) if config.trace is not None else Path(scratch) / "unrecorded.jsonl"
+            recorded = record_page(
+                server.url,
+                trace,
+                browser=browser,
+                stop=stop,
+                home=home,
+                program={"argv": config.argv, "mode": config.mode},
+                hook_options=hook_options,
+            )
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        server.shutdown()
+        server.server_close()
+    if stopped_by:
+        return 128 + stopped_by[0]
     if server.end.status is not None:
         return server.end.status
-    print(f"jspiprof: {server.end.error}", file=sys.stderr)
-    return 2
+    if server.end.error is not None:
+        print(f"jspiprof: {server.end.error}", file=sys.stderr)
+        return 2
+    if not server.opened.is_set():
+        print(
+            f"jspiprof: {browser} did not open the program's page within {OPEN_TIMEOUT_SECONDS:g} s.", file=sys.stderr
+        )
+        return 2
+    print(f"jspiprof: the program did not end: {recorded.reason}.", file=sys.stderr)
+    return 1
 
 
-def _on_stop_signals(handle: Callable[[int], object]) -> dict[int, object]:
-    """Call `handle` on SIGINT and SIGTERM instead of stopping; the handlers they had."""
-    return {
-        signum: signal.signal(signum, lambda number, _frame: handle(number))
-        for signum in (signal.SIGINT, signal.SIGTERM)
-    }
-
-
-def _end_browser(process: subprocess.Popen[bytes]) -> None:
-    """End the browser and every process it started (its own session), killing them after 5 s."""
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    except ProcessLookupError:
-        process.wait()
+def _stop_when_done(server: ProgramServer, stop: threading.Event) -> None:
+    """Set `stop` once the page reported the program's end, or when it has not asked for the program in time."""
+    if server.opened.wait(OPEN_TIMEOUT_SECONDS):
+        server.ended.wait()
+    stop.set()

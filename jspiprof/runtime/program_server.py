@@ -1,5 +1,6 @@
 """The host server of `jspiprof run --browser`, on 127.0.0.1: it serves the harness page, Pyodide from the cache,
-jspiprof's hook and the program's files and wheels, and takes back the program's output, trace and exit status.
+the harness's modules and the program's files and wheels, and takes back the program's output and exit status
+(the trace goes to `jspiprof record`'s collector, which serves the hook too).
 
 Every URL starts with a random secret segment, so other users of the machine cannot read the program's files
 through it. What the page posts is written to this process's stdout and stderr in the order the program wrote it.
@@ -18,7 +19,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import BinaryIO
 
-import jspiprof
 from jspiprof.runtime.install import js_dir
 from jspiprof.runtime.program_files import ProgramFiles, file_bundle
 
@@ -35,7 +35,7 @@ CONTENT_TYPES = {
 
 HARNESS_PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>jspiprof run</title>
-<script type="module" src="js/browser/run-program.mjs"></script>
+<script type="module" src="js/run-program.mjs"></script>
 </head><body></body></html>
 """
 
@@ -75,16 +75,13 @@ class ProgramServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(
-        self, config: dict[str, object], files: ProgramFiles, pyodide_dir: Path, wheels: list[Path], trace: Path | None
-    ) -> None:
+    def __init__(self, config: dict[str, object], files: ProgramFiles, pyodide_dir: Path, wheels: list[Path]) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.secret = secrets.token_urlsafe(16)
         self.config = config
         self.files = files
-        self.roots = {"pyodide": pyodide_dir, "js": js_dir(), "jspiprof": Path(jspiprof.__file__).parent}
+        self.roots = {"pyodide": pyodide_dir, "js": js_dir() / "browser"}
         self.wheels = {wheel.name: wheel for wheel in wheels}
-        self.trace = trace
         self.output = OrderedOutput({"stdout": sys.stdout.buffer, "stderr": sys.stderr.buffer})
         self.opened = threading.Event()
         """Set when the page asked for the program: the harness runs."""
@@ -105,8 +102,6 @@ class ProgramServer(ThreadingHTTPServer):
         if not path.is_relative_to(folder.resolve()) or not path.is_file():
             return None
         if root == "js" and path.suffix != ".mjs":
-            return None
-        if root == "jspiprof" and not (relative == "__init__.py" or relative.startswith("in_pyodide/")):
             return None
         return path
 
@@ -163,8 +158,6 @@ class _Handler(BaseHTTPRequestHandler):
         server = self.server
         if route == "program/output" and (self.headers.get("X-Sequence") or "").isdigit():
             server.output.add(int(self.headers["X-Sequence"]), self.headers.get("X-Stream") or "", body)
-        elif route == "program/trace" and server.trace is not None:
-            server.trace.write_bytes(body)
         elif route == "program/exit":
             self._end(body)
         else:
