@@ -40,13 +40,17 @@ for n in range(3):
 """
 """One suspension per path at top level, then the same site at growing depth (tests/test_recording.py's)."""
 
-SCENARIOS = {"small_app.py": (FIXTURES / "small_app.py").read_text(), "each_path.py": EACH_PATH}
+SCENARIOS = {
+    "small_app.py": ((FIXTURES / "small_app.py").read_text(), []),
+    "each_path.py": (EACH_PATH, ["--sample-interval", "0.5"]),
+}
+"""Each scenario's source and the options it is run with, under Node and in the browsers."""
 
 
 @dataclass
 class Outcome:
     """What a run printed and left: its exit status, the program's stdout and stderr (without jspiprof's summary),
-    and the switches of its trace as `stats --json` counts them."""
+    and the switches and sampling of its trace as `stats --json` counts them."""
 
     status: int
     stdout: str
@@ -61,19 +65,21 @@ def jspiprof(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def switches(trace: Path) -> dict:
-    """Suspensions and failed switches, per path and per site (count, paths, deepest stack), from `stats --json`."""
+    """Suspensions and failed switches, per path and per site (count, paths, deepest stack), and the sampling
+    interval when CPU samples were taken, from `stats --json`."""
     stats = json.loads(jspiprof("stats", "--json", str(trace), cwd=trace.parent).stdout)
     return {
         "suspensions": stats["suspensions"],
         "failed_switches": stats["failed_switches"],
         "paths": {path: numbers["count"] for path, numbers in stats["paths"].items()},
         "sites": {site["site"]: (site["count"], site["paths"], site["max_depth"]) for site in stats["sites"]},
+        "sample_interval_ms": stats["cpu"]["interval_ms"] if stats["cpu"]["samples"] > 0 else None,
     }
 
 
 def run_scenario(folder: Path, scenario: str, *options: str) -> Outcome:
     trace = folder / f"{scenario}-{'-'.join(option.strip('-') for option in options) or 'node'}.jsonl"
-    done = jspiprof("run", *options, "-o", str(trace), scenario, cwd=folder)
+    done = jspiprof("run", *options, *SCENARIOS[scenario][1], "-o", str(trace), scenario, cwd=folder)
     program_stderr = done.stderr.split("jspiprof: trace written to")[0]
     return Outcome(done.returncode, done.stdout, program_stderr, switches(trace))
 
@@ -81,7 +87,7 @@ def run_scenario(folder: Path, scenario: str, *options: str) -> Outcome:
 @pytest.fixture(scope="module")
 def scenarios(tmp_path_factory: pytest.TempPathFactory, jspiprof_runtime) -> Path:
     folder = tmp_path_factory.mktemp("scenarios")
-    for name, source in SCENARIOS.items():
+    for name, (source, _) in SCENARIOS.items():
         (folder / name).write_text(source)
     return folder
 
