@@ -242,3 +242,16 @@ def test_output_comes_while_the_program_runs_and_sigterm_ends_the_run_and_its_br
     finally:
         process.kill()
         process.communicate()
+
+
+@pytest.mark.parametrize(
+    ("options", "sentence"),
+    [
+        (["--worker"], "Error: --worker runs the program in a browser's module worker: give --browser too."),
+        (["--browser", "firefox", "--node", sys.executable], "Error: Give either --browser or --node, not both."),
+    ],
+)
+def test_options_that_do_not_go_together_are_one_sentence(tmp_path: Path, options: list[str], sentence: str) -> None:
+    (tmp_path / "app.py").write_text("print('ran')\n")
+    done = jspiprof("run", *options, "app.py", cwd=tmp_path)
+    assert (done.returncode, done.stdout, done.stderr.splitlines()[-1]) == (2, "", sentence)
