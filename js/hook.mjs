@@ -114,7 +114,7 @@ export function wrapLoadPyodide(loadPyodide = globalThis.loadPyodide, profilerOp
       type: "header",
       schema: SCHEMA,
       version: VERSION,
-      origin_unix_ms: performance.timeOrigin + recorder.originMs,
+      origin_unix_ms: performance.timeOrigin + recorder.originMs, // high resolution: two threads' traces line up
       runtime: {
         host: IS_NODE ? "node" : "browser",
         host_version: IS_NODE ? process.version : globalThis.navigator?.userAgent ?? "unknown",

@@ -3,13 +3,13 @@
  * file). Both take plain event objects, and the two most frequent events (resumed suspensions, task steps that
  * returned) as plain numbers. A streamed trace hands them, in batches, to a serialiser thread that writes the
  * JSON (`trace-records.mjs`, `trace-file-worker.mjs`), so the recording thread never serialises them.
- * The format is `docs/trace-format.md` (schema `jspiprof-trace`, version 1).
+ * The format is `docs/trace-format.md` (schema `jspiprof-trace`, version 2).
  */
 
 import { RecordBatches, suspensionEvent, traceUs } from "./trace-records.mjs";
 
 export const SCHEMA = "jspiprof-trace";
-export const VERSION = 1;
+export const VERSION = 2;
 
 /**
  * @typedef {{type: string, [field: string]: any}} TraceEvent
@@ -64,12 +64,15 @@ export class MemoryTraceWriter {
     this.write({ type: "entry", id, kind: "task", promising: true, name: null, caller: null, parent, start_us: traceUs(startMs, origin), end_us: traceUs(endMs, origin), outcome: "return", error: null });
   }
 
-  /** All lines of the trace so far (header first; a `dropped` line and the `end` line when there are some). @param {number} nowUs */
+  /**
+   * All lines of the trace so far: header first, a `dropped` line when events were dropped, then the `end` line once
+   * closed, or else a `snapshot` line (a live export: complete up to `nowUs`). @param {number} nowUs
+   */
   events(nowUs) {
     if (this.endEvent === null) this.beforeFlush();
     const lines = this.buffer.slice();
     if (this.dropped > 0) lines.push({ type: "dropped", count: this.dropped, ts_us: this.endEvent?.ts_us ?? nowUs });
-    if (this.endEvent !== null) lines.push(this.endEvent);
+    lines.push(this.endEvent ?? { type: "snapshot", ts_us: nowUs });
     return lines;
   }
 
@@ -218,13 +221,15 @@ export class FileTraceWriter {
     process.off("uncaughtExceptionMonitor", this.onUncaught);
   }
 
-  /** The trace as written so far (read back from the file). */
-  events() {
+  /** The trace as written so far (read back from the file), ending with a `snapshot` line while not closed. @param {number} nowUs */
+  events(nowUs) {
     if (!this.closed) this.drain();
-    return this.fs
+    const lines = this.fs
       .readFileSync(this.path, "utf8")
       .split("\n")
       .filter((line) => line !== "")
       .map((line) => JSON.parse(line));
+    if (!this.closed) lines.push({ type: "snapshot", ts_us: nowUs });
+    return lines;
   }
 }

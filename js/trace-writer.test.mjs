@@ -65,6 +65,17 @@ describe("MemoryTraceWriter", () => {
     assert.deepEqual(events[4], { type: "end", ts_us: 9000, exit_status: 0, dropped: 2 });
   });
 
+  test("ends a live export with a snapshot line, and the closed trace with its end line only", () => {
+    const writer = new MemoryTraceWriter(HEADER, 100, ORIGIN_MS);
+    writer.write({ type: "frame", id: 1 });
+    assert.deepEqual(writer.events(2500), [HEADER, { type: "frame", id: 1 }, { type: "snapshot", ts_us: 2500 }]);
+    writer.close({ ts_us: 3000, exit_status: 0 });
+    assert.deepEqual(
+      writer.events(4000).map((event) => event.type),
+      ["header", "frame", "end"],
+    );
+  });
+
   test("asks for what is held back before it hands out events or closes", () => {
     const writer = new MemoryTraceWriter(HEADER, 100, ORIGIN_MS);
     let held = 1;
@@ -72,6 +83,7 @@ describe("MemoryTraceWriter", () => {
       if (held > 0) writer.write({ type: "entry", id: held-- });
     };
     assert.deepEqual(writer.events(0)[1], { type: "entry", id: 1 });
+    assert.equal(writer.events(0).at(-1).type, "snapshot");
     held = 2;
     writer.close({ ts_us: 1, exit_status: 0 });
     assert.deepEqual(
@@ -98,11 +110,14 @@ describe("FileTraceWriter", () => {
     );
     assert.equal(lines[2].wait_us, 1500);
     assert.equal(lines[2].awaitable, "<Task>");
+    assert.deepEqual(writer.events(45).at(-1), { type: "snapshot", ts_us: 45 }, "a live export is a snapshot");
+    assert.equal(linesOf(file).length, 4, "the snapshot line is not written to the file");
     writer.close({ ts_us: 50, exit_status: 3 });
     writer.write({ type: "frame", id: 2 });
     writer.drain();
     assert.deepEqual(linesOf(file).at(-1), { type: "end", ts_us: 50, exit_status: 3, dropped: 0 });
     assert.equal(linesOf(file).length, 5, "nothing is written after the end line");
+    assert.equal(writer.events(60).at(-1).type, "end", "a closed trace is no snapshot");
   });
 
   test("calls beforeFlush at each flush, so running entries reach the file", async () => {

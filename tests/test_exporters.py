@@ -71,7 +71,7 @@ def test_chrome_slices_nest_on_each_entry_track(name: str):
     events = chrome_events(name)
     slices = defaultdict(list)
     for event in events:
-        assert event["ph"] in {"M", "X", "s", "f", "i"} and event["pid"] == chrome.PID
+        assert event["ph"] in {"M", "X", "s", "f", "i"} and event["pid"] == chrome.FIRST_PID
         if event["ph"] == "X":
             assert event["dur"] >= 0
             slices[event["tid"]].append((event["ts"], -event["dur"], event["ts"] + event["dur"]))

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 
 from jspiprof.trace import Entry, Frame, Header, Suspension, TraceError, TruncatedTraceWarning, iter_events, read_trace
-from jspiprof.trace.checks import LINE_TYPES, RUNTIME_VALUES, Field
+from jspiprof.trace.checks import LINE_TYPES, REGISTRATION_APIS, RUNTIME_VALUES, Field
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SCHEMA = json.loads((Path(__file__).parent.parent / "docs" / "trace-schema.json").read_text())
@@ -92,7 +92,7 @@ def test_unknown_fields_and_line_types_are_ignored(tmp_path: Path) -> None:
         ("corrupt_line.jsonl", "line 6: not valid JSON; the trace is corrupt."),
         (
             "newer_version.jsonl",
-            "line 1: the trace has format version 2, newer than this jspiprof reads (1): upgrade jspiprof.",
+            "line 1: the trace has format version 3, newer than this jspiprof reads (2): upgrade jspiprof.",
         ),
         ("undefined_frame.jsonl", "line 17: the stack uses frame 1, which no earlier frame line defines."),
     ],
@@ -138,11 +138,16 @@ def test_the_schema_allows_exactly_the_values_the_reader_checks() -> None:
     assert set(SCHEMA["$defs"]) == set(LINE_TYPES)
     for kind, line_type in LINE_TYPES.items():
         properties = SCHEMA["$defs"][kind]["properties"]
+        required = {"type", *(name for name, rule in line_type.fields.items() if not rule.optional)}
+        assert set(SCHEMA["$defs"][kind]["required"]) == required, kind
         for name, rule in line_type.fields.items():
             described = properties[name]
-            if "const" in described:  # the header's schema and version: checked before its fields
+            if kind == "header" and name in ("schema", "version"):  # checked before its fields
                 continue
             assert_describes(described, rule, f"{kind}.{name}")
-    runtime = SCHEMA["$defs"]["header"]["properties"]["runtime"]["properties"]
-    for name, values in RUNTIME_VALUES.items():
-        assert runtime[name] == ({"enum": list(values)} if values else {"type": "string"}), name
+    for kind in ("header", "instance"):
+        runtime = SCHEMA["$defs"][kind]["properties"]["runtime"]["properties"]
+        for name, values in RUNTIME_VALUES.items():
+            assert runtime[name] == ({"enum": list(values)} if values else {"type": "string"}), name
+    registration = SCHEMA["$defs"]["entry"]["properties"]["registration"]["properties"]
+    assert registration["api"] == {"enum": list(REGISTRATION_APIS)}

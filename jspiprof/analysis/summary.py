@@ -7,6 +7,7 @@ from typing import Any
 
 from jspiprof.analysis.cpu import cpu_summary
 from jspiprof.analysis.insights import Insight
+from jspiprof.analysis.instances import instance_summaries
 from jspiprof.analysis.stats import kind_table, site_table, time_accounting, wait_table
 from jspiprof.analysis.tables import Tables
 
@@ -65,6 +66,7 @@ def summary(tables: Tables, insights: list[Insight] | None = None) -> dict[str, 
     wait_ms_p50, wait_ms_p95, wait_ms_p99, wait_ms_max, resume_ms_total, max_depth, stack_bytes_max, paths.
     With `insights`, they are listed too (kind, title, site, at_stake_ms, evidence, suggestion).
     `cpu` is where running Python's time went, from the CPU samples (`jspiprof.analysis.cpu.cpu_summary`).
+    `instances` has the numbers of each Pyodide instance (`jspiprof.analysis.instances.instance_summaries`).
     """
     suspensions = tables.arrays.suspensions
     accounting = time_accounting(tables)
@@ -81,6 +83,8 @@ def summary(tables: Tables, insights: list[Insight] | None = None) -> dict[str, 
         "other_ms": _ms(accounting.other_us),
         "dropped": tables.dropped,
         "complete": tables.finished,
+        "snapshot": tables.snapshot_us is not None,
+        "instances": instance_summaries(tables),
         "cpu": cpu_summary(tables, accounting.running_us),
         "sites": _sites(tables),
         "paths": _paths(tables),

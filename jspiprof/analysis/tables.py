@@ -13,7 +13,7 @@ import pandas as pd
 from jspiprof.analysis.diagnoses import failed_switch_problems
 from jspiprof.analysis.groups import rows_of
 from jspiprof.in_pyodide.diagnose import Problem
-from jspiprof.trace import Header, Trace
+from jspiprof.trace import Header, Instance, Trace
 from jspiprof.trace.samples import SampleColumns
 
 LIBRARY_SITE = "(library code)"
@@ -51,7 +51,10 @@ class Tables:
     - `failed_switches`, `frames`: one row per event.
     - `stacks`: the distinct Python stacks (frame ids, outermost first); `stack_id` indexes this list.
     - `start_us`, `end_us`: the run's window, from the first entry's start to the end of the trace.
-    - `dropped`: events lost by the recorder; `finished`: the trace has its `end` line.
+    - `dropped`: events lost by the recorder; `finished`: the trace has its `end` line; `snapshot_us`: when the
+      trace is a live export (a snapshot taken while the program ran), the time it was taken, else None.
+    - `instances`: the Pyodide instances (a page, its workers, ...) the `instance` column of each table (entries,
+      suspensions, failed switches, and `samples.instance`) numbers: one, 0, for a trace of one Pyodide.
     - `samples`: the CPU samples, as the trace holds them (`jspiprof.analysis.cpu` sums them up).
     - `failed_problems`: `jspiprof diagnose`'s problem for each row of `failed_switches` (for the insights on them).
     """
@@ -66,6 +69,8 @@ class Tables:
     samples: SampleColumns = field(default_factory=SampleColumns)
     failed_problems: list[Problem] = field(default_factory=list)
     """What `jspiprof diagnose` says of each failed switch (its class, message and fix), row by row."""
+    snapshot_us: float | None = None
+    instances: list[Instance] = field(default_factory=list)
 
     @cached_property
     def suspensions(self) -> pd.DataFrame:
@@ -90,8 +95,20 @@ class Tables:
         return self.end_us - self.start_us
 
 
-_ENTRY_FIELDS = ("id", "kind", "promising", "name", "caller", "parent", "start_us", "end_us", "outcome", "error")
-_FAILED_FIELDS = ("ts_us", "entry", "reason", "path", "depth", "site", "error")
+_ENTRY_FIELDS = (
+    "id",
+    "kind",
+    "promising",
+    "name",
+    "caller",
+    "parent",
+    "start_us",
+    "end_us",
+    "outcome",
+    "error",
+    "instance",
+)
+_FAILED_FIELDS = ("ts_us", "entry", "reason", "path", "depth", "site", "error", "instance")
 _FRAME_FIELDS = ("id", "file", "line", "function", "library")
 
 
@@ -167,6 +184,7 @@ def _suspension_columns(trace: Trace) -> tuple[Columns, list[tuple[int, ...]]]:
         "end_us": start + (wait + resume),
         "stack_id": stack_of_shape[shape],
         "kind": _kinds(trace, entry),
+        "instance": np.frombuffer(read.instance, dtype=np.int64).copy(),
     }
     return columns, list(stack_ids)
 
@@ -174,7 +192,7 @@ def _suspension_columns(trace: Trace) -> tuple[Columns, list[tuple[int, ...]]]:
 def _end_us(
     trace: Trace, suspension_ends: np.ndarray, entry_starts: np.ndarray, entry_ends: np.ndarray, failed: np.ndarray
 ) -> float:
-    """When the trace ends: its end line, or else its last time."""
+    """When the trace ends: its end line, or else its last time (a snapshot's time at least)."""
     if trace.end is not None:
         return float(trace.end.ts_us)
     ends = [
@@ -182,7 +200,7 @@ def _end_us(
         for array in (suspension_ends, entry_starts, entry_ends[~np.isnan(entry_ends)], failed)
         if len(array)
     ]
-    return float(max(ends, default=0.0))
+    return float(max([*ends, trace.snapshot_us or 0.0]))
 
 
 _ENTRY_DTYPES = {
@@ -193,8 +211,16 @@ _ENTRY_DTYPES = {
     "caller": object,
     "outcome": object,
     "error": object,
+    "instance": np.int64,
 }
-_FAILED_DTYPES = {"reason": object, "path": object, "depth": np.int64, "site": object, "error": object}
+_FAILED_DTYPES = {
+    "reason": object,
+    "path": object,
+    "depth": np.int64,
+    "site": object,
+    "error": object,
+    "instance": np.int64,
+}
 _FRAME_DTYPES = {"id": np.int64, "file": object, "line": np.int64, "function": object, "library": bool}
 
 
@@ -229,4 +255,6 @@ def tables(trace: Trace) -> Tables:
         trace.header,
         trace.samples,
         failed_switch_problems(trace) if trace.failed_switches else [],
+        trace.snapshot_us,
+        trace.instance_list,
     )

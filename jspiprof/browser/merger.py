@@ -170,6 +170,8 @@ class TraceMerger:
             # the trace's own end is written when the recording stops, with the exit status an instance closed with
             self.exit_status = line.get("exit_status", self.exit_status)
             return
+        if line["type"] in ("snapshot", "instance"):
+            return  # the trace's own instances are written by the merger
         merged = self._renumbered(stream, line)
         if merged is not None:
             self._check_and_write(stream, merged)
@@ -195,7 +197,7 @@ class TraceMerger:
             }
             self.checker.event(first, 1, None)
             self._write(first)
-        line = {
+        described = {
             "type": "instance",
             "instance": stream.instance,
             "ts_us": round(stream.offset_us, 3),
@@ -203,7 +205,8 @@ class TraceMerger:
             "url": stream.url,
             "runtime": runtime,
         }
-        self._write(line)
+        self.checker.event(described, self.written + 1, None)
+        self._write(described)
 
     def _renumbered(self, stream: _Stream, line: dict[str, Any]) -> dict[str, Any] | None:
         """The line with the trace's ids, times and instance (None for a frame already written)."""

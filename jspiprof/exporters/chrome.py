@@ -1,6 +1,7 @@
 """Chrome trace event JSON, which Perfetto (ui.perfetto.dev) and chrome://tracing open.
 
-One process; one track (thread) per entry. On each track: the entry as a slice, the Python frames live
+One process per Pyodide instance (a page, each of its workers: named by `instance_labels`; one process for a trace of
+one Pyodide); one track (thread) per entry. On each track: the entry as a slice, the Python frames live
 across its suspensions as nested slices, each suspension as a slice (`suspended: PATH`) with its resume
 delay as a child slice, a flow arrow from the suspension to its resume, and failed switches as instant events.
 Each entry with CPU samples gets a second track below it ("sampled Python"): the sampled frames as nested slices
@@ -9,7 +10,7 @@ Each entry with CPU samples gets a second track below it ("sampled Python"): the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 import numpy as np
@@ -18,11 +19,13 @@ import pandas as pd
 from jspiprof import __version__
 from jspiprof.analysis import Tables
 from jspiprof.analysis.cpu import sampled_spans
+from jspiprof.analysis.instances import instance_labels
 from jspiprof.analysis.spans import frame_spans, single_pieces
 from jspiprof.analysis.tables import Columns
 from jspiprof.render import strict_json
 
-PID = 1
+FIRST_PID = 1
+"""The process id of instance 0; instance N is process FIRST_PID + N."""
 NO_ENTRY_TID = 0
 SAMPLED_TID = 1_000_000_000
 """Added to an entry's track id for its track of sampled Python frames (NO_ENTRY_TID: outside any entry)."""
@@ -61,18 +64,19 @@ def _entry_events(tables: Tables) -> Iterator[dict[str, Any]]:
     """A track per entry (named, in order of start), and the entry as a slice on it."""
     entries = tables.arrays.entries
     ids, kinds, names = entries["id"].tolist(), entries["kind"].tolist(), entries["name"].tolist()
+    pids = (entries["instance"] + FIRST_PID).tolist()
     for row in np.argsort(entries["start_us"], kind="stable").tolist():
-        tid = ids[row]
+        tid, pid = ids[row], pids[row]
         name = f"entry {tid} {_entry_name(kinds[row], names[row])}"
-        yield {"ph": "M", "name": "thread_name", "pid": PID, "tid": tid, "args": {"name": name}}
-        yield {"ph": "M", "name": "thread_sort_index", "pid": PID, "tid": tid, "args": {"sort_index": tid}}
+        yield {"ph": "M", "name": "thread_name", "pid": pid, "tid": tid, "args": {"name": name}}
+        yield {"ph": "M", "name": "thread_sort_index", "pid": pid, "tid": tid, "args": {"sort_index": tid}}
     names = ["id", "kind", "promising", "name", "caller", "parent", "start_us", "outcome", "error", "finished"]
-    for entry in _rows(entries, [*names, "duration_us"]):
+    for entry in _rows(entries, [*names, "duration_us", "instance"]):
         yield {
             "ph": "X",
             "cat": "entry",
             "name": _entry_name(entry["kind"], entry["name"]),
-            "pid": PID,
+            "pid": int(entry["instance"]) + FIRST_PID,
             "tid": entry["id"],
             **_span(float(entry["start_us"]), float(entry["start_us"] + entry["duration_us"])),
             "args": {
@@ -90,6 +94,7 @@ def _frame_events(tables: Tables) -> Iterator[dict[str, Any]]:
     frames = tables.arrays.frames
     frame_of_id = {frame["id"]: frame for frame in _rows(frames, ["id", "function", "library", "file", "line"])}
     spans = frame_spans(tables, single_pieces(tables))
+    pid_of = _entry_pids(tables)
     for span in _rows(spans, ["entry", "depth", "frame", "first_line", "last_line", "start_us", "end_us", "count"]):
         frame = frame_of_id[span["frame"]]
         location = f"{frame['file']}:{frame['line']}"
@@ -99,7 +104,7 @@ def _frame_events(tables: Tables) -> Iterator[dict[str, Any]]:
             "ph": "X",
             "cat": "library" if frame["library"] else "python",
             "name": str(frame["function"]),
-            "pid": PID,
+            "pid": pid_of(span["entry"]),
             "tid": span["entry"],
             **_span(float(span["start_us"]), float(span["end_us"])),
             "args": {
@@ -110,7 +115,15 @@ def _frame_events(tables: Tables) -> Iterator[dict[str, Any]]:
         }
 
 
+def _entry_pids(tables: Tables) -> Callable[[int], int]:
+    """A function giving the process id of an entry's track: its instance's (instance 0's outside any entry)."""
+    entries = tables.arrays.entries
+    pids = dict(zip(entries["id"].tolist(), (entries["instance"] + FIRST_PID).tolist()))
+    return lambda entry: pids.get(entry, FIRST_PID)
+
+
 _SUSPENSION_COLUMNS = [
+    "instance",
     "id",
     "entry",
     "path",
@@ -129,14 +142,14 @@ _SUSPENSION_COLUMNS = [
 def _suspension_events(tables: Tables) -> Iterator[dict[str, Any]]:
     """Each suspension as a slice with its resume delay as a child slice, and an arrow from suspend to resume."""
     for suspension in _rows(tables.arrays.suspensions, _SUSPENSION_COLUMNS):
-        tid, start = suspension["entry"], float(suspension["start_us"])
+        tid, pid, start = suspension["entry"], suspension["instance"] + FIRST_PID, float(suspension["start_us"])
         wait, resume = float(suspension["wait_us"]), float(suspension["resume_us"])
         suspended, resumed = _span(start, start + wait + resume), _span(start + wait, start + wait + resume)
         yield {
             "ph": "X",
             "cat": "suspension",
             "name": f"suspended: {suspension['path']}",
-            "pid": PID,
+            "pid": pid,
             "tid": tid,
             **suspended,
             "args": {
@@ -150,22 +163,22 @@ def _suspension_events(tables: Tables) -> Iterator[dict[str, Any]]:
                 "error": _clean(suspension["error"]),
             },
         }
-        yield {"ph": "X", "cat": "resume", "name": "resume", "pid": PID, "tid": tid, **resumed}
-        flow = {"cat": "switch", "name": "suspend → resume", "id": suspension["id"], "pid": PID, "tid": tid}
+        yield {"ph": "X", "cat": "resume", "name": "resume", "pid": pid, "tid": tid, **resumed}
+        flow = {"cat": "switch", "name": "suspend → resume", "id": suspension["id"], "pid": pid, "tid": tid}
         yield {"ph": "s", **flow, "ts": suspended["ts"]}
         yield {"ph": "f", "bp": "e", **flow, "ts": resumed["ts"]}
 
 
 def _failed_switch_events(tables: Tables) -> Iterator[dict[str, Any]]:
     """Each failed switch as an instant event on its entry's track."""
-    names = ["ts_us", "entry", "reason", "path", "depth", "site", "error"]
+    names = ["ts_us", "entry", "reason", "path", "depth", "site", "error", "instance"]
     for failed in _rows(tables.arrays.failed_switches, names):
         yield {
             "ph": "i",
             "s": "t",
             "cat": "failed_switch",
             "name": f"failed switch: {failed['path']}",
-            "pid": PID,
+            "pid": failed["instance"] + FIRST_PID,
             "tid": NO_ENTRY_TID if _clean(failed["entry"]) is None else failed["entry"],
             "ts": float(failed["ts_us"]),
             "args": {
@@ -182,19 +195,20 @@ def _sampled_events(tables: Tables) -> Iterator[dict[str, Any]]:
     frames = tables.arrays.frames
     frame_of_id = {frame["id"]: frame for frame in _rows(frames, ["id", "function", "library", "file", "line"])}
     spans = sampled_spans(tables)
+    pid_of = _entry_pids(tables)
     for entry in spans["entry"].unique().tolist():
-        tid = SAMPLED_TID + max(entry, NO_ENTRY_TID)
+        tid, pid = SAMPLED_TID + max(entry, NO_ENTRY_TID), pid_of(entry)
         name = f"entry {entry}: sampled Python" if entry > NO_ENTRY_TID else "sampled Python outside any entry"
-        yield {"ph": "M", "name": "thread_name", "pid": PID, "tid": tid, "args": {"name": name}}
+        yield {"ph": "M", "name": "thread_name", "pid": pid, "tid": tid, "args": {"name": name}}
         sort_index = max(entry, NO_ENTRY_TID)
-        yield {"ph": "M", "name": "thread_sort_index", "pid": PID, "tid": tid, "args": {"sort_index": sort_index}}
+        yield {"ph": "M", "name": "thread_sort_index", "pid": pid, "tid": tid, "args": {"sort_index": sort_index}}
     for entry, depth, frame_id, start, end, samples in spans.itertuples(index=False):
         frame = frame_of_id[frame_id]
         yield {
             "ph": "X",
             "cat": "cpu,library" if frame["library"] else "cpu,python",
             "name": str(frame["function"]),
-            "pid": PID,
+            "pid": pid_of(int(entry)),
             "tid": SAMPLED_TID + max(int(entry), NO_ENTRY_TID),
             **_span(float(start), float(end)),
             "args": {"location": f"{frame['file']}:{frame['line']}", "depth": int(depth), "samples": int(samples)},
@@ -203,7 +217,17 @@ def _sampled_events(tables: Tables) -> Iterator[dict[str, Any]]:
 
 def events(tables: Tables, program: str) -> Iterator[dict[str, Any]]:
     """The trace events, metadata first, then slices, flows and instants."""
-    yield {"ph": "M", "name": "process_name", "pid": PID, "tid": NO_ENTRY_TID, "args": {"name": f"jspiprof: {program}"}}
+    labels = instance_labels(tables)
+    if len(labels) <= 1:
+        labels = {0: f"jspiprof: {program}"}
+    for number, label in labels.items():
+        yield {
+            "ph": "M",
+            "name": "process_name",
+            "pid": number + FIRST_PID,
+            "tid": NO_ENTRY_TID,
+            "args": {"name": label},
+        }
     yield from _entry_events(tables)
     yield from _frame_events(tables)
     yield from _suspension_events(tables)

@@ -3,7 +3,9 @@
 Profiles: "CPU" when the trace has CPU samples (sampled: the Python stack at each sample, in time order, each
 weighing one sampling interval; the one shown first), "wait by stack" and "running before each switch" (sampled: one
 sample per suspension, weighted in µs, the suspension's path as the innermost frame), then one evented profile per
-entry with suspensions, showing its Python frames and suspensions in time order.
+entry with suspensions, showing its Python frames and suspensions in time order. A trace of several Pyodide instances
+(a page and its workers) has the sampled profiles once per instance, and every profile's name starts with the label
+of its instance ("page http://...: wait by stack").
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pandas as pd
 
 from jspiprof import __version__
 from jspiprof.analysis import Tables, running_before_switch
+from jspiprof.analysis.instances import instance_labels, of_instance
 from jspiprof.analysis.spans import frame_spans, single_pieces
 from jspiprof.render import strict_json
 
@@ -69,32 +72,14 @@ def document(tables: Tables, program: str) -> dict[str, Any]:
     frames += [{"name": f"suspended: {path.categories[code]}"} for code in path_codes]
 
     stack_frames = [[python[frame] for frame in stack] for stack in tables.stacks]
-    samples = [
-        stack_frames[stack_id] + [path_frame[code]]
-        for stack_id, code in zip(suspensions["stack_id"].tolist(), path.codes.tolist())
-    ]
-    # unknown (no entry): counted as none, as the flame graph does
-    running = np.nan_to_num(running_before_switch(tables), nan=0.0)
-    profiles: list[dict[str, Any]] = _cpu_profiles(tables, python) + [
-        {
-            "type": "sampled",
-            "name": "wait by stack",
-            "unit": "microseconds",
-            "startValue": 0,
-            "endValue": float(suspensions["wait_us"].sum()),
-            "samples": samples,
-            "weights": suspensions["wait_us"].tolist(),
-        },
-        {
-            "type": "sampled",
-            "name": "Python running time before each switch",
-            "unit": "microseconds",
-            "startValue": 0,
-            "endValue": float(running.sum()),
-            "samples": [sample[:-1] for sample in samples],
-            "weights": running.tolist(),
-        },
-    ]
+    labels = instance_labels(tables)
+    profiles: list[dict[str, Any]] = []
+    if len(labels) <= 1:
+        profiles += _sampled_profiles(tables, python, path_frame, stack_frames, "")
+    else:  # each instance's own, its label first in their names
+        for number, label in labels.items():
+            own = of_instance(tables, number)
+            profiles += _sampled_profiles(own, python, path_frame, stack_frames, f"{label}: ")
     per_entry: dict[int, list[dict[str, Any]]] = {}
     for event in _events(tables, python, path_frame):
         per_entry.setdefault(event.entry, []).append(
@@ -111,6 +96,8 @@ def document(tables: Tables, program: str) -> dict[str, Any]:
             entry_name = entries["name"][row]
             name = f"entry {entry} {entries['kind'][row]}" + (f" {entry_name}" if isinstance(entry_name, str) else "")
             start, end = min(entries["start_us"][row], start), max(entries["end_us"][row], end)
+            if len(labels) > 1:
+                name = f"{labels[int(entries['instance'][row])]}: {name}"
         profiles.append(
             {
                 "type": "evented",
@@ -131,7 +118,41 @@ def document(tables: Tables, program: str) -> dict[str, Any]:
     }
 
 
-def _cpu_profiles(tables: Tables, python: dict[int, int]) -> list[dict[str, Any]]:
+def _sampled_profiles(
+    tables: Tables, python: dict[int, int], path_frame: dict[int, int], stack_frames: list[list[int]], prefix: str
+) -> list[dict[str, Any]]:
+    """The sampled profiles of these tables, their names after `prefix`: CPU (when sampled), wait by stack, and Python
+    running time before each switch."""
+    suspensions = tables.arrays.suspensions
+    samples = [
+        stack_frames[stack_id] + [path_frame[code]]
+        for stack_id, code in zip(suspensions["stack_id"].tolist(), suspensions["path"].codes.tolist())
+    ]
+    # unknown (no entry): counted as none, as the flame graph does
+    running = np.nan_to_num(running_before_switch(tables), nan=0.0)
+    return _cpu_profiles(tables, python, prefix) + [
+        {
+            "type": "sampled",
+            "name": f"{prefix}wait by stack",
+            "unit": "microseconds",
+            "startValue": 0,
+            "endValue": float(suspensions["wait_us"].sum()),
+            "samples": samples,
+            "weights": suspensions["wait_us"].tolist(),
+        },
+        {
+            "type": "sampled",
+            "name": f"{prefix}Python running time before each switch",
+            "unit": "microseconds",
+            "startValue": 0,
+            "endValue": float(running.sum()),
+            "samples": [sample[:-1] for sample in samples],
+            "weights": running.tolist(),
+        },
+    ]
+
+
+def _cpu_profiles(tables: Tables, python: dict[int, int], prefix: str) -> list[dict[str, Any]]:
     """The CPU samples as one sampled profile (none when the trace has no samples)."""
     samples = tables.samples
     if not len(samples):
@@ -141,7 +162,7 @@ def _cpu_profiles(tables: Tables, python: dict[int, int]) -> list[dict[str, Any]
     return [
         {
             "type": "sampled",
-            "name": f"CPU: running Python, sampled every {interval / 1000:g} ms",
+            "name": f"{prefix}CPU: running Python, sampled every {interval / 1000:g} ms",
             "unit": "microseconds",
             "startValue": float(samples.time_us[0]),
             "endValue": float(samples.time_us[-1]) + interval,

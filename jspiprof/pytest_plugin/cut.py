@@ -38,7 +38,7 @@ def cut_test_trace(lines: list[str], first_line: int, now_unix_ms: float, node_i
     header = {**json.loads(lines[0]), "program": {"argv": ["pytest", node_id]}}
     before = [json.loads(line) for line in lines[1:first_line]]
     during = [json.loads(line) for line in lines[first_line:]]
-    during = [event for event in during if event["type"] != "end"]
+    during = [event for event in during if event["type"] not in ("end", "snapshot")]
     needed = _referenced_entries(during)
     kept = [
         event

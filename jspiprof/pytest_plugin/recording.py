@@ -33,7 +33,8 @@ _MARK_JS = """
 const handle = globalThis.pyodide?.jspiprof;
 if (!handle) return null;
 handle.flush();
-return { path: handle.path, lines: handle.path ? null : handle.events().length };
+const lines = handle.path ? null : handle.events().filter((line) => line.type !== "snapshot").length;
+return { path: handle.path, lines };
 """
 
 _TAKE_JS = """

@@ -34,7 +34,9 @@ def _headline(summary: dict[str, Any]) -> str:
 
 def _warnings(summary: dict[str, Any]) -> list[str]:
     lines = []
-    if not summary["complete"]:
+    if summary["snapshot"]:
+        lines.append("the trace is a snapshot taken while running: complete up to when it was taken")
+    elif not summary["complete"]:
         lines.append("the trace has no end line: the program crashed or was killed")
     if summary["dropped"]:
         lines.append(f"{summary['dropped']:,} events were dropped by the recorder")
@@ -51,6 +53,7 @@ def render(summary: dict[str, Any], top: int = TOP_SITES) -> str:
         f"({100 * summary['running_ms'] / window:.0f}%) + suspended {summary['suspended_ms']:,.1f} ms "
         f"({100 * summary['suspended_ms'] / window:.0f}%) + other {summary['other_ms']:,.1f} ms "
         f"({100 * summary['other_ms'] / window:.0f}%)",
+        *_instance_lines(summary["instances"]),
         *_cpu_lines(summary["cpu"], TOP_SITES),
         *_warnings(summary),
     ]
@@ -95,6 +98,29 @@ def render_at_exit(summary: dict[str, Any], top: int = TOP_SITES_AT_EXIT) -> str
             f"  {site['wait_ms_total']:>10,.1f} ms  {site['count']:>5,}x  {printable(site['site'])}" for site in sites
         ]
     return "\n".join(lines + _warnings(summary))
+
+
+def _instance_lines(instances: list[dict[str, Any]]) -> list[str]:
+    """A table of the Pyodide instances (a page and its workers), when there is more than one."""
+    if len(instances) < 2:
+        return []
+    lines = ["", f"{len(instances)} Pyodide instances:"]
+    lines += _table(
+        ["instance", "where", "url", "entries", "suspensions", "wait ms", "python ms"],
+        [
+            [
+                str(instance["instance"]),
+                printable(instance["where"]),
+                printable(instance["url"] or ""),
+                f"{instance['entries']:,}",
+                f"{instance['suspensions']:,}",
+                f"{instance['wait_ms']:,.1f}",
+                f"{instance['python_ms']:,.1f}",
+            ]
+            for instance in instances
+        ],
+    )
+    return lines
 
 
 def _cpu_lines(cpu: dict[str, Any], top: int) -> list[str]:

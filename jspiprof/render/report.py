@@ -215,7 +215,12 @@ def _page(tables: Tables, insights: list[Insight], title: str) -> Iterator[bytes
         ("other (JS / idle)", _ms(accounting.other_us)),
     ]
     warnings = []
-    if not tables.finished:
+    if tables.snapshot_us is not None:
+        warnings.append(
+            "The trace is a snapshot taken while running: everything recorded up to then is shown "
+            f"({_ms(tables.snapshot_us - tables.start_us)} into the run)."
+        )
+    elif not tables.finished:
         warnings.append(
             "The trace has no end line: the program crashed or was killed; everything recorded before is shown."
         )

@@ -15,6 +15,8 @@ from jspiprof.trace.checks import (
     header,
     impossible_number,
     quoted,
+    registration,
+    runtime,
 )
 from jspiprof.trace.model import (
     Entry,
@@ -22,6 +24,7 @@ from jspiprof.trace.model import (
     Event,
     FailedSwitch,
     Frame,
+    Instance,
     SkippedLinesWarning,
     Suspension,
     TraceError,
@@ -92,9 +95,10 @@ def is_blank(line: str | bytes) -> bool:
 
 
 class LineChecker:
-    """The checks of each line, and what they remember of the lines before: the frames defined so far, the entries
-    started (their start) and ended, the stacks already checked (each kept as the one tuple every event with that
-    stack shares), the sample stacks defined so far (id: frame ids), and the lines skipped."""
+    """The checks of each line, and what they remember of the lines before: the instances described so far (0, the
+    header's, always), the frames defined so far, the entries started (their start) and ended, the stacks already
+    checked (each kept as the one tuple every event with that stack shares), the sample stacks defined so far (id:
+    frame ids), and the lines skipped."""
 
     def __init__(
         self,
@@ -102,7 +106,10 @@ class LineChecker:
         entries: Iterable[Entry] = (),
         skipped: SkippedLines | None = None,
         sample_stacks: dict[int, tuple[int, ...]] | None = None,
+        instances: Iterable[int] = (),
     ) -> None:
+        self.instances: set[int] = {0, *instances}
+        self.described: set[int] = set(instances)
         self.frames: dict[int, Frame] = dict(frames or {})
         self.sample_stacks: dict[int, tuple[int, ...]] = dict(sample_stacks or {})
         self.entry_starts: dict[int, float] = {}
@@ -158,7 +165,7 @@ class LineChecker:
             raise TraceError(f"{where}: a second header line; a trace has exactly one, first.")
         if kind not in LINE_TYPES:
             return None
-        followed = kind == "end" and pending is not None and not is_blank(pending)
+        followed = kind in ("end", "snapshot") and pending is not None and not is_blank(pending)
         event = self.typed_event(kind, field_values(kind, line, where), number, followed)
         if kind == "entry" and "end_us" in line:  # an entry that ended before its line was written carries its end
             end = field_values("entry_end", line, where)[1:]
@@ -172,6 +179,7 @@ class LineChecker:
             raise TraceError(
                 f"line {number}: the suspension belongs to entry {suspension.entry}, which was never started."
             )
+        self.check_instance("suspension", suspension.instance, number)
         suspension.stack = self.stack(values[7], suspension.depth, number)  # shared by every event with this stack
         reason = impossible_number("suspension", values)
         if reason is not None:
@@ -190,6 +198,10 @@ class LineChecker:
         reason = impossible_number(kind, values)
         if reason is not None and not line_type.skipped_when_impossible:
             raise TraceError(f"{where}: {reason}; the trace is corrupt.")
+        if kind == "instance":
+            return self.instance(values, number)
+        if kind in ("entry", "failed_switch", "dropped"):
+            self.check_instance(kind, values[-1], number)
         if kind == "frame":
             frame = Frame(*values)
             known = self.frames.get(frame.id)
@@ -204,7 +216,7 @@ class LineChecker:
             if parent is not None and parent not in self.entry_starts:
                 raise TraceError(f"{where}: the parent entry {parent} was never started.")
             self.entry_starts[id] = start_us
-            return Entry(*values)
+            return Entry(*values[:7], registration(values[7], where), values[8])
         if kind == "entry_end":
             end = EntryEnd(*values)
             if end.id not in self.entry_starts:
@@ -219,8 +231,8 @@ class LineChecker:
                 self.skipped.add(number, reason)
                 return None
             return FailedSwitch(failed.ts_us, failed.entry, failed.reason, failed.path, stack, *values[5:])
-        if kind == "end" and followed:
-            raise TraceError(f"line {number + 1}: a line after the end line; the trace is corrupt.")
+        if kind in ("end", "snapshot") and followed:
+            raise TraceError(f"line {number + 1}: a line after the {kind} line; the trace is corrupt.")
         if reason is not None:
             self.skipped.add(number, reason)
             return None
@@ -230,6 +242,7 @@ class LineChecker:
         """The checked samples of line `number` from its field values (of the right JSON types). A bad samples line
         is refused, impossible numbers too: later ones use the stacks it defines."""
         samples = Samples(*values)
+        self.check_instance("samples", samples.instance, number)
         problem = problem_with(samples, self.frames.keys(), self.entry_starts.keys(), self.sample_stacks)
         if problem is not None:
             raise TraceError(f"line {number}: {problem}")
@@ -239,6 +252,23 @@ class LineChecker:
         for stack in samples.stacks:
             self.sample_stacks[stack["id"]] = tuple(stack["frames"])
         return samples
+
+    def instance(self, values: tuple[Any, ...], number: int) -> Instance:
+        """The checked instance line `number` from its field values (of the right JSON types and values)."""
+        instance = values[0]
+        if instance in self.described:
+            raise TraceError(f"line {number}: instance {instance} is described twice.")
+        self.described.add(instance)
+        self.instances.add(instance)
+        return Instance(*values[:4], runtime(values[4], "instance", f"line {number}"))
+
+    def check_instance(self, kind: str, instance: int, number: int) -> None:
+        """Refuse a `kind` line of an instance that no earlier `instance` line describes (0 needs none)."""
+        if instance not in self.instances:
+            raise TraceError(
+                f"line {number}: the {kind} line belongs to instance {quoted(instance)}, which no earlier instance "
+                "line describes."
+            )
 
     def end_entry(self, entry: Entry, end: tuple[Any, ...], number: int) -> None:
         """Give the entry of line `number` the end its line carries (end_us, outcome and error, of the right JSON

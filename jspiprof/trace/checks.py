@@ -9,6 +9,7 @@ failed_switch, dropped, entry_end), counted in one `SkippedLinesWarning`.
 from __future__ import annotations
 
 import reprlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import product
 from operator import itemgetter
@@ -24,7 +25,10 @@ from jspiprof.trace.model import (
     FailedSwitch,
     Frame,
     Header,
+    Instance,
+    Registration,
     Runtime,
+    Snapshot,
     Suspension,
     TraceError,
 )
@@ -56,8 +60,8 @@ _TYPE_NAMES = {
 @dataclass(frozen=True)
 class Field:
     """What one field may hold: its JSON type, whether it may be null, its only values (None: any), whether it is
-    bounded, as times, sizes and counts are (`minimum <= value <= LARGEST_NUMBER`), and for a list, what each of its
-    items may hold."""
+    bounded, as times, sizes and counts are (`minimum <= value <= LARGEST_NUMBER`), for a list, what each of its
+    items may hold, and whether it may be absent (`optional`: then it reads as `default`)."""
 
     json_type: str
     nullable: bool = False
@@ -65,6 +69,8 @@ class Field:
     bounded: bool = False
     minimum: int = 0
     items: Field | None = None
+    optional: bool = False
+    default: Any = None
 
     def accepts_type(self, value: Any) -> bool:
         """Whether `value` has this field's JSON type (or is an allowed null)."""
@@ -101,6 +107,18 @@ ENTRY_KINDS = (
     "callback",
 )
 FAILED_SWITCH_REASONS = ("sync-entry", "no-jspi", "no-thread-state", "busy-wait")
+REGISTRATION_APIS = (
+    "addEventListener",
+    "setTimeout",
+    "setInterval",
+    "requestAnimationFrame",
+    "queueMicrotask",
+    "Promise.then",
+    "property",
+)
+"""How JS code may have registered a Python callable as a callback (an entry's `registration.api`)."""
+INSTANCE_PLACES = ("node", "page", "worker")
+"""Where a Pyodide instance ran (an `instance` line's `where`)."""
 RUNTIME_VALUES: dict[str, tuple[str, ...] | None] = {
     "host": ("node", "browser"),
     "host_version": None,
@@ -115,6 +133,8 @@ ID = Field("integer", bounded=True)
 """An id, a line number or a depth: what the analysis holds in 64-bit integer arrays."""
 STACK = Field("list", items=ID)
 """A stack: frame ids, outermost first."""
+INSTANCE = Field("integer", bounded=True, optional=True, default=0)
+"""The Pyodide instance an event happened in (absent: 0)."""
 
 LINE_TYPES: dict[str, LineType] = {
     "header": LineType(
@@ -126,6 +146,17 @@ LINE_TYPES: dict[str, LineType] = {
             "program": Field("object", nullable=True),
         },
         Header,
+        skipped_when_impossible=False,
+    ),
+    "instance": LineType(
+        {
+            "instance": ID,
+            "ts_us": TIME,
+            "where": Field("string", values=INSTANCE_PLACES),
+            "url": Field("string", nullable=True),
+            "runtime": Field("object"),
+        },
+        Instance,
         skipped_when_impossible=False,
     ),
     "frame": LineType(
@@ -148,6 +179,8 @@ LINE_TYPES: dict[str, LineType] = {
             "caller": Field("string", nullable=True),
             "parent": Field("integer", nullable=True, bounded=True),
             "start_us": TIME,
+            "registration": Field("object", nullable=True, optional=True),
+            "instance": INSTANCE,
         },
         Entry,
         skipped_when_impossible=False,
@@ -177,6 +210,7 @@ LINE_TYPES: dict[str, LineType] = {
             "awaitable": Field("string", nullable=True),
             "outcome": Field("string", values=("value", "exception")),
             "error": Field("string", nullable=True),
+            "instance": INSTANCE,
         },
         Suspension,
         skipped_when_impossible=True,
@@ -191,11 +225,12 @@ LINE_TYPES: dict[str, LineType] = {
             "depth": ID,
             "site": Field("string", nullable=True),
             "error": Field("string"),
+            "instance": INSTANCE,
         },
         FailedSwitch,
         skipped_when_impossible=True,
     ),
-    "dropped": LineType({"count": SIZE, "ts_us": TIME}, Dropped, skipped_when_impossible=True),
+    "dropped": LineType({"count": SIZE, "ts_us": TIME, "instance": INSTANCE}, Dropped, skipped_when_impossible=True),
     "samples": LineType(  # its stacks, entries and lengths are checked by `samples.problem_with`
         {
             "interval_us": Field("integer", bounded=True, minimum=1),
@@ -204,10 +239,12 @@ LINE_TYPES: dict[str, LineType] = {
             "dt_us": Field("list", items=TIME),
             "stack": Field("list", items=Field("integer")),
             "entry": Field("list", items=Field("integer", nullable=True)),
+            "instance": INSTANCE,
         },
         Samples,
         skipped_when_impossible=False,  # later samples lines use the stacks it defines
     ),
+    "snapshot": LineType({"ts_us": TIME}, Snapshot, skipped_when_impossible=False),
     "end": LineType(
         {"ts_us": TIME, "dropped": SIZE, "exit_status": Field("integer", nullable=True)},
         End,
@@ -215,7 +252,7 @@ LINE_TYPES: dict[str, LineType] = {
     ),
 }
 """Every line type a reader knows, its fields in the order of its event class's. Adding a line type is one entry
-here, its event class, and where `Trace` keeps it."""
+here, its event class, and where `Trace` keeps it. Optional fields come last, in their event class too."""
 
 ENTRY_END_FIELDS = ("end_us", "outcome", "error")
 """The fields of an entry's end that its own line carries when it ended before the line was written."""
@@ -228,11 +265,19 @@ def _accepted_types(line_type: LineType) -> frozenset[tuple[type, ...]]:
     return frozenset(product(*choices))
 
 
+def _required_values(line_type: LineType) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """A function giving a line's required fields' values as a tuple (KeyError: one is missing)."""
+    names = [name for name, rule in line_type.fields.items() if not rule.optional]
+    getter = itemgetter(*names)
+    return getter if len(names) > 1 else lambda line: (getter(line),)
+
+
 @dataclass(frozen=True)
 class _Compiled:
     """A line type's table entry, prepared for checking a line in a few lookups."""
 
-    values: itemgetter
+    values: Callable[[dict[str, Any]], tuple[Any, ...]]
+    optional: tuple[tuple[str, Any], ...]
     accepted_types: frozenset[tuple[type, ...]]
     choices: tuple[tuple[int, str, tuple[str, ...]], ...]
     bounded: tuple[tuple[int, str, int], ...]
@@ -241,7 +286,8 @@ class _Compiled:
 
 _COMPILED = {
     kind: _Compiled(
-        values=itemgetter(*line_type.fields),
+        values=_required_values(line_type),
+        optional=tuple((name, rule.default) for name, rule in line_type.fields.items() if rule.optional),
         accepted_types=_accepted_types(line_type) if kind != "header" else frozenset(),
         choices=tuple(
             (index, name, rule.values)
@@ -280,6 +326,8 @@ def field_values(kind: str, line: dict[str, Any], where: str) -> tuple[Any, ...]
         values = compiled.values(line)
     except KeyError:
         values = None
+    if values is not None and compiled.optional:
+        values += tuple([line.get(name, default) for name, default in compiled.optional])
     if values is None or tuple(map(type, values)) not in compiled.accepted_types:  # fast path: one set lookup
         check_fields(kind, line, where)
     for index, name, allowed in compiled.choices:
@@ -291,6 +339,8 @@ def field_values(kind: str, line: dict[str, Any], where: str) -> tuple[Any, ...]
 def check_fields(kind: str, line: dict[str, Any], where: str) -> None:
     """Raise a `TraceError` for the first of a `kind` line's fields that is missing or of the wrong JSON type."""
     for name, rule in LINE_TYPES[kind].fields.items():
+        if name not in line and rule.optional:
+            continue
         if name not in line:
             raise TraceError(f"{where}: the {kind} line has no {name!r} field.")
         if not rule.accepts_type(line[name]):
@@ -341,22 +391,42 @@ def header(line: dict[str, Any], where: str) -> Header:
     check_fields("header", line, where)
     if line["version"] < 1:
         raise TraceError(f"{where}: format version {line['version']} does not exist (versions start at 1).")
-    runtime = line["runtime"]
-    for name, allowed in RUNTIME_VALUES.items():
-        value = runtime.get(name)
-        if not isinstance(value, str):
-            raise TraceError(f"{where}: the header's runtime has no {name!r} string.")
-        if allowed is not None and value not in allowed:
-            raise TraceError(
-                f"{where}: the header's runtime {name} should be one of {', '.join(allowed)}, not {quoted(value)}."
-            )
     return Header(
         schema=line["schema"],
         version=line["version"],
         origin_unix_ms=line["origin_unix_ms"],
-        runtime=Runtime(*(runtime[name] for name in RUNTIME_VALUES)),
+        runtime=runtime(line["runtime"], "header", where),
         program=line["program"],
     )
+
+
+def runtime(value: dict[str, Any], kind: str, where: str) -> Runtime:
+    """The checked `runtime` object of a header or an instance line (`kind`)."""
+    for name, allowed in RUNTIME_VALUES.items():
+        text = value.get(name)
+        if not isinstance(text, str):
+            raise TraceError(f"{where}: the {kind}'s runtime has no {name!r} string.")
+        if allowed is not None and text not in allowed:
+            raise TraceError(
+                f"{where}: the {kind}'s runtime {name} should be one of {', '.join(allowed)}, not {quoted(text)}."
+            )
+    return Runtime(*(value[name] for name in RUNTIME_VALUES))
+
+
+def registration(value: dict[str, Any] | None, where: str) -> Registration | None:
+    """The checked `registration` object of an entry (None when it has none)."""
+    if value is None:
+        return None
+    api, location, event = value.get("api"), value.get("location"), value.get("event")
+    if api not in REGISTRATION_APIS:
+        raise TraceError(
+            f"{where}: the entry's registration api should be one of {', '.join(REGISTRATION_APIS)}, not {quoted(api)}."
+        )
+    if "location" not in value or not (location is None or isinstance(location, str)):
+        raise TraceError(f"{where}: the entry's registration location should be a string or null.")
+    if not (event is None or isinstance(event, str)):
+        raise TraceError(f"{where}: the entry's registration event should be a string, not {quoted(event)}.")
+    return Registration(api, location, event)
 
 
 def _fields_in_event_order() -> bool:

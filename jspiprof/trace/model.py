@@ -10,7 +10,7 @@ from typing import Any
 from jspiprof.trace.samples import SampleColumns, Samples
 
 SCHEMA = "jspiprof-trace"
-VERSION = 1
+VERSION = 2
 
 
 class TraceError(ValueError):
@@ -48,6 +48,28 @@ class Header:
 
 
 @dataclass(frozen=True)
+class Instance:
+    """One Pyodide of a multi-instance trace (a page's main thread, a worker, a Node process): where it ran and when
+    its hook started. A trace without `instance` lines has one, 0, described by its header."""
+
+    instance: int
+    ts_us: float
+    where: str
+    url: str | None
+    runtime: Runtime
+
+
+@dataclass(frozen=True)
+class Registration:
+    """How JS code registered a Python callable as a callback: the API (`addEventListener`, `setTimeout`, ...), the
+    JS `file:line` of the registering call, and the event name for `addEventListener` and `property`."""
+
+    api: str
+    location: str | None
+    event: str | None = None
+
+
+@dataclass(frozen=True)
 class Frame:
     """An interned Python frame: a line being executed in a function."""
 
@@ -74,6 +96,8 @@ class Entry:
     caller: str | None
     parent: int | None
     start_us: float
+    registration: Registration | None = None
+    instance: int = 0
     end_us: float | None = None
     outcome: str | None = None
     error: str | None = None
@@ -106,6 +130,7 @@ class Suspension:
     awaitable: str | None
     outcome: str
     error: str | None
+    instance: int = 0
 
     @property
     def end_us(self) -> float:
@@ -125,6 +150,7 @@ class FailedSwitch:
     depth: int
     site: str | None
     error: str
+    instance: int = 0
 
 
 @dataclass(frozen=True)
@@ -132,6 +158,14 @@ class Dropped:
     """Events lost because the browser's in-memory buffer was full."""
 
     count: int
+    ts_us: float
+    instance: int = 0
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The trace was exported while the program still ran: it is complete up to `ts_us` (not a crash)."""
+
     ts_us: float
 
 
@@ -144,7 +178,7 @@ class End:
     exit_status: int | None
 
 
-Event = Header | Frame | Entry | EntryEnd | Suspension | FailedSwitch | Dropped | Samples | End
+Event = Header | Instance | Frame | Entry | EntryEnd | Suspension | FailedSwitch | Dropped | Samples | Snapshot | End
 
 
 @dataclass(frozen=True)
@@ -175,6 +209,7 @@ class SuspensionColumns:
     wait_us: array = field(default_factory=lambda: array("d"))
     resume_us: array = field(default_factory=lambda: array("d"))
     stack_bytes: list[int] = field(default_factory=list)
+    instance: array = field(default_factory=lambda: array("q"))
     shape: array = field(default_factory=lambda: array("i"))
     shapes: list[SuspensionShape] = field(default_factory=list)
     shape_ids: dict[SuspensionShape, int] = field(default_factory=dict, compare=False, repr=False)
@@ -186,7 +221,7 @@ class SuspensionColumns:
     def rows(self) -> list[Suspension]:
         """One `Suspension` per row."""
         rows = []
-        for id, entry, start_us, wait_us, resume_us, stack_bytes, number in zip(*self.per_row_columns()):
+        for id, entry, start_us, wait_us, resume_us, stack_bytes, instance, number in zip(*self.per_row_columns()):
             shape = self.shapes[number]
             rows.append(
                 Suspension(
@@ -203,6 +238,7 @@ class SuspensionColumns:
                     awaitable=shape.awaitable,
                     outcome=shape.outcome,
                     error=shape.error,
+                    instance=instance,
                 )
             )
         return rows
@@ -225,6 +261,7 @@ class SuspensionColumns:
             suspension.wait_us,
             suspension.resume_us,
             suspension.stack_bytes,
+            suspension.instance,
             number,
         )
         for column, value in zip(self.per_row_columns(), values):
@@ -238,22 +275,26 @@ class SuspensionColumns:
         return number
 
     def per_row_columns(self) -> list[Any]:
-        """The columns with one value per row, in the order of the fields of `Suspension` (then `shape`)."""
-        return [self.id, self.entry, self.start_us, self.wait_us, self.resume_us, self.stack_bytes, self.shape]
+        """The columns with one value per row: the per-row fields of `Suspension` in its order, then `shape`."""
+        columns = [self.id, self.entry, self.start_us, self.wait_us, self.resume_us, self.stack_bytes, self.instance]
+        return [*columns, self.shape]
 
 
 @dataclass
 class Trace:
-    """A whole trace, as `read_trace` gives it: the header, frames and entries by id, the suspensions, the failed
-    switches, the CPU samples, and the end line.
+    """A whole trace, as `read_trace` gives it: the header, the Pyodide instances, frames and entries by id, the
+    suspensions, the failed switches, the CPU samples, and the end line (or the snapshot line of a live export).
 
-    `entries` have their end merged in; `end` is None when the app ended without closing the trace. The suspensions
+    `entries` have their end merged in; `end` is None when the trace was not closed: `snapshot` tells a live export
+    (taken while the program ran) from a trace cut short by a crash. `instances` holds the `instance` lines (empty for
+    a trace of one Pyodide, described by its header: `instance_list` gives them in both cases). The suspensions
     are stored as `suspension_columns`; `suspensions` gives them as objects. The CPU samples are `samples`, as
     columns. Analyses do not take a `Trace` itself:
     they take `jspiprof.analysis.Tables`, the analysis pivot built from it.
     """
 
     header: Header
+    instances: dict[int, Instance] = field(default_factory=dict)
     frames: dict[int, Frame] = field(default_factory=dict)
     entries: dict[int, Entry] = field(default_factory=dict)
     suspension_columns: SuspensionColumns = field(default_factory=SuspensionColumns)
@@ -261,6 +302,7 @@ class Trace:
     dropped: list[Dropped] = field(default_factory=list)
     samples: SampleColumns = field(default_factory=SampleColumns)
     end: End | None = None
+    snapshot: Snapshot | None = None
 
     @property
     def suspensions(self) -> list[Suspension]:
@@ -271,6 +313,18 @@ class Trace:
     def complete(self) -> bool:
         """True when the trace was closed normally (it has its end line)."""
         return self.end is not None
+
+    @property
+    def snapshot_us(self) -> float | None:
+        """When a live export was taken (the trace is complete up to then), or None for a trace that was not one."""
+        return self.snapshot.ts_us if self.snapshot is not None else None
+
+    @property
+    def instance_list(self) -> list[Instance]:
+        """Every Pyodide instance of the trace by number: those its `instance` lines describe, and instance 0, which
+        the header describes unless an `instance` line does."""
+        described = {0: Instance(0, 0.0, _where(self.header.runtime), None, self.header.runtime), **self.instances}
+        return [described[number] for number in sorted(described)]
 
     @property
     def dropped_count(self) -> int:
@@ -310,5 +364,14 @@ class Trace:
                 self.dropped.append(event)
             elif isinstance(event, Samples):
                 self.samples.append(event)
+            elif isinstance(event, Instance):
+                self.instances[event.instance] = event
+            elif isinstance(event, Snapshot):
+                self.snapshot = event
             elif isinstance(event, End):
                 self.end = event
+
+
+def _where(runtime: Runtime) -> str:
+    """Where the one Pyodide of a trace without `instance` lines ran: `node`, or `page` in a browser."""
+    return "node" if runtime.host == "node" else "page"

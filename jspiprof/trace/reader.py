@@ -10,12 +10,12 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain, compress, repeat
-from operator import is_, itemgetter, not_
+from operator import is_, itemgetter, methodcaller, not_
 from typing import Any
 
 from jspiprof.trace.checker import LineChecker, SkippedLines, ends_a_line, next_line, warn_truncated
 from jspiprof.trace.checks import JSON_TYPES, LARGEST_NUMBER, LINE_TYPES, PATHS
-from jspiprof.trace.model import Entry, Event, Frame, SuspensionColumns, SuspensionShape, Trace, TraceError
+from jspiprof.trace.model import Entry, Event, Frame, Instance, SuspensionColumns, SuspensionShape, Trace, TraceError
 from jspiprof.trace.sources import LineTooLong, Source, block_lines, lines, naming_the_file, too_long
 
 try:
@@ -26,8 +26,9 @@ except ImportError:  # inside Pyodide
 Unit = list[str | bytes] | bytes
 """What a `ColumnReader` checks at a time: a chunk of lines, or a block of a file's whole lines."""
 
-PER_ROW = ("id", "entry", "start_us", "wait_us", "resume_us", "stack_bytes")
-"""The fields `SuspensionColumns` stores per row (then the row's shape)."""
+PER_ROW = ("id", "entry", "start_us", "wait_us", "resume_us", "stack_bytes", "instance")
+"""The fields `SuspensionColumns` stores per row (then the row's shape); `instance` may be absent (0)."""
+INSTANCE_COLUMN = PER_ROW.index("instance")
 SHAPE_FIELDS = ("depth", "path", "site", "awaitable", "outcome", "error")
 """Each row's shape is looked up by its stack and these values (checked once per distinct combination)."""
 BOUNDED_COLUMNS = tuple(index for index, name in enumerate(PER_ROW) if LINE_TYPES["suspension"].fields[name].bounded)
@@ -49,7 +50,8 @@ def _allowed_types(name: str) -> frozenset[type]:
     return frozenset(JSON_TYPES[rule.json_type] + ((type(None),) if rule.nullable else ()))
 
 
-_PER_ROW_VALUES = itemgetter(*PER_ROW)
+_PER_ROW_VALUES = itemgetter(*PER_ROW[:INSTANCE_COLUMN])
+_INSTANCE_VALUE = methodcaller("get", "instance", 0)
 _SHAPE_VALUES = itemgetter(*SHAPE_FIELDS)
 _PER_ROW_TYPES = [_allowed_types(name) for name in PER_ROW]
 _TEXT_TYPES = [_allowed_types(name) for name in ("path", "site", "awaitable", "outcome", "error")]
@@ -73,6 +75,7 @@ def dict_rows(suspensions: list[dict[str, Any]]) -> Rows | None:
     a time or size out of bounds (the shape's texts aside: those are checked once per shape)."""
     try:
         columns = [list(column) for column in zip(*map(_PER_ROW_VALUES, suspensions))]  # a column in one C loop
+        columns.append(list(map(_INSTANCE_VALUE, suspensions)))
         stacks = [line["stack"] for line in suspensions]
         shape_values = list(map(_SHAPE_VALUES, suspensions))
     except KeyError:  # a missing field
@@ -200,7 +203,7 @@ class ColumnReader:
         trace = self.trace
         if trace is None:
             return LineChecker()
-        return LineChecker(trace.frames, trace.entries.values(), self.skipped, trace.samples.stacks)
+        return LineChecker(trace.frames, trace.entries.values(), self.skipped, trace.samples.stacks, trace.instances)
 
     def stack_of(self, stack: Any) -> tuple[int, ...] | None:
         """The frame ids of a shape key's stack, worked out once per new key (None: not a list of integers)."""
@@ -265,8 +268,9 @@ class ColumnReader:
         """The checked chunk of the lines parsed into `parsed`: `event(i)` is the checked event of line i (other than a
         suspension), `rows` the rows of the suspension lines; None when anything does not pass the checks."""
         events: list[Event] = []
-        frames_at: dict[int, int] = {}  # where in the chunk each frame and entry is defined
+        frames_at: dict[int, int] = {}  # where in the chunk each frame, entry and instance is defined
         entries_at: dict[int, int] = {}
+        instances_at: dict[int, int] = {}
         self.checker.skipped = skipped = SkippedLines()
         indexes = range(len(parsed))
         try:
@@ -278,6 +282,8 @@ class ColumnReader:
                         frames_at.setdefault(checked.id, index)
                     elif isinstance(checked, Entry):
                         entries_at[checked.id] = index
+                    elif isinstance(checked, Instance):
+                        instances_at[checked.instance] = index
         except TraceError:
             return None
         suspensions = list(compress(parsed, is_suspension))
@@ -286,8 +292,8 @@ class ColumnReader:
         found = rows(suspensions)
         if found is None:
             return None
-        places = list(compress(indexes, is_suspension)) if frames_at or entries_at else []
-        numbered = self.numbered(*found, frames_at, entries_at, places)
+        places = list(compress(indexes, is_suspension)) if frames_at or entries_at or instances_at else []
+        numbered = self.numbered(*found, frames_at, entries_at, instances_at, places)
         if numbered is None:
             return None
         return Chunk(events, *numbered, lines, truncated, skipped)
@@ -298,11 +304,13 @@ class ColumnReader:
         keys: list[ShapeKey],
         frames_at: dict[int, int],
         entries_at: dict[int, int],
+        instances_at: dict[int, int],
         places: list[int],
     ) -> tuple[list[list[Any]], list[SuspensionShape]] | None:
         """The suspensions' columns with the numbers of their shapes added, and the shapes they are the first to use;
-        None when their entries, stacks or texts do not pass the checks. `keys` are the rows' shape keys; `places` the
-        position of each in its chunk (given only when the chunk defines frames or entries: then it is needed)."""
+        None when their entries, instances, stacks or texts do not pass the checks. `keys` are the rows' shape keys;
+        `places` the position of each in its chunk (given only when the chunk defines frames, entries or instances:
+        then it is needed)."""
         checker = self.checker
         entries = set(columns[1])
         entries.discard(None)
@@ -311,6 +319,13 @@ class ColumnReader:
         if not entries.isdisjoint(entries_at):  # entries defined in this chunk: before their first suspension?
             first = dict(zip(reversed(columns[1]), reversed(places)))
             if any(first[entry] < entries_at[entry] for entry in entries.intersection(entries_at)):
+                return None
+        instances = set(columns[INSTANCE_COLUMN])
+        if not checker.instances >= instances:
+            return None
+        if not instances.isdisjoint(instances_at):  # instances described in this chunk: before their first suspension?
+            first = dict(zip(reversed(columns[INSTANCE_COLUMN]), reversed(places)))
+            if any(first[instance] < instances_at[instance] for instance in instances.intersection(instances_at)):
                 return None
         try:
             numbers = list(map(self.shapes.get, keys))  # a dict lookup per row, in one C loop

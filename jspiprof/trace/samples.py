@@ -26,6 +26,7 @@ class Samples:
     dt_us: list[float]
     stack: list[int]
     entry: list[int | None]
+    instance: int = 0
 
 
 def problem_with(
@@ -86,12 +87,13 @@ class SampleColumns:
     """A trace's CPU samples as one column per field, in time order: sample i is row i of every column.
 
     `stacks` maps each sample stack id to its frame ids (outermost first); `interval_us` is the sampling interval
-    (0 when the trace has no samples).
+    (0 when the trace has no samples); `instance` the Pyodide instance each sample was taken in.
     """
 
     time_us: array = field(default_factory=lambda: array("d"))
     stack: array = field(default_factory=lambda: array("i"))
     entry: list[int | None] = field(default_factory=list)
+    instance: array = field(default_factory=lambda: array("q"))
     stacks: dict[int, tuple[int, ...]] = field(default_factory=dict)
     interval_us: int = 0
 
@@ -109,3 +111,4 @@ class SampleColumns:
         self.time_us.extend(accumulate(deltas))
         self.stack.extend(samples.stack)
         self.entry.extend(samples.entry)
+        self.instance.extend([samples.instance] * len(samples.stack))

@@ -9,6 +9,7 @@ it as a float), values nested too deep, or a value the trace format does not all
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import repeat
 from operator import attrgetter, is_
 from typing import Annotated, Any, Literal, Union
@@ -23,6 +24,15 @@ from jspiprof.trace.reader import PER_ROW, SHAPE_FIELDS, Chunk, ColumnReader, Ro
 _INTEGER = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 """An integer that orjson, and so the precise checks, read as an integer too (bigger ones it reads as floats)."""
 _STACK = tuple[_INTEGER, ...]
+
+
+class RegistrationObject(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """An entry's `registration` (its values checked by the precise checks' `registration`; other fields: the
+    precise checks)."""
+
+    api: str
+    location: str | None
+    event: str | None = None
 
 
 class SampleStack(msgspec.Struct, forbid_unknown_fields=True, gc=False):
@@ -50,13 +60,19 @@ def _type(rule: Field) -> Any:
 
 def _struct(kind: str) -> type[msgspec.Struct]:
     """The line type `kind` as a struct: its fields (for an entry, also those of its end, when it ended before its
-    line was written); a field that is not one of them refused. A suspension's stack is kept as its JSON text
-    (checked to be JSON, not parsed): the stacks of a trace are few, each is parsed once (`stack_of`). A samples
-    line's stacks are `SampleStack`s (an object's values would be parsed unchecked, big integers unlike orjson)."""
-    special = {("suspension", "stack"): msgspec.Raw, ("samples", "stacks"): tuple[SampleStack, ...]}
-    fields: list[tuple[Any, ...]] = [
-        (name, special.get((kind, name)) or _type(rule)) for name, rule in LINE_TYPES[kind].fields.items()
-    ]
+        line was written); a field that is not one of them refused. A suspension's stack is kept as its JSON text
+        (checked to be JSON, not parsed): the stacks of a trace are few, each is parsed once (`stack_of`). A samples
+        line's stacks are `SampleStack`s and an entry's registration a `RegistrationObject` (an object's values would be
+    parsed unchecked, big integers unlike orjson). Optional fields read as their default when absent."""
+    special = {
+        ("suspension", "stack"): msgspec.Raw,
+        ("samples", "stacks"): tuple[SampleStack, ...],
+        ("entry", "registration"): Union[RegistrationObject, None],
+    }
+    fields: list[tuple[Any, ...]] = []
+    for name, rule in LINE_TYPES[kind].fields.items():
+        described = (name, special.get((kind, name)) or _type(rule))
+        fields.append((*described, rule.default) if rule.optional else described)
     if kind == "entry":
         end_fields = LINE_TYPES["entry_end"].fields
         for name in ENTRY_END_FIELDS:
@@ -66,7 +82,15 @@ def _struct(kind: str) -> type[msgspec.Struct]:
 
 _KINDS = {_struct(kind): kind for kind in LINE_TYPES if kind != "header"}  # the header goes through the precise checks
 _DECODER = msgspec.json.Decoder(Union[tuple(_KINDS)])  # type: ignore[misc]
-_VALUES = {struct: attrgetter(*LINE_TYPES[kind].fields) for struct, kind in _KINDS.items()}
+
+
+def _values(kind: str) -> Callable[[Any], tuple[Any, ...]]:
+    """A function giving a `kind` struct's field values as a tuple, in table order."""
+    getter = attrgetter(*LINE_TYPES[kind].fields)
+    return getter if len(LINE_TYPES[kind].fields) > 1 else lambda line: (getter(line),)
+
+
+_VALUES = {struct: _values(kind) for struct, kind in _KINDS.items()}
 _SUSPENSION = next(struct for struct, kind in _KINDS.items() if kind == "suspension")
 _SAMPLES = next(struct for struct, kind in _KINDS.items() if kind == "samples")
 _COLUMNS = [attrgetter(name) for name in PER_ROW]
@@ -83,9 +107,9 @@ def _line_count(block: bytes) -> int:
 
 def _sample_values(line: Any) -> tuple[Any, ...]:
     """A samples line's values, its stacks as the precise checks parse them (objects, their frames lists)."""
-    interval_us, stacks, start_us, dt_us, stack, entry = _VALUES[_SAMPLES](line)
+    interval_us, stacks, start_us, dt_us, stack, entry, instance = _VALUES[_SAMPLES](line)
     objects = [{"id": sample_stack.id, "frames": list(sample_stack.frames)} for sample_stack in stacks]
-    return (interval_us, objects, start_us, list(dt_us), list(stack), list(entry))
+    return (interval_us, objects, start_us, list(dt_us), list(stack), list(entry), instance)
 
 
 def _rows(suspensions: list[Any]) -> Rows:
@@ -120,6 +144,8 @@ class TypedReader(ColumnReader):
             line = parsed[index]
             kind = _KINDS[type(line)]
             values = _VALUES[type(line)](line) if type(line) is not _SAMPLES else _sample_values(line)
+            if kind == "entry" and line.registration is not None:  # checked as the precise checks do
+                values = (*values[:7], msgspec.structs.asdict(line.registration), *values[8:])
             followed = not last or index + 1 < len(parsed)
             checked = checker.typed_event(kind, values, number + index + 1, followed)
             if kind == "entry" and line.end_us is not msgspec.UNSET:  # an entry that ended before its line was written
