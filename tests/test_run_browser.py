@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from jspiprof.cli import main
 from jspiprof.trace import read_trace
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -80,7 +82,7 @@ def jspiprof(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def switches(trace: Path) -> dict:
     """Suspensions and failed switches, per path and per site (count, paths, deepest stack), and the sampling
     interval when CPU samples were taken, from `stats --json`."""
-    stats = json.loads(jspiprof("stats", "--json", str(trace), cwd=trace.parent).stdout)
+    stats = json.loads(CliRunner().invoke(main, ["stats", "--json", str(trace)]).stdout)
     return {
         "suspensions": stats["suspensions"],
         "failed_switches": stats["failed_switches"],
