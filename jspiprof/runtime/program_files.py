@@ -49,8 +49,8 @@ def _is_left_out_folder(folder: Path) -> bool:
 
 
 def collect_program_files(folders: list[str]) -> ProgramFiles:
-    """Every regular file under `folders` (symbolic links to folders are not followed), sorted by path, up to the
-    size limits."""
+    """Every regular file under `folders`, up to the size limits: each folder's files by name, then its subfolders
+    by name (symbolic links to folders are not followed)."""
     collected = ProgramFiles(folders=list(folders))
     total = 0
     for top in folders:
