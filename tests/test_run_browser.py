@@ -194,7 +194,9 @@ def test_a_failing_script_exits_1_with_its_traceback_on_stderr_and_in_its_trace(
     where = ["--worker"] if worker else []
     done = jspiprof("run", "--browser", browser, *where, "-o", "trace.jsonl", "app.py", cwd=tmp_path)
     assert (done.returncode, done.stdout) == (1, "parsing\n")
-    assert read_trace(tmp_path / "trace.jsonl").end.exit_status == 1
+    trace = read_trace(tmp_path / "trace.jsonl")
+    assert (trace.header.program, trace.end.exit_status) == ({"argv": ["app.py"], "mode": "script"}, 1)
+    assert [instance.where for instance in trace.instances.values()] == ["worker" if worker else "page"]
     assert done.stderr.split("jspiprof: trace written to")[0].splitlines() == [
         "Traceback (most recent call last):",
         f'  File "{script}", line 5, in <module>',
