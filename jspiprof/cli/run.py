@@ -149,9 +149,10 @@ def run(
     - Node and Pyodide are installed into the cache on first use (see `jspiprof setup`).
     - --browser chromium|firefox runs the same program in a headless browser page instead (--worker:
       in a module worker): the current and script folders are copied into the page at their own paths
-      (files over 16 MB, .git, node_modules and virtual environments are left out, and named on stderr;
-      what the program writes stays in the page); input() reads end of file; there are no raw sockets
-      (requests works, through the browser's fetch and its CORS rules).
+      (files over 16 MB are left out and named on stderr; .git, node_modules, __pycache__ and virtual
+      environments are not copied; what the program writes stays in the page); input() reads end of
+      file; there are no raw sockets (requests works, through the browser's fetch and its CORS rules).
+      The trace streams to the host as with `jspiprof record`.
     - While Python runs, its stack is sampled every millisecond (--sample-interval, --no-sample): CPU
       time by function and line, on the same timeline as the switches.
     - Every stack switch, entry and failed switch is streamed to the trace (-o, default
