@@ -1,8 +1,9 @@
 """`jspiprof record URL`: pages served from 127.0.0.1, unchanged, recorded in real Chromium and Firefox.
 
 Each page loads Pyodide its own way (a classic pyodide.js from jsDelivr or from 127.0.0.1, an ES-module import on the
-main thread and in a module worker) and GETs /done when its program is over, which stops the recording (`record_page`'s
-`stop`). What the trace holds is checked with `jspiprof stats --json` and `diagnose --json`.
+main thread and in a module worker that another module worker started) and GETs /done when its program is over,
+which stops the recording (`record_page`'s `stop`). What the trace holds is checked with `jspiprof stats --json` and
+`diagnose --json`.
 """
 
 from __future__ import annotations
@@ -59,11 +60,11 @@ class Site:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def record(self, page: str, browser: str, trace: Path) -> tuple[RecordedPage, list[str]]:
-        """Record `page` in `browser` until it GETs /done (at most 90 s); what it recorded, and what was said."""
+        """Record `page` in `browser` until it GETs /done (at most 60 s); what it recorded, and what was said."""
         self.done.clear()
         said: list[str] = []
         recorded = record_page(
-            f"{self.url}/{page}", trace, browser=browser, stop=self.done, seconds=90, home=cache_home(), say=said.append
+            f"{self.url}/{page}", trace, browser=browser, stop=self.done, seconds=60, home=cache_home(), say=said.append
         )
         return recorded, said
 
@@ -104,7 +105,7 @@ def test_pyodide_js_from_jsdelivr_is_served_from_the_cache_and_a_page_leaving_mi
     recorded, said = site.record("jsdelivr.html", browser, tmp_path / "trace.jsonl")
     assert (recorded.instances, recorded.reason, said) == (1, "stopped", [])
     numbers = stats(run_cli, recorded.trace)
-    # The last sleep resumed just before the page left: only the batch sent on pagehide holds it.
+    # The last sleep resumed just before the page left, while Python was still running.
     assert sites(numbers) == {
         "/home/pyodide/app.py:8": (5, ["run_sync"]),
         "/home/pyodide/app.py:15": (3, ["time.sleep"]),
@@ -121,7 +122,7 @@ def test_pyodide_js_from_jsdelivr_is_served_from_the_cache_and_a_page_leaving_mi
 
 
 @pytest.mark.parametrize("browser", BROWSERS)
-def test_the_main_thread_and_a_module_worker_are_two_instances_of_one_trace(site, browser, tmp_path, run_cli):
+def test_the_main_thread_and_a_nested_module_worker_are_two_instances_of_one_trace(site, browser, tmp_path, run_cli):
     recorded, said = site.record("workers.html", browser, tmp_path / "trace.jsonl")
     assert (recorded.instances, said) == (2, [])
     numbers = stats(run_cli, recorded.trace)

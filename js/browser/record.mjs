@@ -63,7 +63,10 @@ async function answer(request, settings) {
   }
   if (loader === "classic") {
     const real = await realClassicLoader(url, settings);
-    if (real === null) return request.continue();
+    if (real === null) {
+      tell({ event: "page-error", message: `jspiprof could not fetch ${url} itself: the Pyodide it loads is not recorded` });
+      return request.continue();
+    }
     const body = classicWrapper(real, settings.hookURL, options);
     return request.respond({ status: 200, contentType: "text/javascript", headers: CORS, body });
   }

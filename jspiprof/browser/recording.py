@@ -22,7 +22,7 @@ from typing import Any
 from jspiprof.browser.merger import TraceMerger
 from jspiprof.browser.server import HookServer
 from jspiprof.runtime.browser_tools import browser_executable, install_browser_tools
-from jspiprof.runtime.install import PYODIDE_VERSION, RuntimeProblem, install, js_dir
+from jspiprof.runtime.install import PYODIDE_VERSION, RuntimeProblem, cache_home, install, js_dir
 
 FLUSH_INTERVAL_MS = 100
 """How often each instance sends what it recorded."""
@@ -53,18 +53,20 @@ def record_page(
     headed: bool = False,
     seconds: float | None = None,
     stop: threading.Event | None = None,
-    home: Path,
+    home: Path | None = None,
     say: Callable[[str], None] = _say,
     program: dict[str, Any] | None = None,
     hook_options: dict[str, Any] | None = None,
 ) -> RecordedPage:
     """Open `url` in `browser` ("chromium" or "firefox") and record every Pyodide it starts into `trace_path`.
 
-    Ends after `seconds`, when `stop` is set, on Ctrl-C, or when the page or the browser closes. `say` gets one
-    sentence per thing a person should know (page errors, warnings about what a page posted). A browser or page
-    that cannot be opened is a `RuntimeProblem`. `program` replaces the header's `program` (default: the URL
-    recorded); `hook_options` are more options of the hook (`js/hook.mjs`) for every instance, e.g. `sample`.
+    Ends after `seconds`, when `stop` is set, on Ctrl-C, or when the page or the browser closes. `home` is the
+    cache (default: `cache_home()`). `say` gets one sentence per thing a person should know (page errors, warnings
+    about what a page posted). A browser or page that cannot be opened is a `RuntimeProblem`. `program` replaces
+    the header's `program` (default: the URL recorded); `hook_options` are more options of the hook (`js/hook.mjs`)
+    for every instance, e.g. `sample`.
     """
+    home = home or cache_home()
     runtime = install(home, quiet=True)
     tools = install_browser_tools(home)
     browser_executable(browser)
@@ -154,7 +156,7 @@ def _wait(driver: subprocess.Popen[bytes], stop: threading.Event, seconds: float
             if deadline is not None and time.monotonic() >= deadline:
                 return f"{seconds:g} s passed"
     except KeyboardInterrupt:
-        return "interrupted (Ctrl-C)"
+        return "Ctrl-C"
     return None
 
 
