@@ -65,12 +65,14 @@ SCENARIOS = {
 @dataclass
 class Outcome:
     """What a run printed and left: its exit status, the program's stdout and stderr (without jspiprof's summary),
-    and the switches and sampling of its trace as `stats --json` counts them."""
+    the switches and sampling of its trace as `stats --json` counts them, and its failures as `diagnose --json`
+    classes and locates them."""
 
     status: int
     stdout: str
     stderr: str
     switches: dict
+    diagnoses: list[tuple[str, str | None]]
 
 
 def jspiprof(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -96,7 +98,14 @@ def run_scenario(folder: Path, scenario: str, *options: str) -> Outcome:
     trace = folder / f"{scenario}-{'-'.join(option.strip('-') for option in options) or 'node'}.jsonl"
     done = jspiprof("run", *options, *SCENARIOS[scenario][1], "-o", str(trace), scenario, cwd=folder)
     program_stderr = done.stderr.split("jspiprof: trace written to")[0]
-    return Outcome(done.returncode, done.stdout, program_stderr, switches(trace))
+    diagnoses = json.loads(CliRunner().invoke(main, ["diagnose", "--json", str(trace)]).stdout)
+    return Outcome(
+        done.returncode,
+        done.stdout,
+        program_stderr,
+        switches(trace),
+        [(diagnosis["class"], diagnosis["location"]) for diagnosis in diagnoses],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -130,6 +139,7 @@ def test_a_scenario_prints_exits_and_switches_in_the_browser_as_under_node(
     node = under_node[scenario]
     assert (in_browser.status, in_browser.stdout, in_browser.stderr) == (node.status, node.stdout, node.stderr)
     assert in_browser.switches == node.switches
+    assert in_browser.diagnoses == node.diagnoses
     assert in_browser.switches["suspensions"] >= 2
 
 
