@@ -1,15 +1,18 @@
 """The files `jspiprof run --browser` copies into the page: the current and script folders, without what no program
-reads and without huge files, sent as one bundle the page cuts at the listed sizes."""
+reads and without huge files, sent as one bundle the page cuts at the listed sizes; and back, what the program
+wrote in those folders.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 
 from jspiprof.runtime import program_files
-from jspiprof.runtime.program_files import ProgramFile, collect_program_files, file_bundle
+from jspiprof.runtime.program_files import ProgramFile, collect_program_files, file_bundle, write_back
 
 
 def _write(path: Path, text: str = "x") -> Path:
@@ -63,3 +66,41 @@ def test_the_bundle_holds_each_file_at_its_listed_size_even_when_it_changed_sinc
     shrank.write_text("d")
     gone.unlink()
     assert b"".join(file_bundle(listed)) == b"\0" + b"abc" + b"d\0\0\0"  # gone, grew, shrank: in path order
+
+
+def _written(*files: tuple[str, bytes]) -> bytes:
+    """A body as the page sends it: the listing line, then the bytes."""
+    listing = json.dumps([{"path": path, "size": len(data)} for path, data in files]).encode()
+    return listing + b"\n" + b"".join(data for _, data in files)
+
+
+def test_written_files_come_back_inside_the_folders_only(tmp_path: Path) -> None:
+    work, outside = tmp_path / "work", tmp_path / "outside"
+    work.mkdir()
+    (work / "escape").symlink_to(outside, target_is_directory=True)
+    body = _written(
+        (str(work / "new" / "result.txt"), b"new"),
+        (str(tmp_path / "elsewhere.txt"), b"no"),
+        (str(work / "escape" / "through-a-link.txt"), b"no"),
+        ("relative.txt", b"no"),
+    )
+    assert write_back(body, [str(work)]) == [
+        f"{tmp_path / 'elsewhere.txt'} is outside the current and script folders",
+        f"{work / 'escape' / 'through-a-link.txt'} is outside the current and script folders",
+        "relative.txt is outside the current and script folders",
+    ]
+    assert (work / "new" / "result.txt").read_bytes() == b"new"
+    assert not (tmp_path / "elsewhere.txt").exists() and not outside.exists()
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b"not json\n", "the page's list of written files could not be read"),
+        (b'[{"path": "/x"}]\n', "the page's list of written files could not be read"),
+        (b'[{"path": "/x", "size": 5}]\nabc', "the page's written files do not add up to the bytes it sent"),
+    ],
+)
+def test_a_body_that_does_not_add_up_writes_nothing_and_says_so(tmp_path: Path, body: bytes, problem: str) -> None:
+    assert write_back(body, [str(tmp_path)]) == [problem]
+    assert list(tmp_path.iterdir()) == []

@@ -150,7 +150,7 @@ def _write(path: Path, text: str) -> Path:
 
 
 @pytest.mark.parametrize(("browser", "worker"), [("chromium", True), ("firefox", False)])
-def test_argv_and_the_files_of_the_current_and_script_folders_reach_the_program(
+def test_argv_and_the_files_of_the_current_and_script_folders_reach_the_program_and_its_writes_come_back(
     tmp_path: Path, jspiprof_runtime, browser: str, worker: bool
 ) -> None:
     work = tmp_path / "work"
@@ -171,6 +171,11 @@ def test_argv_and_the_files_of_the_current_and_script_folders_reach_the_program(
         print(os.path.exists("big.bin"))
         for number in range(100):
             print(number, flush=True)  # a hundred writes, sent as a hundred requests, kept in order
+        os.makedirs("out")
+        with open("out/result.txt", "w") as result:
+            result.write("written in the page\\n")
+        with open(os.path.join(here, "next_to.txt"), "a") as log:
+            log.write(os.getcwd() + "\\n")
         """,
     )
     args = [str(script), "a", "--flag", "two words", "-c"]
@@ -185,6 +190,9 @@ def test_argv_and_the_files_of_the_current_and_script_folders_reach_the_program(
         *map(str, range(100)),
     ]
     assert done.stderr == f"jspiprof: left out of the page: {work / 'big.bin'} (17 MB, over 16 MB)\n"
+    assert (work / "out" / "result.txt").read_text() == "written in the page\n"
+    assert (tmp_path / "scripts" / "next_to.txt").read_text() == f"next to the script\n{work}\n"
+    assert (work / "big.bin").stat().st_size == 17 * 1024 * 1024  # left out of the page, so left as it was
 
 
 @pytest.mark.parametrize(("browser", "worker"), [("chromium", False), ("firefox", True)])

@@ -3,12 +3,13 @@
  * loads this module, which runs the program on the page's main thread or, with `--worker`, starts itself again
  * as a module worker and runs it there. It does what js/run.mjs does under Node: loads Pyodide, puts the program's
  * files at their host paths, loads its wheels, runs jspiprof's launcher (argv, `-m`, `-c`, exit status, tracebacks)
- * and sends stdout/stderr to the host as they come, then the exit status. The trace is `jspiprof record`'s: its
+ * and sends stdout/stderr to the host as they come, then the files the program wrote and the exit status. The trace is `jspiprof record`'s: its
  * browser driver answers this module's import of pyodide.mjs with one whose `loadPyodide` goes through the hook,
  * which streams the trace to the host (jspiprof.browser).
  */
 import { ProgramOutput } from "./program-output.mjs";
 import { writeProgramFiles } from "./program-files.mjs";
+import { fileTimes, writtenFiles } from "./written-files.mjs";
 
 /**
  * @typedef {object} BrowserRunConfig what the host serves at /program/config
@@ -85,6 +86,7 @@ async function runProgram(config, output) {
   forwardConsole(output);
   const bundle = new Uint8Array(await (await get("program/files")).arrayBuffer());
   writeProgramFiles(pyodide.FS, config.folders, config.files, bundle);
+  const copied = fileTimes(pyodide.FS, config.folders);
   await loadWheels(pyodide, config);
   const namespace = pyodide.toPy({
     request: { mode: config.mode, target: config.target, argv: config.argv, cwd: config.cwd },
@@ -95,6 +97,7 @@ async function runProgram(config, output) {
   );
   namespace.destroy();
   await output.settled();
+  await post("program/written", writtenFiles(pyodide.FS, config.folders, copied));
   await pyodide.jspiprof.close(status); // the end line, with the exit status, has reached the host
   return status;
 }

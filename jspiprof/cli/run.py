@@ -150,8 +150,8 @@ def run(
     - --browser chromium|firefox runs the same program in a headless browser page instead (--worker:
       in a module worker): the current and script folders are copied into the page at their own paths
       (files over 16 MB are left out and named on stderr; .git, node_modules, __pycache__ and virtual
-      environments are not copied; what the program writes stays in the page); input() reads end of
-      file; there are no raw sockets (requests works, through the browser's fetch and its CORS rules).
+      environments are not copied; the files it wrote there are written back when it ends); input()
+      reads end of file; there are no raw sockets (requests works, through the browser's fetch and its CORS rules).
       The trace streams to the host as with `jspiprof record`.
     - While Python runs, its stack is sampled every millisecond (--sample-interval, --no-sample): CPU
       time by function and line, on the same timeline as the switches.

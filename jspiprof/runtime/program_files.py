@@ -1,11 +1,14 @@
-"""The files `jspiprof run --browser` copies into the page: those of the current folder and the script's folder.
+"""The files `jspiprof run --browser` copies into the page: those of the current folder and the script's folder,
+and back: the files the program wrote there.
 
 A page has no host file system to mount, so the files are sent whole, at their host paths. Huge files, and folders
-no program reads (version control, `node_modules`, virtual environments, `__pycache__`), are left out.
+no program reads (version control, `node_modules`, virtual environments, `__pycache__`), are left out. What the
+program wrote in those folders is written back when it has ended, as it would be under Node.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -89,3 +92,31 @@ def file_bundle(files: list[ProgramFile]) -> Iterator[bytes]:
             pass
         if left > 0:
             yield bytes(left)
+
+
+def write_back(body: bytes, folders: list[str]) -> list[str]:
+    """Write the files a program wrote in the page (a listing line of JSON paths and sizes, then their bytes) to
+    their paths, each only if it is inside `folders`; one sentence for each file or body that was not written."""
+    listing, _, data = body.partition(b"\n")
+    try:
+        files = [ProgramFile(str(item["path"]), int(item["size"])) for item in json.loads(listing)]
+    except (ValueError, TypeError, KeyError):
+        return ["the page's list of written files could not be read"]
+    if any(file.size < 0 for file in files) or sum(file.size for file in files) != len(data):
+        return ["the page's written files do not add up to the bytes it sent"]
+    roots = [Path(folder).resolve() for folder in folders]
+    problems: list[str] = []
+    offset = 0
+    for file in files:
+        target = Path(file.path)
+        content = data[offset : offset + file.size]
+        offset += file.size
+        if not target.is_absolute() or not any(target.parent.resolve().is_relative_to(root) for root in roots):
+            problems.append(f"{file.path} is outside the current and script folders")
+            continue
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        except OSError as error:
+            problems.append(f"{file.path} could not be written ({error.strerror or error})")
+    return problems

@@ -1,6 +1,6 @@
 """The host server of `jspiprof run --browser`, on 127.0.0.1: it serves the harness page, Pyodide from the cache,
-the harness's modules and the program's files and wheels, and takes back the program's output and exit status
-(the trace goes to `jspiprof record`'s collector, which serves the hook too).
+the harness's modules and the program's files and wheels, and takes back the program's output, the files it wrote
+and its exit status (the trace goes to `jspiprof record`'s collector, which serves the hook too).
 
 Every URL starts with a random secret segment, so other users of the machine cannot read the program's files
 through it. What the page posts is written to this process's stdout and stderr in the order the program wrote it.
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from jspiprof.runtime.install import js_dir
-from jspiprof.runtime.program_files import ProgramFiles, file_bundle
+from jspiprof.runtime.program_files import ProgramFiles, file_bundle, write_back
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -158,6 +158,9 @@ class _Handler(BaseHTTPRequestHandler):
         server = self.server
         if route == "program/output" and (self.headers.get("X-Sequence") or "").isdigit():
             server.output.add(int(self.headers["X-Sequence"]), self.headers.get("X-Stream") or "", body)
+        elif route == "program/written":
+            for problem in write_back(body, server.files.folders):
+                print(f"jspiprof: not written back: {problem}.", file=sys.stderr)
         elif route == "program/exit":
             self._end(body)
         else:
