@@ -12,6 +12,7 @@
  */
 
 import { heapReader } from "./wasm-heap.mjs";
+import { errorSince } from "./python-errors.mjs";
 
 const CALLABLE_FLAG = 256;
 /** The task entry a webloop handle's arguments carry from `callPyObjectMaybePromising` to `promisingApply`. */
@@ -20,8 +21,9 @@ const TASK_ENTRY = Symbol("jspiprof.taskEntry");
 /**
  * @param {any} pyodide the object loadPyodide returned
  * @param {import("./recorder.mjs").Recorder} recorder
+ * @param {import("./python-errors.mjs").PythonErrors} pythonErrors the PythonErrors Pyodide makes
  */
-export function hookEntries(pyodide, recorder) {
+export function hookEntries(pyodide, recorder, pythonErrors) {
   const Module = pyodide._module;
   const API = pyodide._api;
   const jspiSupported = Module.jspiSupported;
@@ -73,20 +75,24 @@ export function hookEntries(pyodide, recorder) {
     return false;
   }
 
-  /** Run a synchronous entry `call()` (a call of the callable `name`) as the current entry, recording its end. */
+  /**
+   * Run a synchronous entry `call()` (a call of the callable `name`) as the current entry, recording its end. What it
+   * throws goes on untouched (no catch and rethrow): the console then points where the error came from.
+   */
   function runSync(kind, name, call) {
     const entry = recorder.startEntry(kind ?? (recorder.current === null ? "call" : "callback"), false, name, kind !== "task");
     const outer = recorder.current;
     recorder.current = entry;
+    const errorsBefore = pythonErrors.count;
+    let returned = false;
     try {
       const result = call();
+      returned = true;
       recorder.endEntry(entry);
       return result;
-    } catch (error) {
-      recorder.endEntry(entry, error);
-      throw error;
     } finally {
       recorder.current = outer;
+      if (!returned) recorder.endEntry(entry, errorSince(pythonErrors, errorsBefore));
     }
   }
 
@@ -290,13 +296,15 @@ export function hookEntries(pyodide, recorder) {
   pyodide.runPython = function (code, options) {
     if (!recorder.recording) return runPython.call(this, code, options);
     const entry = recorder.startEntry("runPython", false, null, true);
+    const errorsBefore = pythonErrors.count;
+    let returned = false;
     try {
       const result = asCurrent(entry, () => runPython.call(this, code, options));
+      returned = true;
       recorder.endEntry(entry);
       return result;
-    } catch (error) {
-      recorder.endEntry(entry, error);
-      throw error;
+    } finally {
+      if (!returned) recorder.endEntry(entry, errorSince(pythonErrors, errorsBefore)); // as runSync: no rethrow
     }
   };
 

@@ -22,8 +22,9 @@ import { installProbe } from "./probe-bridge.mjs";
 import { hideHookFrames } from "./tracebacks.mjs";
 import { FailureExplainer } from "./explain.mjs";
 import { SampleColumns, hookSignalsHelper } from "./sampler.mjs";
+import { hookCodeURL } from "./one-file.mjs";
+import { hookPythonErrors } from "./python-errors.mjs";
 
-const JS_DIR = new URL("./", import.meta.url).href;
 const IS_NODE = typeof process !== "undefined" && typeof process.versions?.node === "string";
 
 /**
@@ -79,7 +80,7 @@ export function wrapLoadPyodide(loadPyodide = globalThis.loadPyodide, profilerOp
   }
   return async (options = {}) => {
     const recorder = new Recorder(null, {
-      skipCallerPrefixes: [JS_DIR],
+      skipCallerPrefixes: [hookCodeURL()],
       onFailedSwitch: profilerOptions.onFailedSwitch,
       recording: false,
     });
@@ -89,6 +90,8 @@ export function wrapLoadPyodide(loadPyodide = globalThis.loadPyodide, profilerOp
     /** @type {((Module: any) => void)|null} */
     let startSampling = null;
     let Module = null;
+    /** @type {import("./python-errors.mjs").PythonErrors} */
+    let pythonErrors = { count: 0, latest: null };
     const createPyodideModule = async (settings) => {
       const create =
         options.createPyodideModule ?? (await import(importable(settings.locateFile("pyodide.asm.mjs")))).default;
@@ -96,6 +99,7 @@ export function wrapLoadPyodide(loadPyodide = globalThis.loadPyodide, profilerOp
       if (typeof instantiateWasm === "function") {
         settings.instantiateWasm = (imports, onInstance) => {
           hookSwitchImports(imports.env, settings, recorder);
+          pythonErrors = hookPythonErrors(imports.env, hookCodeURL());
           if (sampling) startSampling = hookSignalsHelper(imports.env, intervalMs, (t) => recorder.sampleAt(t));
           return instantiateWasm(imports, onInstance);
         };
@@ -146,8 +150,8 @@ export function wrapLoadPyodide(loadPyodide = globalThis.loadPyodide, profilerOp
     };
     const callPyObject = pyodide._module.callPyObject;
     await installProbe(pyodide, recorder, control, callPyObject);
-    hookEntries(pyodide, recorder);
-    hideHookFrames(pyodide._module, JS_DIR);
+    hookEntries(pyodide, recorder, pythonErrors);
+    hideHookFrames(pyodide._module, hookCodeURL());
     recorder.recording = profilerOptions.record ?? true;
 
     /** @type {ProfilerHandle} */

@@ -7,12 +7,15 @@
  */
 import { createStackKeys } from "./stack-keys.mjs";
 import { stackInfo } from "./recorder.mjs";
+import { embeddedPythonFiles } from "./one-file.mjs";
 
 /**
  * The `jspiprof` package folder: next to `js/` in a source checkout, or the package this module is shipped in
  * (`jspiprof/_js/`) when installed from the wheel.
  */
-const PACKAGE_URL = new URL(import.meta.url.includes("/jspiprof/_js/") ? "../" : "../jspiprof/", import.meta.url);
+function packageURL() {
+  return new URL(import.meta.url.includes("/jspiprof/_js/") ? "../" : "../jspiprof/", import.meta.url);
+}
 
 /**
  * The files of `jspiprof/in_pyodide/` a browser fetches, with their sub-folders: a page cannot list a folder over
@@ -34,11 +37,17 @@ export const IN_PYODIDE_FILES = [
 ];
 
 /**
- * The package's Python files as (path relative to the package, bytes): read from disk under Node, over HTTP in
- * a browser.
+ * The package's Python files as (path relative to the package, bytes): embedded in the one-file hook, or else read
+ * from disk under Node, over HTTP in a browser.
  * @returns {Promise<Array<[string, Uint8Array]>>}
  */
 export async function packageFiles() {
+  const embedded = embeddedPythonFiles();
+  if (embedded !== null) {
+    const encoder = new TextEncoder();
+    return Object.entries(embedded).map(([name, text]) => [name, encoder.encode(text)]);
+  }
+  const PACKAGE_URL = packageURL();
   if (PACKAGE_URL.protocol === "file:") {
     const fs = await import("node:fs");
     const { fileURLToPath } = await import("node:url");

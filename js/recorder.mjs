@@ -288,14 +288,14 @@ export class Recorder {
     for (let entry = this.running; entry !== null; entry = entry.next) this.writeEntry(entry);
   }
 
-  /** @param {Entry} entry @param {any} [error] present when the entry threw */
+  /** @param {Entry} entry @param {any} [error] present when the entry threw: what it threw, null when unknown */
   endEntry(entry, error) {
     const failed = arguments.length > 1;
     this.untrack(entry);
     // A promising entry's last part ran from a microtask after a resume: it no longer runs.
     if (this.current === entry) this.current = entry.outer;
     const endMs = now();
-    const described = failed ? describeError(error) : null;
+    const described = failed && error !== null ? describeError(error) : null;
     if (entry.written) {
       this.writer.write({ type: "entry_end", id: entry.id, end_us: traceUs(endMs, this.originMs), outcome: failed ? "exception" : "return", error: described });
       return;

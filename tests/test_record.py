@@ -149,7 +149,31 @@ def test_record_of_a_page_loading_pyodide_js_stops_after_seconds_and_prints_the_
     assert count >= 3 and paths == ["time.sleep"]
 
 
-def test_a_recording_killed_mid_run_leaves_a_trace_that_loads(site, tmp_path, run_cli):
+def descendants(pid: int) -> set[int]:
+    """The processes `pid` started, and theirs, as /proc shows them now."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, new = set(), {pid}
+    while new:
+        new = {child for child, parent in parents.items() if parent in new} - found
+        found |= new
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_a_recording_killed_mid_run_leaves_a_trace_that_loads_and_no_process(site, tmp_path, run_cli):
     trace = tmp_path / "trace.jsonl"
     command = [
         sys.executable,
@@ -170,8 +194,14 @@ def test_a_recording_killed_mid_run_leaves_a_trace_that_loads(site, tmp_path, ru
         while time.monotonic() < deadline and (not trace.is_file() or trace.read_text().count('"suspension"') < 3):
             time.sleep(0.2)
     finally:
+        started = descendants(process.pid)  # the browser driver and the browser
         process.send_signal(signal.SIGKILL)
         process.wait()
+    assert len(started) > 1
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(alive(pid) for pid in started):
+        time.sleep(0.2)
+    assert not [pid for pid in started if alive(pid)], "the driver closes the browser and ends with the recorder"
     numbers = stats(run_cli, trace)
     assert numbers["complete"] is False
     [(count, _)] = sites(numbers).values()

@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 import random
 import warnings
+from http.client import HTTPConnection
 from pathlib import Path
+from urllib.error import HTTPError
+from urllib.request import Request, urlopen
 
 import pytest
 from hostile_inputs import Mutator, seeds
 
 from jspiprof.browser.merger import INSTANCES_AT_MOST, TraceMerger
-from jspiprof.browser.server import served_file
+from jspiprof.browser.server import BATCH_BYTES_AT_MOST, HookServer
 from jspiprof.trace import read_trace
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -207,17 +210,28 @@ def test_mutated_traces_posted_as_batches_never_break_the_merger_nor_the_trace(t
                 read_trace(tmp_path / f"{number}.jsonl")
 
 
-def test_the_hook_server_serves_only_the_hook_and_its_python_files():
-    assert served_file("/jspiprof/_js/hook.mjs").name == "hook.mjs"
-    assert served_file("/jspiprof/_js/browser/launch.mjs").name == "launch.mjs"
-    assert served_file("/jspiprof/in_pyodide/probe.py").name == "probe.py"
-    assert served_file("/jspiprof/__init__.py").name == "__init__.py"
-    for path in (
-        "/jspiprof/_js/../../pyproject.toml",
-        "/jspiprof/_js/package.json",
-        "/jspiprof/cli/run.py",
-        "/jspiprof/in_pyodide/../cli/run.py",
-        "/etc/passwd",
-        "/jspiprof/_js/%2e%2e/x.mjs",
-    ):
-        assert served_file(path) is None, path
+def test_the_hook_server_serves_only_the_hook_and_takes_batches_of_a_bounded_size(tmp_path):
+    hook = tmp_path / "jspiprof-hook.mjs"
+    hook.write_text("export const wrapLoadPyodide = null;\n")
+    merged = merger(tmp_path, [])
+    server = HookServer(merged, hook)
+    try:
+        with urlopen(server.hook_url) as response:
+            assert response.read() == hook.read_bytes()
+            assert response.headers["Access-Control-Allow-Origin"] == "*"
+        for path in ("/jspiprof/in_pyodide/probe.py", "/jspiprof-hook.mjs/../../etc/passwd", "/", "/trace"):
+            with pytest.raises(HTTPError) as refused:
+                urlopen(server.origin + path)
+            assert refused.value.code == 404, path
+        with urlopen(Request(server.collector_url, data=batch("page", 0, stream_lines(ORIGIN_MS)))) as response:
+            assert response.status == 204
+        connection = HTTPConnection("127.0.0.1", server.http.server_address[1])
+        connection.putrequest("POST", "/jspiprof/trace")
+        connection.putheader("Content-Length", str(BATCH_BYTES_AT_MOST + 1))
+        connection.endheaders()  # refused on its length, before any of it is sent
+        assert connection.getresponse().status == 413
+        connection.close()
+    finally:
+        server.close()
+        merged.close()
+    assert len(read_trace(tmp_path / "trace.jsonl").suspensions) == 1

@@ -131,7 +131,8 @@ def test_a_full_browser_buffer_counts_what_it_dropped(chromium, page_url: str, t
     trace = read_trace(tmp_path / "page.jsonl")
     assert trace.dropped_count > 0
     kept = len((tmp_path / "page.jsonl").read_text().splitlines())
-    assert kept == 1 + 5 + 1  # header, the first 5 events, the dropped line
+    assert kept == 1 + 5 + 1 + 1  # header, the first 5 events, the dropped line, the snapshot line
+    assert trace.snapshot_us is not None and trace.end is None
 
 
 def test_a_browser_page_samples_where_python_spends_its_time(chromium, page_url: str, tmp_path: Path) -> None:

@@ -122,12 +122,13 @@ console.log(JSON.stringify(pyodide.jspiprof.toJSONL()));
     assert done.returncode == 0, done.stderr
     events_line, text_line = done.stdout.splitlines()
     events = json.loads(events_line)
-    assert len(events) == 1 + 40 + 1
-    assert events[0]["type"] == "header" and events[-1]["type"] == "dropped" and events[-1]["count"] > 50
+    assert len(events) == 1 + 40 + 1 + 1  # the header, 40 events, the dropped line, the snapshot line
+    assert events[0]["type"] == "header" and events[-2]["type"] == "dropped" and events[-2]["count"] > 50
+    assert events[-1]["type"] == "snapshot"
     assert not (tmp_path / "unused.jsonl").exists()
     (tmp_path / "buffer.jsonl").write_text(json.loads(text_line))
     trace = read_trace(tmp_path / "buffer.jsonl")
-    assert trace.dropped_count == events[-1]["count"] and not trace.complete
+    assert trace.dropped_count == events[-2]["count"] and not trace.complete and trace.snapshot_us is not None
 
 
 def test_every_js_entry_point_is_an_entry_of_its_kind(jspiprof_runtime, tmp_path: Path) -> None:

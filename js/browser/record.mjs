@@ -111,6 +111,7 @@ async function main() {
     await page.goto(settings.url, { waitUntil: "load", timeout: 60000 });
   } catch (error) {
     tell({ event: "failed", message: `cannot open ${settings.url}: ${error.message.split("\n")[0]}` });
+    stopping = true; // the browser's end below is this failure's, not a reason to stop in order
     await browser.close().catch(() => {});
     process.exit(1);
   }

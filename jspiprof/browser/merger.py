@@ -83,6 +83,11 @@ class TraceMerger:
         self.lock = threading.Lock()
 
     @property
+    def started(self) -> bool:
+        """Whether the trace file exists: an instance has sent its header."""
+        return self.file is not None
+
+    @property
     def instances(self) -> int:
         """How many instances have started streaming."""
         return sum(1 for stream in self.streams.values() if stream.instance is not None)

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from typing import Any
 from jspiprof.browser.merger import TraceMerger
 from jspiprof.browser.server import HookServer
 from jspiprof.runtime.browser_tools import browser_executable, install_browser_tools
+from jspiprof.runtime.hook_files import write_hook_files
 from jspiprof.runtime.install import PYODIDE_VERSION, RuntimeProblem, cache_home, install, js_dir
 
 FLUSH_INTERVAL_MS = 100
@@ -74,7 +76,8 @@ def record_page(
     merger = TraceMerger(
         trace_path, time.time_ns() / 1e6, program or {"mode": "record", "url": url, "browser": browser}, warn=say
     )
-    server = HookServer(merger)
+    with tempfile.TemporaryDirectory(prefix="jspiprof-record-") as folder:
+        server = HookServer(merger, write_hook_files(Path(folder), home).module)
     settings = {
         "url": url,
         "browser": browser,
@@ -115,7 +118,7 @@ def record_page(
             merger.close()
     if messages.failure is not None:
         raise RuntimeProblem(messages.failure)
-    trace = trace_path if merger.file is not None else None
+    trace = trace_path if merger.started else None
     return RecordedPage(trace, merger.instances, reason or messages.closed or "the browser ended")
 
 

@@ -11,6 +11,7 @@ from jspiprof import __version__
 from jspiprof.cli.compare import compare_command
 from jspiprof.cli.diagnose import diagnose, doctor
 from jspiprof.cli.fleet import fleet_command
+from jspiprof.cli.hook import hook
 from jspiprof.cli.outputs import export, report_command, stats
 from jspiprof.cli.record import record
 from jspiprof.cli.run import run, setup
@@ -22,5 +23,17 @@ def main() -> None:
     """Profile and debug JSPI stack switching in Pyodide."""
 
 
-for command in (setup, run, record, stats, report_command, export, compare_command, fleet_command, diagnose, doctor):
+for command in (
+    setup,
+    run,
+    record,
+    hook,
+    stats,
+    report_command,
+    export,
+    compare_command,
+    fleet_command,
+    diagnose,
+    doctor,
+):
     main.add_command(command)

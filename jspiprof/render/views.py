@@ -23,6 +23,7 @@ import plotly.graph_objects as go
 from jspiprof.analysis import Tables, running_before_switch
 from jspiprof.analysis.cpu import sampled_spans
 from jspiprof.analysis.groups import Groups, rows_of
+from jspiprof.analysis.instances import instance_labels
 from jspiprof.analysis.spans import column_spans, frame_spans, single_pieces
 from jspiprof.analysis.tables import Columns
 from jspiprof.render.terminal import printable
@@ -137,9 +138,10 @@ def _segments(
     return segments
 
 
-def _tracks(tables: Tables, sampled: pd.DataFrame) -> tuple[np.ndarray, float, list[tuple[float, str]]]:
-    """The row offset of each entry's track (NaN for entries on the shared track), the shared track's row, and the
-    track labels. Entries with suspensions or sampled frames (`sampled`: `sampled_spans`) get tracks."""
+def _tracks(tables: Tables, sampled: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[tuple[float, str]]]:
+    """The row offset of each entry's track (NaN for entries on a shared track), the row of the shared track of each
+    entry's instance, and the track labels. Entries with suspensions or sampled frames (`sampled`: `sampled_spans`) get
+    tracks. With several Pyodide instances, each has its group of tracks under a label naming it."""
     entries, suspensions = tables.arrays.entries, tables.arrays.suspensions
     ids, durations, starts = entries["id"], entries["duration_us"], entries["start_us"]
     entry_ids = np.concatenate([suspensions["entry"], sampled["entry"].to_numpy(dtype=np.int64)])
@@ -150,16 +152,24 @@ def _tracks(tables: Tables, sampled: pd.DataFrame) -> tuple[np.ndarray, float, l
     longest_first = groups.keys[np.argsort(-durations[groups.keys], kind="stable")]
     candidates = longest_first[:MAX_TRACKS]  # the longest entries with suspensions or samples...
     tracked = candidates[np.argsort(starts[candidates], kind="stable")]  # ...in time order
-    offset, labels, row = np.full(len(ids), np.nan), [], 0
-    names, kinds = entries["name"].tolist(), entries["kind"].tolist()
-    for i in tracked.tolist():
-        offset[i] = row
-        name = names[i] if isinstance(names[i], str) else ""
-        labels.append((row, label_text(f"entry {ids[i]} {kinds[i]} {name}".strip())))
-        row += int(deepest[i]) + 3
-    if len(ids) > len(tracked):
-        labels.append((row, f"{len(ids) - len(tracked):,} other entries"))
-    return offset, float(row), labels
+    offset, shared, labels, row = np.full(len(ids), np.nan), np.zeros(len(ids)), [], 0
+    names, kinds, instances = entries["name"].tolist(), entries["kind"].tolist(), entries["instance"]
+    groups_of_instances = instance_labels(tables) or {0: ""}
+    for instance, group in groups_of_instances.items():
+        if len(groups_of_instances) > 1:
+            labels.append((row, label_text(f"[{group}]")))
+            row += 2
+        for i in tracked[instances[tracked] == instance].tolist():
+            offset[i] = row
+            name = names[i] if isinstance(names[i], str) else ""
+            labels.append((row, label_text(f"entry {ids[i]} {kinds[i]} {name}".strip())))
+            row += int(deepest[i]) + 3
+        untracked = np.isnan(offset) & (instances == instance)
+        shared[untracked] = row
+        if untracked.any():
+            labels.append((row, f"{int(untracked.sum()):,} other entries"))
+            row += 3
+    return offset, shared, labels
 
 
 @dataclass(frozen=True)
@@ -217,7 +227,8 @@ def flame_chart_spec(tables: Tables) -> FigureSpec:
     """Entries, the Python frames live at their suspensions (by depth), the suspensions themselves and, between
     them, the Python frames the CPU samples saw running, over time.
 
-    One track per entry (entries without suspensions or samples share the last track). Times are ms from the first
+    One track per entry (entries without suspensions or samples share the last track); with several Pyodide
+    instances, one labelled group of tracks per instance, each with its own shared track. Times are ms from the first
     entry.
     """
     column_us = max(tables.duration_us, 1.0) / COLUMNS
@@ -269,7 +280,9 @@ def flame_chart_spec(tables: Tables) -> FigureSpec:
     data += _frame_lines(tables, labels_by_frame, running, SAMPLED_FRAME_STYLE)
     entry, depth = pieces["entry"], pieces["depth"]
     tracked = rows(entry)
-    piece_rows = np.where(np.isnan(tracked), np.where(rows_of(ids, entry) >= 0, shared, np.nan), tracked) + depth + 1
+    row = rows_of(ids, entry)
+    shared_rows = np.where(row >= 0, shared[row] if len(ids) else np.nan, np.nan)
+    piece_rows = np.where(np.isnan(tracked), shared_rows, tracked) + depth + 1
     x0, x1 = ms(pieces["start_us"]), ms(pieces["end_us"])
     counts_and_waits = np.column_stack([pieces["count"], np.round(pieces["wait_us"] / 1000, 3)])  # wait in ms
     for path, chosen in _path_groups(pieces["path"]):

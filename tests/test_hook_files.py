@@ -1,0 +1,147 @@
+"""The hook as one file (`jspiprof hook -o DIR`) in real headless Chromium: a page that serves only Pyodide, the one
+file and itself records its Python, as an ES module import or a classic script; its live export reads as a snapshot,
+and the app's errors show neither jspiprof's frames nor a console location in jspiprof."""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from selenium import webdriver
+
+from jspiprof import cli
+from jspiprof.pytest_plugin.environment import CHROME_FLAGS
+from jspiprof.runtime.hook_files import MODULE_FILE, SCRIPT_FILE
+
+APP_BODY = """
+  const pyodide = await wrapLoadPyodide(loadPyodide)({ indexURL: "/pyodide/" });
+  await pyodide.runPythonAsync("import asyncio\\nfrom pyodide.ffi import run_sync\\nrun_sync(asyncio.sleep(0.01))");
+  try {
+    pyodide.runPython("import asyncio\\nfrom pyodide.ffi import run_sync\\nrun_sync(asyncio.sleep(0))"); // caught
+  } catch (error) {
+    window.caught = error.stack;
+  }
+  window.trace = pyodide.jspiprof.toJSONL();
+  addEventListener("error", (event) => {
+    window.uncaught = { file: event.filename, stack: event.error.stack };
+  });
+  addEventListener("unhandledrejection", (event) => {
+    window.rejected = event.reason.stack;
+  });
+  pyodide.runPythonAsync("raise KeyError('rejected')"); // rejected
+  setTimeout(() => pyodide.runPython("raise ValueError('not caught by the app')")); // uncaught
+"""
+APPS = {
+    "module": (
+        "module.html",
+        '<script type="module" src="app.mjs"></script>',
+        "app.mjs",
+        f'import {{ wrapLoadPyodide }} from "./{MODULE_FILE}";\n'
+        'import { loadPyodide } from "./pyodide/pyodide.mjs";\n' + APP_BODY,
+    ),
+    "classic script": (
+        "classic.html",
+        f'<script src="pyodide/pyodide.js"></script><script src="{SCRIPT_FILE}"></script>'
+        '<script src="app.js"></script>',
+        "app.js",
+        "const { wrapLoadPyodide } = globalThis.jspiprof;\n(async () => {" + APP_BODY + "})();\n",
+    ),
+}
+
+
+def line_of(source: str, marker: str) -> int:
+    return next(number for number, line in enumerate(source.splitlines(), 1) if marker in line)
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".mjs": "text/javascript", ".wasm": "application/wasm"}
+    requested: list[str]
+
+    def do_GET(self) -> None:
+        self.requested.append(self.path)
+        super().do_GET()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def site(jspiprof_runtime, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str], Path]]:
+    """A site on 127.0.0.1 with Pyodide, the two files `jspiprof hook` writes, and the two apps; what it was asked."""
+    folder = tmp_path_factory.mktemp("site")
+    done = CliRunner().invoke(cli.main, ["hook", "-o", str(folder)])
+    assert done.exit_code == 0, done.output
+    (folder / "pyodide").symlink_to(jspiprof_runtime.pyodide_dir)
+    for page, tag, app, source in APPS.values():
+        (folder / page).write_text(f"<!doctype html><html><head><meta charset='utf-8'></head><body>{tag}</body></html>")
+        (folder / app).write_text(source)
+    requested: list[str] = []
+    handler = type("Handler", (_Handler,), {"requested": requested})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/", requested, folder
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[webdriver.Chrome]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in CHROME_FLAGS:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService("/usr/bin/chromedriver"))
+    driver.set_script_timeout(120)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def run_app(chromium: webdriver.Chrome, url: str) -> dict:
+    """Open the app's page and wait until its uncaught error and its rejection have happened."""
+    chromium.get(url)
+    return chromium.execute_async_script(
+        "const done = arguments[0];"
+        "const wait = () => window.uncaught && window.rejected ? done({caught: window.caught, trace: window.trace,"
+        " uncaught: window.uncaught, rejected: window.rejected}) : setTimeout(wait, 50);"
+        "wait();"
+    )
+
+
+@pytest.mark.parametrize("form", APPS)
+def test_a_page_records_itself_with_the_one_file_hook(form: str, site, chromium, tmp_path: Path) -> None:
+    base, requested, folder = site
+    page, _, app, source = APPS[form]
+    requested.clear()
+    seen = run_app(chromium, base + page)
+    served = {path.lstrip("/").split("/")[0] for path in requested}
+    hook_file = MODULE_FILE if form == "module" else SCRIPT_FILE
+    assert served <= {page, app, hook_file, "pyodide", "favicon.ico"}, "nothing of jspiprof but the one file"
+
+    (tmp_path / "live.jsonl").write_text(seen["trace"])
+    stats = CliRunner().invoke(cli.main, ["stats", "--json", str(tmp_path / "live.jsonl")])
+    assert stats.exit_code == 0, stats.output
+    numbers = json.loads(stats.stdout)
+    assert (numbers["snapshot"], numbers["complete"]) == (True, False)
+    assert numbers["suspensions"] == 1 and numbers["paths"] == {
+        "run_sync": {"count": 1, "wait_ms_total": pytest.approx(numbers["total_wait_ms"])}
+    }
+    assert numbers["failed_switches"] == 1
+    said = CliRunner().invoke(cli.main, ["stats", str(tmp_path / "live.jsonl")]).stdout
+    assert "a snapshot taken while running" in said and "crashed" not in said
+
+    app_url = base + app
+    for stack in (seen["caught"], seen["uncaught"]["stack"], seen["rejected"]):
+        assert hook_file not in stack, stack
+    caught_line = line_of(source, "// caught")
+    first_of_app = next(line for line in seen["caught"].splitlines() if "/pyodide/" not in line and " at " in line)
+    assert f"{app_url}:{caught_line}:" in first_of_app, seen["caught"]
+    uncaught_line = line_of(source, "// uncaught")
+    assert f"{app_url}:{uncaught_line}:" in seen["uncaught"]["stack"]
+    assert "/pyodide/" in seen["uncaught"]["file"], "the console points where the error came from, not at jspiprof"
