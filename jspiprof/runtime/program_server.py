@@ -25,12 +25,10 @@ from jspiprof.runtime.program_files import ProgramFiles, file_bundle, write_back
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".mjs": "text/javascript",
-    ".js": "text/javascript",
     ".wasm": "application/wasm",
     ".json": "application/json",
     ".zip": "application/zip",
     ".whl": "application/zip",
-    ".py": "text/plain; charset=utf-8",
 }
 
 HARNESS_PAGE = """<!doctype html>
@@ -140,8 +138,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(json.dumps(server.config).encode(), CONTENT_TYPES[".json"])
         elif route == "program/files":
             self._send(file_bundle(server.files.files), "application/octet-stream", server.files.total_bytes)
-        elif route is not None and route.startswith("program/wheels/") and route[15:] in server.wheels:
-            self._send(server.wheels[route[15:]].read_bytes(), CONTENT_TYPES[".whl"])
+        elif route is not None and (wheel := server.wheels.get(route.removeprefix("program/wheels/"))) is not None:
+            self._send(wheel.read_bytes(), CONTENT_TYPES[".whl"])
         elif route is not None and (path := server.static_file(*route.partition("/")[::2])) is not None:
             with path.open("rb") as source:
                 self.send_response(200)
