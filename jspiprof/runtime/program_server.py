@@ -63,9 +63,12 @@ class OrderedOutput:
             self.waiting[sequence] = (stream, data)
             while self.next_sequence in self.waiting:
                 name, chunk = self.waiting.pop(self.next_sequence)
-                self.streams[name].write(chunk)
-                self.streams[name].flush()
                 self.next_sequence += 1
+                try:
+                    self.streams[name].write(chunk)
+                    self.streams[name].flush()
+                except OSError:  # closed by its reader (`| head`): the program runs on
+                    pass
 
 
 class ProgramServer(ThreadingHTTPServer):
