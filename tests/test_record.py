@@ -140,7 +140,7 @@ def test_the_main_thread_and_a_nested_module_worker_are_two_instances_of_one_tra
 def test_record_of_a_page_loading_pyodide_js_stops_after_seconds_and_prints_the_summary(site, tmp_path, run_cli):
     done = run_cli("record", f"{site.url}/forever.html", "--seconds", "12", "-o", "trace.jsonl", timeout=60)
     assert done.returncode == 0, done.stderr
-    assert "recording ended (12 s passed): 1 Pyodide instance recorded." in done.stderr
+    assert "recording ended (12 s passed): 1 Pyodide instance recorded." in done.stderr, done.stderr
     assert "/home/pyodide/forever.py:5" in done.stderr  # the summary's top site
     assert (tmp_path / "trace.html").is_file()
     numbers = stats(run_cli, tmp_path / "trace.jsonl")
