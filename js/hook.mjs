@@ -48,7 +48,8 @@ const IS_NODE = typeof process !== "undefined" && typeof process.versions?.node 
  * @property {() => string} toJSONL the trace so far as JSON Lines text
  * @property {(filename?: string) => void} download browser: save the trace as a file
  * @property {() => void} flush write buffered events to the trace file now (returns once they are written)
- * @property {(exitStatus?: number|null) => void} close write the `end` line; later events are ignored
+ * @property {(exitStatus?: number|null) => Promise<unknown>|void} close write the `end` line; later events are ignored
+ * (streamed to a collector: a promise that settles once the last batch was sent)
  * @property {() => void} start record from now on
  * @property {() => void} stop stop recording
  * @property {string|null} path the trace file, when streaming
@@ -169,7 +170,7 @@ export function wrapLoadPyodide(loadPyodide = globalThis.loadPyodide, profilerOp
       flush: () => writer.drain(),
       close: (exitStatus = null) => {
         recorder.recording = false;
-        writer.close({ ts_us: recorder.nowUs(), exit_status: exitStatus });
+        return writer.close({ ts_us: recorder.nowUs(), exit_status: exitStatus });
       },
       start: control.start,
       stop: control.stop,

@@ -13,14 +13,14 @@ import { MemoryTraceWriter, toJSONLines } from "./trace-writer.mjs";
 /**
  * @typedef {import("./trace-writer.mjs").TraceEvent} TraceEvent
  * @typedef {{where: "page"|"worker", url: string|null}} Source where the instance runs
- * @typedef {(collector: string, body: string, last: boolean) => void} Send
+ * @typedef {(collector: string, body: string, last: boolean) => Promise<unknown>} Send settles once the batch was sent
  */
 
 /** POST `body` to `collector`; the `last` one (the page is going away) as a beacon when the browser takes it. @type {Send} */
 export function sendBatch(collector, body, last) {
-  if (last && globalThis.navigator?.sendBeacon?.(collector, body)) return;
+  if (last && globalThis.navigator?.sendBeacon?.(collector, body)) return Promise.resolve();
   const keepalive = body.length < 60000; // browsers refuse a keepalive body over 64 KiB
-  fetch(collector, { method: "POST", body, keepalive, headers: { "content-type": "text/plain" } }).catch((error) => {
+  return fetch(collector, { method: "POST", body, keepalive, headers: { "content-type": "text/plain" } }).catch((error) => {
     if (warned) return;
     warned = true; // once: a page whose policy blocks the collector would warn at every flush
     console.warn(`jspiprof: could not send the trace to ${collector} (${error.message}).`);
@@ -78,18 +78,22 @@ export class PostTraceWriter extends MemoryTraceWriter {
     return lines;
   }
 
-  /** @param {TraceEvent[]} lines @param {boolean} last */
+  /** @param {TraceEvent[]} lines @param {boolean} last @returns {Promise<unknown>} */
   post(lines, last) {
-    if (lines.length === 0) return;
+    if (lines.length === 0) return Promise.resolve();
     const body = JSON.stringify({ ...this.stream, seq: this.sequence++ }) + "\n" + toJSONLines(lines);
-    this.send(this.collector, body, last);
+    return this.send(this.collector, body, last);
   }
 
-  /** Send the rest and the `end` line; later events are ignored. @param {import("./trace-writer.mjs").EndFields} end */
+  /**
+   * Send the rest and the `end` line; later events are ignored. The promise settles once the last batch was sent
+   * (`jspiprof run --browser` waits for it before the page goes).
+   * @param {import("./trace-writer.mjs").EndFields} end @returns {Promise<unknown>}
+   */
   close(end) {
-    if (this.endEvent !== null) return;
+    if (this.endEvent !== null) return Promise.resolve();
     super.close(end);
-    this.post([...this.take(), /** @type {TraceEvent} */ (this.endEvent)], false);
     clearInterval(this.timer);
+    return this.post([...this.take(), /** @type {TraceEvent} */ (this.endEvent)], false);
   }
 }

@@ -67,6 +67,26 @@ test("a flush as the page goes away is sent as the last one; after the end nothi
   assert.deepEqual(batches.map((batch) => batch.last), [true, false]);
 });
 
+test("close settles only once its last batch, the end line with the exit status, was sent", async () => {
+  /** @type {string[]} */
+  const sent = [];
+  let release = () => {};
+  const send = (/** @type {string} */ _collector, /** @type {string} */ body) =>
+    new Promise((resolve) => {
+      release = () => resolve(sent.push(body));
+    });
+  const writer = new PostTraceWriter(HEADER, 10, 1000, "http://127.0.0.1:2/trace", 60000, SOURCE, () => 0, send);
+  let settled = false;
+  const closing = writer.close({ ts_us: 1, exit_status: 3 }).then(() => {
+    settled = true;
+  });
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(settled, false);
+  release();
+  await closing;
+  assert.match(sent[0], /"type":"end","ts_us":1,"exit_status":3/);
+});
+
 test("in a page, pagehide sends what was written since the last batch, as the last one", () => {
   /** @type {Map<string, () => void>} */
   const listeners = new Map();

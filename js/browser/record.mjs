@@ -27,6 +27,7 @@ import { cdnFile, classicWrapper, contentType, moduleWrapper, pyodideLoader, rea
  * @property {string} pyodideDir the cached Pyodide folder, which answers `cdnPrefix`
  * @property {string} cdnPrefix the jsDelivr folder of the cached Pyodide version
  * @property {number} flushIntervalMs how often the instances send their traces
+ * @property {object} hookOptions more options of the hook for every instance (`jspiprof run --browser`: program, sampling)
  */
 
 const CORS = { "Access-Control-Allow-Origin": "*", "Cross-Origin-Resource-Policy": "cross-origin" };
@@ -54,7 +55,7 @@ async function realClassicLoader(url, settings) {
 async function answer(request, settings) {
   const url = request.url();
   if (!/^https?:/.test(url)) return request.continue();
-  const options = { collector: settings.collectorURL, flushIntervalMs: settings.flushIntervalMs };
+  const options = { ...settings.hookOptions, collector: settings.collectorURL, flushIntervalMs: settings.flushIntervalMs };
   const loader = pyodideLoader(url);
   if (loader === "module") {
     const body = moduleWrapper(realURL(url), settings.hookURL, options);

@@ -77,6 +77,8 @@ class TraceMerger:
         self.next_suspension = 0
         self.dropped = 0
         self.closed = False
+        self.exit_status: int | None = None
+        """The program's exit status, when an instance closed its trace with one (`jspiprof run --browser`)."""
         self.warned_posts = False
         self.lock = threading.Lock()
 
@@ -133,7 +135,7 @@ class TraceMerger:
             self.closed = True
             if self.file is None:
                 return
-            end = {"type": "end", "ts_us": self._now_us(), "dropped": self.dropped, "exit_status": None}
+            end = {"type": "end", "ts_us": self._now_us(), "dropped": self.dropped, "exit_status": self.exit_status}
             self._write(end)
             self.file.close()
 
@@ -169,8 +171,12 @@ class TraceMerger:
             return
         if event is None:
             return  # a line type this reader does not know, or impossible numbers: the reader would skip it too
-        if line["type"] in ("end", "snapshot", "instance"):
-            return  # the trace's own end and instances are written by the merger
+        if line["type"] == "end":
+            # the trace's own end is written when the recording stops, with the exit status an instance closed with
+            self.exit_status = line.get("exit_status", self.exit_status)
+            return
+        if line["type"] in ("snapshot", "instance"):
+            return  # the trace's own instances are written by the merger
         merged = self._renumbered(stream, line)
         if merged is not None:
             self._check_and_write(stream, merged)

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from jspiprof.browser.merger import TraceMerger
 from jspiprof.browser.server import HookServer
@@ -56,19 +57,25 @@ def record_page(
     stop: threading.Event | None = None,
     home: Path | None = None,
     say: Callable[[str], None] = _say,
+    program: dict[str, Any] | None = None,
+    hook_options: dict[str, Any] | None = None,
 ) -> RecordedPage:
     """Open `url` in `browser` ("chromium" or "firefox") and record every Pyodide it starts into `trace_path`.
 
     Ends after `seconds`, when `stop` is set, on Ctrl-C, or when the page or the browser closes. `home` is the
     cache (default: `cache_home()`). `say` gets one sentence per thing a person should know (page errors, warnings
-    about what a page posted). A browser or page that cannot be opened is a `RuntimeProblem`.
+    about what a page posted). A browser or page that cannot be opened is a `RuntimeProblem`. `program` replaces
+    the header's `program` (default: the URL recorded); `hook_options` are more options of the hook (`js/hook.mjs`)
+    for every instance, e.g. `sample`.
     """
     home = home or cache_home()
     runtime = install(home, quiet=True)
     tools = install_browser_tools(home)
     browser_executable(browser)
     stop = stop or threading.Event()
-    merger = TraceMerger(trace_path, time.time_ns() / 1e6, {"mode": "record", "url": url, "browser": browser}, warn=say)
+    merger = TraceMerger(
+        trace_path, time.time_ns() / 1e6, program or {"mode": "record", "url": url, "browser": browser}, warn=say
+    )
     with tempfile.TemporaryDirectory(prefix="jspiprof-record-") as folder:
         server = HookServer(merger, write_hook_files(Path(folder), home).module)
     settings = {
@@ -81,6 +88,7 @@ def record_page(
         "pyodideDir": str(runtime.pyodide_dir),
         "cdnPrefix": CDN_PREFIX,
         "flushIntervalMs": FLUSH_INTERVAL_MS,
+        "hookOptions": hook_options or {},
     }
     lifeline, to_node = os.pipe()
     command = [str(runtime.node), *runtime.node_flags, str(js_dir() / "browser" / "record.mjs"), str(lifeline)]

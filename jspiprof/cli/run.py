@@ -14,7 +14,8 @@ from jspiprof.cli.common import DEFAULT_TRACE, HOME_OPTION
 from jspiprof.render import console, report
 from jspiprof.render.output_file import same_file
 from jspiprof.render.terminal import printable
-from jspiprof.runtime.browser_tools import install_browser_tools
+from jspiprof.runtime.browser_runner import run_in_browser
+from jspiprof.runtime.browser_tools import BROWSERS, browser_executable, install_browser_tools
 from jspiprof.runtime.install import RuntimeProblem, cache_home, ensure_runtime, install
 from jspiprof.runtime.pytest_dist import build_dist
 from jspiprof.runtime.runner import Program, build_config, run_in_node
@@ -90,6 +91,12 @@ def _program(script_and_args: tuple[str, ...], code: str | None, module: str | N
     help="Run under this Node (24.20+, 25 or 26) instead of the cached Node 26.",
 )
 @click.option(
+    "--browser",
+    type=click.Choice(sorted(BROWSERS)),
+    help="Run in this headless browser (Debian's chromium or firefox-esr) instead of Node.",
+)
+@click.option("--worker", is_flag=True, help="With --browser: run in a module worker, not on the page's main thread.")
+@click.option(
     "-o",
     "--trace",
     "trace_path",
@@ -117,6 +124,8 @@ def run(
     packages: tuple[str, ...],
     requirements: Path | None,
     node: Path | None,
+    browser: str | None,
+    worker: bool,
     trace_path: Path,
     no_trace: bool,
     sample_interval_ms: float,
@@ -138,6 +147,12 @@ def run(
       traceback and gives 1.
     - Ctrl-C or SIGTERM stops Node; no process is left behind.
     - Node and Pyodide are installed into the cache on first use (see `jspiprof setup`).
+    - --browser chromium|firefox runs the same program in a headless browser page instead (--worker:
+      in a module worker): the current and script folders are copied into the page at their own paths
+      (files over 16 MB are left out and named on stderr; .git, node_modules, __pycache__ and virtual
+      environments are not copied; the files it wrote there are written back when it ends); input()
+      reads end of file; there are no raw sockets (requests works, through the browser's fetch and its CORS rules).
+      The trace streams to the host as with `jspiprof record`.
     - While Python runs, its stack is sampled every millisecond (--sample-interval, --no-sample): CPU
       time by function and line, on the same timeline as the switches.
     - Every stack switch, entry and failed switch is streamed to the trace (-o, default
@@ -145,11 +160,17 @@ def run(
       A crash or SIGTERM still leaves a readable trace.
     """
     program = _program(script_and_args, code, module)
+    if browser is not None and node is not None:
+        raise click.UsageError("Give either --browser or --node, not both.")
+    if worker and browser is None:
+        raise click.UsageError("--worker runs the program in a browser's module worker: give --browser too.")
     if not no_trace:
         check_trace_output(trace_path, [Path(program.target)] if program.mode == "script" else [], requirements)
     cache = cache_home(home)
     try:
         runtime = ensure_runtime(cache, node)
+        if browser is not None:
+            browser_executable(browser)
         requested = list(packages) + (read_requirements(requirements) if requirements else [])
         wheels = download_wheels(requested, cache)
         config = build_config(program, runtime, wheels, Path.cwd())
@@ -158,7 +179,10 @@ def run(
     if not no_trace:
         config.trace = str(trace_path.resolve())
         config.sampleIntervalMs = None if no_sample else sample_interval_ms
-    status = run_in_node(config, runtime)
+    try:
+        status = run_in_node(config, runtime) if browser is None else run_in_browser(config, browser, worker, cache)
+    except RuntimeProblem as problem:
+        raise click.ClickException(str(problem)) from None
     if not no_trace:
         print_trace_summary(trace_path)
     sys.exit(status)
