@@ -199,7 +199,7 @@ class TraceMerger:
             "url": stream.url,
             "runtime": runtime,
         }
-        self._write(line)
+        self._check_and_write(stream, line)  # the trace's checker then knows the instance its lines name
 
     def _renumbered(self, stream: _Stream, line: dict[str, Any]) -> dict[str, Any] | None:
         """The line with the trace's ids, times and instance (None for a frame already written)."""
