@@ -21,9 +21,13 @@ export function sendBatch(collector, body, last) {
   if (last && globalThis.navigator?.sendBeacon?.(collector, body)) return;
   const keepalive = body.length < 60000; // browsers refuse a keepalive body over 64 KiB
   fetch(collector, { method: "POST", body, keepalive, headers: { "content-type": "text/plain" } }).catch((error) => {
+    if (warned) return;
+    warned = true; // once: a page whose policy blocks the collector would warn at every flush
     console.warn(`jspiprof: could not send the trace to ${collector} (${error.message}).`);
   });
 }
+
+let warned = false;
 
 /** Where this instance runs: a page (a document) or a worker, and its URL. @returns {Source} */
 export function thisSource() {

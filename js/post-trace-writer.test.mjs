@@ -66,3 +66,21 @@ test("a flush as the page goes away is sent as the last one; after the end nothi
   writer.flush();
   assert.deepEqual(batches.map((batch) => batch.last), [true, false]);
 });
+
+test("in a page, pagehide sends what was written since the last batch, as the last one", () => {
+  /** @type {Map<string, () => void>} */
+  const listeners = new Map();
+  const saved = globalThis.addEventListener;
+  globalThis.addEventListener = (/** @type {string} */ type, /** @type {() => void} */ listener) => listeners.set(type, listener);
+  /** @type {boolean[]} */
+  const sent = [];
+  try {
+    const writer = new PostTraceWriter(HEADER, 100, 1000, "http://127.0.0.1:2/trace", 60000, { where: "page", url: null }, () => 0, (_c, _b, last) => sent.push(last));
+    writer.write({ type: "frame", id: 1 });
+    listeners.get("pagehide")?.();
+    writer.close({ ts_us: 1, exit_status: null });
+  } finally {
+    globalThis.addEventListener = saved;
+  }
+  assert.deepEqual(sent, [true, false]);
+});

@@ -49,7 +49,8 @@ export function contentType(name) {
 }
 
 /**
- * The module answered for `pyodide.mjs`: Pyodide's own exports, with `loadPyodide` wrapped by the hook.
+ * The module answered for `pyodide.mjs`: Pyodide's own exports, with `loadPyodide` wrapped by the hook (the real
+ * one, with a warning, when the page cannot load the hook, e.g. under a Content-Security-Policy).
  * @param {string} real the real loader's URL (`realURL`)
  * @param {string} hook the hook's URL (`hook.mjs` on the host's server)
  * @param {object} options the hook's options
@@ -57,16 +58,15 @@ export function contentType(name) {
 export function moduleWrapper(real, hook, options) {
   return [
     `import { loadPyodide as realLoadPyodide } from ${JSON.stringify(real)};`,
-    `import { wrapLoadPyodide } from ${JSON.stringify(hook)};`,
     `export * from ${JSON.stringify(real)};`,
-    `export const loadPyodide = wrapLoadPyodide(realLoadPyodide, ${JSON.stringify(options)});`,
+    `export const loadPyodide = await ${hooked("realLoadPyodide", hook, options)};`,
     "",
   ].join("\n");
 }
 
 /**
- * The script answered for `pyodide.js`: the real one, then a global `loadPyodide` that loads the hook and calls
- * the real one through it (pyodide.js finds its folder from its own URL, so it is answered at that URL).
+ * The script answered for `pyodide.js`: the real one, then a global `loadPyodide` that calls the real one through
+ * the hook (pyodide.js finds its folder from its own URL, so it is answered at that URL).
  * @param {string} realText the real pyodide.js
  * @param {string} hook @param {object} options
  */
@@ -74,8 +74,22 @@ export function classicWrapper(realText, hook, options) {
   return `${realText}
 ;(() => {
   const realLoadPyodide = globalThis.loadPyodide;
-  const hooked = import(${JSON.stringify(hook)}).then((hook) => hook.wrapLoadPyodide(realLoadPyodide, ${JSON.stringify(options)}));
+  const hooked = ${hooked("realLoadPyodide", hook, options)};
   globalThis.loadPyodide = async (options) => (await hooked)(options);
 })();
 `;
+}
+
+/**
+ * JS text: a promise of `real` wrapped by the hook, or of `real` itself when the hook cannot be loaded.
+ * @param {string} real @param {string} hook @param {object} options
+ */
+function hooked(real, hook, options) {
+  return `import(${JSON.stringify(hook)}).then(
+    (hook) => hook.wrapLoadPyodide(${real}, ${JSON.stringify(options)}),
+    (error) => {
+      console.warn(\`jspiprof: this Pyodide is not recorded: the page could not load jspiprof's hook (\${error}).\`);
+      return ${real};
+    },
+  )`;
 }

@@ -28,25 +28,33 @@ test("only plain file names of the cached version's CDN folder are answered from
   assert.equal(contentType("python_stdlib.zip"), "application/zip");
 });
 
-test("the module wrapper re-exports Pyodide with loadPyodide wrapped by the hook", () => {
-  const text = moduleWrapper("http://h/pyodide.mjs?jspiprof=real", "http://127.0.0.1:9/jspiprof/_js/hook.mjs", { collector: "c" });
-  assert.match(text, /import \{ loadPyodide as realLoadPyodide \} from "http:\/\/h\/pyodide.mjs\?jspiprof=real";/);
-  assert.match(text, /export \* from "http:\/\/h\/pyodide.mjs\?jspiprof=real";/);
-  assert.match(text, /export const loadPyodide = wrapLoadPyodide\(realLoadPyodide, \{"collector":"c"\}\);/);
+/** Evaluate a module's text (as a data: URL) and return its namespace. @param {string} text */
+const evaluate = (text) => import(`data:text/javascript,${encodeURIComponent(text)}`);
+const realModule = `data:text/javascript,${encodeURIComponent("export const loadPyodide = async (o) => ({ real: o }); export const version = '314.0.7';")}`;
+const hookModule = `data:text/javascript,${encodeURIComponent(
+  "export const wrapLoadPyodide = (load, options) => async (o) => ({ hooked: options, ...(await load(o)) });",
+)}`;
+
+test("the module wrapper re-exports Pyodide with loadPyodide wrapped by the hook", async () => {
+  const module = await evaluate(moduleWrapper(realModule, hookModule, { collector: "c" }));
+  assert.equal(module.version, "314.0.7");
+  assert.deepEqual(await module.loadPyodide({ indexURL: "x" }), { hooked: { collector: "c" }, real: { indexURL: "x" } });
+});
+
+test("a hook the page cannot load leaves Pyodide's own loadPyodide, with a warning", async (context) => {
+  const warn = context.mock.method(console, "warn", () => {});
+  const module = await evaluate(moduleWrapper(realModule, "data:text/javascript,throw new Error('blocked')", {}));
+  assert.deepEqual(await module.loadPyodide({ indexURL: "x" }), { real: { indexURL: "x" } });
+  assert.match(warn.mock.calls[0].arguments[0], /^jspiprof: this Pyodide is not recorded: .*blocked/);
 });
 
 test("the classic wrapper replaces the global loadPyodide by one that goes through the hook", async () => {
-  const calls = [];
   const realText = "globalThis.loadPyodide = async (options) => ({ real: options });";
-  const hookURL = `data:text/javascript,${encodeURIComponent(
-    "export const wrapLoadPyodide = (load, options) => async (o) => ({ hooked: options, ...(await load(o)) });",
-  )}`;
   const saved = globalThis.loadPyodide;
   try {
-    new Function(classicWrapper(realText, hookURL, { collector: "c" }))();
-    calls.push(await globalThis.loadPyodide({ indexURL: "x" }));
+    new Function(classicWrapper(realText, hookModule, { collector: "c" }))();
+    assert.deepEqual(await globalThis.loadPyodide({ indexURL: "x" }), { hooked: { collector: "c" }, real: { indexURL: "x" } });
   } finally {
     globalThis.loadPyodide = saved;
   }
-  assert.deepEqual(calls, [{ hooked: { collector: "c" }, real: { indexURL: "x" } }]);
 });

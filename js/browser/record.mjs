@@ -62,7 +62,10 @@ async function answer(request, settings) {
   }
   if (loader === "classic") {
     const real = await realClassicLoader(url, settings);
-    if (real === null) return request.continue();
+    if (real === null) {
+      tell({ event: "page-error", message: `jspiprof could not fetch ${url} itself: the Pyodide it loads is not recorded` });
+      return request.continue();
+    }
     const body = classicWrapper(real, settings.hookURL, options);
     return request.respond({ status: 200, contentType: "text/javascript", headers: CORS, body });
   }
@@ -107,6 +110,7 @@ async function main() {
     await page.goto(settings.url, { waitUntil: "load", timeout: 60000 });
   } catch (error) {
     tell({ event: "failed", message: `cannot open ${settings.url}: ${error.message.split("\n")[0]}` });
+    stopping = true; // the browser's end below is this failure's, not a reason to stop in order
     await browser.close().catch(() => {});
     process.exit(1);
   }

@@ -81,6 +81,11 @@ class TraceMerger:
         self.lock = threading.Lock()
 
     @property
+    def started(self) -> bool:
+        """Whether the trace file exists: an instance has sent its header."""
+        return self.file is not None
+
+    @property
     def instances(self) -> int:
         """How many instances have started streaming."""
         return sum(1 for stream in self.streams.values() if stream.instance is not None)
@@ -164,8 +169,8 @@ class TraceMerger:
             return
         if event is None:
             return  # a line type this reader does not know, or impossible numbers: the reader would skip it too
-        if line["type"] == "end":
-            return  # the trace's own end is written when the recording stops
+        if line["type"] in ("end", "snapshot", "instance"):
+            return  # the trace's own end and instances are written by the merger
         merged = self._renumbered(stream, line)
         if merged is not None:
             self._check_and_write(stream, merged)
@@ -191,7 +196,7 @@ class TraceMerger:
             }
             self.checker.event(first, 1, None)
             self._write(first)
-        line = {
+        described = {
             "type": "instance",
             "instance": stream.instance,
             "ts_us": round(stream.offset_us, 3),
@@ -199,7 +204,8 @@ class TraceMerger:
             "url": stream.url,
             "runtime": runtime,
         }
-        self._check_and_write(stream, line)  # the trace's checker then knows the instance its lines name
+        self.checker.event(described, self.written + 1, None)
+        self._write(described)
 
     def _renumbered(self, stream: _Stream, line: dict[str, Any]) -> dict[str, Any] | None:
         """The line with the trace's ids, times and instance (None for a frame already written)."""

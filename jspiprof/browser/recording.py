@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -21,7 +22,8 @@ from pathlib import Path
 from jspiprof.browser.merger import TraceMerger
 from jspiprof.browser.server import HookServer
 from jspiprof.runtime.browser_tools import browser_executable, install_browser_tools
-from jspiprof.runtime.install import PYODIDE_VERSION, RuntimeProblem, install, js_dir
+from jspiprof.runtime.hook_files import write_hook_files
+from jspiprof.runtime.install import PYODIDE_VERSION, RuntimeProblem, cache_home, install, js_dir
 
 FLUSH_INTERVAL_MS = 100
 """How often each instance sends what it recorded."""
@@ -52,21 +54,23 @@ def record_page(
     headed: bool = False,
     seconds: float | None = None,
     stop: threading.Event | None = None,
-    home: Path,
+    home: Path | None = None,
     say: Callable[[str], None] = _say,
 ) -> RecordedPage:
     """Open `url` in `browser` ("chromium" or "firefox") and record every Pyodide it starts into `trace_path`.
 
-    Ends after `seconds`, when `stop` is set, on Ctrl-C, or when the page or the browser closes. `say` gets one
-    sentence per thing a person should know (page errors, warnings about what a page posted). A browser or page
-    that cannot be opened is a `RuntimeProblem`.
+    Ends after `seconds`, when `stop` is set, on Ctrl-C, or when the page or the browser closes. `home` is the
+    cache (default: `cache_home()`). `say` gets one sentence per thing a person should know (page errors, warnings
+    about what a page posted). A browser or page that cannot be opened is a `RuntimeProblem`.
     """
+    home = home or cache_home()
     runtime = install(home, quiet=True)
     tools = install_browser_tools(home)
     browser_executable(browser)
     stop = stop or threading.Event()
     merger = TraceMerger(trace_path, time.time_ns() / 1e6, {"mode": "record", "url": url, "browser": browser}, warn=say)
-    server = HookServer(merger)
+    with tempfile.TemporaryDirectory(prefix="jspiprof-record-") as folder:
+        server = HookServer(merger, write_hook_files(Path(folder), home).module)
     settings = {
         "url": url,
         "browser": browser,
@@ -106,7 +110,7 @@ def record_page(
             merger.close()
     if messages.failure is not None:
         raise RuntimeProblem(messages.failure)
-    trace = trace_path if merger.file is not None else None
+    trace = trace_path if merger.started else None
     return RecordedPage(trace, merger.instances, reason or messages.closed or "the browser ended")
 
 
@@ -147,7 +151,7 @@ def _wait(driver: subprocess.Popen[bytes], stop: threading.Event, seconds: float
             if deadline is not None and time.monotonic() >= deadline:
                 return f"{seconds:g} s passed"
     except KeyboardInterrupt:
-        return "interrupted (Ctrl-C)"
+        return "Ctrl-C"
     return None
 
 

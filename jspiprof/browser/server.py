@@ -1,8 +1,7 @@
-"""The host's server on 127.0.0.1 for a recorded page: it serves jspiprof's hook (the JS files and the Python files
-it installs into Pyodide) and collects the instances' trace batches into a `TraceMerger`.
+"""The host's server on 127.0.0.1 for a recorded page: it serves jspiprof's one-file hook (`jspiprof hook`: the hook
+and its Python probe as one ES module) and collects the instances' trace batches into a `TraceMerger`.
 
-Pages of any origin may use it (CORS), and it serves nothing else: only `.mjs` files of jspiprof's JS folder and
-`.py` files of the in-Pyodide package, under `/jspiprof/` as in the installed wheel.
+Pages of any origin may use it (CORS), and it serves nothing else.
 """
 
 from __future__ import annotations
@@ -11,9 +10,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import jspiprof
 from jspiprof.browser.merger import TraceMerger
-from jspiprof.runtime.install import js_dir
 
 BATCH_BYTES_AT_MOST = 16 * 1024 * 1024
 """A POSTed batch's size at most (a page's batch of 100 ms is a few KB to a few MB)."""
@@ -25,33 +22,17 @@ CORS_HEADERS = {
     "Cross-Origin-Resource-Policy": "cross-origin",
     "Cache-Control": "no-store",
 }
-CONTENT_TYPES = {".mjs": "text/javascript; charset=utf-8", ".py": "text/x-python; charset=utf-8"}
+HOOK_PATH = "/jspiprof-hook.mjs"
 COLLECT_PATH = "/jspiprof/trace"
 
 
-def served_file(url_path: str) -> Path | None:
-    """The file a GET of `url_path` serves: `/jspiprof/_js/NAME.mjs` (and below), `/jspiprof/__init__.py`,
-    `/jspiprof/in_pyodide/...py`; None for anything else."""
-    package = Path(jspiprof.__file__).resolve().parent
-    path = url_path.split("?", 1)[0]
-    if path.startswith("/jspiprof/_js/") and path.endswith(".mjs"):
-        root, relative = js_dir().resolve(), path.removeprefix("/jspiprof/_js/")
-    elif path == "/jspiprof/__init__.py" or (path.startswith("/jspiprof/in_pyodide/") and path.endswith(".py")):
-        root, relative = package, path.removeprefix("/jspiprof/")
-    else:
-        return None
-    if any(part in ("", ".", "..") or part.startswith(".") for part in relative.split("/")):
-        return None
-    file = (root / relative).resolve()
-    return file if file.is_relative_to(root) and file.is_file() else None
-
-
 class HookServer:
-    """Serves the hook and collects traces into `merger` on 127.0.0.1, on a free port, from a thread of its own."""
+    """Serves the one-file hook `hook_module` and collects traces into `merger` on 127.0.0.1, on a free port, from
+    a thread of its own."""
 
-    def __init__(self, merger: TraceMerger) -> None:
+    def __init__(self, merger: TraceMerger, hook_module: Path) -> None:
         self.merger = merger
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), _handler(merger))
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), _handler(merger, hook_module.read_bytes()))
         self.http.daemon_threads = True
         self.thread = threading.Thread(target=self.http.serve_forever, name="jspiprof-hook-server", daemon=True)
         self.thread.start()
@@ -63,7 +44,7 @@ class HookServer:
     @property
     def hook_url(self) -> str:
         """The URL of the hook module, `wrapLoadPyodide`'s home."""
-        return f"{self.origin}/jspiprof/_js/hook.mjs"
+        return self.origin + HOOK_PATH
 
     @property
     def collector_url(self) -> str:
@@ -75,7 +56,7 @@ class HookServer:
         self.http.server_close()
 
 
-def _handler(merger: TraceMerger) -> type[BaseHTTPRequestHandler]:
+def _handler(merger: TraceMerger, hook: bytes) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: object) -> None:
             pass  # the recording's own output stays readable
@@ -93,11 +74,10 @@ def _handler(merger: TraceMerger) -> type[BaseHTTPRequestHandler]:
             self.answer(204)
 
         def do_GET(self) -> None:
-            file = served_file(self.path)
-            if file is None:
-                self.answer(404)
+            if self.path.split("?", 1)[0] == HOOK_PATH:
+                self.answer(200, hook, "text/javascript; charset=utf-8")
             else:
-                self.answer(200, file.read_bytes(), CONTENT_TYPES[file.suffix])
+                self.answer(404)
 
         def do_POST(self) -> None:
             if self.path.split("?", 1)[0] != COLLECT_PATH:

@@ -1,4 +1,4 @@
-// The module worker of workers.html.
+// The module worker that relay.mjs starts for workers.html.
 import { loadPyodide } from "./pyodide/pyodide.mjs";
 
 const pyodide = await loadPyodide();
