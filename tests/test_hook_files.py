@@ -12,11 +12,11 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from chromium_pages import chromium
 from click.testing import CliRunner
 from selenium import webdriver
 
 from jspiprof import cli
-from jspiprof.pytest_plugin.environment import CHROME_FLAGS
 from jspiprof.runtime.hook_files import MODULE_FILE, SCRIPT_FILE
 
 APP_BODY = """
@@ -90,23 +90,16 @@ def site(jspiprof_runtime, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in CHROME_FLAGS:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService("/usr/bin/chromedriver"))
-    driver.set_script_timeout(120)
-    try:
+def browser() -> Iterator[webdriver.Chrome]:
+    with chromium() as driver:
+        driver.set_script_timeout(120)
         yield driver
-    finally:
-        driver.quit()
 
 
-def run_app(chromium: webdriver.Chrome, url: str) -> dict:
+def run_app(browser: webdriver.Chrome, url: str) -> dict:
     """Open the app's page and wait until its uncaught error and its rejection have happened."""
-    chromium.get(url)
-    return chromium.execute_async_script(
+    browser.get(url)
+    return browser.execute_async_script(
         "const done = arguments[0];"
         "const wait = () => window.uncaught && window.rejected ? done({caught: window.caught, trace: window.trace,"
         " uncaught: window.uncaught, rejected: window.rejected}) : setTimeout(wait, 50);"
@@ -115,11 +108,11 @@ def run_app(chromium: webdriver.Chrome, url: str) -> dict:
 
 
 @pytest.mark.parametrize("form", APPS)
-def test_a_page_records_itself_with_the_one_file_hook(form: str, site, chromium, tmp_path: Path) -> None:
+def test_a_page_records_itself_with_the_one_file_hook(form: str, site, browser, tmp_path: Path) -> None:
     base, requested, folder = site
     page, _, app, source = APPS[form]
     requested.clear()
-    seen = run_app(chromium, base + page)
+    seen = run_app(browser, base + page)
     served = {path.lstrip("/").split("/")[0] for path in requested}
     hook_file = MODULE_FILE if form == "module" else SCRIPT_FILE
     assert served <= {page, app, hook_file, "pyodide", "favicon.ico"}, "nothing of jspiprof but the one file"

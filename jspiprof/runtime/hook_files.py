@@ -25,7 +25,8 @@ export {{ wrapLoadPyodide }} from "./hook.mjs";
 """
 _OWN_URL = {
     "esm": "import.meta.url",
-    "iife": 'document.currentScript?.src ?? ""',  # read while the script runs, as only a classic script can
+    # read while the script runs (a classic script can); else its name, which its frames' URLs end with
+    "iife": f'document.currentScript?.src || "{SCRIPT_FILE}"',
 }
 
 
