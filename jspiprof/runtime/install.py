@@ -114,20 +114,26 @@ def npm_install(folder: Path, packages: list[str], what: str, *, environment: di
     (folder / "package.json").write_text(json.dumps({"name": f"jspiprof-{folder.name}", "private": True}) + "\n")
     print(f"jspiprof: installing {what} from npm into {folder}...", file=sys.stderr, flush=True)
     command = [npm, "install", "--no-audit", "--no-fund", "--progress=true", "--loglevel=http", *packages]
-    done = subprocess.run(
+    # npm's output is passed on line by line (its progress shows; a test's captured stderr has no file descriptor).
+    with subprocess.Popen(
         command,
         cwd=folder,
-        stdout=sys.stderr,
-        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, **(environment or {})},
-    )
-    if done.returncode != 0:
-        lines = [line for line in done.stderr.splitlines() if line.strip()]
+    ) as process:
+        output = []
+        for line in process.stdout or ():
+            print(line, end="", file=sys.stderr, flush=True)
+            output.append(line)
+    if process.returncode != 0:
+        npm_said = "".join(output)
+        lines = [line for line in npm_said.splitlines() if line.strip()]
         reason = next(
             (line for line in lines if "ERR" in line and "code" not in line.lower()), lines[-1] if lines else ""
         )
-        if any(word in done.stderr for word in ("ENOTFOUND", "ECONNREFUSED", "ETIMEDOUT", "EAI_AGAIN", "network")):
+        if any(word in npm_said for word in ("ENOTFOUND", "ECONNREFUSED", "ETIMEDOUT", "EAI_AGAIN", "network")):
             raise RuntimeProblem(
                 "The npm registry could not be reached: check the network or npm's proxy settings, "
                 "then retry `jspiprof setup`."
