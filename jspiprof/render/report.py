@@ -291,9 +291,9 @@ def _cpu_section(profile: CpuProfile, running_us: float) -> str:
     gaps = profile.long_gaps
     if gaps.count:
         text += (
-            f" {gaps.count:,} gaps between samples were longer than 10 intervals ({_ms(gaps.total_us)} in all, the "
-            f"longest {_ms(gaps.longest_us)} ending in {gaps.longest_at}): a long C call, or the machine was busy; "
-            "they are not in the split below."
+            f" {_ms(gaps.total_us)} of it comes from {gaps.count:,} gaps between samples longer than 10 intervals "
+            f"(the longest {_ms(gaps.longest_us)}, ending in {gaps.longest_at}): a long C call or JS call, or the "
+            "machine was busy; each gap is counted as time of the frame and line on top when Python checked again."
         )
     return head + f'<p class="meta">{html.escape(text)}</p>'
 
