@@ -122,3 +122,11 @@ def test_stats_and_the_report_are_the_same_whatever_python_s_hash_seed() -> None
         assert done.returncode == 0, done.stderr
         outputs.add(done.stdout)
     assert len(outputs) == 1
+
+
+def test_long_gaps_on_lines_that_mostly_run_without_gaps_are_a_busy_machine_and_left_out() -> None:
+    # flat.py: four plain loops, recorded on a loaded machine: ~10 ms gaps land on the loops' own lines
+    flat = tables(read_trace(Path(__file__).parent / "fixtures" / "cpu" / "flat.jsonl"))
+    cpu = summary(flat)["cpu"]
+    assert cpu["long_gaps"]["count"] == 0 and cpu["long_gaps"]["left_out_count"] >= 10
+    assert cpu["python_ms"] == cpu["samples"] * cpu["interval_ms"]  # the split is the samples' alone

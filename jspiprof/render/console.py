@@ -137,7 +137,12 @@ def _cpu_lines(cpu: dict[str, Any], top: int) -> list[str]:
     if gaps["count"]:
         lines.append(
             f"{gaps['ms']:,.1f} ms of it from {gaps['count']:,} gaps between samples of over 10 intervals (the "
-            f"longest {gaps['longest_ms']:,.1f} ms, ending in {printable(gaps['longest_at'])}): a long C or JS call, "
-            "or the machine was busy; counted as time of the frame and line on top when Python checked again"
+            f"longest {gaps['longest_ms']:,.1f} ms, ending in {printable(gaps['longest_at'])}): long C or JS calls, "
+            "counted as time of the frame and line on top when Python checked again"
+        )
+    if gaps["left_out_count"]:
+        lines.append(
+            f"{gaps['left_out_count']:,} more long gaps ({gaps['left_out_ms']:,.1f} ms) ended on lines that mostly "
+            "run without gaps (the machine was busy) or in library code only (start-up): left out"
         )
     return lines

@@ -292,8 +292,13 @@ def _cpu_section(profile: CpuProfile, running_us: float) -> str:
     if gaps.count:
         text += (
             f" {_ms(gaps.total_us)} of it comes from {gaps.count:,} gaps between samples longer than 10 intervals "
-            f"(the longest {_ms(gaps.longest_us)}, ending in {gaps.longest_at}): a long C call or JS call, or the "
-            "machine was busy; each gap is counted as time of the frame and line on top when Python checked again."
+            f"(the longest {_ms(gaps.longest_us)}, ending in {gaps.longest_at}): long C or JS calls, each counted as "
+            "time of the frame and line on top when Python checked again."
+        )
+    if gaps.left_out_count:
+        text += (
+            f" {gaps.left_out_count:,} more long gaps ({_ms(gaps.left_out_us)}) ended on lines that mostly run "
+            "without gaps (the machine was busy) or in library code only (start-up): they are left out."
         )
     return head + f'<p class="meta">{html.escape(text)}</p>'
 
