@@ -3,15 +3,18 @@
  *
  * CPython on Emscripten calls the wasm import `_Py_CheckEmscriptenSignals_Helper` from its eval loop (every 50th
  * eval-breaker check, once signal handling is on: about every 50 iterations of a plain loop), on the main thread,
- * with the GIL held and the frames intact. The hook replaces that import at instantiation: the new helper counts
- * calls down, reads the clock every `CALLS_PER_CLOCK_READ`th call, and when the interval has passed asks the
- * recorder for the Python stack (read from wasm memory; the probe is called only for a stack never seen before).
- * It still serves Pyodide's interrupt buffer (`setInterruptBuffer`), so KeyboardInterrupt keeps working.
+ * with the GIL held and the frames intact. The hook replaces that import at instantiation: the new helper reads the
+ * clock, and when the interval has passed asks the recorder for the Python stack (read from wasm memory; the probe
+ * is called only for a stack never seen before). Calling out of wasm ~170,000 times a second is most of what
+ * sampling costs, so the helper also sets the countdown CPython keeps to its next call (`_Py_emscripten_signal_clock`)
+ * to about `CALLS_PER_INTERVAL` calls per interval. It still serves Pyodide's interrupt buffer
+ * (`setInterruptBuffer`), so KeyboardInterrupt keeps working.
  *
  * Samples are kept as columns and written as one `samples` line per flush (`docs/trace-format.md`).
  */
 
 import { now } from "./recorder.mjs";
+import { heapReader } from "./wasm-heap.mjs";
 
 /**
  * Samples in one `samples` line at most (~17 bytes each: a line stays far below the reader's 1 MiB bound). Python
@@ -19,8 +22,29 @@ import { now } from "./recorder.mjs";
  */
 export const SAMPLES_PER_LINE = 20000;
 
-/** Calls of the helper between two clock readings (a plain loop calls it every ~6 µs: a reading every ~0.1 ms). */
-export const CALLS_PER_CLOCK_READ = 16;
+/**
+ * Calls of the helper per sampling interval that the hook aims at: a sample is due at most an eighth of an interval
+ * late, and a plain loop calls out of wasm every ~0.1 ms instead of every ~6 µs.
+ */
+export const CALLS_PER_INTERVAL = 8;
+
+/** What CPython sets its countdown to before each call of the helper from the eval loop. */
+const CPYTHON_CHECKS_PER_CALL = 50;
+
+/** Eval-breaker checks between two calls at most (a plain loop passes one every ~0.1 µs: a call every ~6 ms). */
+export const MAX_CHECKS_PER_CALL = 65536;
+
+/**
+ * The eval-breaker checks to let pass before the next call of the helper, from the checks before this call and the
+ * time since the last one: doubled while calls come more than twice too often, halved while they come more than
+ * twice too rarely (after a pause too: the schedule then settles again within a few calls).
+ * @param {number} checks @param {number} sinceMs @param {number} spacingMs the time wanted between two calls
+ */
+export function nextChecks(checks, sinceMs, spacingMs) {
+  if (sinceMs < spacingMs / 2) return Math.min(2 * checks, MAX_CHECKS_PER_CALL);
+  if (sinceMs > 2 * spacingMs) return Math.max(checks >> 1, 1);
+  return checks;
+}
 
 /**
  * The samples taken since the last flush, as columns, and the sample stacks named so far (a stack's frame ids,
@@ -116,16 +140,26 @@ export function sampleClock(intervalMs) {
  */
 export function hookSignalsHelper(env, intervalMs, takeSample) {
   const clock = sampleClock(intervalMs);
+  const spacingMs = intervalMs / CALLS_PER_INTERVAL;
   /** Pyodide's interrupt buffer (`Module.Py_EmscriptenSignalBuffer`), held here: looking it up on Module is slow. */
   let signalBuffer;
-  let countdown = CALLS_PER_CLOCK_READ;
+  /** @type {() => Uint32Array} */
+  let heap = () => new Uint32Array(0);
+  /** Where CPython keeps its countdown to the next call, as an index into `heap()` (-1: not exported, left alone). */
+  let countdownAt = -1;
+  let checks = CPYTHON_CHECKS_PER_CALL;
+  let lastCallMs = 0;
 
   env._Py_CheckEmscriptenSignals_Helper = function jspiprofSignalsHelper() {
-    if (--countdown === 0) {
-      countdown = CALLS_PER_CLOCK_READ;
-      const t = now();
-      if (clock.due(t)) takeSample(t);
+    const t = now();
+    // A call from the eval loop's countdown finds it just reset; other calls (PyErr_CheckSignals, in time.sleep
+    // and C loops) come whenever they come, and leave the countdown alone.
+    if (countdownAt >= 0 && heap()[countdownAt] === CPYTHON_CHECKS_PER_CALL) {
+      checks = nextChecks(checks, t - lastCallMs, spacingMs);
+      lastCallMs = t;
+      heap()[countdownAt] = checks;
     }
+    if (clock.due(t)) takeSample(t);
     // What Pyodide's own helper does: hand over and clear a pending signal (2 is SIGINT: KeyboardInterrupt).
     if (!signalBuffer) return 0;
     try {
@@ -139,6 +173,11 @@ export function hookSignalsHelper(env, intervalMs, takeSample) {
 
   return (Module) => {
     const flag = Module._Py_EMSCRIPTEN_SIGNAL_HANDLING;
+    const countdown = Module.__Py_emscripten_signal_clock;
+    if (typeof countdown === "number") {
+      heap = heapReader(Module);
+      countdownAt = countdown >>> 2;
+    }
     signalBuffer = Module.Py_EmscriptenSignalBuffer;
     Object.defineProperty(Module, "Py_EmscriptenSignalBuffer", {
       configurable: true,

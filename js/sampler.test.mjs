@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CALLS_PER_CLOCK_READ, SAMPLES_PER_LINE, SampleColumns, hookSignalsHelper, sampleClock } from "./sampler.mjs";
+import { MAX_CHECKS_PER_CALL, SAMPLES_PER_LINE, SampleColumns, hookSignalsHelper, nextChecks, sampleClock } from "./sampler.mjs";
 
 test("a batch holds the samples as columns, times as whole-microsecond deltas, each new stack defined once", () => {
   const columns = new SampleColumns(1);
@@ -44,15 +44,41 @@ test("samples are due an interval apart on average, and after a pause at once", 
   assert.deepEqual(due, [0.1, 1.05, 2.02, 50, 51.01]);
 });
 
-test("the helper reads the clock every few calls and serves Pyodide's interrupt buffer", () => {
+test("calls of the helper are spaced out while they come too often, and drawn closer while they come too rarely", () => {
+  assert.equal(nextChecks(50, 0.004, 0.125), 100); // a plain loop: a call every 4 µs, 0.125 ms wanted
+  assert.equal(nextChecks(1600, 0.1, 0.125), 1600); // close enough: kept
+  assert.equal(nextChecks(1600, 0.3, 0.125), 800);
+  assert.equal(nextChecks(1, 5, 0.125), 1); // a check at least before each call
+  assert.equal(nextChecks(MAX_CHECKS_PER_CALL, 0, 0.125), MAX_CHECKS_PER_CALL);
+  let checks = 50;
+  for (let call = 0; call < 10; call++) checks = nextChecks(checks, (checks / 50) * 0.004, 0.125);
+  assert.equal(checks, 800); // settles: a call every 0.064 ms, within half to twice the 0.125 ms wanted
+});
+
+test("the helper samples when due, sets CPython's countdown to its next call, and serves the interrupt buffer", async () => {
   const env = {};
   const taken = [];
   const start = hookSignalsHelper(env, 0.000001, (t) => taken.push(t));
-  const Module = { _Py_EMSCRIPTEN_SIGNAL_HANDLING: 3, HEAP8: new Int8Array(8), Py_EmscriptenSignalBuffer: undefined };
+  const heap = new Uint32Array(4);
+  const Module = {
+    _Py_EMSCRIPTEN_SIGNAL_HANDLING: 3,
+    __Py_emscripten_signal_clock: 8,
+    HEAP8: new Int8Array(heap.buffer),
+    HEAPU32: heap,
+    Py_EmscriptenSignalBuffer: undefined,
+  };
   start(Module);
   assert.equal(Module.HEAP8[3], 1); // signal handling on: CPython calls the helper
-  for (let i = 0; i < 3 * CALLS_PER_CLOCK_READ; i++) assert.equal(env._Py_CheckEmscriptenSignals_Helper(), 0);
+  for (let i = 0; i < 3; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    heap[2] = 50; // as CPython does before each call
+    assert.equal(env._Py_CheckEmscriptenSignals_Helper(), 0);
+    assert.notEqual(heap[2], 50); // calls came rarely for this tiny interval: fewer checks until the next one
+  }
   assert.equal(taken.length, 3);
+  heap[2] = 7; // a call from PyErr_CheckSignals, not from the countdown: left alone
+  env._Py_CheckEmscriptenSignals_Helper();
+  assert.equal(heap[2], 7);
   const buffer = new Int32Array(1);
   Module.HEAP8[3] = 0; // as setInterruptBuffer does before setting the buffer
   Module.Py_EmscriptenSignalBuffer = buffer;

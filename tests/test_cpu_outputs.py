@@ -25,7 +25,7 @@ BATCHES = tables(read_trace(Path(__file__).parent / "fixtures" / "cpu" / "batche
 def test_stats_json_cpu_lists_functions_by_self_time_and_lines() -> None:
     cpu = summary(BATCHES)["cpu"]
     assert cpu["samples"] == len(BATCHES.samples) and cpu["interval_ms"] == 1
-    assert cpu["python_ms"] == cpu["samples"] * cpu["interval_ms"]
+    assert cpu["python_ms"] == pytest.approx(cpu["samples"] * cpu["interval_ms"] + cpu["long_gaps"]["ms"])
     selfs = [function["self_ms"] for function in cpu["functions"]]
     assert selfs == sorted(selfs, reverse=True)
     assert (cpu["functions"][0]["function"], cpu["lines"][0]["site"]) == ("crunch", "/tmp/samp/fx/batches.py:7")
@@ -122,3 +122,11 @@ def test_stats_and_the_report_are_the_same_whatever_python_s_hash_seed() -> None
         assert done.returncode == 0, done.stderr
         outputs.add(done.stdout)
     assert len(outputs) == 1
+
+
+def test_long_gaps_on_lines_that_mostly_run_without_gaps_are_a_busy_machine_and_left_out() -> None:
+    # flat.py: four plain loops, recorded on a loaded machine: ~10 ms gaps land on the loops' own lines
+    flat = tables(read_trace(Path(__file__).parent / "fixtures" / "cpu" / "flat.jsonl"))
+    cpu = summary(flat)["cpu"]
+    assert cpu["long_gaps"]["count"] == 0 and cpu["long_gaps"]["left_out_count"] >= 10
+    assert cpu["python_ms"] == cpu["samples"] * cpu["interval_ms"]  # the split is the samples' alone

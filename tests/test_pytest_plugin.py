@@ -332,6 +332,15 @@ def test_budgets_measure_what_jspiprof_stats_prints(run_cli) -> None:
     assert (measures.sequential_waits, measures.sequential_site) == (3, "/home/app/app.py:4")
 
 
+def test_the_cpu_budget_is_sampled_python_time_when_the_trace_has_samples(run_cli) -> None:
+    sampled = Path(__file__).parent / "fixtures" / "cpu" / "batches.jsonl"
+    stats = json.loads(run_cli("stats", "--json", str(sampled)).stdout)
+    measures = measure(tables(read_trace(sampled)))
+    assert measures.cpu_ms == stats["cpu"]["python_ms"] != stats["running_ms"]
+    over = exceeded({"max_cpu_ms": 100}, measures)
+    assert over == [f"max_cpu_ms=100 exceeded: measured {stats['cpu']['python_ms']:,.1f} ms of Python CPU time"]
+
+
 def test_a_budget_is_exceeded_only_above_its_limit_and_the_message_says_where() -> None:
     measures = measure(tables(read_trace(SMALL_APP)))
     at_the_limit = {name: getattr(measures, field) for name, field in BUDGETS.items()}

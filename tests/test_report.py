@@ -135,6 +135,7 @@ def test_report_renders_with_its_charts_and_hand_computed_numbers(tmp_path: Path
     )  # site row: count, total, mean, p50, p95, p99, max (ms)
     assert "1 failed stack switch (reentrant-sync-callback) at /home/app/app.py:20" in text  # its one insight
     assert "sync-entry" in text and "/home/app/app.py:20" in text  # the failed switch table
+    assert "at (ms)" in text and "at_ms" not in text  # its time, under a readable header
     assert errors(browser) == []
 
 
@@ -274,3 +275,26 @@ def test_flame_graphs_weigh_stacks_by_wait_and_by_running_time_before_each_switc
     assert running["all running time"] == pytest.approx(3.4)
     assert running["fetch (app.py:4)"] == pytest.approx(1.0 + 0.9 + 0.8)
     assert running["&lt;module&gt; (app.py:12)"] == pytest.approx(0.7)
+
+
+CPU_FIXTURES = Path(__file__).parent / "fixtures" / "cpu"
+
+
+def test_every_table_of_a_cpu_bound_report_fits_a_1400_px_page_under_readable_headers(
+    tmp_path: Path, browser: webdriver.Chrome
+):
+    # recorded from a real run of long_paths.py in a deep folder: its sites are long file paths without a space
+    charts_drawn(browser, report_of(CPU_FIXTURES / "long_paths.jsonl", tmp_path / "report.html"))
+    page = browser.execute_script("""
+        return {page: document.documentElement.clientWidth,
+                scroll: document.documentElement.scrollWidth,
+                tables: [...document.querySelectorAll('table')].map(t => ({
+                    right: Math.ceil(t.getBoundingClientRect().right),
+                    headers: [...t.querySelectorAll('thead th')].map(th => th.innerText)}))};""")
+    assert page["page"] <= 1400  # the window's width, less a scroll bar if any
+    assert len(page["tables"]) >= 5  # CPU functions and lines, sites, paths, entry kinds
+    assert [table["right"] for table in page["tables"] if table["right"] > page["page"]] == []
+    assert page["scroll"] <= page["page"]  # nothing else sticks out either
+    headers = {header for table in page["tables"] for header in table["headers"]}
+    assert not {header for header in headers if "_" in header}, headers  # words, not column names
+    assert {"self (ms)", "total (ms)", "wait total (ms)"} <= headers, headers

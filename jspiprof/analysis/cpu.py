@@ -3,9 +3,12 @@
 Each sample stands for one sampling interval of Python running with that stack. A gap longer than
 `LONG_GAP_INTERVALS` intervals between two samples of one entry, with no suspension of that entry between them, is
 time Python did not pass its eval loop's checks: a long C call (or JS code Python called), or the machine running
-something else. Such gaps are reported in `long_gaps`, with the frame on top when each ended (the frame that made
-the call), but not added to the functions' times: on a busy machine they are mostly the process waiting for a core,
-which would only add noise to the split.
+something else. The two are told apart by where the gaps end: a line that makes long calls ends gaps at least as
+often as it is sampled without one, while a busy machine stops Python on any line, in proportion to the time the
+line runs. The gaps that end on lines of the first kind, in stacks that hold user code (not jspiprof's or Pyodide's
+own start-up), are added (beyond their one interval) to the sample that ends them: to the frame on top when Python
+checked again, the frame that made the call, and its line. How much time came that way, and how much was left out,
+is `long_gaps`. A gap across a suspension or between entries is no Python time and is not a long gap.
 """
 
 from __future__ import annotations
@@ -24,13 +27,17 @@ LONG_GAP_INTERVALS = 10
 
 @dataclass(frozen=True)
 class LongGaps:
-    """Gaps between samples longer than `LONG_GAP_INTERVALS` intervals while Python ran: how many, their time beyond
-    one interval each, and the top frame ("function at file:line") that ended the longest (None when there is none)."""
+    """Gaps between samples longer than `LONG_GAP_INTERVALS` intervals while Python ran: how many were long calls,
+    their time beyond one interval each (added to the samples that end them), the longest and the top frame
+    ("function at file:line") that ended it (None when there is none); and how many gaps, of how much time, were left
+    out (ended on lines that mostly run without gaps: the machine was busy)."""
 
     count: int
     total_us: float
     longest_us: float
     longest_at: str | None
+    left_out_count: int
+    left_out_us: float
 
 
 @dataclass(frozen=True)
@@ -38,13 +45,13 @@ class CpuProfile:
     """The samples of a trace, weighed and summed.
 
     - `samples`, `interval_us`: how many samples, each standing for `interval_us` (0: the trace has none).
-    - `python_us`: the running-Python time the samples account for (samples x interval).
+    - `python_us`: the running-Python time the samples account for: samples x interval, plus the long gaps.
     - `functions`: one row per function (`function`, `file`): `self_us` (on top of the stack) and `total_us`
       (anywhere in it, once per sample however often it recurses), largest `self_us` first, and `library`.
     - `lines`: one row per line on top of the stack (`site` "file:line", `function`, `self_us`), largest first.
     - `stacks`: one row per distinct sampled stack (`frames`, frame ids outermost first) with its `weight_us`, for
       flame graphs.
-    - `long_gaps`: the long gaps added to the samples that end them.
+    - `long_gaps`: the long gaps, whose time is added to the samples that end them (in every number above).
     """
 
     samples: int
@@ -101,10 +108,31 @@ def long_gaps(tables: Tables) -> np.ndarray:
     return ending
 
 
+def call_gaps(tables: Tables, gaps: np.ndarray) -> np.ndarray:
+    """Of the long gaps (`gaps`, from `long_gaps`), those that end on a line that ends gaps at least as often as it is
+    sampled without one, in a stack that holds user code: long C or JS calls the program made, not a busy machine
+    (see the module's docstring) nor jspiprof's or Pyodide's own start-up; the others are 0."""
+    samples = tables.samples
+    if not len(samples):
+        return gaps
+    top_of_stack = {stack_id: frames[-1] if frames else -1 for stack_id, frames in samples.stacks.items()}
+    tops = np.array([top_of_stack[stack_id] for stack_id in samples.stack], dtype=np.int64)
+    library = {frame: details.library for frame, details in frame_details(tables).items()}
+    users = {stack_id: not all(library[frame] for frame in frames) for stack_id, frames in samples.stacks.items()}
+    in_user_code = np.array([users[stack_id] for stack_id in samples.stack], dtype=bool)
+    ended = gaps > 0
+    ending = pd.Series(ended).groupby(tops).transform("sum").to_numpy()
+    regular = pd.Series(~ended).groupby(tops).transform("sum").to_numpy()
+    return np.where(ended & (ending >= regular) & in_user_code, gaps, 0.0)
+
+
 def cpu_profile(tables: Tables) -> CpuProfile:
     """The trace's CPU samples summed by function, by line and by stack."""
     samples = tables.samples
-    per_stack = _weight_per_stack(tables)
+    every_gap = long_gaps(tables)
+    gaps = call_gaps(tables, every_gap)
+    left_out = every_gap - gaps
+    per_stack = _weight_per_stack(tables, gaps)
     frames = frame_details(tables)
     self_us: dict[tuple[str, str], float] = {}
     total_us: dict[tuple[str, str], float] = {}
@@ -132,7 +160,6 @@ def cpu_profile(tables: Tables) -> CpuProfile:
     stack_rows = pd.DataFrame(
         {"frames": [samples.stacks[int(i)] for i in per_stack.index], "weight_us": per_stack.to_numpy(dtype=float)}
     )
-    gaps = long_gaps(tables)
     longest = int(np.argmax(gaps)) if len(gaps) else 0
     longest_at = None
     if len(gaps) and gaps[longest] > 0:
@@ -141,25 +168,33 @@ def cpu_profile(tables: Tables) -> CpuProfile:
     return CpuProfile(
         samples=len(samples),
         interval_us=samples.interval_us,
-        python_us=float(len(samples) * samples.interval_us),
+        python_us=float(len(samples) * samples.interval_us + gaps.sum()),
         functions=function_rows.sort_values(
             ["self_us", "total_us", "function", "file"], ascending=[False, False, True, True], ignore_index=True
         ),
         lines=line_rows.sort_values(["self_us", "site"], ascending=[False, True], ignore_index=True),
         stacks=stack_rows,
-        long_gaps=LongGaps(int((gaps > 0).sum()), float(gaps.sum()), float(gaps.max(initial=0)), longest_at),
+        long_gaps=LongGaps(
+            int((gaps > 0).sum()),
+            float(gaps.sum()),
+            float(gaps.max(initial=0)),
+            longest_at,
+            int((left_out > 0).sum()),
+            float(left_out.sum()),
+        ),
     )
 
 
-def _weight_per_stack(tables: Tables) -> pd.Series:
-    """The time the samples stand for (µs), by sample stack id."""
+def _weight_per_stack(tables: Tables, gaps: np.ndarray) -> pd.Series:
+    """The time the samples stand for (µs), by sample stack id: an interval each, plus the long gap each ends
+    (`gaps`, from `long_gaps`)."""
     samples = tables.samples
     if not len(samples):
         return pd.Series(dtype=float)
     stack_ids = np.frombuffer(samples.stack, dtype=np.int32)
-    return pd.Series(
-        np.bincount(stack_ids)[np.unique(stack_ids)] * float(samples.interval_us), index=np.unique(stack_ids)
-    )
+    present = np.unique(stack_ids)
+    weights = np.bincount(stack_ids) * float(samples.interval_us) + np.bincount(stack_ids, weights=gaps)
+    return pd.Series(weights[present], index=present)
 
 
 def callers_of(tables: Tables, function: str, file: str) -> pd.DataFrame:
@@ -168,7 +203,7 @@ def callers_of(tables: Tables, function: str, file: str) -> pd.DataFrame:
     samples = tables.samples
     frames = frame_details(tables)
     by_caller: dict[tuple[str, str], float] = {}
-    for stack_id, weight in _weight_per_stack(tables).items():
+    for stack_id, weight in _weight_per_stack(tables, call_gaps(tables, long_gaps(tables))).items():
         stack = samples.stacks[int(stack_id)]
         top = stack[-1]
         if (frames[top].function, frames[top].file) != (function, file) or len(stack) < 2:
@@ -182,9 +217,11 @@ def callers_of(tables: Tables, function: str, file: str) -> pd.DataFrame:
 
 
 def cpu_summary(tables: Tables, running_us: float, top: int = 20) -> dict[str, Any]:
-    """The `cpu` object of `jspiprof stats --json` (times in ms): samples, interval_ms, python_ms, explained (the
-    share of running Python the samples account for), functions (function, file, self_ms, total_ms; largest self
-    first), lines (site, function, self_ms), and long_gaps (count, ms, longest_ms, longest_at); `top` rows each."""
+    """The `cpu` object of `jspiprof stats --json` (times in ms): samples, interval_ms, python_ms (samples x interval
+    plus the long gaps), explained (the share of running Python the samples account for), functions (function, file,
+    self_ms, total_ms; largest self first), lines (site, function, self_ms), and long_gaps (count, ms: the time of
+    long calls added to the frames that ended them, longest_ms, longest_at, left_out_count, left_out_ms: gaps of a
+    busy machine); `top` rows each."""
     profile = cpu_profile(tables)
     return {
         "samples": profile.samples,
@@ -204,6 +241,8 @@ def cpu_summary(tables: Tables, running_us: float, top: int = 20) -> dict[str, A
             "ms": _ms(profile.long_gaps.total_us),
             "longest_ms": _ms(profile.long_gaps.longest_us),
             "longest_at": profile.long_gaps.longest_at,
+            "left_out_count": profile.long_gaps.left_out_count,
+            "left_out_ms": _ms(profile.long_gaps.left_out_us),
         },
     }
 

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jspiprof.analysis.cpu import callers_of, cpu_profile
 from jspiprof.analysis.failure_insights import busy_waits, failed_switches
 from jspiprof.analysis.groups import Groups
-from jspiprof.analysis.insight import Insight, in_ms
+from jspiprof.analysis.hot_spot import cpu_hot_spot
+from jspiprof.analysis.insight import Insight, in_ms, worth_it
 from jspiprof.analysis.stats import time_accounting
 from jspiprof.analysis.tables import Columns, Tables
 
@@ -23,10 +23,8 @@ HOT_LOOP_MAX_P75_WAIT_US = 500.0
 a few JS event-loop turns, what a switch costs by itself (`time.sleep(0)` waits ~100 µs under Node 26), so the
 switching is the cost."""
 SEQUENTIAL_MIN_COUNT = 4
-"""Waits at one site, one after another in one entry, need at least this many suspensions..."""
-MIN_AT_STAKE_US = 10_000.0
-MIN_AT_STAKE_SHARE = 0.02
-"""...and an insight must put at least 10 ms and 2% of the run's window at stake."""
+"""Waits at one site, one after another in one entry, need at least this many suspensions, and an insight must
+put at least 10 ms and 2% of the run's window at stake (`worth_it`)."""
 POLLING_MIN_COUNT = 3
 """`time.sleep` at one site, in one entry, at least this many times is polling."""
 DEEP_MIN_STACK_BYTES = 256 * 1024
@@ -35,20 +33,6 @@ DEEP_MIN_COUNT = 10
 alone is not enough: since Python 3.11 a Python-to-Python call uses no C stack (measured under Node 26: 200
 `time.sleep(0)` 300 frames deep resume as fast as 4 frames deep); C stack grows only through C calls
 (C extensions, callbacks, `__init__` via type calls, JS->Python re-entry)."""
-
-
-CPU_MIN_SAMPLES = 20
-"""A CPU hot spot needs at least this many samples in the trace (fewer say little about where time goes)..."""
-CPU_MIN_SHARE = 0.3
-"""...and one function on top of the stack in at least this share of them, or else Python running for at least
-CPU_DOMINATES of the run with the user's own function hottest: a loop of tiny switches spreads its samples over the
-event loop's functions (the hottest ~15-25%), which is no hot spot to fix."""
-CPU_DOMINATES = 0.5
-
-
-def _worth_it(tables: Tables, at_stake_us: float | np.ndarray) -> bool | np.ndarray:
-    """Whether that much time at stake (a number, or an array of them) is worth an insight."""
-    return (at_stake_us >= MIN_AT_STAKE_US) & (at_stake_us >= MIN_AT_STAKE_SHARE * tables.duration_us)
 
 
 def _on_path(suspensions: Columns, path: str) -> np.ndarray:
@@ -150,7 +134,7 @@ def hot_loops(tables: Tables, hot_sites: list[HotSite]) -> list[Insight]:
     """A site that switches very often for very short waits (`hot_sites`): the switches themselves are the cost."""
     found = []
     for hot in hot_sites:
-        if not _worth_it(tables, hot.switch_total_us):
+        if not worth_it(tables, hot.switch_total_us):
             continue
         found.append(
             Insight(
@@ -189,7 +173,7 @@ def sequential_waits(tables: Tables, hot_sites: list[HotSite]) -> list[Insight]:
         & _not_hot(suspensions, hot_sites)[runs["site"]]
     )
     found = []
-    for i in np.flatnonzero(candidates & _worth_it(tables, at_stake)):
+    for i in np.flatnonzero(candidates & worth_it(tables, at_stake)):
         first, count, site = runs["first"][i], int(runs["count"][i]), str(sites[runs["site"][i]])
         path, entry, kind_of_entry = paths[runs["path"][i]], int(runs["entry"][i]), kind[first]
         start_ms, end_ms = in_ms(runs["start_us"][i] - tables.start_us), in_ms(runs["end_us"][i] - tables.start_us)
@@ -240,7 +224,7 @@ def sleep_polling(tables: Tables, hot_sites: list[HotSite]) -> list[Insight]:
         gaps = starts_us[rows][1:] - ends_us[rows][:-1]
         loops = 1 + int((gaps >= interval).sum())
         at_stake = loops * interval / 2 + float(suspensions["resume_us"][rows].sum())
-        if not _worth_it(tables, at_stake):
+        if not worth_it(tables, at_stake):
             continue
         first, last = np.searchsorted(entry_in_time, entry, "left"), np.searchsorted(entry_in_time, entry, "right")
         starts = start_in_time[first:last]
@@ -296,7 +280,7 @@ def deep_stacks(tables: Tables) -> list[Insight]:
     found = []
     for i, key in enumerate(groups.keys):
         at_stake = float(resume_total[i])
-        if bytes_p50[i] < DEEP_MIN_STACK_BYTES or not _worth_it(tables, at_stake):
+        if bytes_p50[i] < DEEP_MIN_STACK_BYTES or not worth_it(tables, at_stake):
             continue
         site = str(sites[key])
         found.append(
@@ -319,48 +303,6 @@ def deep_stacks(tables: Tables) -> list[Insight]:
             )
         )
     return found
-
-
-def cpu_hot_spot(tables: Tables, running_us: float) -> list[Insight]:
-    """The function that runs on top of the stack in most CPU samples, with its hottest line and its callers
-    (`running_us`: the run's running-Python time)."""
-    profile = cpu_profile(tables)
-    if profile.samples < CPU_MIN_SAMPLES:
-        return []
-    hottest = profile.functions.iloc[0]
-    at_stake = float(hottest.self_us)
-    if not _worth_it(tables, at_stake):
-        return []
-    name, file = str(hottest.function), str(hottest.file)
-    share = at_stake / profile.python_us
-    dominates = running_us >= CPU_DOMINATES * tables.duration_us and not hottest.library
-    if share < CPU_MIN_SHARE and not dominates:
-        return []
-    lines = profile.lines[profile.lines["function"] == name]
-    line = lines[lines["site"].str.startswith(f"{file}:")].iloc[0]
-    evidence = [
-        f"{name} ({file}) is on top of the stack in {share:.0%} of the {profile.samples:,} CPU samples "
-        f"({in_ms(at_stake)} of {in_ms(profile.python_us)} sampled Python time); "
-        f"{hottest.total_us / profile.python_us:.0%} with what it calls",
-        f"{line.self_us / at_stake:.0%} of it at {line.site}",
-    ]
-    callers = callers_of(tables, name, file)
-    if len(callers) > 1:
-        shares = ", ".join(f"{row.caller} {row.self_us / at_stake:.0%}" for row in callers.head(5).itertuples())
-        evidence.append(f"called from several places: {shares}")
-    return [
-        Insight(
-            kind="cpu-hot-spot",
-            title=f"CPU hot spot: {name} takes {share:.0%} of Python time",
-            site=str(line.site),
-            evidence=evidence,
-            at_stake_us=at_stake,
-            estimate="the sampled time with this function on top of the stack (its own code, not what it calls)",
-            suggestion=f"Make {name} cheaper (start at {line.site}) or call it less often"
-            + (" from its busiest callers" if len(callers) > 1 else "")
-            + ": cache results, move work out of the loop, or use a builtin or a vectorised library for it.",
-        )
-    ]
 
 
 def insights(tables: Tables) -> list[Insight]:

@@ -29,7 +29,8 @@ class Measures:
 
     - `suspensions`, `failed_switches`: counts; `wait_ms`: total wait of its suspensions.
     - `sequential_waits`: the most waits made one after another at one site (`sequential_site`) in one entry.
-    - `cpu_ms`: time Python ran, from the time accounting (`running_ms` of `jspiprof stats`).
+    - `cpu_ms`: time Python ran: sampled CPU time (`cpu.python_ms` of `jspiprof stats --json`) when the trace has
+      CPU samples, else running Python from the time accounting (`running_ms`).
     - `sites`: (site, suspensions, wait ms), most suspensions first; `failed_sites`: (site, failed switches).
     """
 
@@ -58,7 +59,7 @@ def measure(t: Tables) -> Measures:
         failed_switches=numbers["failed_switches"],
         sequential_waits=longest,
         sequential_site=longest_site,
-        cpu_ms=numbers["running_ms"],
+        cpu_ms=numbers["cpu"]["python_ms"] if numbers["cpu"]["samples"] else numbers["running_ms"],
         sites=sites,
         failed_sites=[(str(site), int(count)) for site, count in dict(failed).items()],
     )
@@ -80,7 +81,7 @@ def _measured(name: str, measures: Measures) -> str:
     if name == "max_sequential_waits":
         return f"{value} waits one after another at {measures.sequential_site}"
     if name.endswith("_ms"):
-        return f"{value:,.1f} ms" + (" of running Python" if name == "max_cpu_ms" else " of waiting")
+        return f"{value:,.1f} ms" + (" of Python CPU time" if name == "max_cpu_ms" else " of waiting")
     return f"{value} {BUDGETS[name].replace('_', ' ')}"
 
 

@@ -162,8 +162,13 @@ def _cpu_lines(cpu: dict[str, Any], top: int) -> list[str]:
     gaps = cpu["long_gaps"]
     if gaps["count"]:
         lines.append(
-            f"{gaps['count']:,} gaps between samples of over 10 intervals ({gaps['ms']:,.1f} ms, the longest "
-            f"{gaps['longest_ms']:,.1f} ms after {printable(gaps['longest_at'])}): "
-            "a long C call, or the machine was busy"
+            f"{gaps['ms']:,.1f} ms of it from {gaps['count']:,} gaps between samples of over 10 intervals (the "
+            f"longest {gaps['longest_ms']:,.1f} ms, ending in {printable(gaps['longest_at'])}): long C or JS calls, "
+            "counted as time of the frame and line on top when Python checked again"
+        )
+    if gaps["left_out_count"]:
+        lines.append(
+            f"{gaps['left_out_count']:,} more long gaps ({gaps['left_out_ms']:,.1f} ms) ended on lines that mostly "
+            "run without gaps (the machine was busy) or in library code only (start-up): left out"
         )
     return lines

@@ -40,7 +40,7 @@ h1 { margin-bottom: 0.2em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #d
 .insight { border-left: 4px solid #d62728; padding: 0.2em 1em; margin: 1em 0; background: #fafafa; }
 .insight h3 { margin: 0.4em 0; } .stake { font-weight: bold; color: #d62728; }
 table { border-collapse: collapse; font-size: 0.85em; } \
-th, td { border: 1px solid #ddd; padding: 0.25em 0.5em; text-align: right; }
+th, td { border: 1px solid #ddd; padding: 0.25em 0.5em; text-align: right; overflow-wrap: anywhere; }
 th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; } \
 .none { color: #666; font-style: italic; }
 """
@@ -72,7 +72,7 @@ def _header(name: str) -> str:
 def _failed_table(tables: Tables) -> StatsTable:
     """The failed switches, at their time since the first entry (ms)."""
     failed = tables.arrays.failed_switches
-    at_ms = pd.Index((failed["ts_us"] - tables.start_us) / 1000, name="at_ms")
+    at_ms = pd.Index((failed["ts_us"] - tables.start_us) / 1000, name="at (ms)")
     return StatsTable(at_ms, {name: column for name, column in failed.items() if name != "ts_us"})
 
 
@@ -296,9 +296,14 @@ def _cpu_section(profile: CpuProfile, running_us: float) -> str:
     gaps = profile.long_gaps
     if gaps.count:
         text += (
-            f" {gaps.count:,} gaps between samples were longer than 10 intervals ({_ms(gaps.total_us)} in all, the "
-            f"longest {_ms(gaps.longest_us)} ending in {gaps.longest_at}): a long C call, or the machine was busy; "
-            "they are not in the split below."
+            f" {_ms(gaps.total_us)} of it comes from {gaps.count:,} gaps between samples longer than 10 intervals "
+            f"(the longest {_ms(gaps.longest_us)}, ending in {gaps.longest_at}): long C or JS calls, each counted as "
+            "time of the frame and line on top when Python checked again."
+        )
+    if gaps.left_out_count:
+        text += (
+            f" {gaps.left_out_count:,} more long gaps ({_ms(gaps.left_out_us)}) ended on lines that mostly run "
+            "without gaps (the machine was busy) or in library code only (start-up): they are left out."
         )
     return head + f'<p class="meta">{html.escape(text)}</p>'
 
