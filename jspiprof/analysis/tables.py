@@ -90,7 +90,19 @@ class Tables:
         return self.end_us - self.start_us
 
 
-_ENTRY_FIELDS = ("id", "kind", "promising", "name", "caller", "parent", "start_us", "end_us", "outcome", "error")
+_ENTRY_FIELDS = (
+    "id",
+    "kind",
+    "promising",
+    "name",
+    "caller",
+    "parent",
+    "start_us",
+    "end_us",
+    "outcome",
+    "error",
+    "caller_sampled",
+)
 _FAILED_FIELDS = ("ts_us", "entry", "reason", "path", "depth", "site", "error")
 _FRAME_FIELDS = ("id", "file", "line", "function", "library")
 
@@ -191,6 +203,7 @@ _ENTRY_DTYPES = {
     "promising": bool,
     "name": object,
     "caller": object,
+    "caller_sampled": bool,
     "outcome": object,
     "error": object,
 }
