@@ -20,6 +20,7 @@ import { installProbe } from "./probe-bridge.mjs";
 import { hideHookFrames } from "./tracebacks.mjs";
 import { FailureExplainer } from "./explain.mjs";
 import { SampleColumns, hookSignalsHelper } from "./sampler.mjs";
+import { DevToolsTrack } from "./devtools.mjs";
 
 const JS_DIR = new URL("./", import.meta.url).href;
 const IS_NODE = typeof process !== "undefined" && typeof process.versions?.node === "string";
@@ -35,6 +36,8 @@ const IS_NODE = typeof process !== "undefined" && typeof process.versions?.node 
  * @property {boolean} [explain] print the diagnosis of each failed switch to console.error as it happens (default false)
  * @property {boolean} [sample] sample the Python stack while Python runs, for CPU time by function and line (default true)
  * @property {number} [sampleIntervalMs] time between two samples (default 1)
+ * @property {boolean} [devtools] also draw entries, suspensions and failed switches on a "Python (jspiprof)" track
+ *   group in Chrome DevTools' Performance panel (default false)
  */
 
 /**
@@ -124,6 +127,7 @@ export function wrapLoadPyodide(loadPyodide = globalThis.loadPyodide, profilerOp
         ? await FileTraceWriter.open(profilerOptions.trace, header, profilerOptions.flushIntervalMs ?? 100, () => recorder.nowUs(), recorder.originMs)
         : new MemoryTraceWriter(header, profilerOptions.bufferSize ?? 200000, recorder.originMs);
     recorder.writer = profilerOptions.explain ? new FailureExplainer().watch(writer) : writer;
+    if (profilerOptions.devtools) new DevToolsTrack(recorder.originMs).watch(writer);
     writer.beforeFlush = () => recorder.writeHeldBack();
 
     const control = {
