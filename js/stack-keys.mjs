@@ -50,13 +50,15 @@ export function createStackKeys(Module, innermostByAddress = true) {
   let length = 0;
   let hash = 0;
   /**
-   * @typedef {{key: Int32Array, info: any, hash: number, keys: Map<number, any[]>}} Remembered a frame chain's key
-   * (code, instruction pairs; or content words), in `keys`
+   * @typedef {{key: Int32Array, info: any, hash: number, keys: Map<number, any[]>, held?: number[]}} Remembered a
+   * frame chain's key (code, instruction pairs; or content words) in `keys`, dropped when a code it `held` is freed
    */
   /** @type {Map<number, Remembered[]>} by hash */
   const known = new Map();
   /** The remembered keys that hold each code address. @type {Map<number, Set<Remembered>>} */
   const byCode = new Map();
+  /** The code objects of the stacks captured so far, until freed: the probe watches them and calls `forget`. */
+  const watched = new Set();
 
   /** The frame addresses along the chain from `frame` with this `previous` offset (up to `limit`), or null. */
   function walk(frame, prevOffset, limit) {
@@ -145,7 +147,7 @@ export function createStackKeys(Module, innermostByAddress = true) {
 
   /** Byte offsets in a code object of co_filename, co_qualname, co_firstlineno, co_linetable; -1 until calibrated. */
   const codeOffsets = { file: -1, qualname: -1, firstLine: -1, lineTable: -1 };
-  const CONTENT_WORDS = 5; // per frame: file, qualified name, first line, line table hash, instruction offset
+  const CONTENT_WORDS = 6; // per frame at most: a tag, file, qualified name, first line, line table hash, offset
   const contentScratch = new Int32Array(CONTENT_WORDS * MAX_FRAMES + 1);
   let contentLength = -1;
   let contentHash = 0;
@@ -180,39 +182,50 @@ export function createStackKeys(Module, innermostByAddress = true) {
     return true;
   }
 
+  /** Word tags in a content key: a frame by its code address (a code the probe watches), or by its content. */
+  const BY_ADDRESS = 0;
+  const BY_CONTENT = 1;
+  /** A byte view of the heap's current buffer. @type {Uint8Array|null} */
+  let bytesView = null;
+
   /**
    * Read the current frame chain's content key into `contentScratch` (after `lookup` read its addresses); returns
-   * the remembered info for it, if any.
+   * the remembered info for it, if any. A frame whose code the probe watches (the hook hears when it is freed) is
+   * keyed by address, as it is cheaper; other frames by content. A switch whose innermost code is not watched has
+   * no content key.
    */
   function lookupContent() {
     contentLength = -1;
-    if (codeOffsets.file < 0 || length < 0) return undefined;
+    if (codeOffsets.file < 0 || length <= 0) return undefined;
+    if (innermostByAddress && !watched.has(scratch[0] & ~EXECUTABLE_TAG_BITS)) return undefined;
     const heap = heapNow();
-    const bytes = new Uint8Array(heap.buffer);
+    if (bytesView === null || bytesView.buffer !== heap.buffer) bytesView = new Uint8Array(heap.buffer);
+    const bytes = bytesView;
     let h = 0x811c9dc5;
     let n = 0;
-    if (innermostByAddress && length > 0) {
-      contentScratch[n++] = scratch[0];
-      h = Math.imul(h ^ scratch[0], 16777619);
-    }
+    const push = (/** @type {number} */ word) => {
+      contentScratch[n++] = word;
+      h = Math.imul(h ^ word, 16777619);
+    };
     for (let i = 0; i < length; i += 2) {
-      const code = (scratch[i] & ~EXECUTABLE_TAG_BITS) >>> 0;
+      const code = scratch[i] & ~EXECUTABLE_TAG_BITS;
+      if (watched.has(code)) {
+        push(BY_ADDRESS);
+        push(scratch[i]);
+        push(scratch[i + 1]);
+        continue;
+      }
       const table = heap[(code + codeOffsets.lineTable) >>> 2];
-      let tableHash = 0x811c9dc5;
       const tableLength = heap[(table + BYTES_SIZE) >>> 2];
       if (!(tableLength <= 65536)) return undefined; // not a line table: no content key
+      let tableHash = 0x811c9dc5;
       for (let b = table + BYTES_DATA, end = b + tableLength; b < end; b++) tableHash = Math.imul(tableHash ^ bytes[b], 16777619);
-      const words = [
-        heap[(code + codeOffsets.file) >>> 2] | 0,
-        heap[(code + codeOffsets.qualname) >>> 2] | 0,
-        heap[(code + codeOffsets.firstLine) >>> 2] | 0,
-        tableHash,
-        (scratch[i + 1] - code) | 0,
-      ];
-      for (const word of words) {
-        contentScratch[n++] = word;
-        h = Math.imul(h ^ word, 16777619);
-      }
+      push(BY_CONTENT);
+      push(heap[(code + codeOffsets.file) >>> 2] | 0);
+      push(heap[(code + codeOffsets.qualname) >>> 2] | 0);
+      push(heap[(code + codeOffsets.firstLine) >>> 2] | 0);
+      push(tableHash);
+      push((scratch[i + 1] - code) | 0);
     }
     contentLength = n;
     contentHash = h;
@@ -259,6 +272,7 @@ export function createStackKeys(Module, innermostByAddress = true) {
 
   /** Add `remembered` to `keys` and to the holders of each code address in `addresses`. */
   function add(keys, remembered, addresses) {
+    remembered.held = addresses;
     const bucket = keys.get(remembered.hash) ?? [];
     bucket.push(remembered);
     keys.set(remembered.hash, bucket);
@@ -272,17 +286,22 @@ export function createStackKeys(Module, innermostByAddress = true) {
   /** Remember `info` for the chain the last `lookup()` read, by its code addresses and by its content. */
   function remember(info) {
     if (instrOffset < 0 || length < 0) return;
-    const key = scratch.slice(0, length);
     const addresses = [];
-    for (let i = 0; i < length; i += 2) addresses.push(key[i] & ~EXECUTABLE_TAG_BITS);
-    add(known, { key, info, hash, keys: known }, addresses);
+    for (let i = 0; i < length; i += 2) addresses.push(scratch[i] & ~EXECUTABLE_TAG_BITS);
+    for (const address of addresses) watched.add(address); // the probe has just captured them
+    add(known, { key: scratch.slice(0, length), info, hash, keys: known }, addresses);
     if (contentLength < 0) return;
-    const content = { key: contentScratch.slice(0, contentLength), info, hash: contentHash, keys: knownContent };
-    add(knownContent, content, innermostByAddress ? addresses.slice(0, 1) : []);
+    const key = contentScratch.slice(0, contentLength);
+    const held = []; // the code addresses it holds: it is dropped when one of them is freed
+    for (let i = 0; i < key.length; i += key[i] === BY_ADDRESS ? 3 : 6) {
+      if (key[i] === BY_ADDRESS) held.push(key[i + 1] & ~EXECUTABLE_TAG_BITS);
+    }
+    add(knownContent, { key, info, hash: contentHash, keys: knownContent }, held);
   }
 
   /** Drop every key that holds the address of a code object being freed. @param {number} address */
   function forget(address) {
+    watched.delete(address | 0);
     const holders = byCode.get(address | 0);
     if (holders === undefined) return;
     for (const remembered of holders) {
@@ -291,9 +310,7 @@ export function createStackKeys(Module, innermostByAddress = true) {
       const at = bucket.indexOf(remembered);
       if (at >= 0) bucket.splice(at, 1);
       if (bucket.length === 0) keys.delete(remembered.hash);
-      if (keys !== known) continue; // a content key is held by its innermost code only
-      for (let i = 0; i < remembered.key.length; i += 2) {
-        const other = remembered.key[i] & ~EXECUTABLE_TAG_BITS;
+      for (const other of remembered.held) {
         const others = byCode.get(other);
         if (others === undefined || others === holders) continue;
         others.delete(remembered);

@@ -160,7 +160,7 @@ describe("stack keys", () => {
     const QUALNAME = 88;
     const FIRST_LINE = 44;
     const LINE_TABLE = 92;
-    let nextBytes = 49152;
+    let nextBytes = 57344;
 
     /** Store a `bytes` object holding `values`; its address. @param {FakeHeap} module @param {number[]} values */
     function bytesObject(module, values) {
@@ -219,8 +219,11 @@ describe("stack keys", () => {
       const info = { site: "app.py:3" };
       keys.remember(info);
       recompiledOuter(module, 40960);
-      assert.equal(keys.lookup(), info);
-      recompiledOuter(module, 45056, [9, 9, 8]);
+      assert.equal(keys.lookup(), undefined, "the first new code object is asked of the probe");
+      keys.remember(info);
+      recompiledOuter(module, 45056);
+      assert.equal(keys.lookup(), info, "code of the same content, compiled again, is not");
+      recompiledOuter(module, 53248, [9, 9, 8]);
       assert.equal(keys.lookup(), undefined, "another line table: maybe other lines");
     });
 
@@ -241,9 +244,14 @@ describe("stack keys", () => {
       keys.lookup();
       const info = { site: "app.py:3" };
       keys.remember(info);
-      codeObject(module, 40960, { file: 200, qualname: 204, firstLine: 3, table: [7, 8] });
-      module.setStack([{ code: 40960, lasti: APP_STACK[0].lasti }, APP_STACK[1]]);
-      assert.equal(keys.lookup(), info);
+      for (const address of [40960, 45056]) {
+        codeObject(module, address, { file: 200, qualname: 204, firstLine: 3, table: [7, 8] });
+        module.setStack([{ code: address, lasti: APP_STACK[0].lasti }, APP_STACK[1]]);
+        if (address === 40960) {
+          assert.equal(keys.lookup(), undefined);
+          keys.remember(info);
+        } else assert.equal(keys.lookup(), info);
+      }
     });
 
     test("give no content keys when the code fields are not found", () => {
