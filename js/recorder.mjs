@@ -102,14 +102,14 @@ function callerFinder(skipPrefixes) {
   /**
    * The caller, from the innermost 12 frames first: the caller is nearly always among them, and with Pyodide
    * loaded a capture of up to `limit` frames costs ~10 times more (~30 µs for 60) even when the stack holds only a
-   * few. @param {number} limit @returns {string|null}
+   * few. @param {number} [limit] @returns {string|null}
    */
-  function fromCallSitesNear(limit) {
+  function fromCallSitesNear(limit = 60) {
     const near = fromCallSites(12);
     return near !== undefined ? near : (fromCallSites(limit) ?? null);
   }
 
-  /** @param {number} limit @returns {string|null} the same, from the stack as text */
+  /** @param {number} [limit] @returns {string|null} the same, from the stack as text */
   function fromText(limit = 60) {
     const stackLimit = Error.stackTraceLimit;
     Error.stackTraceLimit = limit;
