@@ -24,6 +24,7 @@ import { FailureExplainer } from "./explain.mjs";
 import { SampleColumns, hookSignalsHelper } from "./sampler.mjs";
 import { hookCodeURL } from "./one-file.mjs";
 import { hookPythonErrors } from "./python-errors.mjs";
+import { DevToolsTrack } from "./devtools.mjs";
 
 const IS_NODE = typeof process !== "undefined" && typeof process.versions?.node === "string";
 
@@ -39,6 +40,8 @@ const IS_NODE = typeof process !== "undefined" && typeof process.versions?.node 
  * @property {boolean} [explain] print the diagnosis of each failed switch to console.error as it happens (default false)
  * @property {boolean} [sample] sample the Python stack while Python runs, for CPU time by function and line (default true)
  * @property {number} [sampleIntervalMs] time between two samples (default 1)
+ * @property {boolean} [devtools] also draw entries, suspensions and failed switches on a "Python (jspiprof)" track
+ *   group in Chrome DevTools' Performance panel (default false)
  */
 
 /**
@@ -137,6 +140,7 @@ export function wrapLoadPyodide(loadPyodide = globalThis.loadPyodide, profilerOp
           ? new PostTraceWriter(header, bufferSize, recorder.originMs, profilerOptions.collector, flushIntervalMs, thisSource(), nowUs)
           : new MemoryTraceWriter(header, bufferSize, recorder.originMs);
     recorder.writer = profilerOptions.explain ? new FailureExplainer().watch(writer) : writer;
+    if (profilerOptions.devtools) new DevToolsTrack(recorder.originMs).watch(writer);
     writer.beforeFlush = () => recorder.writeHeldBack();
 
     const control = {

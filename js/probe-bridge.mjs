@@ -99,7 +99,7 @@ export async function installProbe(pyodide, recorder, control, callPyObject) {
   // Switches and samples keep their own keys: a sample can be taken at the very instruction of a switch (CPython
   // checks for signals as a call returns), and its stack has no path.
   const switchKeys = createStackKeys(pyodide._module);
-  const sampleKeys = createStackKeys(pyodide._module);
+  const sampleKeys = createStackKeys(pyodide._module, false); // a sample has no path: its innermost code may be new
   probe.calibrate(
     (expected) => {
       const frames = expected.toJs();
@@ -111,6 +111,10 @@ export async function installProbe(pyodide, recorder, control, callPyObject) {
       sampleKeys.forget(address);
     },
   );
+  const codes = probe.code_layout();
+  switchKeys.calibrateCode(codes.toJs());
+  sampleKeys.calibrateCode(codes.toJs());
+  codes.destroy();
 
   /**
    * The stack now, by `keys` or else by asking the probe's `capture` (and, for a stack id never seen, `describe`).

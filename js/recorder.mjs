@@ -14,7 +14,7 @@ export const now = performance.now.bind(performance);
  * @property {string} kind
  * @property {boolean} promising
  * @property {string|null} name
- * @property {string|null} caller
+ * @property {string|null|undefined} caller undefined: not read (the hook samples callers)
  * @property {Entry|null} parent
  * @property {import("./registrations.mjs").Registration|null} registration how JS registered the callable it
  *   called, for a callback
@@ -107,20 +107,20 @@ function callerFinder(skipPrefixes) {
 
   /**
    * The caller, from the innermost 12 frames first: the caller is nearly always among them, and with Pyodide
-   * loaded a capture of up to 60 frames costs ~10 times more (~30 µs) even when the stack holds only a few.
-   * @returns {string|null}
+   * loaded a capture of up to `limit` frames costs ~10 times more (~30 µs for 60) even when the stack holds only a
+   * few. @param {number} [limit] @returns {string|null}
    */
-  function fromCallSitesNear() {
+  function fromCallSitesNear(limit = 60) {
     const near = fromCallSites(12);
-    return near !== undefined ? near : (fromCallSites(60) ?? null);
+    return near !== undefined ? near : (fromCallSites(limit) ?? null);
   }
 
-  /** @returns {string|null} the same, from the stack as text */
-  function fromText() {
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 60;
-    const stack = new Error().stack ?? "";
+  /** @param {number} [limit] @returns {string|null} the same, from the stack as text */
+  function fromText(limit = 60) {
+    const stackLimit = Error.stackTraceLimit;
     Error.stackTraceLimit = limit;
+    const stack = new Error().stack ?? "";
+    Error.stackTraceLimit = stackLimit;
     for (const line of stack.split("\n").slice(1)) {
       const match = STACK_LINE.exec(line);
       if (match === null) continue;
@@ -132,6 +132,29 @@ function callerFinder(skipPrefixes) {
   }
 
   return structured ? fromCallSitesNear : fromText;
+}
+
+/** Entries of each kind and callable whose caller is read before the hook samples them. */
+export const CALLERS_READ_FIRST = 16;
+/** After those, the caller of about one entry in this many is read (the gap between two is drawn at random). */
+export const CALLER_SAMPLE_GAP = 64;
+
+/** Whether to read an entry's caller, for entries of one kind and callable. */
+class CallerSampler {
+  constructor() {
+    this.entries = 0;
+    this.nextRead = CALLERS_READ_FIRST;
+  }
+
+  /** Whether to read the caller of the next entry. @returns {boolean} */
+  read() {
+    const entry = this.entries++;
+    if (entry < CALLERS_READ_FIRST) return true;
+    if (entry < this.nextRead) return false;
+    // A gap drawn at random, not a fixed stride: callers that take turns are sampled in their true shares.
+    this.nextRead = entry + 1 + Math.floor(Math.random() * 2 * CALLER_SAMPLE_GAP);
+    return true;
+  }
 }
 
 /** `type: message` (first line) of a thrown JS or Python error. @param {any} error */
@@ -154,7 +177,7 @@ export function describeError(error) {
 class RunningEntry {
   /**
    * @param {number} id @param {string} kind @param {boolean} promising @param {string|null} name
-   * @param {string|null} caller @param {Entry|null} parent @param {number} startMs
+   * @param {string|null|undefined} caller @param {Entry|null} parent @param {number} startMs
    */
   constructor(id, kind, promising, name, caller, parent, startMs) {
     this.id = id;
@@ -194,6 +217,8 @@ export class Recorder {
     /** JS files that are never an entry's caller (more are added once Pyodide's folder is known). */
     this.skipCallerPrefixes = [...skipCallerPrefixes];
     this.findCaller = callerFinder(this.skipCallerPrefixes);
+    /** Per entry kind, per callable name: whose callers are read. @type {Map<string, Map<string|null, CallerSampler>>} */
+    this.callerSamplers = new Map();
     this.onFailedSwitch = onFailedSwitch;
     this.recording = recording;
     /** @type {Entry|null} the entry whose Python code runs now */
@@ -230,13 +255,43 @@ export class Recorder {
    * The entry's line is written lazily: when something refers to it (a suspension, a failed switch, an entry
    * inside it), when the trace is flushed while it still runs, or else once it ends, as one `entry` line with
    * its end fields. Most entries (event-loop task steps) start and end between two flushes: one line each.
+   *
+   * Reading the JS caller costs ~10-30 µs, so with `withCaller` it is read for a sample of the entries of each kind
+   * and callable (`CallerSampler`), and for every entry with a failed switch or a synchronous error (`readCaller`).
    * @param {string} kind @param {boolean} promising @param {string|null} name @param {boolean} withCaller
    * @param {Entry|null} [parent] default: the entry running now
    * @returns {Entry|null}
    */
   startEntry(kind, promising, name, withCaller, parent = this.current) {
     if (!this.recording) return null;
-    return this.track(new RunningEntry(this.nextEntryId++, kind, promising, name, withCaller ? this.findCaller() : null, parent, now()));
+    const caller = withCaller ? this.sampledCaller(kind, name) : null;
+    return this.track(new RunningEntry(this.nextEntryId++, kind, promising, name, caller, parent, now()));
+  }
+
+  /**
+   * The caller of a new entry of `kind` calling `name` when it is sampled, else undefined.
+   * @param {string} kind @param {string|null} name @returns {string|null|undefined}
+   */
+  sampledCaller(kind, name) {
+    let byName = this.callerSamplers.get(kind);
+    if (byName === undefined) {
+      byName = new Map();
+      this.callerSamplers.set(kind, byName);
+    }
+    let sampler = byName.get(name);
+    if (sampler === undefined) {
+      sampler = new CallerSampler();
+      byName.set(name, sampler);
+    }
+    return sampler.read() ? this.findCaller(60) : undefined;
+  }
+
+  /**
+   * Read the caller of `entry` now if it was not sampled, while its JS caller is still on the stack (a failed
+   * switch, or a synchronous entry that threw) and before its line is written. @param {Entry|null} entry
+   */
+  readCaller(entry) {
+    if (entry !== null && entry.caller === undefined && !entry.written) entry.caller = this.findCaller(200);
   }
 
   /**
@@ -273,20 +328,20 @@ export class Recorder {
     this.writer.write(this.entryLine(entry));
   }
 
-  /** @param {Entry} entry */
+  /** @param {Entry} entry @returns {Record<string, any>} */
   entryLine(entry) {
-    /** @type {Record<string, unknown>} */
     const line = {
       type: "entry",
       id: entry.id,
       kind: entry.kind,
       promising: entry.promising,
       name: entry.name,
-      caller: entry.caller,
+      caller: entry.caller ?? null,
       parent: entry.parent === null ? null : entry.parent.id,
       start_us: traceUs(entry.startMs, this.originMs),
     };
     if (entry.registration !== null) line.registration = entry.registration;
+    if (entry.caller === undefined) line.caller_sampled = false;
     return line;
   }
 
@@ -298,6 +353,7 @@ export class Recorder {
   /** @param {Entry} entry @param {any} [error] present when the entry threw: what it threw, null when unknown */
   endEntry(entry, error) {
     const failed = arguments.length > 1;
+    if (failed && !entry.promising) this.readCaller(entry); // still called from its caller: the stack is there
     this.untrack(entry);
     // A promising entry's last part ran from a microtask after a resume: it no longer runs.
     if (this.current === entry) this.current = entry.outer;
@@ -405,6 +461,7 @@ export class Recorder {
   /** @param {string} reason @param {string} error @param {string|null} [path] when the caller knows it better than the stack */
   writeFailedSwitch(reason, error, path = null) {
     const info = this.stackAtSwitch();
+    this.readCaller(this.current);
     this.writeEntry(this.current);
     const event = {
       type: "failed_switch",

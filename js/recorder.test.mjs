@@ -2,7 +2,7 @@
 // that refers to it, and carries its end when nothing referred to it while it ran.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { Recorder, STACK_LINE, describeError, stackInfo } from "./recorder.mjs";
+import { CALLERS_READ_FIRST, CALLER_SAMPLE_GAP, Recorder, STACK_LINE, describeError, stackInfo } from "./recorder.mjs";
 
 /** A writer that keeps what the recorder hands it, as `[method, value]` pairs, in order. */
 class FakeWriter {
@@ -194,6 +194,72 @@ describe("entry lines", () => {
         }
       }
     }
+  });
+});
+
+describe("entry callers", () => {
+  /** A recorder that takes this file's lines as callers (only the recorder's own file is skipped). */
+  function callerRecorder() {
+    return newRecorder({ skipCallerPrefixes: [new URL("./recorder.mjs", import.meta.url).href] });
+  }
+  const here = (/** @type {number} */ line) => `${import.meta.url}:${line}`;
+
+  /** Start and end `count` entries of `kind` calling `name`; their lines. */
+  function entries(/** @type {Recorder} */ recorder, /** @type {FakeWriter} */ writer, kind, name, count) {
+    const before = writer.calls.length;
+    for (let i = 0; i < count; i++) recorder.endEntry(recorder.startEntry(kind, false, name, true));
+    return writer.calls.slice(before).map(([, line]) => line);
+  }
+
+  test("the first entries of each kind and callable have their caller read, then about one in CALLER_SAMPLE_GAP", () => {
+    const { recorder, writer } = callerRecorder();
+    const count = CALLERS_READ_FIRST + 100 * CALLER_SAMPLE_GAP;
+    const lines = entries(recorder, writer, "call", "f", count);
+    const read = lines.filter((line) => line.caller_sampled === undefined);
+    assert.ok(read.slice(0, CALLERS_READ_FIRST).every((line, i) => line.id === i + 1), "the first ones are read");
+    assert.ok(read.every((line) => line.caller.startsWith(import.meta.url + ":")), "a read caller is this file's line");
+    assert.ok(read.length >= CALLERS_READ_FIRST + 70 && read.length <= CALLERS_READ_FIRST + 130, `${read.length} read`);
+    const skipped = lines.filter((line) => line.caller_sampled === false);
+    assert.equal(skipped.length, count - read.length);
+    assert.ok(skipped.every((line) => line.caller === null), "a caller not read is null, and says it was not sampled");
+    const other = entries(recorder, writer, "call", "g", CALLERS_READ_FIRST);
+    assert.ok(other.every((line) => line.caller !== null), "another callable has its own first entries read");
+  });
+
+  test("an entry whose caller was not sampled gets it read at a failed switch, while its caller is on the stack", () => {
+    const { recorder, writer } = callerRecorder();
+    entries(recorder, writer, "runPython", null, CALLERS_READ_FIRST);
+    let entry = recorder.startEntry("runPython", false, null, true);
+    while (entry.caller !== undefined) {
+      recorder.endEntry(entry);
+      entry = recorder.startEntry("runPython", false, null, true);
+    }
+    recorder.current = entry;
+    const failedAt = new Error().stack.split("\n")[1].match(/:(\d+):\d+\)?$/)[1];
+    recorder.writeFailedSwitch("sync-entry", "RuntimeError: Cannot stack switch"); // on the line after `failedAt`
+    const [, line] = writer.calls.find(([, value]) => value.type === "entry" && value.id === entry.id);
+    assert.equal(line.caller, here(Number(failedAt) + 1));
+    assert.equal(line.caller_sampled, undefined);
+  });
+
+  test("a synchronous entry that threw gets its caller read; a promising one, which ends later, does not", () => {
+    const { recorder, writer } = callerRecorder();
+    entries(recorder, writer, "call", "f", CALLERS_READ_FIRST);
+    entries(recorder, writer, "callPromising", "f", CALLERS_READ_FIRST);
+    const unsampled = (kind, promising) => {
+      for (;;) {
+        const entry = recorder.startEntry(kind, promising, "f", true);
+        if (entry.caller === undefined) return entry;
+        recorder.endEntry(entry);
+      }
+    };
+    const sync = unsampled("call", false);
+    const promising = unsampled("callPromising", true);
+    recorder.endEntry(sync, new Error("boom"));
+    recorder.endEntry(promising, new Error("boom"));
+    const lines = new Map(writer.calls.map(([, value]) => [value.id, value]));
+    assert.ok(lines.get(sync.id).caller.startsWith(import.meta.url + ":"));
+    assert.deepEqual([lines.get(promising.id).caller, lines.get(promising.id).caller_sampled], [null, false]);
   });
 });
 

@@ -9,18 +9,38 @@
  * A code object can be freed and another compiled at its address (each `runPython` call compiles its own code):
  * the probe tells `forget` the address of each freed code object of a captured stack, and every key holding it is
  * dropped, so a new code object is never taken for the old one.
+ *
+ * A page that runs `runPythonAsync(code)` per event gets new code objects for every call, so its stacks' keys
+ * never match. So on a miss a second key is tried, by the code's content instead of its address: each frame's file
+ * and qualified name (string objects, whose addresses stay put while the code lives), first line, line table (whose
+ * bytes map each instruction to its line, so equal tables and offsets mean equal lines) and instruction offset.
+ * That code layout is measured once too (`calibrateCode`). A content key never counts for a switch's innermost
+ * frame, whose code decides the switch's path (what it calls), unless that code is at the same address.
  */
 
 import { heapReader } from "./wasm-heap.mjs";
 
 const MAX_FRAMES = 1024;
 const EXECUTABLE_TAG_BITS = 3; // _PyStackRef keeps tag bits in the low bits of f_executable
+const BYTES_SIZE = 8; // a wasm32 `bytes` object's length (ob_size)
+const BYTES_DATA = 16; // and its first byte (ob_sval)
+
+/**
+ * @typedef {object} StackKeys
+ * @property {(expected: number[][]) => boolean} calibrate
+ * @property {(codes: number[][]) => boolean} calibrateCode
+ * @property {() => any} lookup
+ * @property {(info: any) => void} remember
+ * @property {(address: number) => void} forget
+ */
 
 /**
  * @param {any} Module Pyodide's Emscripten module
- * @returns {{calibrate: (expected: number[][]) => boolean, lookup: () => any, remember: (info: any) => void, forget: (address: number) => void}}
+ * @param {boolean} [innermostByAddress] whether the innermost frame's code must be the very same object (switches:
+ *   it decides the path) rather than code of the same content
+ * @returns {StackKeys}
  */
-export function createStackKeys(Module) {
+export function createStackKeys(Module, innermostByAddress = true) {
   const heapNow = heapReader(Module);
   const threadState = Module._PyThreadState_GetUnchecked;
   let currentFrameOffset = -1;
@@ -29,11 +49,16 @@ export function createStackKeys(Module) {
   const scratch = new Int32Array(2 * MAX_FRAMES);
   let length = 0;
   let hash = 0;
-  /** @typedef {{key: Int32Array, info: any, hash: number}} Remembered a frame chain's key (code, instruction pairs) */
+  /**
+   * @typedef {{key: Int32Array, info: any, hash: number, keys: Map<number, any[]>, held?: number[]}} Remembered a
+   * frame chain's key (code, instruction pairs; or content words) in `keys`, dropped when a code it `held` is freed
+   */
   /** @type {Map<number, Remembered[]>} by hash */
   const known = new Map();
   /** The remembered keys that hold each code address. @type {Map<number, Set<Remembered>>} */
   const byCode = new Map();
+  /** The code objects of the stacks captured so far, until freed: the probe watches them and calls `forget`. */
+  const watched = new Set();
 
   /** The frame addresses along the chain from `frame` with this `previous` offset (up to `limit`), or null. */
   function walk(frame, prevOffset, limit) {
@@ -120,7 +145,109 @@ export function createStackKeys(Module) {
     return instrOffset >= 0;
   }
 
-  /** Read the current frame chain into `scratch`; returns the remembered info for it, if any. */
+  /** Byte offsets in a code object of co_filename, co_qualname, co_firstlineno, co_linetable; -1 until calibrated. */
+  const codeOffsets = { file: -1, qualname: -1, firstLine: -1, lineTable: -1 };
+  const CONTENT_WORDS = 6; // per frame at most: a tag, file, qualified name, first line, line table hash, offset
+  const contentScratch = new Int32Array(CONTENT_WORDS * MAX_FRAMES + 1);
+  let contentLength = -1;
+  let contentHash = 0;
+  /** @type {Map<number, Remembered[]>} content keys, by hash */
+  const knownContent = new Map();
+
+  /**
+   * Find the code object layout: `codes` holds, for a few code objects, `[address, co_filename address,
+   * co_qualname address, co_firstlineno, co_linetable address, its length, the sum of its bytes]`. True once each
+   * field sits at one offset in all of them and the line tables' bytes are where `bytes` objects keep them.
+   */
+  function calibrateCode(codes) {
+    const heap = heapNow();
+    /** The one offset where word `column` of every sample sits, or -1. @param {number} column */
+    const offsetOf = (column) => {
+      const fits = [];
+      for (let offset = 8; offset < 512; offset += 4) {
+        if (codes.every((code) => heap[(code[0] + offset) >>> 2] === code[column] >>> 0)) fits.push(offset);
+      }
+      return fits.length === 1 ? fits[0] : -1;
+    };
+    const found = { file: offsetOf(1), qualname: offsetOf(2), firstLine: offsetOf(3), lineTable: offsetOf(4) };
+    if (Object.values(found).some((offset) => offset < 0)) return false;
+    const bytes = new Uint8Array(heap.buffer);
+    for (const [, , , , table, length, sum] of codes) {
+      if (heap[(table + BYTES_SIZE) >>> 2] !== length) return false;
+      let total = 0;
+      for (let i = 0; i < length; i++) total += bytes[table + BYTES_DATA + i];
+      if (total !== sum) return false;
+    }
+    Object.assign(codeOffsets, found);
+    return true;
+  }
+
+  /** Word tags in a content key: a frame by its code address (a code the probe watches), or by its content. */
+  const BY_ADDRESS = 0;
+  const BY_CONTENT = 1;
+  /** A byte view of the heap's current buffer. @type {Uint8Array|null} */
+  let bytesView = null;
+
+  /**
+   * Read the current frame chain's content key into `contentScratch` (after `lookup` read its addresses); returns
+   * the remembered info for it, if any. A frame whose code the probe watches (the hook hears when it is freed) is
+   * keyed by address, as it is cheaper; other frames by content. A switch whose innermost code is not watched has
+   * no content key.
+   */
+  function lookupContent() {
+    contentLength = -1;
+    if (codeOffsets.file < 0 || length <= 0) return undefined;
+    if (innermostByAddress && !watched.has(scratch[0] & ~EXECUTABLE_TAG_BITS)) return undefined;
+    const heap = heapNow();
+    if (bytesView === null || bytesView.buffer !== heap.buffer) bytesView = new Uint8Array(heap.buffer);
+    const bytes = bytesView;
+    let h = 0x811c9dc5;
+    let n = 0;
+    const push = (/** @type {number} */ word) => {
+      contentScratch[n++] = word;
+      h = Math.imul(h ^ word, 16777619);
+    };
+    for (let i = 0; i < length; i += 2) {
+      const code = scratch[i] & ~EXECUTABLE_TAG_BITS;
+      if (watched.has(code)) {
+        push(BY_ADDRESS);
+        push(scratch[i]);
+        push(scratch[i + 1]);
+        continue;
+      }
+      const table = heap[(code + codeOffsets.lineTable) >>> 2];
+      const tableLength = heap[(table + BYTES_SIZE) >>> 2];
+      if (!(tableLength <= 65536)) return undefined; // not a line table: no content key
+      let tableHash = 0x811c9dc5;
+      for (let b = table + BYTES_DATA, end = b + tableLength; b < end; b++) tableHash = Math.imul(tableHash ^ bytes[b], 16777619);
+      push(BY_CONTENT);
+      push(heap[(code + codeOffsets.file) >>> 2] | 0);
+      push(heap[(code + codeOffsets.qualname) >>> 2] | 0);
+      push(heap[(code + codeOffsets.firstLine) >>> 2] | 0);
+      push(tableHash);
+      push((scratch[i + 1] - code) | 0);
+    }
+    contentLength = n;
+    contentHash = h;
+    return find(knownContent, contentScratch, n, h);
+  }
+
+  /** The info remembered in `keys` under the first `count` words of `words` (hashed `h`), if any. */
+  function find(keys, words, count, h) {
+    const bucket = keys.get(h);
+    if (bucket === undefined) return undefined;
+    outer: for (const { key, info } of bucket) {
+      if (key.length !== count) continue;
+      for (let i = 0; i < count; i++) if (key[i] !== words[i]) continue outer;
+      return info;
+    }
+    return undefined;
+  }
+
+  /**
+   * The remembered info for the current frame chain, if any: by its code addresses, else by its code's content
+   * (the chain is read into `scratch`, its content key into `contentScratch`, for `remember`).
+   */
   function lookup() {
     if (instrOffset < 0) return undefined;
     const heap = heapNow();
@@ -138,43 +265,52 @@ export function createStackKeys(Module) {
     }
     length = frame === 0 ? n : -1;
     hash = h;
+    contentLength = -1;
     if (length < 0) return undefined;
-    const bucket = known.get(h);
-    if (bucket === undefined) return undefined;
-    outer: for (const { key, info } of bucket) {
-      if (key.length !== length) continue;
-      for (let i = 0; i < length; i++) if (key[i] !== scratch[i]) continue outer;
-      return info;
-    }
-    return undefined;
+    return find(known, scratch, length, h) ?? lookupContent();
   }
 
-  /** Remember `info` for the chain the last `lookup()` read. */
-  function remember(info) {
-    if (instrOffset < 0 || length < 0) return;
-    const remembered = { key: scratch.slice(0, length), info, hash };
-    const bucket = known.get(hash) ?? [];
+  /** Add `remembered` to `keys` and to the holders of each code address in `addresses`. */
+  function add(keys, remembered, addresses) {
+    remembered.held = addresses;
+    const bucket = keys.get(remembered.hash) ?? [];
     bucket.push(remembered);
-    known.set(hash, bucket);
-    for (let i = 0; i < length; i += 2) {
-      const address = remembered.key[i] & ~EXECUTABLE_TAG_BITS;
+    keys.set(remembered.hash, bucket);
+    for (const address of addresses) {
       const holders = byCode.get(address) ?? new Set();
       holders.add(remembered);
       byCode.set(address, holders);
     }
   }
 
+  /** Remember `info` for the chain the last `lookup()` read, by its code addresses and by its content. */
+  function remember(info) {
+    if (instrOffset < 0 || length < 0) return;
+    const addresses = [];
+    for (let i = 0; i < length; i += 2) addresses.push(scratch[i] & ~EXECUTABLE_TAG_BITS);
+    for (const address of addresses) watched.add(address); // the probe has just captured them
+    add(known, { key: scratch.slice(0, length), info, hash, keys: known }, addresses);
+    if (contentLength < 0) return;
+    const key = contentScratch.slice(0, contentLength);
+    const held = []; // the code addresses it holds: it is dropped when one of them is freed
+    for (let i = 0; i < key.length; i += key[i] === BY_ADDRESS ? 3 : 6) {
+      if (key[i] === BY_ADDRESS) held.push(key[i + 1] & ~EXECUTABLE_TAG_BITS);
+    }
+    add(knownContent, { key, info, hash: contentHash, keys: knownContent }, held);
+  }
+
   /** Drop every key that holds the address of a code object being freed. @param {number} address */
   function forget(address) {
+    watched.delete(address | 0);
     const holders = byCode.get(address | 0);
     if (holders === undefined) return;
     for (const remembered of holders) {
-      const bucket = known.get(remembered.hash) ?? [];
+      const keys = remembered.keys;
+      const bucket = keys.get(remembered.hash) ?? [];
       const at = bucket.indexOf(remembered);
       if (at >= 0) bucket.splice(at, 1);
-      if (bucket.length === 0) known.delete(remembered.hash);
-      for (let i = 0; i < remembered.key.length; i += 2) {
-        const other = remembered.key[i] & ~EXECUTABLE_TAG_BITS;
+      if (bucket.length === 0) keys.delete(remembered.hash);
+      for (const other of remembered.held) {
         const others = byCode.get(other);
         if (others === undefined || others === holders) continue;
         others.delete(remembered);
@@ -184,5 +320,5 @@ export function createStackKeys(Module) {
     byCode.delete(address | 0);
   }
 
-  return { calibrate, lookup, remember, forget };
+  return { calibrate, calibrateCode, lookup, remember, forget };
 }

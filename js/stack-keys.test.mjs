@@ -152,4 +152,112 @@ describe("stack keys", () => {
     module.setStack([{ code: 40960, lasti: 2 }]);
     assert.equal(keys.lookup(), undefined);
   });
+
+  describe("by content", () => {
+    // A code object's fields (CPython's layout is found by calibrateCode) and `bytes` objects for line tables.
+    const FILE = 80;
+    const NAME = 84; // co_name: the qualified name too, except for a nested function (a decoy)
+    const QUALNAME = 88;
+    const FIRST_LINE = 44;
+    const LINE_TABLE = 92;
+    let nextBytes = 57344;
+
+    /** Store a `bytes` object holding `values`; its address. @param {FakeHeap} module @param {number[]} values */
+    function bytesObject(module, values) {
+      const address = nextBytes;
+      nextBytes += 16 + Math.ceil(values.length / 4) * 4;
+      module.set(address + 8, values.length);
+      new Uint8Array(module.HEAPU32.buffer).set(values, address + 16);
+      return address;
+    }
+
+    /**
+     * Lay out a code object at `code`. @param {FakeHeap} module @param {number} code
+     * @param {{file: number, name?: number, qualname: number, firstLine: number, table: number[]}} fields
+     */
+    function codeObject(module, code, { file, name, qualname, firstLine, table }) {
+      module.set(code + FILE, file);
+      module.set(code + NAME, name ?? qualname);
+      module.set(code + QUALNAME, qualname);
+      module.set(code + FIRST_LINE, firstLine);
+      const tableAddress = bytesObject(module, table);
+      module.set(code + LINE_TABLE, tableAddress);
+      return [code, file, qualname, firstLine, tableAddress, table.length, table.reduce((a, b) => a + b, 0)];
+    }
+
+    /** Keys calibrated for frames and for code; the app's code objects laid out as `APP_STACK`. */
+    function calibratedByContent(innermostByAddress = true) {
+      const module = new FakeHeap(16384);
+      const keys = createStackKeys(module, innermostByAddress);
+      const probeCodes = [
+        codeObject(module, SAMPLE_FRAME, { file: 100, name: 104, qualname: 108, firstLine: 300, table: [1, 2, 3] }),
+        codeObject(module, CALIBRATE, { file: 100, qualname: 112, firstLine: 320, table: [4, 5] }),
+        codeObject(module, CALLERS[0].code, { file: 116, qualname: 120, firstLine: 17, table: [6] }),
+      ];
+      const first = [{ code: SAMPLE_FRAME, lasti: 10 }, { code: CALIBRATE, lasti: 4 }, ...CALLERS];
+      module.setStack(first);
+      keys.calibrate(sample(first));
+      const second = [{ code: SAMPLE_FRAME, lasti: 10 }, { code: CALIBRATE, lasti: 8 }, ...CALLERS];
+      module.setStack(second, [10, 4, 30, 12], 3);
+      assert.equal(keys.calibrate(sample(second)), true);
+      assert.equal(keys.calibrateCode(probeCodes), true);
+      codeObject(module, APP_STACK[0].code, { file: 200, qualname: 204, firstLine: 3, table: [7, 8] });
+      codeObject(module, APP_STACK[1].code, { file: 208, qualname: 212, firstLine: 1, table: [9, 9, 9] });
+      module.setStack(APP_STACK);
+      return { module, keys };
+    }
+
+    /** `APP_STACK` with its outer code compiled anew at `address` (same content unless `table` differs). */
+    function recompiledOuter(module, address, table = [9, 9, 9]) {
+      codeObject(module, address, { file: 208, qualname: 212, firstLine: 1, table });
+      module.setStack([APP_STACK[0], { code: address, lasti: APP_STACK[1].lasti }]);
+    }
+
+    test("recognise a stack whose outer code was compiled anew, as runPythonAsync does per call", () => {
+      const { module, keys } = calibratedByContent();
+      keys.lookup();
+      const info = { site: "app.py:3" };
+      keys.remember(info);
+      recompiledOuter(module, 40960);
+      assert.equal(keys.lookup(), undefined, "the first new code object is asked of the probe");
+      keys.remember(info);
+      recompiledOuter(module, 45056);
+      assert.equal(keys.lookup(), info, "code of the same content, compiled again, is not");
+      recompiledOuter(module, 53248, [9, 9, 8]);
+      assert.equal(keys.lookup(), undefined, "another line table: maybe other lines");
+    });
+
+    test("a switch's innermost code must be the same object: it decides what asked for the switch", () => {
+      const { module, keys } = calibratedByContent();
+      keys.lookup();
+      keys.remember({ site: "app.py:3" });
+      codeObject(module, 40960, { file: 200, qualname: 204, firstLine: 3, table: [7, 8] }); // same content
+      module.setStack([{ code: 40960, lasti: APP_STACK[0].lasti }, APP_STACK[1]]);
+      assert.equal(keys.lookup(), undefined);
+      keys.forget(APP_STACK[0].code);
+      module.setStack(APP_STACK);
+      assert.equal(keys.lookup(), undefined, "nor once that code was freed");
+    });
+
+    test("a sample's innermost code may be new too: samples have no path", () => {
+      const { module, keys } = calibratedByContent(false);
+      keys.lookup();
+      const info = { site: "app.py:3" };
+      keys.remember(info);
+      for (const address of [40960, 45056]) {
+        codeObject(module, address, { file: 200, qualname: 204, firstLine: 3, table: [7, 8] });
+        module.setStack([{ code: address, lasti: APP_STACK[0].lasti }, APP_STACK[1]]);
+        if (address === 40960) {
+          assert.equal(keys.lookup(), undefined);
+          keys.remember(info);
+        } else assert.equal(keys.lookup(), info);
+      }
+    });
+
+    test("give no content keys when the code fields are not found", () => {
+      const module = new FakeHeap(16384);
+      const keys = createStackKeys(module);
+      assert.equal(keys.calibrateCode([[SAMPLE_FRAME, 1, 2, 3, 4, 0, 0]]), false);
+    });
+  });
 });

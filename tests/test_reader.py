@@ -265,6 +265,12 @@ TEXT_CHANGES: dict[str, Callable[[list[str]], list[str]]] = {
     "no newline after the end line": lambda lines: [*lines[:-1], lines[-1].rstrip("\n")],
     "Windows line ends": lambda lines: [line.replace("\n", "\r\n") for line in lines],
     "an entry defined twice": lambda lines: [*lines[:2], *lines[1:]],
+    "entries whose caller was not sampled": lambda lines: [
+        line.replace('"caller": null,', '"caller": null, "caller_sampled": false,') for line in lines
+    ],
+    "an entry whose caller_sampled is not true or false": lambda lines: [
+        line.replace('"caller": null,', '"caller": null, "caller_sampled": 0,') for line in lines
+    ],
     "stacks spelled without spaces, now and then": lambda lines: [
         line.replace(", ", ",") if '"suspension"' in line and i % 3 == 0 else line for i, line in enumerate(lines)
     ],
@@ -372,3 +378,22 @@ def test_one_stack_spelled_two_ways_is_one_stored_shape(tmp_path: Path) -> None:
     columns = read_trace(path).suspension_columns
     assert list(columns.shape) == [0, 0, 1, 2]
     assert [shape.stack for shape in columns.shapes] == [(1, 2, 3, 4), (1, 2, 3, 4), (5,)]
+
+
+def test_an_entry_whose_caller_was_not_sampled_says_so_and_is_still_decoded_by_msgspec(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "trace.jsonl"
+    text = "".join(json.dumps(line) + "\n" for line in app_lines())
+    path.write_text(text.replace('"caller": null,', '"caller": null, "caller_sampled": false,'))
+    parsed = []
+    check = ColumnReader.check_lines
+    monkeypatch.setattr(
+        ColumnReader, "check_lines", lambda self, lines, *rest: parsed.extend(lines) or check(self, lines, *rest)
+    )
+    trace = read_trace(path)
+    assert len(parsed) == 1  # the header only
+    assert {(entry.caller, entry.caller_sampled) for entry in trace.entries.values() if entry.kind == "task"} == {
+        (None, False)
+    }
+    assert (trace.entries[1].caller, trace.entries[1].caller_sampled) == ("run.mjs:4", True)

@@ -62,6 +62,9 @@ def _kinds(tables: Tables) -> dict[str, dict[str, Any]]:
 def summary(tables: Tables, insights: list[Insight] | None = None) -> dict[str, Any]:
     """Counts, total wait, entries per kind, time accounting, and per-site / per-path numbers (times in ms).
 
+    `callers_not_sampled` counts the entries whose JS caller the hook did not read (it samples them): their `caller`
+    is unknown, so counts of entries per caller are of a sample.
+
     `sites` is sorted by total wait, largest first; each has site, count, wait_ms_total, wait_ms_mean,
     wait_ms_p50, wait_ms_p95, wait_ms_p99, wait_ms_max, resume_ms_total, max_depth, stack_bytes_max, paths.
     With `insights`, they are listed too (kind, title, site, at_stake_ms, evidence, suggestion).
@@ -77,6 +80,7 @@ def summary(tables: Tables, insights: list[Insight] | None = None) -> dict[str, 
         "total_wait_ms": _ms(suspensions["wait_us"].sum()),
         "total_resume_ms": _ms(suspensions["resume_us"].sum()),
         "entries": {str(kind): entries[kind] for kind in sorted(entries)},
+        "callers_not_sampled": int((~tables.arrays.entries["caller_sampled"]).sum()),
         "window_ms": _ms(accounting.window_us),
         "running_ms": _ms(accounting.running_us),
         "suspended_ms": _ms(accounting.suspended_us),

@@ -107,6 +107,7 @@ _ENTRY_FIELDS = (
     "outcome",
     "error",
     "instance",
+    "caller_sampled",
 )
 _FAILED_FIELDS = ("ts_us", "entry", "reason", "path", "depth", "site", "error", "instance")
 _FRAME_FIELDS = ("id", "file", "line", "function", "library")
@@ -209,6 +210,7 @@ _ENTRY_DTYPES = {
     "promising": bool,
     "name": object,
     "caller": object,
+    "caller_sampled": bool,
     "outcome": object,
     "error": object,
     "instance": np.int64,

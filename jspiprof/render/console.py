@@ -40,6 +40,11 @@ def _warnings(summary: dict[str, Any]) -> list[str]:
         lines.append("the trace has no end line: the program crashed or was killed")
     if summary["dropped"]:
         lines.append(f"{summary['dropped']:,} events were dropped by the recorder")
+    if summary["callers_not_sampled"]:
+        lines.append(
+            f"JS callers are sampled: {summary['callers_not_sampled']:,} entries have theirs unknown, so entries per "
+            "caller are a sample"
+        )
     return lines
 
 

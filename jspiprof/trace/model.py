@@ -87,7 +87,8 @@ class Frame:
 
 @dataclass
 class Entry:
-    """JavaScript calling into Python; `end_us`, `outcome` and `error` are None while it runs."""
+    """JavaScript calling into Python; `end_us`, `outcome` and `error` are None while it runs. `caller_sampled` is
+    False when the hook did not read the JS caller (it samples them): `caller` None then means unknown, not none."""
 
     id: int
     kind: str
@@ -101,6 +102,7 @@ class Entry:
     end_us: float | None = None
     outcome: str | None = None
     error: str | None = None
+    caller_sampled: bool = True
 
 
 @dataclass(frozen=True)
