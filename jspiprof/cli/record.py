@@ -24,7 +24,12 @@ from jspiprof.runtime.install import RuntimeProblem, cache_home
     show_default=True,
     help="Debian's Chromium (driven over CDP) or Firefox ESR (over WebDriver BiDi).",
 )
-@click.option("--headed", is_flag=True, help="Show the browser's window (needs a display); headless otherwise.")
+@click.option(
+    "--headed",
+    is_flag=True,
+    help="Show the browser's window (needs a display), with a 'Python (jspiprof)' track in DevTools' Performance "
+    "panel; headless otherwise.",
+)
 @click.option(
     "--seconds",
     type=click.FloatRange(min=0, min_open=True),
@@ -59,7 +64,16 @@ def record(url: str, browser: str, headed: bool, seconds: float | None, trace_pa
     check_trace_output(trace_path, [], None)
     click.echo(f"jspiprof: recording {url} in {browser} (Ctrl-C to stop)...", err=True)
     try:
-        recorded = record_page(url, trace_path, browser=browser, headed=headed, seconds=seconds, home=cache_home(home))
+        # Someone clicking around in a headed browser may open DevTools: draw the switches there too.
+        recorded = record_page(
+            url,
+            trace_path,
+            browser=browser,
+            headed=headed,
+            seconds=seconds,
+            home=cache_home(home),
+            hook_options={"devtools": headed},
+        )
     except RuntimeProblem as problem:
         raise click.ClickException(str(problem)) from None
     instances = "1 Pyodide instance" if recorded.instances == 1 else f"{recorded.instances} Pyodide instances"
