@@ -124,16 +124,28 @@ def test_pyodide_js_from_jsdelivr_is_served_from_the_cache_and_a_page_leaving_mi
 @pytest.mark.parametrize("browser", BROWSERS)
 def test_the_main_thread_and_a_nested_module_worker_are_two_instances_of_one_trace(site, browser, tmp_path, run_cli):
     recorded, said = site.record("workers.html", browser, tmp_path / "trace.jsonl")
-    assert (recorded.instances, said) == (2, [])
+    assert recorded.instances == 2
+    # the two callbacks' errors reach the page uncaught, as without jspiprof, and are said as they happen
+    assert sorted(line for error in said for line in error.splitlines() if "main.py" in line) == [
+        '  File "/home/pyodide/main.py", line 10, in on_click',
+        '  File "/home/pyodide/main.py", line 13, in tick',
+    ]
     numbers = stats(run_cli, recorded.trace)
     assert sites(numbers) == {
-        "/home/pyodide/main.py:6": (3, ["run_sync"]),
+        "/home/pyodide/main.py:7": (3, ["run_sync"]),
         "/home/pyodide/work.py:5": (4, ["time.sleep"]),
     }
     assert numbers["entries"]["runPythonAsync"] == 2
     assert sorted(instances(numbers)) == [
         ("page", f"{site.url}/workers.html", 3),
         ("worker", f"{site.url}/worker.mjs", 4),
+    ]
+    assert numbers["failed_switches"] == 2
+    # Python registered both callbacks: each failure is located at its registering line, two problems.
+    done = run_cli("diagnose", "--json", str(recorded.trace))
+    assert sorted((problem["class"], problem["location"]) for problem in json.loads(done.stdout)) == [
+        ("sync-js-callback", "/home/pyodide/main.py:16"),
+        ("sync-js-callback", "/home/pyodide/main.py:17"),
     ]
 
 
