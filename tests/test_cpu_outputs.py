@@ -34,6 +34,19 @@ def test_stats_json_cpu_lists_functions_by_self_time_and_lines() -> None:
     assert 0 < cpu["explained"] <= 1
 
 
+def test_stats_json_cpu_lists_every_sampled_function_and_line_so_a_callers_total_can_be_read() -> None:
+    cpu = summary(BATCHES)["cpu"]
+    frames = BATCHES.arrays.frames
+    sampled = {frame for stack in BATCHES.samples.stacks.values() for frame in stack}
+    index = {int(frame): row for row, frame in enumerate(frames["id"])}
+    functions = {(str(frames["function"][index[frame]]), str(frames["file"][index[frame]])) for frame in sampled}
+    assert len(functions) > 20
+    assert {(function["function"], function["file"]) for function in cpu["functions"]} == functions
+    tops = {stack[-1] for stack in BATCHES.samples.stacks.values() if stack}
+    sites = {f"{frames['file'][index[frame]]}:{frames['line'][index[frame]]}" for frame in tops}
+    assert {line["site"] for line in cpu["lines"]} == sites
+
+
 def test_sampled_spans_count_each_sample_once_per_depth_and_nest_exactly() -> None:
     spans = sampled_spans(BATCHES)
     assert spans[spans["depth"] == 0]["samples"].sum() == len(BATCHES.samples)

@@ -216,12 +216,12 @@ def callers_of(tables: Tables, function: str, file: str) -> pd.DataFrame:
     return rows.sort_values(["self_us", "caller", "file"], ascending=[False, True, True], ignore_index=True)
 
 
-def cpu_summary(tables: Tables, running_us: float, top: int = 20) -> dict[str, Any]:
+def cpu_summary(tables: Tables, running_us: float) -> dict[str, Any]:
     """The `cpu` object of `jspiprof stats --json` (times in ms): samples, interval_ms, python_ms (samples x interval
     plus the long gaps), explained (the share of running Python the samples account for), functions (function, file,
     self_ms, total_ms; largest self first), lines (site, function, self_ms), and long_gaps (count, ms: the time of
     long calls added to the frames that ended them, longest_ms, longest_at, left_out_count, left_out_ms: gaps of a
-    busy machine); `top` rows each."""
+    busy machine). Every function and line is listed: a caller's share is its total, even when its self time is 0."""
     profile = cpu_profile(tables)
     return {
         "samples": profile.samples,
@@ -230,11 +230,11 @@ def cpu_summary(tables: Tables, running_us: float, top: int = 20) -> dict[str, A
         "explained": round(profile.python_us / running_us, 3) if running_us > 0 else None,
         "functions": [
             {"function": row.function, "file": row.file, "self_ms": _ms(row.self_us), "total_ms": _ms(row.total_us)}
-            for row in profile.functions.head(top).itertuples()
+            for row in profile.functions.itertuples()
         ],
         "lines": [
             {"site": row.site, "function": row.function, "self_ms": _ms(row.self_us)}
-            for row in profile.lines.head(top).itertuples()
+            for row in profile.lines.itertuples()
         ],
         "long_gaps": {
             "count": profile.long_gaps.count,
