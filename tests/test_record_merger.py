@@ -123,6 +123,23 @@ def test_two_instances_become_one_trace_with_their_own_ids_and_times_on_one_cloc
     assert lines[-1]["type"] == "end"
 
 
+def test_fields_the_format_does_not_know_are_left_out_however_deep_they_nest(tmp_path):
+    said: list[str] = []
+    merged = merger(tmp_path, said)
+    lines = stream_lines(ORIGIN_MS)
+    deep = "[" * 900 + "]" * 900
+    lines[2] |= {"registration": {"api": "setTimeout", "location": "page.html:3", "more": {"a": 1}}}
+    entry = json.dumps(lines[2])[:-1] + f', "nested": {deep}}}'
+    merged.add(batch("page", 0, [*lines[:2], entry, *lines[3:]]))
+    merged.close()
+    assert said == []
+    written_lines = [json.loads(line) for line in (tmp_path / "trace.jsonl").read_text().splitlines()]
+    (written,) = [line for line in written_lines if line["type"] == "entry"]
+    assert "nested" not in written
+    assert written["registration"] == {"api": "setTimeout", "location": "page.html:3"}
+    assert read_trace(tmp_path / "trace.jsonl").entries[0].registration.location == "page.html:3"
+
+
 def test_batches_arriving_out_of_order_are_taken_in_order(tmp_path):
     said: list[str] = []
     merged = merger(tmp_path, said)

@@ -24,7 +24,7 @@ from typing import Any, TextIO
 from orjson import JSONDecodeError, loads
 
 from jspiprof.trace.checker import LineChecker
-from jspiprof.trace.checks import LARGEST_NUMBER, RUNTIME_VALUES, header, quoted
+from jspiprof.trace.checks import LARGEST_NUMBER, LINE_TYPES, RUNTIME_VALUES, header, quoted
 from jspiprof.trace.model import SCHEMA, VERSION, TraceError
 from jspiprof.trace.sources import LONGEST_LINE
 
@@ -216,7 +216,13 @@ class TraceMerger:
     def _renumbered(self, stream: _Stream, line: dict[str, Any]) -> dict[str, Any] | None:
         """The line with the trace's ids, times and instance (None for a frame already written)."""
         kind = line["type"]
-        merged = dict(line)
+        # Only the fields the format knows are passed on: a page may add anything, nested as deep as it likes.
+        merged = {"type": kind} | {
+            name: value for name, value in line.items() if name in LINE_TYPES[kind].fields or name in _MORE_FIELDS
+        }
+        if merged.get("registration") is not None:
+            registration = merged["registration"]
+            merged["registration"] = {name: registration[name] for name in _REGISTRATION_FIELDS if name in registration}
         for name in ("start_us", "end_us", "ts_us"):
             if name in merged:
                 merged[name] = round(merged[name] + stream.offset_us, 3)
@@ -275,6 +281,11 @@ class TraceMerger:
         assert self.file is not None
         self.file.write(json.dumps(line, separators=(",", ":")) + "\n")
         self.written += 1
+
+
+_MORE_FIELDS = ("caller_sampled",)
+"""Fields the reader checks apart from the field table."""
+_REGISTRATION_FIELDS = ("api", "event", "location")
 
 
 def _batch_meta(text: str) -> tuple[str, str, str | None, int] | None:
