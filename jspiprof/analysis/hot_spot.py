@@ -3,7 +3,8 @@
 several places.
 
 Only stacks that hold some of the user's own code count: time spent wholly inside libraries (the event loop
-between tasks, jspiprof's own start-up) is nothing the user can fix in their code.
+between tasks, jspiprof's own start-up) is nothing the user can fix in their code, and neither is the time of
+importing a library (`import requests` at the top of a script runs importlib below the user's line).
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ CPU_DOMINATES = 0.5
 OWNER_MIN_SHARE = 0.5
 """The function named is the one whose code holds the hottest function's time: its caller (the nearest of the
 user's functions below it) when that caller accounts for at least this share of it, else the function itself."""
+
+IMPORTLIB_FILES = ("<frozen importlib._bootstrap>", "<frozen importlib._bootstrap_external>")
+"""The files of the import machinery (frozen into CPython) as `co_filename` names them."""
 
 Function = tuple[str, str]
 """A function as the trace names it: (`co_qualname`, file)."""
@@ -50,7 +54,7 @@ def hot_spot(tables: Tables) -> HotSpot | None:
     weighted = [
         (stack, weight)
         for stack, weight in zip(profile.stacks["frames"], profile.stacks["weight_us"].tolist())
-        if any(not frames[frame].library for frame in stack)
+        if _in_user_code(stack, frames)
     ]
     if not weighted:
         return None
@@ -80,6 +84,13 @@ def hot_spot(tables: Tables) -> HotSpot | None:
         if functions[-1] == hottest and frames[stack[-1]].line == line:
             owner_in_line_us += weight
     return HotSpot(hottest, self_us[hottest], line, owner, owner_us, owner_in_line_us, profile.python_us)
+
+
+def _in_user_code(stack: list[int], frames: dict[int, FrameDetails]) -> bool:
+    """True when the user's code runs in `stack` (outermost first), not a library the user's code is importing."""
+    users = [depth for depth, frame in enumerate(stack) if not frames[frame].library]
+    importing = [depth for depth, frame in enumerate(stack) if frames[frame].file.startswith(IMPORTLIB_FILES)]
+    return bool(users) and (not importing or importing[-1] < users[-1])
 
 
 def _function(frame: FrameDetails) -> Function:
