@@ -1,8 +1,8 @@
 /**
  * Installs jspiprof's in-Pyodide Python package (`jspiprof/__init__.py` and the whole `jspiprof/in_pyodide/`
  * folder) into Pyodide and lets the hook ask its probe for the Python stack at a switch. The probe answers with
- * a stack id; the first time an id is seen the hook asks for its description (frames not sent yet, stack, depth,
- * site, path) and caches it. A stack seen before is recognised from wasm memory without calling Python at all
+ * a stack id, or, for a stack it has never named, with its description (frames not sent yet, id, stack, depth,
+ * site, path), which the hook caches. A stack seen before is recognised from wasm memory without calling Python at all
  * (`stack-keys.mjs`).
  */
 import { createStackKeys } from "./stack-keys.mjs";
@@ -93,7 +93,6 @@ export async function installProbe(pyodide, recorder, control, callPyObject) {
     });
   }
   const getPtr = pyodide._module.PyProxy_getPtr;
-  const describePtr = getPtr(probe.describe);
   /** @type {Map<number, import("./recorder.mjs").StackInfo>} */
   const stacks = new Map();
   // Switches and samples keep their own keys: a sample can be taken at the very instruction of a switch (CPython
@@ -117,21 +116,22 @@ export async function installProbe(pyodide, recorder, control, callPyObject) {
   codes.destroy();
 
   /**
-   * The stack now, by `keys` or else by asking the probe's `capture` (and, for a stack id never seen, `describe`).
+   * The stack now, by `keys` or else by asking the probe's `capture` (which describes a stack it never named before).
    * @param {ReturnType<typeof createStackKeys>} keys @param {number} capturePtr
    * @returns {() => import("./recorder.mjs").StackInfo}
    */
   const capturer = (keys, capturePtr) => () => {
     const known = keys.lookup();
     if (known !== undefined) return known;
-    const id = callPyObject(capturePtr, []);
-    let info = stacks.get(id);
-    if (info === undefined) {
-      const description = JSON.parse(callPyObject(describePtr, [id]));
+    const answer = callPyObject(capturePtr, []);
+    let info = stacks.get(answer);
+    if (typeof answer === "string") {
+      const description = JSON.parse(answer);
       for (const frame of description.frames) recorder.writeFrame(frame);
       info = stackInfo(description.stack, description.depth, description.site, description.path);
-      stacks.set(id, info);
+      stacks.set(description.id, info);
     }
+    if (info === undefined) throw new Error(`jspiprof: the probe named a stack it never described (${answer}).`);
     keys.remember(info);
     return info;
   };

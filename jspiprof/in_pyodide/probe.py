@@ -2,9 +2,10 @@
 
 At every stack switch the hook calls `capture()` from inside Pyodide's `saveState` (the GIL is held and the
 Python frames are intact). `capture()` walks the Python stack and answers with a small integer, the id of that
-stack; the hook asks `describe(id)` only the first time it sees an id. So a switch repeated from the same place
-costs one stack walk with dictionary lookups, and frames are interned: each (file, function, line) gets a frame id,
-sent to the trace once, whichever code object ran it (each `runPython` call compiles its own code).
+stack, or, the first time it meets that stack, with its description (`describe`): one call into Python either way.
+So a switch repeated from the same place costs one stack walk with dictionary lookups, and frames are interned: each
+(file, function, line) gets a frame id, sent to the trace once, whichever code object ran it (each `runPython` call
+compiles its own code).
 
 It also gives programs `start()`, `stop()` and `profile` (a context manager and decorator) to record a region.
 """
@@ -98,15 +99,16 @@ def _intern(key: tuple[str, str, int]) -> int:
     return frame_id
 
 
-def capture() -> int:
-    """The id of the Python stack that called into the switch (this function's caller's stack)."""
+def capture() -> int | str:
+    """The Python stack that called into the switch (this function's caller's stack): its id, or its description
+    (`describe`) the first time."""
     top = _caller_frame()
     return _stack_id(top, path_of(top))
 
 
-def capture_sample() -> int:
-    """The id of the Python stack running now, for a CPU sample: as `capture()`, without working out which path asked
-    for a switch (that reads the code's instructions the first time at each one, too slow for every sample)."""
+def capture_sample() -> int | str:
+    """The Python stack running now, for a CPU sample: as `capture()`, without working out which path asked for a
+    switch (that reads the code's instructions the first time at each one, too slow for every sample)."""
     return _stack_id(_caller_frame(), SAMPLE_PATH)
 
 
@@ -125,8 +127,9 @@ def _caller_frame() -> FrameType | None:
     return top
 
 
-def _stack_id(top: FrameType | None, path: str) -> int:
-    """The id of the stack from `top` outwards (up to jspiprof's launcher) asked for by `path`."""
+def _stack_id(top: FrameType | None, path: str) -> int | str:
+    """The id of the stack from `top` outwards (up to jspiprof's launcher) asked for by `path`, or the description of a
+    stack never seen before."""
     ids: list[int] = []
     frame = top
     while frame is not None:
@@ -151,7 +154,7 @@ def _stack_id(top: FrameType | None, path: str) -> int:
     stack_key = (path, tuple(ids))
     stack_id = _stack_ids.get(stack_key)
     if stack_id is None:
-        stack_id = _new_stack(stack_key)
+        return describe(_new_stack(stack_key))
     return stack_id
 
 
@@ -204,12 +207,13 @@ def _frame_file(frame_id: int, new: dict[int, dict[str, Any]]) -> str:
 
 
 def describe(stack_id: int) -> str:
-    """JSON for the hook: the frames not sent yet, and the stack's frame ids (outermost first), depth, site, path."""
+    """JSON for the hook: the frames not sent yet, then the stack's id, frame ids (outermost first), depth, site and
+    path."""
     frames = list(_new_frames)
     for frame in frames:
         _known_frames[frame["id"]] = frame
     _new_frames.clear()
-    return json.dumps({"frames": frames, **_stacks[stack_id]})
+    return json.dumps({"frames": frames, "id": stack_id, **_stacks[stack_id]})
 
 
 def path_of(top: FrameType | None) -> str:
