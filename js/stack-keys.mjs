@@ -34,6 +34,7 @@ const BYTES_DATA = 16; // and its first byte (ob_sval)
  * @property {() => any} lookup
  * @property {(info: any) => void} remember
  * @property {(address: number) => void} forget
+ * @property {() => {key: string, code: number}[]|null} frameKeys
  */
 
 /**
@@ -314,6 +315,21 @@ export function createStackKeys(Module, innermostByAddress = true) {
     add(knownContent, { key, info, hash: contentHash, keys: knownContent }, innermostByAddress ? [addresses[0]] : []);
   }
 
+  /**
+   * Each frame's own key (its code's content and instruction offset) and code address along the chain the last
+   * `lookup()` read, innermost first; null when there is none (no content key, or a switch's, whose innermost frame
+   * is keyed by address). @returns {{key: string, code: number}[]|null}
+   */
+  function frameKeys() {
+    if (contentLength < 0 || innermostByAddress) return null;
+    const frames = [];
+    for (let i = 0; i < contentLength; i += CONTENT_WORDS) {
+      const key = contentScratch.subarray(i, i + CONTENT_WORDS).join(",");
+      frames.push({ key, code: (scratch[(2 * i) / CONTENT_WORDS] & ~EXECUTABLE_TAG_BITS) >>> 0 });
+    }
+    return frames;
+  }
+
   /** Drop every key that holds the address of a code object being freed. @param {number} address */
   function forget(address) {
     watched.delete(address | 0);
@@ -336,5 +352,5 @@ export function createStackKeys(Module, innermostByAddress = true) {
     byCode.delete(address | 0);
   }
 
-  return { calibrate, calibrateCode, lookup, remember, forget };
+  return { calibrate, calibrateCode, lookup, remember, forget, frameKeys };
 }
