@@ -27,6 +27,10 @@ Modes besides raw, idle hook and cProfile: jspiprof (recording, sampling off) an
 sampling every 1 ms, a third Pyodide); the idle hook is the sampling one, loaded but not recording.
 Goals: jspiprof/raw <= 1.05 on the worst case and <= 1.02 on the app; sampling/raw <= 1.02 on the CPU loop; sampling
 adds at most 0.01 to every loop's ratio (sampling/raw - jspiprof/raw).
+Measured (December 2026, 2 shared cores, load ~2; 4 processes x 50): sampling added 0.009 on the worst case, 0.008 on
+the app and 0.013 on the app without waits; sampling/raw 1.015 (1.002-1.035) on the CPU loop. jspiprof/raw was 1.068
+(1.052-1.099) on the worst case and 1.010 (1.001-1.020) on the app. The hook before the sampled-stack changes, run
+just after: added 0.006, 0.005 and 0.011, CPU loop 1.019 (the same within the noise).
 """
 
 from __future__ import annotations

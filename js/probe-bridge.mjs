@@ -1,12 +1,13 @@
 /**
  * Installs jspiprof's in-Pyodide Python package (`jspiprof/__init__.py` and the whole `jspiprof/in_pyodide/`
  * folder) into Pyodide and lets the hook ask its probe for the Python stack at a switch. The probe answers with
- * a stack id; the first time an id is seen the hook asks for its description (frames not sent yet, stack, depth,
- * site, path) and caches it. A stack seen before is recognised from wasm memory without calling Python at all
+ * a stack id, or, for a stack it has never named, with its description (frames not sent yet, id, stack, depth,
+ * site, path), which the hook caches. A stack seen before is recognised from wasm memory without calling Python at all
  * (`stack-keys.mjs`).
  */
 import { createStackKeys } from "./stack-keys.mjs";
 import { stackInfo } from "./recorder.mjs";
+import { SampleFrames } from "./sample-stacks.mjs";
 import { embeddedPythonFiles } from "./one-file.mjs";
 
 /**
@@ -93,9 +94,14 @@ export async function installProbe(pyodide, recorder, control, callPyObject) {
     });
   }
   const getPtr = pyodide._module.PyProxy_getPtr;
-  const describePtr = getPtr(probe.describe);
   /** @type {Map<number, import("./recorder.mjs").StackInfo>} */
   const stacks = new Map();
+  const sampleFrames = new SampleFrames(`${sitePackages}/jspiprof/in_pyodide/probe.py`);
+  /** Write the frame lines the probe sent. @param {{id: number, file: string, line: number, library: boolean}[]} frames */
+  const receiveFrames = (frames) => {
+    for (const frame of frames) recorder.writeFrame(frame);
+    sampleFrames.noteFrames(frames);
+  };
   // Switches and samples keep their own keys: a sample can be taken at the very instruction of a switch (CPython
   // checks for signals as a call returns), and its stack has no path.
   const switchKeys = createStackKeys(pyodide._module);
@@ -116,26 +122,43 @@ export async function installProbe(pyodide, recorder, control, callPyObject) {
   sampleKeys.calibrateCode(codes.toJs());
   codes.destroy();
 
-  /**
-   * The stack now, by `keys` or else by asking the probe's `capture` (and, for a stack id never seen, `describe`).
-   * @param {ReturnType<typeof createStackKeys>} keys @param {number} capturePtr
-   * @returns {() => import("./recorder.mjs").StackInfo}
-   */
-  const capturer = (keys, capturePtr) => () => {
-    const known = keys.lookup();
+  const capturePtr = getPtr(probe.capture);
+  /** The stack at a switch, by its key or else by asking the probe (which describes a stack it never named before). */
+  recorder.captureStack = () => {
+    const known = switchKeys.lookup();
     if (known !== undefined) return known;
-    const id = callPyObject(capturePtr, []);
-    let info = stacks.get(id);
-    if (info === undefined) {
-      const description = JSON.parse(callPyObject(describePtr, [id]));
-      for (const frame of description.frames) recorder.writeFrame(frame);
+    const answer = callPyObject(capturePtr, []);
+    let info = stacks.get(answer);
+    if (typeof answer === "string") {
+      const description = JSON.parse(answer);
+      receiveFrames(description.frames);
       info = stackInfo(description.stack, description.depth, description.site, description.path);
-      stacks.set(id, info);
+      stacks.set(description.id, info);
     }
-    keys.remember(info);
+    if (info === undefined) throw new Error(`jspiprof: the probe named a stack it never described (${answer}).`);
+    switchKeys.remember(info);
     return info;
   };
-  recorder.captureStack = capturer(switchKeys, getPtr(probe.capture));
-  recorder.captureSample = capturer(sampleKeys, getPtr(probe.capture_sample));
+  const captureSamplePtr = getPtr(probe.capture_sample);
+  /**
+   * The stack running now, for a sample: by its key, else from the frames the probe named before, else by asking the
+   * probe for the frame ids along it.
+   */
+  recorder.captureSample = () => {
+    const known = sampleKeys.lookup();
+    if (known !== undefined) return known;
+    const frames = sampleKeys.frameKeys();
+    let chain = frames === null ? null : sampleFrames.chainOf(frames);
+    if (chain === null) {
+      const answer = JSON.parse(callPyObject(captureSamplePtr, []));
+      receiveFrames(answer.frames);
+      chain = answer.chain.map(([id]) => id);
+      if (frames !== null) sampleFrames.learn(frames, answer.chain);
+    }
+    const stack = sampleFrames.stackOf(chain);
+    const info = stackInfo(stack, stack.length, sampleFrames.siteOf(stack), "sample");
+    sampleKeys.remember(info);
+    return info;
+  };
   return probe;
 }

@@ -15,7 +15,9 @@
  * and qualified name (string objects, whose addresses stay put while the code lives), first line, line table (whose
  * bytes map each instruction to its line, so equal tables and offsets mean equal lines) and instruction offset.
  * That code layout is measured once too (`calibrateCode`). A content key never counts for a switch's innermost
- * frame, whose code decides the switch's path (what it calls), unless that code is at the same address.
+ * frame, whose code decides the switch's path (what it calls), unless that code is at the same address. Every other
+ * frame is keyed by content, even while its code lives: a stack first seen while the code of this call was watched
+ * is then still known when the next call compiles that code anew. The content of a watched code object is read once.
  */
 
 import { heapReader } from "./wasm-heap.mjs";
@@ -32,6 +34,7 @@ const BYTES_DATA = 16; // and its first byte (ob_sval)
  * @property {() => any} lookup
  * @property {(info: any) => void} remember
  * @property {(address: number) => void} forget
+ * @property {() => {key: string, code: number}[]|null} frameKeys
  */
 
 /**
@@ -147,12 +150,14 @@ export function createStackKeys(Module, innermostByAddress = true) {
 
   /** Byte offsets in a code object of co_filename, co_qualname, co_firstlineno, co_linetable; -1 until calibrated. */
   const codeOffsets = { file: -1, qualname: -1, firstLine: -1, lineTable: -1 };
-  const CONTENT_WORDS = 6; // per frame at most: a tag, file, qualified name, first line, line table hash, offset
+  const CONTENT_WORDS = 5; // per frame: file, qualified name, first line, line table hash, instruction offset
   const contentScratch = new Int32Array(CONTENT_WORDS * MAX_FRAMES + 1);
   let contentLength = -1;
   let contentHash = 0;
   /** @type {Map<number, Remembered[]>} content keys, by hash */
   const knownContent = new Map();
+  /** The content words (file, qualified name, first line, line table hash) of watched code objects. @type {Map<number, number[]>} */
+  const watchedContent = new Map();
 
   /**
    * Find the code object layout: `codes` holds, for a few code objects, `[address, co_filename address,
@@ -182,49 +187,63 @@ export function createStackKeys(Module, innermostByAddress = true) {
     return true;
   }
 
-  /** Word tags in a content key: a frame by its code address (a code the probe watches), or by its content. */
-  const BY_ADDRESS = 0;
-  const BY_CONTENT = 1;
   /** A byte view of the heap's current buffer. @type {Uint8Array|null} */
   let bytesView = null;
 
   /**
+   * The content words of the code object at `code`, or null when its line table is not one. Kept for a watched
+   * code object (the hook hears when it is freed), read afresh for others.
+   * @param {number} code @param {Uint32Array} heap @returns {number[]|null}
+   */
+  function contentOf(code, heap) {
+    const kept = watchedContent.get(code);
+    if (kept !== undefined) return kept;
+    if (bytesView === null || bytesView.buffer !== heap.buffer) bytesView = new Uint8Array(heap.buffer);
+    const bytes = bytesView;
+    const table = heap[(code + codeOffsets.lineTable) >>> 2];
+    const tableLength = heap[(table + BYTES_SIZE) >>> 2];
+    if (!(tableLength <= 65536)) return null; // not a line table
+    let tableHash = 0x811c9dc5;
+    for (let b = table + BYTES_DATA, end = b + tableLength; b < end; b++) tableHash = Math.imul(tableHash ^ bytes[b], 16777619);
+    const content = [
+      heap[(code + codeOffsets.file) >>> 2] | 0,
+      heap[(code + codeOffsets.qualname) >>> 2] | 0,
+      heap[(code + codeOffsets.firstLine) >>> 2] | 0,
+      tableHash,
+    ];
+    if (watched.has(code)) watchedContent.set(code, content);
+    return content;
+  }
+
+  /**
    * Read the current frame chain's content key into `contentScratch` (after `lookup` read its addresses); returns
-   * the remembered info for it, if any. A frame whose code the probe watches (the hook hears when it is freed) is
-   * keyed by address, as it is cheaper; other frames by content. A switch whose innermost code is not watched has
-   * no content key.
+   * the remembered info for it, if any. For a switch the innermost frame is keyed by its code address and
+   * instruction; every other frame by content.
    */
   function lookupContent() {
     contentLength = -1;
     if (codeOffsets.file < 0 || length <= 0) return undefined;
-    if (innermostByAddress && !watched.has(scratch[0] & ~EXECUTABLE_TAG_BITS)) return undefined;
     const heap = heapNow();
-    if (bytesView === null || bytesView.buffer !== heap.buffer) bytesView = new Uint8Array(heap.buffer);
-    const bytes = bytesView;
     let h = 0x811c9dc5;
     let n = 0;
     const push = (/** @type {number} */ word) => {
       contentScratch[n++] = word;
       h = Math.imul(h ^ word, 16777619);
     };
-    for (let i = 0; i < length; i += 2) {
+    let i = 0;
+    if (innermostByAddress) {
+      push(scratch[0]);
+      push(scratch[1]);
+      i = 2;
+    }
+    for (; i < length; i += 2) {
       const code = scratch[i] & ~EXECUTABLE_TAG_BITS;
-      if (watched.has(code)) {
-        push(BY_ADDRESS);
-        push(scratch[i]);
-        push(scratch[i + 1]);
-        continue;
-      }
-      const table = heap[(code + codeOffsets.lineTable) >>> 2];
-      const tableLength = heap[(table + BYTES_SIZE) >>> 2];
-      if (!(tableLength <= 65536)) return undefined; // not a line table: no content key
-      let tableHash = 0x811c9dc5;
-      for (let b = table + BYTES_DATA, end = b + tableLength; b < end; b++) tableHash = Math.imul(tableHash ^ bytes[b], 16777619);
-      push(BY_CONTENT);
-      push(heap[(code + codeOffsets.file) >>> 2] | 0);
-      push(heap[(code + codeOffsets.qualname) >>> 2] | 0);
-      push(heap[(code + codeOffsets.firstLine) >>> 2] | 0);
-      push(tableHash);
+      const content = contentOf(code, heap);
+      if (content === null) return undefined;
+      push(content[0]);
+      push(content[1]);
+      push(content[2]);
+      push(content[3]);
       push((scratch[i + 1] - code) | 0);
     }
     contentLength = n;
@@ -292,16 +311,29 @@ export function createStackKeys(Module, innermostByAddress = true) {
     add(known, { key: scratch.slice(0, length), info, hash, keys: known }, addresses);
     if (contentLength < 0) return;
     const key = contentScratch.slice(0, contentLength);
-    const held = []; // the code addresses it holds: it is dropped when one of them is freed
-    for (let i = 0; i < key.length; i += key[i] === BY_ADDRESS ? 3 : 6) {
-      if (key[i] === BY_ADDRESS) held.push(key[i + 1] & ~EXECUTABLE_TAG_BITS);
+    // A switch's key holds its innermost code's address: it is dropped when that code is freed.
+    add(knownContent, { key, info, hash: contentHash, keys: knownContent }, innermostByAddress ? [addresses[0]] : []);
+  }
+
+  /**
+   * Each frame's own key (its code's content and instruction offset) and code address along the chain the last
+   * `lookup()` read, innermost first; null when there is none (no content key, or a switch's, whose innermost frame
+   * is keyed by address). @returns {{key: string, code: number}[]|null}
+   */
+  function frameKeys() {
+    if (contentLength < 0 || innermostByAddress) return null;
+    const frames = [];
+    for (let i = 0; i < contentLength; i += CONTENT_WORDS) {
+      const key = contentScratch.subarray(i, i + CONTENT_WORDS).join(",");
+      frames.push({ key, code: (scratch[(2 * i) / CONTENT_WORDS] & ~EXECUTABLE_TAG_BITS) >>> 0 });
     }
-    add(knownContent, { key, info, hash: contentHash, keys: knownContent }, held);
+    return frames;
   }
 
   /** Drop every key that holds the address of a code object being freed. @param {number} address */
   function forget(address) {
     watched.delete(address | 0);
+    watchedContent.delete(address | 0);
     const holders = byCode.get(address | 0);
     if (holders === undefined) return;
     for (const remembered of holders) {
@@ -320,5 +352,5 @@ export function createStackKeys(Module, innermostByAddress = true) {
     byCode.delete(address | 0);
   }
 
-  return { calibrate, calibrateCode, lookup, remember, forget };
+  return { calibrate, calibrateCode, lookup, remember, forget, frameKeys };
 }

@@ -2,9 +2,10 @@
 
 At every stack switch the hook calls `capture()` from inside Pyodide's `saveState` (the GIL is held and the
 Python frames are intact). `capture()` walks the Python stack and answers with a small integer, the id of that
-stack; the hook asks `describe(id)` only the first time it sees an id. So a switch repeated from the same place
-costs one stack walk with dictionary lookups, and frames are interned: each (file, function, line) gets a frame id,
-sent to the trace once, whichever code object ran it (each `runPython` call compiles its own code).
+stack, or, the first time it meets that stack, with its description (`describe`): one call into Python either way.
+So a switch repeated from the same place costs one stack walk with dictionary lookups, and frames are interned: each
+(file, function, line) gets a frame id, sent to the trace once, whichever code object ran it (each `runPython` call
+compiles its own code).
 
 It also gives programs `start()`, `stop()` and `profile` (a context manager and decorator) to record a region.
 """
@@ -98,20 +99,25 @@ def _intern(key: tuple[str, str, int]) -> int:
     return frame_id
 
 
-def capture() -> int:
-    """The id of the Python stack that called into the switch (this function's caller's stack)."""
+def capture() -> int | str:
+    """The Python stack that called into the switch (this function's caller's stack): its id, or its description
+    (`describe`) the first time."""
     top = _caller_frame()
     return _stack_id(top, path_of(top))
 
 
-def capture_sample() -> int:
-    """The id of the Python stack running now, for a CPU sample: as `capture()`, without working out which path asked
-    for a switch (that reads the code's instructions the first time at each one, too slow for every sample)."""
-    return _stack_id(_caller_frame(), SAMPLE_PATH)
-
-
-SAMPLE_PATH = "sample"
-"""The `path` of the stacks `capture_sample` names (no switch asked for them)."""
+def capture_sample() -> str:
+    """The Python stack running now, for a CPU sample, as JSON for the hook: the frames not sent yet, and `chain`, the
+    frame id and code address of each frame from the running one outwards, ending at jspiprof's launcher (frame id -1)
+    when it is there. The hook keeps each frame's id, so that a stack made of frames it knows needs no call into
+    Python; it leaves out of the stack what `capture()` leaves out (jspiprof's own frames on top, runpy's next to the
+    launcher). No path is worked out (that reads the code's instructions the first time at each one, too slow)."""
+    try:
+        top = sys._getframe(1)
+    except ValueError:
+        top = None
+    chain = _chain(top)  # first: it names the frames not seen before
+    return json.dumps({"frames": _take_new_frames(), "chain": chain})
 
 
 def _caller_frame() -> FrameType | None:
@@ -125,9 +131,21 @@ def _caller_frame() -> FrameType | None:
     return top
 
 
-def _stack_id(top: FrameType | None, path: str) -> int:
-    """The id of the stack from `top` outwards (up to jspiprof's launcher) asked for by `path`."""
-    ids: list[int] = []
+def _stack_id(top: FrameType | None, path: str) -> int | str:
+    """The id of the stack from `top` outwards (up to jspiprof's launcher) asked for by `path`, or the description of a
+    stack never seen before."""
+    ids = [frame_id for frame_id, _ in _chain(top) if frame_id != _BOUNDARY]
+    stack_key = (path, tuple(ids))
+    stack_id = _stack_ids.get(stack_key)
+    if stack_id is None:
+        return describe(_new_stack(stack_key))
+    return stack_id
+
+
+def _chain(top: FrameType | None) -> list[tuple[int, int]]:
+    """The frame id and code address of each frame from `top` outwards, up to and with jspiprof's launcher (whose
+    frame id is `_BOUNDARY`)."""
+    chain: list[tuple[int, int]] = []
     frame = top
     while frame is not None:
         code = frame.f_code
@@ -140,19 +158,15 @@ def _stack_id(top: FrameType | None, path: str) -> int:
             if frame_id is None:
                 frame_id = _intern(key)
             frame_ids[instruction] = frame_id
+        chain.append((frame_id, id(code)))
         if frame_id == _BOUNDARY:
             break
-        ids.append(frame_id)
         frame = frame.f_back
     while frame is not None:  # below the launcher: not part of the stack, but part of the hook's key for it
         if id(frame.f_code) not in _code_frames:
             _watch(frame.f_code)
         frame = frame.f_back
-    stack_key = (path, tuple(ids))
-    stack_id = _stack_ids.get(stack_key)
-    if stack_id is None:
-        stack_id = _new_stack(stack_key)
-    return stack_id
+    return chain
 
 
 def _watch(code: CodeType) -> tuple[weakref.ref[CodeType], dict[int, int]]:
@@ -204,12 +218,18 @@ def _frame_file(frame_id: int, new: dict[int, dict[str, Any]]) -> str:
 
 
 def describe(stack_id: int) -> str:
-    """JSON for the hook: the frames not sent yet, and the stack's frame ids (outermost first), depth, site, path."""
+    """JSON for the hook: the frames not sent yet, then the stack's id, frame ids (outermost first), depth, site and
+    path."""
+    return json.dumps({"frames": _take_new_frames(), "id": stack_id, **_stacks[stack_id]})
+
+
+def _take_new_frames() -> list[dict[str, Any]]:
+    """The frames not sent to the hook yet (from now on sent)."""
     frames = list(_new_frames)
     for frame in frames:
         _known_frames[frame["id"]] = frame
     _new_frames.clear()
-    return json.dumps({"frames": frames, **_stacks[stack_id]})
+    return frames
 
 
 def path_of(top: FrameType | None) -> str:
