@@ -25,6 +25,16 @@ HOME_OPTION = click.option(
     help="Cache folder for Node, Pyodide and wheels [env: JSPIPROF_HOME; default: ~/.cache/jspiprof].",
 )
 
+TRACE_OPTION = click.option(
+    "-o",
+    "--trace",
+    "trace_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_TRACE,
+    show_default=True,
+    help="Write the trace to this file (overwritten); the report goes next to it.",
+)
+
 
 PROGRESS_BYTES = 10_000_000
 """Traces at least this big (a tenth of a second of reading, or more) show progress bars on stderr as they are read and

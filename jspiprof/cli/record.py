@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 import click
 
 from jspiprof.browser import record_page
-from jspiprof.cli.common import DEFAULT_TRACE, HOME_OPTION
+from jspiprof.cli.common import HOME_OPTION, TRACE_OPTION
 from jspiprof.cli.run import check_trace_output, print_trace_summary
 from jspiprof.runtime.browser_tools import BROWSERS
 from jspiprof.runtime.install import RuntimeProblem, cache_home
@@ -35,15 +35,7 @@ from jspiprof.runtime.install import RuntimeProblem, cache_home
     type=click.FloatRange(min=0, min_open=True),
     help="Stop recording after this many seconds (otherwise on Ctrl-C, or when the page or the browser closes).",
 )
-@click.option(
-    "-o",
-    "--trace",
-    "trace_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_TRACE,
-    show_default=True,
-    help="Write the trace to this file (overwritten); the report goes next to it.",
-)
+@TRACE_OPTION
 @HOME_OPTION
 def record(url: str, browser: str, headed: bool, seconds: float | None, trace_path: Path, home: Path | None) -> None:
     """Open URL in a real browser and record every Pyodide the page starts, on its main thread and in its module

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from jspiprof.analysis import insights, summary, tables
-from jspiprof.cli.common import DEFAULT_TRACE, HOME_OPTION
+from jspiprof.cli.common import HOME_OPTION, TRACE_OPTION
 from jspiprof.render import console, report
 from jspiprof.render.output_file import same_file
 from jspiprof.render.terminal import printable
@@ -96,15 +96,7 @@ def _program(script_and_args: tuple[str, ...], code: str | None, module: str | N
     help="Run in this headless browser (Debian's chromium or firefox-esr) instead of Node.",
 )
 @click.option("--worker", is_flag=True, help="With --browser: run in a module worker, not on the page's main thread.")
-@click.option(
-    "-o",
-    "--trace",
-    "trace_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_TRACE,
-    show_default=True,
-    help="Record the stack switches into this trace file (overwritten).",
-)
+@TRACE_OPTION
 @click.option("--no-trace", is_flag=True, help="Record nothing: just run the program.")
 @click.option(
     "--sample-interval",
