@@ -5,20 +5,15 @@ with the Network panel's requests."""
 
 from __future__ import annotations
 
-import functools
 import json
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hook_pages import chromium_options, driven_chromium, open_page, served_hook_page
 from selenium import webdriver
 
-from jspiprof.pytest_plugin.environment import CHROME_FLAGS
-
-REPO = Path(__file__).parent.parent
 GROUP = "Python (jspiprof)"
 
 PAGE = """<!doctype html>
@@ -48,49 +43,24 @@ window.pageReady = true;
 """
 
 
-class _Handler(SimpleHTTPRequestHandler):
-    extensions_map = {
-        **SimpleHTTPRequestHandler.extensions_map,
-        ".mjs": "text/javascript",
-        ".js": "text/javascript",
-        ".wasm": "application/wasm",
-    }
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def page_url(jspiprof_runtime, tmp_path: Path) -> Iterator[str]:
-    (tmp_path / "pyodide").symlink_to(jspiprof_runtime.pyodide_dir)
-    (tmp_path / "js").symlink_to(REPO / "js")
-    (tmp_path / "jspiprof").symlink_to(REPO / "jspiprof")
-    (tmp_path / "index.html").write_text(PAGE)
     (tmp_path / "data.json").write_text('{"ok": 1}')
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(tmp_path)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
-    server.shutdown()
+    with served_hook_page(tmp_path, jspiprof_runtime.pyodide_dir, PAGE) as url:
+        yield url
 
 
 @pytest.fixture
 def traced_chromium() -> Iterator[webdriver.Chrome]:
     """Headless Chromium recording a performance trace of the categories DevTools' Performance panel shows."""
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in CHROME_FLAGS:
-        options.add_argument(flag)
+    options = chromium_options()
     options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     options.add_experimental_option(
         "perfLoggingPrefs",
         {"traceCategories": "devtools.timeline,blink.user_timing", "enableNetwork": False, "enablePage": False},
     )
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService("/usr/bin/chromedriver"))
-    driver.set_script_timeout(120)
-    try:
+    with driven_chromium(options) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def performance_trace(driver: webdriver.Chrome) -> list[dict[str, Any]]:
@@ -106,10 +76,7 @@ def performance_trace(driver: webdriver.Chrome) -> list[dict[str, Any]]:
 def test_entries_suspensions_and_failed_switches_are_a_devtools_track_lined_up_with_the_network(
     traced_chromium, page_url: str
 ) -> None:
-    traced_chromium.get(page_url)
-    traced_chromium.execute_async_script(
-        "const done = arguments[0]; const wait = () => window.pageReady ? done() : setTimeout(wait, 20); wait();"
-    )
+    open_page(traced_chromium, page_url)
     run = "window.runPage(arguments[0], arguments[1]).then(arguments[2], (e) => arguments[2]('ERROR ' + e));"
     recorded = traced_chromium.execute_async_script(run, True, "page.py")
     assert not recorded.startswith("ERROR"), recorded

@@ -3,21 +3,16 @@ from 127.0.0.1; the trace comes back as JSON Lines text from the in-memory buffe
 
 from __future__ import annotations
 
-import functools
 import json
-import threading
 from collections import Counter
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from hook_pages import chromium_options, driven_chromium, open_page, served_hook_page
 from selenium import webdriver
 
-from jspiprof.pytest_plugin.environment import CHROME_FLAGS
 from jspiprof.trace import read_trace
-
-REPO = Path(__file__).parent.parent
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>jspiprof hook</title>
@@ -79,50 +74,20 @@ window.pageReady = true;
 """
 
 
-class _Handler(SimpleHTTPRequestHandler):
-    extensions_map = {
-        **SimpleHTTPRequestHandler.extensions_map,
-        ".mjs": "text/javascript",
-        ".js": "text/javascript",
-        ".wasm": "application/wasm",
-    }
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def page_url(jspiprof_runtime, tmp_path: Path) -> Iterator[str]:
-    """A page on 127.0.0.1 serving Pyodide, jspiprof's js/ and its Python probe."""
-    (tmp_path / "pyodide").symlink_to(jspiprof_runtime.pyodide_dir)
-    (tmp_path / "js").symlink_to(REPO / "js")
-    (tmp_path / "jspiprof").symlink_to(REPO / "jspiprof")
-    (tmp_path / "index.html").write_text(PAGE)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(tmp_path)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
-    server.shutdown()
+    with served_hook_page(tmp_path, jspiprof_runtime.pyodide_dir, PAGE) as url:
+        yield url
 
 
 @pytest.fixture
 def chromium() -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in CHROME_FLAGS:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService("/usr/bin/chromedriver"))
-    driver.set_script_timeout(120)
-    try:
+    with driven_chromium(chromium_options()) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def record_in_page(chromium: webdriver.Chrome, page_url: str, buffer_size: int) -> str:
-    chromium.get(page_url)
-    chromium.execute_async_script(
-        "const done = arguments[0]; const wait = () => window.pageReady ? done() : setTimeout(wait, 20); wait();"
-    )
+    open_page(chromium, page_url)
     script = (
         "const done = arguments[arguments.length - 1]; "
         "window.recordInPage(arguments[0]).then(done, (e) => done('ERROR ' + e));"
@@ -155,10 +120,7 @@ def test_a_full_browser_buffer_counts_what_it_dropped(chromium, page_url: str, t
 
 
 def test_a_browser_page_samples_where_python_spends_its_time(chromium, page_url: str, tmp_path: Path) -> None:
-    chromium.get(page_url)
-    chromium.execute_async_script(
-        "const done = arguments[0]; const wait = () => window.pageReady ? done() : setTimeout(wait, 20); wait();"
-    )
+    open_page(chromium, page_url)
     text = chromium.execute_async_script("window.sampleInPage().then(arguments[0], (e) => arguments[0]('ERROR ' + e));")
     assert not text.startswith("ERROR"), text
     (tmp_path / "page.jsonl").write_text(text)
@@ -180,10 +142,7 @@ def test_a_browser_page_samples_where_python_spends_its_time(chromium, page_url:
 def test_a_browser_listener_failure_is_located_where_the_listener_was_registered(
     chromium, page_url: str, tmp_path: Path, run_cli
 ) -> None:
-    chromium.get(page_url)
-    chromium.execute_async_script(
-        "const done = arguments[0]; const wait = () => window.pageReady ? done() : setTimeout(wait, 20); wait();"
-    )
+    open_page(chromium, page_url)
     text = chromium.execute_async_script("window.listenInPage().then(arguments[0], (e) => arguments[0]('ERROR ' + e));")
     assert not text.startswith("ERROR"), text
     (tmp_path / "page.jsonl").write_text(text)
