@@ -217,9 +217,7 @@ class TraceMerger:
         """The line with the trace's ids, times and instance (None for a frame already written)."""
         kind = line["type"]
         # Only the fields the format knows are passed on: a page may add anything, nested as deep as it likes.
-        merged = {"type": kind} | {
-            name: value for name, value in line.items() if name in LINE_TYPES[kind].fields or name in _MORE_FIELDS
-        }
+        merged = {"type": kind} | {name: value for name, value in line.items() if name in LINE_TYPES[kind].fields}
         if merged.get("registration") is not None:
             registration = merged["registration"]
             merged["registration"] = {name: registration[name] for name in _REGISTRATION_FIELDS if name in registration}
@@ -283,8 +281,6 @@ class TraceMerger:
         self.written += 1
 
 
-_MORE_FIELDS = ("caller_sampled",)
-"""Fields the reader checks apart from the field table."""
 _REGISTRATION_FIELDS = ("api", "event", "location")
 
 

@@ -170,8 +170,6 @@ class LineChecker:
         if kind == "entry" and "end_us" in line:  # an entry that ended before its line was written carries its end
             end = field_values("entry_end", line, where)[1:]
             self.end_entry(event, end, number)
-        if kind == "entry" and "caller_sampled" in line:
-            sampled_caller(event, line["caller_sampled"], where)
         return event
 
     def suspension(self, values: tuple[Any, ...], number: int) -> Suspension | None:
@@ -218,7 +216,7 @@ class LineChecker:
             if parent is not None and parent not in self.entry_starts:
                 raise TraceError(f"{where}: the parent entry {parent} was never started.")
             self.entry_starts[id] = start_us
-            return Entry(*values[:7], registration(values[7], where), values[8])
+            return Entry(*values[:7], registration(values[7], where), *values[8:])
         if kind == "entry_end":
             end = EntryEnd(*values)
             if end.id not in self.entry_starts:
@@ -312,10 +310,3 @@ class LineChecker:
         if depth != len(stack):
             raise TraceError(f"line {number}: depth is {depth} but the stack has {len(stack)} frames.")
         return tuple(stack)
-
-
-def sampled_caller(entry: Entry, sampled: Any, where: str) -> None:
-    """Give `entry` its optional `caller_sampled` field (false: the hook did not read its caller)."""
-    if not isinstance(sampled, bool):
-        raise TraceError(f"{where}: the entry's caller_sampled is {type(sampled).__name__}; it must be true or false.")
-    entry.caller_sampled = sampled

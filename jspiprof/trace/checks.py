@@ -180,6 +180,7 @@ LINE_TYPES: dict[str, LineType] = {
             "parent": Field("integer", nullable=True, bounded=True),
             "start_us": TIME,
             "registration": Field("object", nullable=True, optional=True),
+            "caller_sampled": Field("boolean", optional=True, default=True),
             "instance": INSTANCE,
         },
         Entry,

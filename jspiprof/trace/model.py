@@ -98,11 +98,11 @@ class Entry:
     parent: int | None
     start_us: float
     registration: Registration | None = None
+    caller_sampled: bool = True
     instance: int = 0
     end_us: float | None = None
     outcome: str | None = None
     error: str | None = None
-    caller_sampled: bool = True
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,6 @@ def _struct(kind: str) -> type[msgspec.Struct]:
         end_fields = LINE_TYPES["entry_end"].fields
         for name in ENTRY_END_FIELDS:
             fields.append((name, Union[_type(end_fields[name]), msgspec.UnsetType], msgspec.UNSET))
-        fields.append(("caller_sampled", Union[bool, msgspec.UnsetType], msgspec.UNSET))
     return msgspec.defstruct(kind, fields, tag=kind, tag_field="type", forbid_unknown_fields=True, gc=False)
 
 
@@ -155,8 +154,6 @@ class TypedReader(ColumnReader):
                     given = {name: value for name, value in zip(ENTRY_END_FIELDS, end) if value is not msgspec.UNSET}
                     check_fields("entry_end", {"id": line.id, **given}, f"line {number + index + 1}")
                 checker.end_entry(checked, end, number + index + 1)
-            if kind == "entry" and line.caller_sampled is False:
-                checked.caller_sampled = False
             return checked
 
         is_suspension = list(map(is_, map(type, parsed), repeat(_SUSPENSION)))  # in C loops: once per line
