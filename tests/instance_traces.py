@@ -31,6 +31,13 @@ PAGE_AND_WORKER = [
 """A page (its Python waits three times and fails one switch) and its worker (polls five times), started 40 ms
 apart: both recorded by `jspiprof run` (`tests/fixtures/instances/*.py`)."""
 
+PAGE_AND_CALLBACKS = [
+    PAGE_AND_WORKER[0],
+    Part(FIXTURES / "callbacks.jsonl", "worker", "http://127.0.0.1:8000/js/callbacks.mjs", 30000.0),
+]
+"""The same page, and a worker whose timer callback Python registered at callbacks.py:19 and whose helper JS called
+40 times, 23 of them with their JS caller not read (`caller_sampled` false): recorded by `jspiprof run`."""
+
 
 def merged_lines(parts: list[Part]) -> list[dict[str, Any]]:
     """The lines of one trace holding every part as its own instance (numbered in order from 0), closed by one end

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 from click.testing import CliRunner
+from instance_traces import PAGE_AND_CALLBACKS, write_merged
 from trace_files import write_trace
 
 from jspiprof.analysis import summary, tables
@@ -45,6 +46,62 @@ def test_every_event_type_is_a_table_partitioned_by_run(tmp_path: Path) -> None:
     assert {f"{file}:{line}" for file, line in zip(frames["file"], frames["line"])} >= {
         site["site"] for site in expected["sites"]
     }
+
+
+def test_each_event_names_its_instance_and_each_entry_its_registration_and_whether_its_caller_was_read(
+    tmp_path: Path,
+) -> None:
+    merged = write_merged(tmp_path / "page_and_worker.jsonl", PAGE_AND_CALLBACKS)
+    folder = tmp_path / "fleet.parquet"
+    _invoke("export", str(merged), "--format", "parquet", "-o", str(folder))
+    alone = [tables(read_trace(part.trace)) for part in PAGE_AND_CALLBACKS]
+
+    def table(name: str) -> dict[str, list]:
+        return ds.dataset(folder / name, format="parquet", partitioning="hive").to_table().to_pydict()
+
+    instances = table("instances")
+    assert list(zip(instances["instance"], instances["where"], instances["url"])) == [
+        (0, "page", "http://127.0.0.1:8000/index.html"),
+        (1, "worker", "http://127.0.0.1:8000/js/callbacks.mjs"),
+    ]
+    suspensions, entries, failed = table("suspensions"), table("entries"), table("failed_switches")
+    for number, own in enumerate(alone):
+        assert suspensions["instance"].count(number) == len(own.arrays.suspensions["id"])
+        assert entries["instance"].count(number) == len(own.arrays.entries["id"])
+        assert failed["instance"].count(number) == len(own.arrays.failed_switches["ts_us"])
+    assert (suspensions["instance"].count(0), suspensions["instance"].count(1), failed["instance"]) == (3, 2, [0])
+
+    registered = [
+        (name, instance, api, event, location)
+        for name, instance, api, event, location in zip(
+            entries["name"],
+            entries["instance"],
+            entries["registration_api"],
+            entries["registration_event"],
+            entries["registration_location"],
+        )
+        if api is not None
+    ]
+    # Python registered it: its location is the Python line, as the worker's run recorded it
+    assert registered == [("tick", 1, "setTimeout", None, "/work/wt-rest/tests/fixtures/instances/callbacks.py:19")]
+    unread = [
+        (name, instance)
+        for name, instance, read in zip(entries["name"], entries["instance"], entries["caller_sampled"])
+        if not read
+    ]
+    assert unread == [("helper", 1)] * 23
+
+    import duckdb
+
+    by_where = duckdb.sql(
+        f"""
+        SELECT i."where", count(*) AS suspensions
+        FROM read_parquet('{folder}/suspensions/*/*.parquet', hive_partitioning = true) s
+        JOIN read_parquet('{folder}/instances/*/*.parquet', hive_partitioning = true) i USING (run, instance)
+        GROUP BY i."where" ORDER BY i."where"
+        """
+    ).fetchall()
+    assert by_where == [("page", 3), ("worker", 2)]
 
 
 def test_fleet_over_the_parquet_export_finds_what_it_finds_over_the_traces(tmp_path: Path) -> None:

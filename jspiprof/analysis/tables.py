@@ -13,7 +13,7 @@ import pandas as pd
 from jspiprof.analysis.diagnoses import failed_switch_problems
 from jspiprof.analysis.groups import rows_of
 from jspiprof.in_pyodide.diagnose import Problem
-from jspiprof.trace import Header, Instance, Trace
+from jspiprof.trace import Entry, Header, Instance, Trace
 from jspiprof.trace.samples import SampleColumns
 
 LIBRARY_SITE = "(library code)"
@@ -47,7 +47,8 @@ class Tables:
       `stacks`) and the entry's `kind`. Its few-valued text columns (`path`, `site`, `awaitable`, `outcome`, `error`,
       `kind`) are categorical: grouping by them on millions of rows is then a matter of integer codes.
     - `entries`: one row per entry, `end_us` filled with the trace end for entries still running, plus
-      `finished` and `duration_us`.
+      `finished`, `duration_us` and, for a callback JS code registered, its `registration_api`,
+      `registration_event` and `registration_location` (None otherwise).
     - `failed_switches`, `frames`: one row per event.
     - `stacks`: the distinct Python stacks (frame ids, outermost first); `stack_id` indexes this list.
     - `start_us`, `end_us`: the run's window, from the first entry's start to the end of the trace.
@@ -123,6 +124,15 @@ def _typed(columns: dict[str, Any], dtypes: dict[str, Any]) -> Columns:
     return {
         name: np.array(values, dtype=dtypes[name]) if name in dtypes and isinstance(values, list) else values
         for name, values in columns.items()
+    }
+
+
+def _registrations(entries: Sequence[Entry]) -> dict[str, list[str | None]]:
+    """The `registration_api`, `registration_event` and `registration_location` of each entry (None: none)."""
+    registrations = [entry.registration for entry in entries]
+    return {
+        f"registration_{name}": [None if r is None else getattr(r, name) for r in registrations]
+        for name in ("api", "event", "location")
     }
 
 
@@ -211,6 +221,9 @@ _ENTRY_DTYPES = {
     "name": object,
     "caller": object,
     "caller_sampled": bool,
+    "registration_api": object,
+    "registration_event": object,
+    "registration_location": object,
     "outcome": object,
     "error": object,
     "instance": np.int64,
@@ -229,7 +242,8 @@ _FRAME_DTYPES = {"id": np.int64, "file": object, "line": np.int64, "function": o
 def tables(trace: Trace) -> Tables:
     """Turn a `jspiprof.trace.Trace` into `Tables`."""
     suspensions, stacks = _suspension_columns(trace)
-    entries = _columns(list(trace.entries.values()), _ENTRY_FIELDS)
+    entry_list = list(trace.entries.values())
+    entries = {**_columns(entry_list, _ENTRY_FIELDS), **_registrations(entry_list)}
     failed = _columns(trace.failed_switches, _FAILED_FIELDS)
     starts, ends, failed_at = _times(entries["start_us"]), _times(entries["end_us"]), _times(failed["ts_us"])
     end_us = _end_us(trace, suspensions["end_us"], starts, ends, failed_at)

@@ -1,8 +1,8 @@
 """A trace as Parquet files (pyarrow), one table per event type, partitioned by run (see docs/parquet.md).
 
-`write(t, folder, run)` writes `folder/<table>/run=<run>/part-0.parquet` for each of `runs`, `suspensions`,
-`entries`, `frames` and `failed_switches`: exporting many traces into one folder makes one dataset per table that
-DuckDB, pandas, Spark or any engine reading hive-partitioned Parquet queries as a whole.
+`write(t, folder, run)` writes `folder/<table>/run=<run>/part-0.parquet` for each of `runs`, `instances`,
+`suspensions`, `entries`, `frames` and `failed_switches`: exporting many traces into one folder makes one dataset per
+table that DuckDB, pandas, Spark or any engine reading hive-partitioned Parquet queries as a whole.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 from jspiprof.analysis.stats import time_accounting
 from jspiprof.analysis.tables import NO_ENTRY, Tables
 
-TABLES = ("runs", "suspensions", "entries", "frames", "failed_switches")
+TABLES = ("runs", "instances", "suspensions", "entries", "frames", "failed_switches")
 
 
 def _texts(values: Any) -> pa.Array:
@@ -48,6 +48,19 @@ def _runs(t: Tables) -> pa.Table:
     )
 
 
+def _instances(t: Tables) -> pa.Table:
+    return pa.table(
+        {
+            "instance": pa.array([i.instance for i in t.instances], type=pa.int64()),
+            "where": pa.array([i.where for i in t.instances], type=pa.string()),
+            "url": pa.array([i.url for i in t.instances], type=pa.string()),
+            "host": pa.array([i.runtime.host for i in t.instances], type=pa.string()),
+            "host_version": pa.array([i.runtime.host_version for i in t.instances], type=pa.string()),
+            "start_us": pa.array([i.ts_us for i in t.instances], type=pa.float64()),
+        }
+    )
+
+
 def _suspensions(t: Tables) -> pa.Table:
     s = t.arrays.suspensions
     entry = np.asarray(s["entry"])
@@ -67,6 +80,7 @@ def _suspensions(t: Tables) -> pa.Table:
             "outcome": _texts(s["outcome"]),
             "error": _texts(s["error"]),
             "stack": pa.array([t.stacks[i] for i in s["stack_id"].tolist()], type=pa.list_(pa.int64())),
+            "instance": s["instance"],
         }
     )
 
@@ -80,6 +94,7 @@ def _entries(t: Tables) -> pa.Table:
             "promising": e["promising"],
             "name": _texts(e["name"]),
             "caller": _texts(e["caller"]),
+            "caller_sampled": e["caller_sampled"],
             "parent": _integers(e["parent"]),
             "start_us": e["start_us"],
             "end_us": e["end_us"],
@@ -87,6 +102,10 @@ def _entries(t: Tables) -> pa.Table:
             "duration_us": e["duration_us"],
             "outcome": _texts(e["outcome"]),
             "error": _texts(e["error"]),
+            "registration_api": _texts(e["registration_api"]),
+            "registration_event": _texts(e["registration_event"]),
+            "registration_location": _texts(e["registration_location"]),
+            "instance": e["instance"],
         }
     )
 
@@ -115,12 +134,14 @@ def _failed_switches(t: Tables) -> pa.Table:
             "depth": pa.array(f["depth"].to_numpy(), type=pa.int64()),
             "site": _texts(f["site"]),
             "error": _texts(f["error"]),
+            "instance": pa.array(f["instance"], type=pa.int64()),
         }
     )
 
 
 _BUILDERS = {
     "runs": _runs,
+    "instances": _instances,
     "suspensions": _suspensions,
     "entries": _entries,
     "frames": _frames,
