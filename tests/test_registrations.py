@@ -90,6 +90,16 @@ def test_diagnose_locates_each_registered_callback_failure_at_its_registration(
     (listener,) = [problem for problem in problems if problem["location"] == "app.py:8"]
     assert 'registered as a JS callback with `addEventListener("click", ...)` at app.py:8' in listener["message"]
     assert 'target.addEventListener("click", (event) => save.callPromising(event)' in listener["fix"]
+    # Python registered it: the handler becomes async and its create_proxy stays.
+    assert "keep the `create_proxy(...)` that registers it at app.py:8" in listener["fix"]
+    # The page's JS registered it: the fix changes that JS line, where there is no create_proxy to keep.
+    js_listener = line_in(script, "js listener")
+    (page_listener,) = [problem for problem in problems if problem["location"] == js_listener]
+    assert page_listener["fix"].startswith(
+        f"Change the JS registration at {js_listener}: register a function that calls `save` promising instead of the "
+        'PyProxy itself, `target.addEventListener("keydown", (event) => save.callPromising(event)'
+    )
+    assert "create_proxy" not in page_listener["fix"]
 
 
 def test_the_hook_prints_each_registered_callback_failure_at_its_registration(jspiprof_runtime, tmp_path: Path) -> None:

@@ -35,6 +35,12 @@ class Registered:
         event = f'"{self.event}", ' if self.event else ""
         return f"`{self.api}({event}...)`"
 
+    def by_python(self) -> bool:
+        """Whether Python code registered it (`js.setTimeout(create_proxy(f), 0)`): its location is a Python line (a
+        `.py` file, or `<exec>` for code run as a string), not a line of the page's or app's JS."""
+        file = (self.location or "").rpartition(":")[0]
+        return file.endswith(".py") or (file.startswith("<") and file.endswith(">"))
+
 
 @dataclass
 class EntryPoint:

@@ -65,17 +65,22 @@ _PROMISING_WRAPPERS = {
 
 
 def fix_registered_callback(registered: Registered, function: str) -> str:
-    """The fix for a callback JS code registered (`registered`) and then called synchronously."""
+    """The fix for a callback JS code registered (`registered`) and then called synchronously: when Python registered
+    it, make the handler async and keep its `create_proxy`; when JS did, change that JS registration."""
     where = f" at {registered.location}" if registered.location else ""
-    wrapper = _PROMISING_WRAPPERS.get(registered.api)
-    register = ""
-    if wrapper is not None:
-        code = wrapper.format(event=registered.event, function=function)
-        register = f" Or register a wrapper that enters promising{where}: `{code}`."
+    wrapper = _PROMISING_WRAPPERS.get(registered.api, "(...args) => {function}.callPromising(...args)")
+    code = wrapper.format(event=registered.event, function=function)
+    if not registered.by_python():
+        return (
+            f"Change the JS registration{where}: register a function that calls `{function}` promising instead of "
+            f"the PyProxy itself, `{code}`, so the callback enters Python with callPromising and may wait. Or make "
+            f"the handler `async def {function}(...)`: the registration{where} then stays as it is, JS gets a Promise "
+            "and Pyodide runs the body as an asyncio task, where run_sync, time.sleep and `await` work."
+        )
     return (
         f"Make the handler `async def {function}(...)`: JS then gets a Promise and Pyodide runs the body as an asyncio "
         "task, where run_sync, time.sleep and `await` work (keep the `create_proxy(...)` that registers it"
-        f"{where}).{register}"
+        f"{where}). Or register a wrapper that enters promising{where}: `{code}`."
     )
 
 
