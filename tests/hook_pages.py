@@ -4,15 +4,20 @@ selenium: what the Chromium tests of the hook serve and open."""
 from __future__ import annotations
 
 import functools
+import json
+import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 from selenium import webdriver
 
 from jspiprof.pytest_plugin.environment import CHROME_FLAGS
+from jspiprof.runtime.browser_tools import install_browser_tools
+from jspiprof.runtime.install import Runtime, cache_home
 
 REPO = Path(__file__).parent.parent
 
@@ -73,3 +78,27 @@ def open_page(driver: webdriver.Chrome, url: str) -> None:
     driver.execute_async_script(
         "const done = arguments[0]; const wait = () => window.pageReady ? done() : setTimeout(wait, 20); wait();"
     )
+
+
+@contextmanager
+def firefox_pages(runtime: Runtime) -> Iterator[Callable[[str, str, str], Any]]:
+    """One headless Firefox ESR (puppeteer-core over WebDriver BiDi, launched as `jspiprof record --browser firefox`
+    launches it) for the block; `open_page(url, ready, value)` opens `url`, waits until the JS expression `ready` is
+    true in the page and gives what the JS expression `value` is then."""
+    tools = install_browser_tools(cache_home())
+    command = [str(runtime.node), str(REPO / "tests" / "firefox_pages.mjs"), str(tools.node_modules)]
+    with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as driver:
+        assert driver.stdin is not None and driver.stdout is not None
+
+        def open_page(url: str, ready: str, value: str) -> Any:
+            driver.stdin.write(json.dumps({"url": url, "ready": ready, "value": value}) + "\n")
+            driver.stdin.flush()
+            line = driver.stdout.readline()
+            assert line, "the Firefox driver ended (its error is above)"
+            return json.loads(line)
+
+        try:
+            yield open_page
+        finally:
+            driver.stdin.close()
+            driver.wait(timeout=60)

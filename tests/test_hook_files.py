@@ -1,6 +1,6 @@
-"""The hook as one file (`jspiprof hook -o DIR`) in real headless Chromium: a page that serves only Pyodide, the one
-file and itself records its Python, as an ES module import or a classic script; its live export reads as a snapshot,
-and the app's errors show neither jspiprof's frames nor a console location in jspiprof."""
+"""The hook as one file (`jspiprof hook -o DIR`) in real headless Chromium and Firefox: a page that serves only
+Pyodide, the one file and itself records its Python, as an ES module import or a classic script; its live export
+reads as a snapshot, and the app's errors show neither jspiprof's frames nor a console location in jspiprof."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from chromium_pages import chromium
 from click.testing import CliRunner
+from hook_pages import firefox_pages
 from selenium import webdriver
 
 from jspiprof import cli
@@ -96,23 +97,24 @@ def browser() -> Iterator[webdriver.Chrome]:
         yield driver
 
 
+READY = "window.uncaught && window.rejected"
+"""The app's uncaught error and its rejection have happened."""
+SEEN = "({caught: window.caught, trace: window.trace, uncaught: window.uncaught, rejected: window.rejected})"
+"""What the app saw: its caught error's stack, its live export, its uncaught error and its rejection's stack."""
+
+
 def run_app(browser: webdriver.Chrome, url: str) -> dict:
     """Open the app's page and wait until its uncaught error and its rejection have happened."""
     browser.get(url)
     return browser.execute_async_script(
-        "const done = arguments[0];"
-        "const wait = () => window.uncaught && window.rejected ? done({caught: window.caught, trace: window.trace,"
-        " uncaught: window.uncaught, rejected: window.rejected}) : setTimeout(wait, 50);"
-        "wait();"
+        f"const done = arguments[0];const wait = () => {READY} ? done({SEEN}) : setTimeout(wait, 50);wait();"
     )
 
 
-@pytest.mark.parametrize("form", APPS)
-def test_a_page_records_itself_with_the_one_file_hook(form: str, site, browser, tmp_path: Path) -> None:
-    base, requested, folder = site
+def check_app(form: str, seen: dict, requested: list[str], base: str, tmp_path: Path) -> None:
+    """The app in `form` recorded itself with nothing of jspiprof but the one file, its live export reads as a
+    snapshot, and its errors show no jspiprof frame and point at the app's lines."""
     page, _, app, source = APPS[form]
-    requested.clear()
-    seen = run_app(browser, base + page)
     served = {path.lstrip("/").split("/")[0] for path in requested}
     hook_file = MODULE_FILE if form == "module" else SCRIPT_FILE
     assert served <= {page, app, hook_file, "pyodide", "favicon.ico"}, "nothing of jspiprof but the one file"
@@ -133,8 +135,24 @@ def test_a_page_records_itself_with_the_one_file_hook(form: str, site, browser, 
     for stack in (seen["caught"], seen["uncaught"]["stack"], seen["rejected"]):
         assert hook_file not in stack, stack
     caught_line = line_of(source, "// caught")
-    first_of_app = next(line for line in seen["caught"].splitlines() if "/pyodide/" not in line and " at " in line)
+    # the first JS frame outside Pyodide (Chromium: "    at f (URL:line:column)", Firefox: "f@URL:line:column")
+    first_of_app = next(line for line in seen["caught"].splitlines() if "http://" in line and "/pyodide/" not in line)
     assert f"{app_url}:{caught_line}:" in first_of_app, seen["caught"]
     uncaught_line = line_of(source, "// uncaught")
     assert f"{app_url}:{uncaught_line}:" in seen["uncaught"]["stack"]
     assert "/pyodide/" in seen["uncaught"]["file"], "the console points where the error came from, not at jspiprof"
+
+
+@pytest.mark.parametrize("form", APPS)
+def test_a_page_records_itself_with_the_one_file_hook(form: str, site, browser, tmp_path: Path) -> None:
+    base, requested, _ = site
+    requested.clear()
+    check_app(form, run_app(browser, base + APPS[form][0]), requested, base, tmp_path)
+
+
+def test_a_page_records_itself_with_the_one_file_hook_in_firefox(jspiprof_runtime, site, tmp_path: Path) -> None:
+    base, requested, _ = site
+    with firefox_pages(jspiprof_runtime) as open_page:
+        for form in APPS:
+            requested.clear()
+            check_app(form, open_page(base + APPS[form][0], READY, SEEN), requested, base, tmp_path)
