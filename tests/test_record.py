@@ -1,9 +1,9 @@
 """`jspiprof record URL`: pages served from 127.0.0.1, unchanged, recorded in real Chromium and Firefox.
 
 Each page loads Pyodide its own way (a classic pyodide.js from jsDelivr or from 127.0.0.1, an ES-module import on the
-main thread and in a module worker that another module worker started) and GETs /done when its program is over,
-which stops the recording (`record_page`'s `stop`). What the trace holds is checked with `jspiprof stats --json` and
-`diagnose --json`.
+main thread, in a module worker that another module worker started, and in a popup the page opened) and GETs /done
+when its program is over, which stops the recording (`record_page`'s `stop`). What the trace holds is checked with
+`jspiprof stats --json` and `diagnose --json`.
 """
 
 from __future__ import annotations
@@ -147,6 +147,15 @@ def test_the_main_thread_and_a_nested_module_worker_are_two_instances_of_one_tra
         ("sync-js-callback", "/home/pyodide/main.py:16"),
         ("sync-js-callback", "/home/pyodide/main.py:17"),
     ]
+
+
+@pytest.mark.parametrize("browser", BROWSERS)
+def test_a_popup_the_page_opens_is_recorded_with_its_own_pyodide(site, browser, tmp_path, run_cli):
+    recorded, said = site.record("opener.html", browser, tmp_path / "trace.jsonl")
+    assert (recorded.instances, said) == (1, [])
+    numbers = stats(run_cli, recorded.trace)
+    assert instances(numbers) == [("page", f"{site.url}/popup.html", 2)]
+    assert sites(numbers) == {"/home/pyodide/popup.py:4": (2, ["time.sleep"])}
 
 
 def test_record_of_a_page_loading_pyodide_js_stops_after_seconds_and_prints_the_summary(site, tmp_path, run_cli):

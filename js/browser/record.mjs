@@ -1,8 +1,9 @@
 /**
  * `jspiprof record`'s browser side: opens a URL in Chromium or Firefox and profiles every Pyodide the page starts
- * (on its main thread and in its module workers) without changing the page: requests for Pyodide's loader are
- * answered with one whose `loadPyodide` goes through jspiprof's hook (`interception.mjs`), and the hook streams
- * each instance's trace to the host's collector (`post-trace-writer.mjs`), which merges them into one trace.
+ * (on its main thread, in its module workers and in the pages it opens) without changing the page: requests for
+ * Pyodide's loader are answered with one whose `loadPyodide` goes through jspiprof's hook (`interception.mjs`), and
+ * the hook streams each instance's trace to the host's collector (`post-trace-writer.mjs`), which merges them into
+ * one trace.
  *
  * Usage: node record.mjs FD   (FD: the pipe from jspiprof.browser.recording, as for run.mjs: the settings,
  * RecordSettings below, as one line of JSON; this Node ends when the pipe does)
@@ -13,6 +14,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { endWithParent, readSettings } from "../lifeline.mjs";
+import { interceptBrowserRequests } from "./browser-requests.mjs";
 import { launch, loadPuppeteer } from "./launch.mjs";
 import { cdnFile, classicWrapper, contentType, moduleWrapper, pyodideLoader, realURL } from "./interception.mjs";
 
@@ -77,6 +79,47 @@ async function answer(request, settings) {
   return request.respond({ status: 200, contentType: contentType(file), headers: CORS, body: fs.readFileSync(filePath) });
 }
 
+/**
+ * Answer `request` as `answer` does; tell the host when it cannot.
+ * @param {any} request puppeteer's HTTPRequest, or a `PausedRequest` @param {RecordSettings} settings
+ */
+function handle(request, settings) {
+  answer(request, settings).catch((error) => {
+    tell({ event: "page-error", message: `jspiprof could not answer ${request.url()}: ${error.message}` });
+    if (!request.isInterceptResolutionHandled()) request.continue().catch(() => {});
+  });
+}
+
+/**
+ * Answer the requests of `page`, of its workers and of every page opened later (window.open, target=_blank links),
+ * and tell the host of their errors.
+ * @param {any} browser puppeteer's Browser @param {any} page its first page @param {RecordSettings} settings
+ */
+async function interceptEveryPage(browser, page, settings) {
+  /** @param {any} opened */
+  const listen = (opened) =>
+    opened.on("pageerror", (/** @type {any} */ error) => tell({ event: "page-error", message: String(error?.message ?? error) }));
+  /** @param {any} opened */
+  const intercept = async (opened) => {
+    await opened.setRequestInterception(true);
+    opened.on("request", (/** @type {any} */ request) => handle(request, settings));
+  };
+  if (settings.browser === "chromium") {
+    // CDP pauses the requests of the whole browser: a page opened later is answered from its first request, before
+    // puppeteer could attach to it and intercept it.
+    await interceptBrowserRequests(await browser.target().createCDPSession(), (request) => handle(request, settings));
+  } else {
+    await intercept(page); // WebDriver BiDi intercepts page by page: each new page when it appears, below
+  }
+  listen(page);
+  browser.on("targetcreated", async (/** @type {any} */ target) => {
+    const opened = target.type() === "page" ? await target.page().catch(() => null) : null;
+    if (opened === null || opened === page) return;
+    listen(opened);
+    if (settings.browser !== "chromium") await intercept(opened).catch(() => {});
+  });
+}
+
 async function main() {
   const fd = Number(process.argv[2]);
   /** @type {RecordSettings} */
@@ -97,14 +140,7 @@ async function main() {
   process.on("SIGTERM", () => stop("stopped"));
   browser.on("disconnected", () => stop("the browser closed"));
   const page = (await browser.pages())[0] ?? (await browser.newPage());
-  await page.setRequestInterception(true);
-  page.on("request", (request) => {
-    answer(request, settings).catch((error) => {
-      tell({ event: "page-error", message: `jspiprof could not answer ${request.url()}: ${error.message}` });
-      if (!request.isInterceptResolutionHandled()) request.continue().catch(() => {});
-    });
-  });
-  page.on("pageerror", (error) => tell({ event: "page-error", message: String(error?.message ?? error) }));
+  await interceptEveryPage(browser, page, settings);
   page.on("error", () => stop("the page crashed"));
   page.on("close", () => stop("the page closed"));
   try {
