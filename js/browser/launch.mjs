@@ -8,20 +8,17 @@
 
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
+import chromiumFlags from "./chromium-flags.json" with { type: "json" };
 
 /** Debian's browsers, by the names `jspiprof record --browser` takes. */
 export const BROWSERS = { chromium: "/usr/bin/chromium", firefox: "/usr/bin/firefox-esr" };
 
-/** What Chromium needs to run quietly, offline and as root (puppeteer adds `--headless` unless headed). */
-export const CHROMIUM_FLAGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+/**
+ * What Chromium needs to run quietly, offline and as root (`--no-sandbox`); puppeteer adds `--headless` unless
+ * headed. One list in `chromium-flags.json`, which the pytest plugin's Chromium reads too.
+ * @type {string[]}
+ */
+export const CHROMIUM_FLAGS = chromiumFlags;
 
 /**
  * puppeteer-core, imported from the `node_modules` folder it was installed into.

@@ -11,19 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from jspiprof.runtime.browser_tools import CHROMIUM_FLAGS
 from jspiprof.runtime.install import RuntimeProblem, cache_home, install
 from jspiprof.runtime.pytest_dist import build_dist
 
-CHROME_FLAGS = [
-    "--headless",
-    "--no-sandbox",  # needed when running as root
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROME_FLAGS = ["--headless", *CHROMIUM_FLAGS]
 """What headless Chromium needs to run quietly (and as root); added to pytest-pyodide's own flags."""
 
 JSPI_FIXTURES = ("selenium_jspi", "selenium_jspi_worker", "selenium_also_with_jspi")

@@ -10,13 +10,17 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from jspiprof.runtime.install import RuntimeProblem, npm_install
+from jspiprof.runtime.install import RuntimeProblem, js_dir, npm_install
 
 BROWSER_TOOLS = {"puppeteer-core": "25.19.0", "esbuild": "0.28.2"}
 """The npm packages and their pinned versions."""
 
 BROWSERS = {"chromium": Path("/usr/bin/chromium"), "firefox": Path("/usr/bin/firefox-esr")}
 """The browsers record drives, by name: Debian's packages."""
+
+CHROMIUM_FLAGS: list[str] = json.loads((js_dir() / "browser" / "chromium-flags.json").read_text())
+"""What Chromium needs to run quietly, offline and as root (`--no-sandbox`), headless or not: the one list that
+record's launcher (`js/browser/launch.mjs`) and the pytest plugin's Chromium start it with."""
 
 
 @dataclass(frozen=True)
