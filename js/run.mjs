@@ -8,6 +8,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { loadWheels, runLauncher } from "./browser/launcher.mjs";
 import { wrapLoadPyodide } from "./hook.mjs";
 import { endWithParent, readSettings } from "./lifeline.mjs";
 import { TraceFileError } from "./trace-writer.mjs";
@@ -49,21 +50,6 @@ function mountHostFolders(pyodide, config) {
   for (const folder of config.mounts) {
     pyodide.FS.mkdirTree(folder);
     pyodide.FS.mount(pyodide.FS.filesystems.NODEFS, { root: folder }, folder);
-  }
-}
-
-/** @param {any} pyodide @param {RunConfig} config */
-async function loadWheels(pyodide, config) {
-  if (config.wheels.length === 0) return;
-  const errors = [];
-  const loaded = await pyodide.loadPackage(config.wheels, {
-    messageCallback: () => {},
-    errorCallback: (message) => errors.push(message),
-  });
-  const loadedFiles = new Set(loaded.map((pkg) => pkg.fileName));
-  const missing = config.wheels.filter((wheel) => !loadedFiles.has(path.basename(wheel)));
-  if (missing.length > 0) {
-    fail(`Pyodide did not load ${missing.map((w) => path.basename(w)).join(", ")}${errors.length ? ` (${errors.join("; ")})` : ""}.`);
   }
 }
 
@@ -126,15 +112,8 @@ async function main() {
   mountHostFolders(pyodide, config);
   // Real TCP sockets for the program (socket, ssl): each blocking syscall stack-switches, as CPython blocks.
   await pyodide.useNodeSockFS();
-  await loadWheels(pyodide, config);
-  const namespace = pyodide.toPy({
-    request: { mode: config.mode, target: config.target, argv: config.argv, cwd: config.cwd },
-  });
-  const status = await pyodide.runPythonAsync(
-    "from jspiprof.in_pyodide.launcher import run_program\nrun_program(**request)",
-    { globals: namespace },
-  );
-  namespace.destroy();
+  await loadWheels(pyodide, config.wheels).catch((error) => fail(error.message));
+  const status = await runLauncher(pyodide, config);
   // The program has ended: exit now, as CPython does, whatever JS work it left pending (timers, keep-alive sockets).
   process.exit(status);
 }

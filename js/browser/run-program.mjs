@@ -7,6 +7,7 @@
  * browser driver answers this module's import of pyodide.mjs with one whose `loadPyodide` goes through the hook,
  * which streams the trace to the host (jspiprof.browser).
  */
+import { loadWheels, runLauncher } from "./launcher.mjs";
 import { ProgramOutput } from "./program-output.mjs";
 import { writeProgramFiles } from "./program-files.mjs";
 import { fileTimes, writtenFiles } from "./written-files.mjs";
@@ -54,22 +55,6 @@ function forwardConsole(output) {
   for (const level of ["warn", "error"]) console[level] = (...args) => output.writeText("stderr", text(args));
 }
 
-/** @param {any} pyodide @param {BrowserRunConfig} config */
-async function loadWheels(pyodide, config) {
-  if (config.wheels.length === 0) return;
-  const errors = [];
-  const urls = config.wheels.map((url) => new URL(url, ROOT).href);
-  const loaded = await pyodide.loadPackage(urls, {
-    messageCallback: () => {},
-    errorCallback: (/** @type {string} */ message) => errors.push(message),
-  });
-  const loadedFiles = new Set(loaded.map((/** @type {{fileName: string}} */ pkg) => pkg.fileName));
-  const missing = config.wheels.map((url) => url.slice(url.lastIndexOf("/") + 1)).filter((name) => !loadedFiles.has(name));
-  if (missing.length > 0) {
-    throw new Error(`Pyodide did not load ${missing.join(", ")}${errors.length ? ` (${errors.join("; ")})` : ""}.`);
-  }
-}
-
 /**
  * Run the program; its exit status.
  * @param {BrowserRunConfig} config @param {ProgramOutput} output
@@ -87,15 +72,8 @@ async function runProgram(config, output) {
   const bundle = new Uint8Array(await (await get("program/files")).arrayBuffer());
   writeProgramFiles(pyodide.FS, config.folders, config.files, bundle);
   const copied = fileTimes(pyodide.FS, config.folders);
-  await loadWheels(pyodide, config);
-  const namespace = pyodide.toPy({
-    request: { mode: config.mode, target: config.target, argv: config.argv, cwd: config.cwd },
-  });
-  const status = await pyodide.runPythonAsync(
-    "from jspiprof.in_pyodide.launcher import run_program\nrun_program(**request)",
-    { globals: namespace },
-  );
-  namespace.destroy();
+  await loadWheels(pyodide, config.wheels.map((url) => new URL(url, ROOT).href));
+  const status = await runLauncher(pyodide, config);
   await output.settled();
   await post("program/written", writtenFiles(pyodide.FS, config.folders, copied));
   await pyodide.jspiprof.close(status); // the end line, with the exit status, has reached the host
