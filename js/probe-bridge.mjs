@@ -149,7 +149,8 @@ export async function installProbe(pyodide, recorder, control, callPyObject) {
     if (known !== undefined) return known;
     const frames = sampleKeys.frameKeys();
     let chain = frames === null ? null : sampleFrames.chainOf(frames);
-    if (chain === null) {
+    const asked = chain === null; // the probe watches the code objects of a chain it walks
+    if (asked) {
       const answer = JSON.parse(callPyObject(captureSamplePtr, []));
       receiveFrames(answer.frames);
       chain = answer.chain.map(([id]) => id);
@@ -157,7 +158,7 @@ export async function installProbe(pyodide, recorder, control, callPyObject) {
     }
     const stack = sampleFrames.stackOf(chain);
     const info = stackInfo(stack, stack.length, sampleFrames.siteOf(stack), "sample");
-    sampleKeys.remember(info);
+    sampleKeys.remember(info, asked);
     return info;
   };
   return probe;

@@ -32,7 +32,7 @@ const BYTES_DATA = 16; // and its first byte (ob_sval)
  * @property {(expected: number[][]) => boolean} calibrate
  * @property {(codes: number[][]) => boolean} calibrateCode
  * @property {() => any} lookup
- * @property {(info: any) => void} remember
+ * @property {(info: any, byAddress?: boolean) => void} remember
  * @property {(address: number) => void} forget
  * @property {() => {key: string, code: number}[]|null} frameKeys
  */
@@ -302,13 +302,19 @@ export function createStackKeys(Module, innermostByAddress = true) {
     }
   }
 
-  /** Remember `info` for the chain the last `lookup()` read, by its code addresses and by its content. */
-  function remember(info) {
+  /**
+   * Remember `info` for the chain the last `lookup()` read, by its content and, when the probe has just captured the
+   * chain (`byAddress`: it then watches each of its code objects and tells `forget` when one is freed), by its code
+   * addresses. A chain made of frames named before is not watched: keyed by address, it would outlive its code.
+   */
+  function remember(info, byAddress = true) {
     if (instrOffset < 0 || length < 0) return;
     const addresses = [];
     for (let i = 0; i < length; i += 2) addresses.push(scratch[i] & ~EXECUTABLE_TAG_BITS);
-    for (const address of addresses) watched.add(address); // the probe has just captured them
-    add(known, { key: scratch.slice(0, length), info, hash, keys: known }, addresses);
+    if (byAddress) {
+      for (const address of addresses) watched.add(address);
+      add(known, { key: scratch.slice(0, length), info, hash, keys: known }, addresses);
+    }
     if (contentLength < 0) return;
     const key = contentScratch.slice(0, contentLength);
     // A switch's key holds its innermost code's address: it is dropped when that code is freed.

@@ -263,6 +263,17 @@ describe("stack keys", () => {
       }
     });
 
+    test("a sample's stack made of frames named before is kept by content only: no one watches its code", () => {
+      const { module, keys } = calibratedByContent(false);
+      keys.lookup();
+      const info = { site: "app.py:3" };
+      keys.remember(info, false);
+      recompiledOuter(module, 40960);
+      assert.equal(keys.lookup(), info, "known by content");
+      recompiledOuter(module, APP_STACK[1].code, [9, 9, 8]); // freed unseen, other code compiled at its address
+      assert.equal(keys.lookup(), undefined, "not taken for the freed code by its address");
+    });
+
     test("give no content keys when the code fields are not found", () => {
       const module = new FakeHeap(16384);
       const keys = createStackKeys(module);
