@@ -24,7 +24,9 @@ it (on its own thread) does not land in the next mode's time. Loops:
   it is highest).
 - CPU loop: a pure-Python loop, no switches (what the sampling CPU profiler costs at its worst).
 Modes besides raw, idle hook and cProfile: jspiprof (recording, sampling off) and sampling (recording with CPU
-sampling every 1 ms, a third Pyodide); the idle hook is the sampling one, loaded but not recording.
+sampling every 1 ms, a third Pyodide); the idle hook is the sampling one, loaded but not recording. The two hooked
+Pyodides swap their loading order in every other process: what sampling adds is a difference between two of them,
+and neither should always be the one loaded later.
 Goals: jspiprof/raw <= 1.05 on the worst case and <= 1.02 on the app; sampling/raw <= 1.02 on the CPU loop; sampling
 adds at most 0.01 to every loop's ratio (sampling/raw - jspiprof/raw).
 Measured (December 2026, 2 shared cores, load ~2; 4 processes x 50): sampling added 0.009 on the worst case, 0.008 on
@@ -98,16 +100,23 @@ def timed(name, n, profiled):
 
 DRIVER = """
 import { pathToFileURL } from "node:url";
-const [hookPath, pyodideDir, tracePath, sampledTracePath, loops, loopNames, warmupReps, reps, n] =
+const [hookPath, pyodideDir, tracePath, sampledTracePath, loops, loopNames, warmupReps, reps, n, samplingFirst] =
   process.argv.slice(2);
 const { wrapLoadPyodide } = await import(pathToFileURL(hookPath).href);
 const { loadPyodide } = await import(pathToFileURL(pyodideDir + "/pyodide.mjs").href);
 const plain = await loadPyodide({ indexURL: pyodideDir + "/" });
 const indexURL = pyodideDir + "/";
-const pyodide = await wrapLoadPyodide(loadPyodide, { trace: tracePath, record: false, sample: false })({ indexURL });
-const sampled = await wrapLoadPyodide(loadPyodide, { trace: sampledTracePath, record: false, sampleIntervalMs: 1 })({
-  indexURL,
-});
+// Pyodides loaded one after the other run at slightly different speeds: the two hooked ones swap places in every
+// other process, so that neither mode always gets the one loaded later.
+const options = [
+  { trace: tracePath, record: false, sample: false },
+  { trace: sampledTracePath, record: false, sampleIntervalMs: 1 },
+];
+if (samplingFirst === "1") options.reverse();
+const loaded = [];
+for (const option of options) loaded.push(await wrapLoadPyodide(loadPyodide, option)({ indexURL }));
+if (samplingFirst === "1") loaded.reverse();
+const [pyodide, sampled] = loaded;
 await plain.runPythonAsync(loops);
 await pyodide.runPythonAsync(loops);
 await sampled.runPythonAsync(loops);
@@ -196,8 +205,9 @@ def main() -> None:
             str(args.n),
         ]
         results: dict[str, dict[str, list[list[float]]]] = {}  # loop -> mode -> each process's repetition times
-        for _ in range(args.processes):
-            done = subprocess.run(command, capture_output=True, text=True, check=True)
+        for process in range(args.processes):
+            sampling_first = str(process % 2)
+            done = subprocess.run([*command, sampling_first], capture_output=True, text=True, check=True)
             for loop, times in json.loads(done.stdout.strip().splitlines()[-1]).items():
                 for mode, mode_times in times.items():
                     results.setdefault(loop, {}).setdefault(mode, []).append(mode_times)
