@@ -38,6 +38,7 @@ def test_every_event_type_is_a_table_partitioned_by_run(tmp_path: Path) -> None:
     assert round(sum(suspensions["wait_us"]) / 1000, 3) == expected["total_wait_ms"]
     assert [len(stack) for stack in suspensions["stack"]] == suspensions["depth"]
     assert len(table("failed_switches")["reason"]) == expected["failed_switches"] == 1
+    assert len(table("samples")["ts_us"]) == expected["cpu"]["samples"]
     assert len(table("entries")["id"]) == sum(expected["entries"].values())
     runs = table("runs")
     assert (runs["run"], runs["suspensions"], runs["complete"]) == (["small"], [expected["suspensions"]], [True])
@@ -102,6 +103,34 @@ def test_each_event_names_its_instance_and_each_entry_its_registration_and_wheth
         """
     ).fetchall()
     assert by_where == [("page", 3), ("worker", 2)]
+
+
+SELF_TIME_SQL = """
+SELECT f.function, sum(s.interval_us) / 1000 AS self_ms
+FROM read_parquet('{folder}/samples/*/*.parquet', hive_partitioning = true) s
+JOIN read_parquet('{folder}/frames/*/*.parquet', hive_partitioning = true) f ON f.run = s.run AND f.id = s.stack[-1]
+GROUP BY f.function
+ORDER BY self_ms DESC
+"""
+
+
+def test_each_cpu_sample_is_a_row_whose_stack_joins_the_frames_and_sql_finds_the_hot_function(tmp_path: Path) -> None:
+    trace = FIXTURES / "cpu" / "batches.jsonl"  # recorded from tests/fixtures/cpu/batches.py: crunch is hot
+    folder = tmp_path / "fleet.parquet"
+    _invoke("export", str(trace), "--format", "parquet", "-o", str(folder))
+    samples = tables(read_trace(trace)).samples
+
+    exported = ds.dataset(folder / "samples", format="parquet", partitioning="hive").to_table().to_pydict()
+    assert len(samples) > 100 and len(exported["ts_us"]) == len(samples)
+    assert exported["ts_us"] == list(samples.time_us) and exported["entry"] == samples.entry
+    assert exported["stack"] == [list(samples.stacks[stack]) for stack in samples.stack]
+    assert set(exported["interval_us"]) == {samples.interval_us} and set(exported["instance"]) == {0}
+
+    import duckdb
+
+    self_ms = duckdb.sql(SELF_TIME_SQL.format(folder=folder)).fetchall()
+    assert self_ms[0][0] == "crunch" and self_ms[0][1] > 0.8 * len(samples) * samples.interval_us / 1000
+    assert sum(ms for _, ms in self_ms) == len(samples) * samples.interval_us / 1000
 
 
 def test_fleet_over_the_parquet_export_finds_what_it_finds_over_the_traces(tmp_path: Path) -> None:

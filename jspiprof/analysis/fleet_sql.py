@@ -68,8 +68,8 @@ def _rounded(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def fleet_from_parquet(folder: Path, worst: int = WORST_RUNS) -> dict[str, Any]:
-    """`jspiprof.analysis.fleet.fleet` of the traces exported to Parquet under `folder`, computed by DuckDB. The export
-    holds no CPU samples, so `cpu_functions` is empty."""
+    """`jspiprof.analysis.fleet.fleet` of the traces exported to Parquet under `folder`, computed by DuckDB.
+    `cpu_functions` is left empty (the export's `samples` table answers it in SQL: docs/parquet.md)."""
     connection = connect(folder)
 
     def rows(sql: str, parameters: dict[str, Any]) -> list[dict[str, Any]]:

@@ -1,8 +1,9 @@
 """A trace as Parquet files (pyarrow), one table per event type, partitioned by run (see docs/parquet.md).
 
 `write(t, folder, run)` writes `folder/<table>/run=<run>/part-0.parquet` for each of `runs`, `instances`,
-`suspensions`, `entries`, `frames` and `failed_switches`: exporting many traces into one folder makes one dataset per
-table that DuckDB, pandas, Spark or any engine reading hive-partitioned Parquet queries as a whole.
+`suspensions`, `entries`, `frames`, `failed_switches` and `samples` (CPU samples): exporting many traces into one
+folder makes one dataset per table that DuckDB, pandas, Spark or any engine reading hive-partitioned Parquet queries
+as a whole.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pyarrow.parquet as pq
 from jspiprof.analysis.stats import time_accounting
 from jspiprof.analysis.tables import NO_ENTRY, Tables
 
-TABLES = ("runs", "instances", "suspensions", "entries", "frames", "failed_switches")
+TABLES = ("runs", "instances", "suspensions", "entries", "frames", "failed_switches", "samples")
 
 
 def _texts(values: Any) -> pa.Array:
@@ -139,6 +140,19 @@ def _failed_switches(t: Tables) -> pa.Table:
     )
 
 
+def _samples(t: Tables) -> pa.Table:
+    samples = t.samples
+    return pa.table(
+        {
+            "ts_us": pa.array(samples.time_us, type=pa.float64()),
+            "interval_us": pa.array([samples.interval_us] * len(samples), type=pa.int64()),
+            "entry": pa.array(samples.entry, type=pa.int64()),
+            "stack": pa.array([samples.stacks[i] for i in samples.stack], type=pa.list_(pa.int64())),
+            "instance": pa.array(samples.instance, type=pa.int64()),
+        }
+    )
+
+
 _BUILDERS = {
     "runs": _runs,
     "instances": _instances,
@@ -146,6 +160,7 @@ _BUILDERS = {
     "entries": _entries,
     "frames": _frames,
     "failed_switches": _failed_switches,
+    "samples": _samples,
 }
 
 
