@@ -8,13 +8,13 @@ import functools
 import json
 import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from chromium_pages import chromium
 from click.testing import CliRunner
-from hook_pages import firefox_pages
+from hook_pages import QuietHandler, firefox_pages
 from selenium import webdriver
 
 from jspiprof import cli
@@ -60,16 +60,12 @@ def line_of(source: str, marker: str) -> int:
     return next(number for number, line in enumerate(source.splitlines(), 1) if marker in line)
 
 
-class _Handler(SimpleHTTPRequestHandler):
-    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".mjs": "text/javascript", ".wasm": "application/wasm"}
+class _Handler(QuietHandler):
     requested: list[str]
 
     def do_GET(self) -> None:
         self.requested.append(self.path)
         super().do_GET()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")

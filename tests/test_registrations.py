@@ -40,6 +40,18 @@ await new Promise((resolve) => setTimeout(resolve, 50));
 """Python registers `save` four ways (app.py lines 8-11), JS two ways; the events then call it."""
 
 
+def registration_lines(script: Path) -> list[str]:
+    """Where `LISTENERS` registers `save`: four Python lines, then two lines of the driver's JS."""
+    return [
+        "app.py:8",
+        "app.py:9",
+        "app.py:10",
+        "app.py:11",
+        line_in(script, "js listener"),
+        line_in(script, "js then"),
+    ]
+
+
 def entry_lines(trace: Path, name: str) -> list[dict]:
     lines = [json.loads(line) for line in trace.read_text().splitlines()]
     return [line for line in lines if line["type"] == "entry" and line["name"] == name]
@@ -77,15 +89,7 @@ def test_diagnose_locates_each_registered_callback_failure_at_its_registration(
     problems = json.loads(done.stdout)
     # One function, six registrations: six problems, each at the line that registered it (not save's run_sync line).
     assert sorted((problem["class"], problem["location"]) for problem in problems) == sorted(
-        ("sync-js-callback", location)
-        for location in [
-            "app.py:8",
-            "app.py:9",
-            "app.py:10",
-            "app.py:11",
-            line_in(script, "js listener"),
-            line_in(script, "js then"),
-        ]
+        ("sync-js-callback", location) for location in registration_lines(script)
     )
     (listener,) = [problem for problem in problems if problem["location"] == "app.py:8"]
     assert 'registered as a JS callback with `addEventListener("click", ...)` at app.py:8' in listener["message"]
@@ -108,15 +112,7 @@ def test_the_hook_prints_each_registered_callback_failure_at_its_registration(js
     lines = stdout.splitlines()
     printed = [(line, lines[n + 1]) for n, line in enumerate(lines) if line.startswith("jspiprof: [")]
     assert sorted(where for _, where in printed) == sorted(
-        f"  where: {location}"
-        for location in [
-            "app.py:8",
-            "app.py:9",
-            "app.py:10",
-            "app.py:11",
-            line_in(script, "js listener"),
-            line_in(script, "js then"),
-        ]
+        f"  where: {location}" for location in registration_lines(script)
     ), stdout
     assert all(line.startswith("jspiprof: [sync-js-callback] ") for line, _ in printed)
 
