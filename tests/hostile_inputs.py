@@ -37,6 +37,7 @@ COMMANDS: dict[str, list[str]] = {
     "report": ["report", "{trace}", "-o", "{out}/report.html"],
     "export chrome": ["export", "{trace}", "--format", "chrome", "-o", "{out}/chrome.json"],
     "export speedscope": ["export", "{trace}", "--format", "speedscope", "-o", "{out}/speedscope.json"],
+    "export parquet": ["export", "{trace}", "--format", "parquet", "-o", "{out}/parquet"],
     "diagnose": ["diagnose", "{trace}"],
     "diagnose --json": ["diagnose", "--json", "{trace}"],
 }

@@ -90,7 +90,7 @@ def export(trace_path: Path, format_: str, output: Path | None) -> None:
     output = output or trace_path.with_suffix(suffix)
     refuse_overwriting(output, trace_path)
     tables, big = read_tables(trace_path)
-    program = report.program_text(tables.header) or trace_path.name
+    program = tables.header.command_line or trace_path.name
     with progress_bar(big, 1, f"writing {output}") as progress:
         try:
             with written_whole(output, "w") as out:

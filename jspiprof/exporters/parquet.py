@@ -35,7 +35,7 @@ def _runs(t: Tables) -> pa.Table:
     runtime = t.header.runtime
     return pa.table(
         {
-            "program": [" ".join((t.header.program or {}).get("argv", []))],
+            "program": [t.header.command_line or ""],
             "host": [runtime.host],
             "host_version": [runtime.host_version],
             "pyodide": [runtime.pyodide],

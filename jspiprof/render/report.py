@@ -166,14 +166,6 @@ def _figure(number: int, spec: views.FigureSpec) -> Iterator[bytes]:
     )
 
 
-def program_text(header: Header) -> str | None:
-    """The recorded program's command line (its `program.argv` joined by spaces), or None when the trace has none."""
-    argv = header.program.get("argv") if isinstance(header.program, dict) else None
-    if isinstance(argv, list) and argv:
-        return " ".join(map(str, argv))
-    return None
-
-
 def _runtime(header: Header) -> str:
     r = header.runtime
     return f"{r.host} {r.host_version} · Pyodide {r.pyodide} · JSPI: {r.jspi}"
@@ -232,7 +224,7 @@ def _page(tables: Tables, insights: list[Insight], title: str) -> Iterator[bytes
     yield "".join(
         [
             f"<h1>{html.escape(title)}</h1>",
-            f'<p class="meta">{html.escape(program_text(tables.header) or "(unknown program)")} · '
+            f'<p class="meta">{html.escape(tables.header.command_line or "(unknown program)")} · '
             f"{html.escape(_runtime(tables.header))}</p>",
             *(f'<p class="insight">{html.escape(w)}</p>' for w in warnings),
             '<div class="cards">'

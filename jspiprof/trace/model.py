@@ -46,6 +46,14 @@ class Header:
     runtime: Runtime
     program: dict[str, Any] | None
 
+    @property
+    def command_line(self) -> str | None:
+        """The recorded program's command line (`program.argv` joined by spaces), or None when the trace has none."""
+        argv = self.program.get("argv") if isinstance(self.program, dict) else None
+        if isinstance(argv, list) and argv:
+            return " ".join(map(str, argv))
+        return None
+
 
 @dataclass(frozen=True)
 class Instance:
