@@ -15,14 +15,17 @@ processes, then their repetitions (`overhead.py`'s `median_ratio`): as wide as a
 wall time per event, and in Node also the process's CPU time (all its threads), which other programs on a busy
 machine disturb less.
 Goals: hooked/raw <= 1.10 in both runtimes; devtools adds at most 0.02 (hooked+devtools/raw - hooked/raw).
-Measured (December 2026, 2 cores, a quiet machine; 3 processes / 2 pages x 60): Node 1.135 (1.114-1.161) by wall
-time, 1.154 by CPU time, Chromium 1.112 (1.084-1.128) (1.093 in an earlier run); devtools added 0.012 (Node) and
--0.006 (Chromium). The goal is not met. Where Node's cost goes (ablations in one process, 3 x 50, +-0.02): recording
-without sampling is 1.06-1.08; CPU sampling adds the rest, 0.05-0.07, and that is the samples whose stack is not
-known as a whole (a new combination of known frames, or a frame never named): taking only the samples known by their
-key gives 1.08-1.10. Looking a stack up costs little (four extra lookups per sample change nothing), and the time
-measured inside those slower samples (~50 µs each for a stack made of known frames, ~200 µs when the probe is asked)
-adds up to only ~0.01-0.02: the rest of their cost is not where they run.
+Measured (December 2026, 2 cores, a quiet machine; 3 processes / 2 pages x 60): Node 1.115 (1.098-1.128) by wall
+time, 1.132 by CPU time, Chromium 1.102 (1.089-1.119) (1.093 and 1.112 in earlier runs); devtools added 0.011 (Node)
+and 0.003 (Chromium). The goal is not met in Node and only at its edge in Chromium. Where Node's cost goes (variants
+side by side in one process, 6 processes x 100, +-0.01): recording without sampling is 1.06-1.07; sampling adds
+0.03-0.05, all of it in capturing the samples' stacks (adding samples with a fixed stack costs nothing, neither does
+the replaced signals helper). Timed over a whole run, warm-up included, capturing costs ~7 µs per event: a stack
+known as a whole ~4 µs per sample; a new combination of known frames ~45 µs (JS that runs too rarely to be compiled
+well); a frame at a line never sampled before ~160 µs (~90 µs calling the probe). The last two fade as the page runs
+(after 2,400 warm-up events instead of 400: 1.097), so what would reach the goal is naming a new line's frame in JS
+without calling the probe (reading the code's file and name strings and line table from wasm memory, with the frame
+ids shared between the hook and the probe).
 """
 
 from __future__ import annotations
