@@ -23,6 +23,7 @@ import pytest
 
 from jspiprof.browser import RecordedPage, record_page
 from jspiprof.runtime.install import cache_home, cached_pyodide
+from jspiprof.trace import read_trace
 
 PAGES = Path(__file__).parent / "record_site"
 PYODIDE_FILES = (
@@ -156,6 +157,8 @@ def test_a_popup_the_page_opens_is_recorded_with_its_own_pyodide(site, browser, 
     numbers = stats(run_cli, recorded.trace)
     assert instances(numbers) == [("page", f"{site.url}/popup.html", 2)]
     assert sites(numbers) == {"/home/pyodide/popup.py:4": (2, ["time.sleep"])}
+    # The program ran to its end: every entry, task steps included, is recorded as ended.
+    assert [entry for entry in read_trace(recorded.trace).entries.values() if entry.end_us is None] == []
 
 
 def test_a_page_a_target_blank_link_opens_is_recorded_with_its_own_pyodide(site, tmp_path, run_cli):

@@ -140,6 +140,36 @@ def test_fields_the_format_does_not_know_are_left_out_however_deep_they_nest(tmp
     assert read_trace(tmp_path / "trace.jsonl").entries[0].registration.location == "page.html:3"
 
 
+def test_an_entry_whose_line_carries_its_end_keeps_it_on_the_traces_clock(tmp_path):
+    # Most task steps start and end between two batches: the hook writes each as one entry line with its end.
+    said: list[str] = []
+    merged = merger(tmp_path, said)
+    lines = stream_lines(ORIGIN_MS + 10)
+    task = {
+        "type": "entry",
+        "id": 2,
+        "kind": "task",
+        "promising": True,
+        "name": None,
+        "caller": None,
+        "parent": 1,
+        "start_us": 150,
+        "end_us": 180,
+        "outcome": "exception",
+        "error": "ValueError: no",
+    }
+    merged.add(batch("page", 0, [*lines[:3], task, *lines[3:]]))
+    merged.close()
+    trace = read_trace(tmp_path / "trace.jsonl")
+    assert said == []
+    assert [
+        (entry.kind, entry.start_us, entry.end_us, entry.outcome, entry.error) for entry in trace.entries.values()
+    ] == [
+        ("runPythonAsync", 10_100, 10_400, "return", None),
+        ("task", 10_150, 10_180, "exception", "ValueError: no"),
+    ]
+
+
 def test_batches_arriving_out_of_order_are_taken_in_order(tmp_path):
     said: list[str] = []
     merged = merger(tmp_path, said)

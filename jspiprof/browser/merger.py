@@ -24,7 +24,7 @@ from typing import Any, TextIO
 from orjson import JSONDecodeError, loads
 
 from jspiprof.trace.checker import LineChecker
-from jspiprof.trace.checks import LARGEST_NUMBER, LINE_TYPES, RUNTIME_VALUES, header, quoted
+from jspiprof.trace.checks import ENTRY_END_FIELDS, LARGEST_NUMBER, LINE_TYPES, RUNTIME_VALUES, header, quoted
 from jspiprof.trace.model import SCHEMA, VERSION, TraceError
 from jspiprof.trace.sources import LONGEST_LINE
 
@@ -216,8 +216,10 @@ class TraceMerger:
     def _renumbered(self, stream: _Stream, line: dict[str, Any]) -> dict[str, Any] | None:
         """The line with the trace's ids, times and instance (None for a frame already written)."""
         kind = line["type"]
-        # Only the fields the format knows are passed on: a page may add anything, nested as deep as it likes.
-        merged = {"type": kind} | {name: value for name, value in line.items() if name in LINE_TYPES[kind].fields}
+        # Only the fields the format knows are passed on: a page may add anything, nested as deep as it likes. An
+        # entry that ended before its line was written carries its end's fields too.
+        known = LINE_TYPES[kind].fields.keys() | (ENTRY_END_FIELDS if kind == "entry" else ())
+        merged = {"type": kind} | {name: value for name, value in line.items() if name in known}
         if merged.get("registration") is not None:
             registration = merged["registration"]
             merged["registration"] = {name: registration[name] for name in _REGISTRATION_FIELDS if name in registration}
