@@ -68,6 +68,7 @@ def test_stats_json_gives_each_instance_the_numbers_of_its_run_alone(merged: Pat
         assert run["instances"] == [{**instance, "instance": 0, "where": "node", "url": None}]
         assert instance["suspensions"] == run["suspensions"] and instance["wait_ms"] == run["total_wait_ms"]
         assert instance["entries"] == sum(run["entries"].values()) and instance["python_ms"] == run["running_ms"]
+        assert instance["sites"] == run["sites"]
     assert (instances[0]["suspensions"], instances[1]["suspensions"]) == (3, 5)
 
 

@@ -141,6 +141,10 @@ def test_the_main_thread_and_a_nested_module_worker_are_two_instances_of_one_tra
         ("page", f"{site.url}/workers.html", 3),
         ("worker", f"{site.url}/worker.mjs", 4),
     ]
+    assert {instance["where"]: sites(instance) for instance in numbers["instances"]} == {
+        "page": {"/home/pyodide/main.py:7": (3, ["run_sync"])},
+        "worker": {"/home/pyodide/work.py:5": (4, ["time.sleep"])},
+    }
     assert numbers["failed_switches"] == 2
     # Python registered both callbacks: each failure is located at its registering line, two problems.
     done = run_cli("diagnose", "--json", str(recorded.trace))

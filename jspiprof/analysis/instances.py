@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from jspiprof.analysis.stats import time_accounting
+from jspiprof.analysis.stats import site_rows, time_accounting
 from jspiprof.analysis.tables import Tables
 from jspiprof.trace.samples import SampleColumns
 
@@ -72,7 +72,8 @@ def _samples_of(samples: SampleColumns, instance: int) -> SampleColumns:
 
 def instance_summaries(tables: Tables) -> list[dict[str, Any]]:
     """Per instance: its number, where it ran, its URL, its entries and suspensions, its total wait and its running
-    Python (in the time accounting of its own entries), in ms."""
+    Python (in the time accounting of its own entries), in ms, and its own `sites` (as `stats --json` lists a trace's:
+    the same location in two instances is two pieces of code, `<exec>` above all)."""
     summaries = []
     for instance in tables.instances:
         own = of_instance(tables, instance.instance)
@@ -85,6 +86,7 @@ def instance_summaries(tables: Tables) -> list[dict[str, Any]]:
                 "suspensions": len(own.arrays.suspensions["id"]),
                 "wait_ms": round(float(own.arrays.suspensions["wait_us"].sum()) / 1000, 3),
                 "python_ms": round(time_accounting(own).running_us / 1000, 3),
+                "sites": site_rows(own),
             }
         )
     return summaries

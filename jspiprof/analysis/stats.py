@@ -7,6 +7,7 @@ and 40 is 25.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -76,6 +77,10 @@ def wait_stats(suspensions: pd.DataFrame, by: str) -> pd.DataFrame:
     return wait_table({name: column.array for name, column in suspensions.items()}, by).frame()
 
 
+def _rounded_ms(us: float) -> float:
+    return round(float(us) / 1000, 3)
+
+
 def site_table(tables: Tables) -> StatsTable:
     """`site_stats` as a `StatsTable`."""
     suspensions = tables.arrays.suspensions
@@ -92,6 +97,29 @@ def site_table(tables: Tables) -> StatsTable:
         most_frequent_first = present[np.argsort(-counts[present], kind="stable")]  # ties in path order
         listed.append(", ".join(paths[number] for number in most_frequent_first.tolist()))
     return StatsTable(table.index, {**table.columns, "paths": np.array(listed, dtype=object)})
+
+
+def site_rows(tables: Tables) -> list[dict[str, Any]]:
+    """`site_table` as JSON-ready rows (times in ms), largest total wait first."""
+    table = site_table(tables)
+    columns = table.columns
+    return [
+        {
+            "site": str(site),
+            "count": int(columns["count"][row]),
+            "wait_ms_total": _rounded_ms(columns["wait_total_us"][row]),
+            "wait_ms_mean": _rounded_ms(columns["wait_mean_us"][row]),
+            "wait_ms_p50": _rounded_ms(columns["wait_p50_us"][row]),
+            "wait_ms_p95": _rounded_ms(columns["wait_p95_us"][row]),
+            "wait_ms_p99": _rounded_ms(columns["wait_p99_us"][row]),
+            "wait_ms_max": _rounded_ms(columns["wait_max_us"][row]),
+            "resume_ms_total": _rounded_ms(columns["resume_total_us"][row]),
+            "max_depth": int(columns["depth_max"][row]),
+            "stack_bytes_max": int(columns["stack_bytes_max"][row]),
+            "paths": columns["paths"][row].split(", "),
+        }
+        for row, site in enumerate(table.index)
+    ]
 
 
 def site_stats(tables: Tables) -> pd.DataFrame:

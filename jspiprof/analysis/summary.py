@@ -8,34 +8,12 @@ from typing import Any
 from jspiprof.analysis.cpu import cpu_summary
 from jspiprof.analysis.insights import Insight
 from jspiprof.analysis.instances import instance_summaries
-from jspiprof.analysis.stats import kind_table, site_table, time_accounting, wait_table
+from jspiprof.analysis.stats import kind_table, site_rows, time_accounting, wait_table
 from jspiprof.analysis.tables import Tables
 
 
 def _ms(us: float) -> float:
     return round(float(us) / 1000, 3)
-
-
-def _sites(tables: Tables) -> list[dict[str, Any]]:
-    table = site_table(tables)
-    columns = table.columns
-    return [
-        {
-            "site": str(site),
-            "count": int(columns["count"][row]),
-            "wait_ms_total": _ms(columns["wait_total_us"][row]),
-            "wait_ms_mean": _ms(columns["wait_mean_us"][row]),
-            "wait_ms_p50": _ms(columns["wait_p50_us"][row]),
-            "wait_ms_p95": _ms(columns["wait_p95_us"][row]),
-            "wait_ms_p99": _ms(columns["wait_p99_us"][row]),
-            "wait_ms_max": _ms(columns["wait_max_us"][row]),
-            "resume_ms_total": _ms(columns["resume_total_us"][row]),
-            "max_depth": int(columns["depth_max"][row]),
-            "stack_bytes_max": int(columns["stack_bytes_max"][row]),
-            "paths": columns["paths"][row].split(", "),
-        }
-        for row, site in enumerate(table.index)
-    ]
 
 
 def _paths(tables: Tables) -> dict[str, dict[str, Any]]:
@@ -90,7 +68,7 @@ def summary(tables: Tables, insights: list[Insight] | None = None) -> dict[str, 
         "snapshot": tables.snapshot_us is not None,
         "instances": instance_summaries(tables),
         "cpu": cpu_summary(tables, accounting.running_us),
-        "sites": _sites(tables),
+        "sites": site_rows(tables),
         "paths": _paths(tables),
         "kinds": _kinds(tables),
     }

@@ -30,7 +30,8 @@ def stats(trace_path: Path, as_json: bool) -> None:
     With --json: one object with suspensions, failed_switches, total_wait_ms, entries (kind -> count),
     sites (largest total wait first; site, count, wait_ms_total/mean/p50/p95/p99/max, max_depth, ...),
     paths, kinds, running/suspended/other ms, cpu (samples, interval_ms, python_ms, functions by self time with
-    self_ms/total_ms, lines, long_gaps) and insights.
+    self_ms/total_ms, lines, long_gaps), instances (each Pyodide's where, url, entries, suspensions, wait_ms,
+    python_ms and its own sites) and insights.
     """
     tables, _ = read_tables(trace_path)
     result = summary(tables, insights(tables))
