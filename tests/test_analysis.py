@@ -67,6 +67,16 @@ def test_time_accounting_splits_the_window(small):
     assert accounting.other_us == 9000  # 110000 - 101000 after entry 1 returned
 
 
+def test_an_end_line_earlier_than_the_events_it_ends_does_not_shrink_the_window(tmp_path):
+    lines = (FIXTURES / "small_app.jsonl").read_text().splitlines()
+    assert '"type":"end"' in lines[-1].replace(" ", "")
+    early_end = tmp_path / "early_end.jsonl"
+    early_end.write_text("\n".join([*lines[:-1], '{"type": "end", "ts_us": 5, "dropped": 0, "exit_status": 0}']) + "\n")
+    accounting = time_accounting(tables(load(early_end)))
+    assert accounting.window_us == 100000  # first entry start 1000 -> last event, entry 1's end at 101000
+    assert (accounting.running_us, accounting.suspended_us, accounting.other_us) == (13400, 86600, 0)
+
+
 def test_summary_is_the_stats_json(small):
     result = summary(small)
     assert result["suspensions"] == 4 and result["failed_switches"] == 1

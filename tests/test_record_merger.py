@@ -170,6 +170,28 @@ def test_an_entry_whose_line_carries_its_end_keeps_it_on_the_traces_clock(tmp_pa
     ]
 
 
+def test_the_trace_ends_when_its_last_instance_closed_its_own_trace_not_when_the_recording_stopped(tmp_path):
+    # `run --browser`: each instance ends its stream with an end line as the program exits; the browser's closing
+    # afterwards is not part of the run.
+    said: list[str] = []
+    merged = merger(tmp_path, said)
+    end = {"type": "end", "ts_us": 500, "dropped": 0, "exit_status": 3}
+    merged.add(batch("page", 0, [*stream_lines(ORIGIN_MS + 10), end]))
+    merged.add(batch("worker", 0, [*stream_lines(ORIGIN_MS + 20), end | {"ts_us": 450}], where="worker"))
+    merged.close()
+    trace = read_trace(tmp_path / "trace.jsonl")
+    assert (trace.end.ts_us, trace.end.exit_status, said) == (20_450, 3, [])
+
+
+def test_the_trace_ends_when_the_recording_stopped_while_an_instance_still_runs(tmp_path):
+    merged = merger(tmp_path, [])
+    end = {"type": "end", "ts_us": 500, "dropped": 0, "exit_status": 0}
+    merged.add(batch("page", 0, [*stream_lines(ORIGIN_MS + 10), end]))
+    merged.add(batch("worker", 0, stream_lines(ORIGIN_MS + 20), where="worker"))  # no end: still running
+    merged.close()
+    assert read_trace(tmp_path / "trace.jsonl").end.ts_us > 1_000_000  # now, long after ORIGIN_MS
+
+
 def test_batches_arriving_out_of_order_are_taken_in_order(tmp_path):
     said: list[str] = []
     merged = merger(tmp_path, said)

@@ -203,15 +203,15 @@ def _suspension_columns(trace: Trace) -> tuple[Columns, list[tuple[int, ...]]]:
 def _end_us(
     trace: Trace, suspension_ends: np.ndarray, entry_starts: np.ndarray, entry_ends: np.ndarray, failed: np.ndarray
 ) -> float:
-    """When the trace ends: its end line, or else its last time (a snapshot's time at least)."""
-    if trace.end is not None:
-        return float(trace.end.ts_us)
+    """When the trace ends: its last time (a snapshot's time at least), or its end line when that is later (an end
+    line earlier than the events it ends is wrong: the events are taken at their word)."""
     ends = [
         array.max()
         for array in (suspension_ends, entry_starts, entry_ends[~np.isnan(entry_ends)], failed)
         if len(array)
     ]
-    return float(max([*ends, trace.snapshot_us or 0.0]))
+    last = float(max([*ends, trace.snapshot_us or 0.0]))
+    return last if trace.end is None else max(float(trace.end.ts_us), last)
 
 
 _ENTRY_DTYPES = {

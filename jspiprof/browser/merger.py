@@ -52,6 +52,8 @@ class _Stream:
     sample_stacks: dict[int, int] = field(default_factory=dict)
     refused: bool = False
     warned: bool = False
+    ended_us: float | None = None
+    """When the instance closed its own trace (its `end` line), on the trace's clock."""
 
 
 class TraceMerger:
@@ -135,9 +137,19 @@ class TraceMerger:
             self.closed = True
             if self.file is None:
                 return
-            end = {"type": "end", "ts_us": self._now_us(), "dropped": self.dropped, "exit_status": self.exit_status}
+            end = {"type": "end", "ts_us": self._end_us(), "dropped": self.dropped, "exit_status": self.exit_status}
             self._write(end)
             self.file.close()
+
+    def _end_us(self) -> float:
+        """When the last instance closed its trace, when every one did (a program that ended: the browser's own
+        closing is not part of its run); else now."""
+        started = [stream for stream in self.streams.values() if stream.instance is not None and not stream.refused]
+        ends = [stream.ended_us for stream in started]
+        now = self._now_us()
+        if ends and None not in ends:
+            return min(max(end for end in ends if end is not None), now)  # a page's clock cannot end in the future
+        return now
 
     def _now_us(self) -> float:
         return round(max(0.0, time.time_ns() / 1e6 - self.origin_unix_ms) * 1000, 3)
@@ -174,6 +186,7 @@ class TraceMerger:
         if line["type"] == "end":
             # the trace's own end is written when the recording stops, with the exit status an instance closed with
             self.exit_status = line.get("exit_status", self.exit_status)
+            stream.ended_us = round(line["ts_us"] + stream.offset_us, 3)
             return
         if line["type"] in ("snapshot", "instance"):
             return  # the trace's own instances are written by the merger
