@@ -60,12 +60,18 @@ class Site:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def record(self, page: str, browser: str, trace: Path) -> tuple[RecordedPage, list[str]]:
-        """Record `page` in `browser` until it GETs /done (at most 60 s); what it recorded, and what was said."""
+    def record(self, page: str, browser: str, trace: Path, seconds: float = 60) -> tuple[RecordedPage, list[str]]:
+        """Record `page` in `browser` until it GETs /done (at most `seconds`); what it recorded, and what was said."""
         self.done.clear()
         said: list[str] = []
         recorded = record_page(
-            f"{self.url}/{page}", trace, browser=browser, stop=self.done, seconds=60, home=cache_home(), say=said.append
+            f"{self.url}/{page}",
+            trace,
+            browser=browser,
+            stop=self.done,
+            seconds=seconds,
+            home=cache_home(),
+            say=said.append,
         )
         return recorded, said
 
@@ -172,6 +178,17 @@ def test_a_page_a_target_blank_link_opens_is_recorded_with_its_own_pyodide(site,
     numbers = stats(run_cli, recorded.trace)
     assert instances(numbers) == [("page", f"{site.url}/popup.html", 2)]
     assert sites(numbers) == {"/home/pyodide/popup.py:4": (2, ["time.sleep"])}
+
+
+@pytest.mark.parametrize("browser", BROWSERS)
+def test_what_a_page_says_is_shown_escaped_and_a_page_not_found_is_said(site, browser, tmp_path):
+    recorded, said = site.record("escapes.html", browser, tmp_path / "trace.jsonl")
+    assert recorded.instances == 0
+    [error] = [line for line in said if "boom" in line]
+    assert error.endswith("boom \\x1b[2J\\x1b]0;retitled\\x07 end")  # Firefox puts "Error: " before the message
+    assert not any("\x1b" in line or "\x07" in line for line in said)
+    recorded, said = site.record("missing.html", browser, tmp_path / "missing.jsonl", seconds=3)  # never GETs /done
+    assert (recorded.instances, said) == (0, [f"jspiprof: page error: {site.url}/missing.html answered HTTP 404"])
 
 
 def test_record_of_a_page_loading_pyodide_js_stops_after_seconds_and_prints_the_summary(site, tmp_path, run_cli):

@@ -144,7 +144,10 @@ async function main() {
   page.on("error", () => stop("the page crashed"));
   page.on("close", () => stop("the page closed"));
   try {
-    await page.goto(settings.url, { waitUntil: "load", timeout: 60000 });
+    const response = await page.goto(settings.url, { waitUntil: "load", timeout: 60000 });
+    if (response !== null && !response.ok()) {
+      tell({ event: "page-error", message: `${settings.url} answered HTTP ${response.status()}` });
+    }
   } catch (error) {
     tell({ event: "failed", message: `cannot open ${settings.url}: ${error.message.split("\n")[0]}` });
     stopping = true; // the browser's end below is this failure's, not a reason to stop in order

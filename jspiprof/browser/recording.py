@@ -22,6 +22,7 @@ from typing import Any
 
 from jspiprof.browser.merger import TraceMerger
 from jspiprof.browser.server import HookServer
+from jspiprof.render.terminal import printable
 from jspiprof.runtime.browser_tools import browser_executable, install_browser_tools
 from jspiprof.runtime.hook_files import write_hook_files
 from jspiprof.runtime.install import PYODIDE_VERSION, RuntimeProblem, cache_home, install, js_dir
@@ -140,10 +141,12 @@ class _Messages:
             except ValueError:
                 continue
             event = message.get("event")
+            # What a page says is the page's: shown escaped, it cannot clear the screen or retitle the terminal.
+            text = "\n".join(printable(line) for line in str(message.get("message")).splitlines())
             if event == "page-error":
-                self.say(f"jspiprof: page error: {message.get('message')}")
+                self.say(f"jspiprof: page error: {text}")
             elif event == "failed":
-                self.failure = f"Cannot record the page: {message.get('message')}."
+                self.failure = f"Cannot record the page: {text}."
             elif event == "closed":
                 self.closed = str(message.get("reason"))
 
