@@ -214,6 +214,18 @@ def test_cpu_moved_per_function_is_self_and_total_time_before_and_after(cpu_befo
     assert [row["function"] for row in result["cpu_functions"]] == ["parse", "new", "old", "main", "render"]
 
 
+def test_a_change_in_cpu_time_within_its_sampling_error_is_the_same(tmp_path: Path) -> None:
+    # 4 samples then 9: each count is give or take its square root, so 5 ms more is no evidence of slower code.
+    wait = [(APP, 3, "main", 10.0)]
+    before = write_trace(tmp_path / "before.jsonl", wait, samples=_sampled(4, 0, 0, 40))
+    after = write_trace(tmp_path / "after.jsonl", wait, samples=_sampled(9, 0, 0, 40))
+    parse = {row["function"]: row for row in compare(_tables(before), _tables(after))["cpu_functions"]}["parse"]
+    assert (parse["status"], parse["self_ms_change"]) == ("same", 5.0)
+    much_later = write_trace(tmp_path / "much_later.jsonl", wait, samples=_sampled(40, 0, 0, 40))
+    parse = {row["function"]: row for row in compare(_tables(before), _tables(much_later))["cpu_functions"]}["parse"]
+    assert (parse["status"], parse["self_ms_change"]) == ("slower", 36.0)
+
+
 def test_the_cpu_differential_flame_graph_holds_each_sampled_stack_s_time_before_and_after(cpu_before_after) -> None:
     nodes = {
         node.stack: (node.ms_before, node.ms_after)

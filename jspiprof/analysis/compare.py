@@ -12,12 +12,14 @@ Functions are compared by file and function name, summing the waits of their sit
 
 CPU moved: from the CPU samples (`jspiprof.analysis.cpu.cpu_profile`), every sampled function (matched by file and
 function name) with its self and total time before and after and the change (after minus before); `faster` or
-`slower` by its self time, with the same tolerance as waits. When either trace has no samples the CPU rows are
-empty and `cpu_note` says why.
+`slower` by its self time, with the same tolerance as waits, and only when the change is also more than twice its
+sampling error (a function sampled n times stands for n intervals give or take sqrt(n): 4 samples before and 9 after
+are the same). When either trace has no samples the CPU rows are empty and `cpu_note` says why.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -97,6 +99,15 @@ def _status(wait_before: float, wait_after: float) -> str:
     return "faster" if change < 0 else "slower"
 
 
+def _cpu_status(self_before: float, self_after: float, interval_before: float, interval_after: float) -> str:
+    """`_status` of a function's self time (ms) from samples `interval_before` / `interval_after` ms apart, `same`
+    within two standard deviations of the change: n samples of interval i have a variance of n i^2 = ms i."""
+    sampling_error = math.sqrt(self_before * interval_before + self_after * interval_after)
+    if abs(self_after - self_before) <= 2 * sampling_error:
+        return "same"
+    return _status(self_before, self_after)
+
+
 def _site_row(before: dict[str, Any] | None, after: dict[str, Any] | None, how: str, key: SiteKey) -> dict[str, Any]:
     wait_before = before["wait_ms_total"] if before else 0.0
     wait_after = after["wait_ms_total"] if after else 0.0
@@ -162,10 +173,13 @@ def _cpu_rows(before: CpuProfile, after: CpuProfile) -> list[dict[str, Any]]:
             times[(file, function)][side] += float(self_us) / 1000
             times[(file, function)][2 + side] += float(total_us) / 1000
             seen[(file, function)][side] = True
+    intervals = (before.interval_us / 1000, after.interval_us / 1000)
     rows = []
     for (file, function), (self_before, self_after, total_before, total_after) in times.items():
         in_before, in_after = seen[(file, function)]
-        status = "new" if not in_before else "gone" if not in_after else _status(self_before, self_after)
+        status = (
+            "new" if not in_before else "gone" if not in_after else _cpu_status(self_before, self_after, *intervals)
+        )
         rows.append(
             {
                 "file": file,
