@@ -266,6 +266,20 @@ def test_output_comes_while_the_program_runs_and_sigterm_ends_the_run_and_its_br
         process.communicate()
 
 
+@pytest.mark.parametrize(("browser", "worker"), [("chromium", False), ("firefox", True)])
+def test_a_program_printing_100000_lines_prints_every_one_in_order(
+    tmp_path: Path, jspiprof_runtime, browser: str, worker: bool
+) -> None:
+    # One request per write made the browser fail some of them (and everything after waited for them): line 1303
+    # was the last one out, after 146 s.
+    code = "import sys\nfor i in range(100000):\n    print('line', i)\nprint('done', file=sys.stderr)\nprint('end')"
+    options = ["--browser", browser, *(["--worker"] if worker else []), "--no-trace", "--no-sample"]
+    done = jspiprof("run", *options, "-c", code, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "".join(f"line {i}\n" for i in range(100000)) + "end\n"
+    assert done.stderr.startswith("done\n")
+
+
 @pytest.mark.parametrize(
     ("options", "sentence"),
     [

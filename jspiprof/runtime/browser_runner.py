@@ -77,6 +77,7 @@ def run_in_browser(config: RunConfig, browser: str, worker: bool, home: Path) ->
             signal.signal(signum, handler)
         server.shutdown()
         server.server_close()
+        server.output.finish()
     if stopped_by:
         return 128 + stopped_by[0]
     if server.end.status is not None:

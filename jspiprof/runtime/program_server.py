@@ -64,11 +64,21 @@ class OrderedOutput:
             while self.next_sequence in self.waiting:
                 name, chunk = self.waiting.pop(self.next_sequence)
                 self.next_sequence += 1
-                try:
-                    self.streams[name].write(chunk)
-                    self.streams[name].flush()
-                except OSError:  # closed by its reader (`| head`): the program runs on
-                    pass
+                self._write(name, chunk)
+
+    def finish(self) -> None:
+        """Write the chunks still waiting for an earlier one that never came (a request the page could not send), in
+        number order: what did arrive is not lost."""
+        with self.lock:
+            for sequence in sorted(self.waiting):
+                self._write(*self.waiting.pop(sequence))
+
+    def _write(self, stream: str, chunk: bytes) -> None:
+        try:
+            self.streams[stream].write(chunk)
+            self.streams[stream].flush()
+        except OSError:  # closed by its reader (`| head`): the program runs on
+            pass
 
 
 class ProgramServer(ThreadingHTTPServer):
