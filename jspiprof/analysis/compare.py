@@ -30,6 +30,7 @@ import pandas as pd
 
 from jspiprof.analysis.cpu import CpuProfile, cpu_profile, frame_details
 from jspiprof.analysis.insights import insights
+from jspiprof.analysis.stats import rounded_ms
 from jspiprof.analysis.summary import summary
 from jspiprof.analysis.tables import LIBRARY_SITE, Tables
 
@@ -206,7 +207,7 @@ def cpu_moved(before: Tables, after: Tables) -> dict[str, Any]:
         which = "either trace" if len(missing) == 2 else f"the {missing[0].upper()} trace"
         note = f"No CPU samples in {which}, so there is no CPU to compare (run with sampling on, the default)."
     return {
-        "cpu_python_ms": {name: round(profile.python_us / 1000, 3) for name, profile in profiles.items()},
+        "cpu_python_ms": {name: rounded_ms(profile.python_us) for name, profile in profiles.items()},
         "cpu_functions": [] if missing else _cpu_rows(profiles["before"], profiles["after"]),
         "cpu_note": note,
     }

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from jspiprof.analysis.stats import rounded_ms
 from jspiprof.analysis.tables import NO_ENTRY, Tables
 
 LONG_GAP_INTERVALS = 10
@@ -226,29 +227,30 @@ def cpu_summary(tables: Tables, running_us: float) -> dict[str, Any]:
     return {
         "samples": profile.samples,
         "interval_ms": profile.interval_us / 1000,
-        "python_ms": _ms(profile.python_us),
+        "python_ms": rounded_ms(profile.python_us),
         "explained": round(profile.python_us / running_us, 3) if running_us > 0 else None,
         "functions": [
-            {"function": row.function, "file": row.file, "self_ms": _ms(row.self_us), "total_ms": _ms(row.total_us)}
+            {
+                "function": row.function,
+                "file": row.file,
+                "self_ms": rounded_ms(row.self_us),
+                "total_ms": rounded_ms(row.total_us),
+            }
             for row in profile.functions.itertuples()
         ],
         "lines": [
-            {"site": row.site, "function": row.function, "self_ms": _ms(row.self_us)}
+            {"site": row.site, "function": row.function, "self_ms": rounded_ms(row.self_us)}
             for row in profile.lines.itertuples()
         ],
         "long_gaps": {
             "count": profile.long_gaps.count,
-            "ms": _ms(profile.long_gaps.total_us),
-            "longest_ms": _ms(profile.long_gaps.longest_us),
+            "ms": rounded_ms(profile.long_gaps.total_us),
+            "longest_ms": rounded_ms(profile.long_gaps.longest_us),
             "longest_at": profile.long_gaps.longest_at,
             "left_out_count": profile.long_gaps.left_out_count,
-            "left_out_ms": _ms(profile.long_gaps.left_out_us),
+            "left_out_ms": rounded_ms(profile.long_gaps.left_out_us),
         },
     }
-
-
-def _ms(us: float) -> float:
-    return round(float(us) / 1000, 3)
 
 
 def sampled_spans(tables: Tables) -> pd.DataFrame:

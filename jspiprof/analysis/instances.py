@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from jspiprof.analysis.stats import site_rows, time_accounting
+from jspiprof.analysis.stats import rounded_ms, site_rows, time_accounting
 from jspiprof.analysis.tables import Tables
 from jspiprof.trace.samples import SampleColumns
 
@@ -84,8 +84,8 @@ def instance_summaries(tables: Tables) -> list[dict[str, Any]]:
                 "url": instance.url,
                 "entries": len(own.arrays.entries["id"]),
                 "suspensions": len(own.arrays.suspensions["id"]),
-                "wait_ms": round(float(own.arrays.suspensions["wait_us"].sum()) / 1000, 3),
-                "python_ms": round(time_accounting(own).running_us / 1000, 3),
+                "wait_ms": rounded_ms(own.arrays.suspensions["wait_us"].sum()),
+                "python_ms": rounded_ms(time_accounting(own).running_us),
                 "sites": site_rows(own),
             }
         )

@@ -77,7 +77,8 @@ def wait_stats(suspensions: pd.DataFrame, by: str) -> pd.DataFrame:
     return wait_table({name: column.array for name, column in suspensions.items()}, by).frame()
 
 
-def _rounded_ms(us: float) -> float:
+def rounded_ms(us: float) -> float:
+    """Microseconds as milliseconds, to the microsecond: what the JSON outputs give."""
     return round(float(us) / 1000, 3)
 
 
@@ -107,13 +108,13 @@ def site_rows(tables: Tables) -> list[dict[str, Any]]:
         {
             "site": str(site),
             "count": int(columns["count"][row]),
-            "wait_ms_total": _rounded_ms(columns["wait_total_us"][row]),
-            "wait_ms_mean": _rounded_ms(columns["wait_mean_us"][row]),
-            "wait_ms_p50": _rounded_ms(columns["wait_p50_us"][row]),
-            "wait_ms_p95": _rounded_ms(columns["wait_p95_us"][row]),
-            "wait_ms_p99": _rounded_ms(columns["wait_p99_us"][row]),
-            "wait_ms_max": _rounded_ms(columns["wait_max_us"][row]),
-            "resume_ms_total": _rounded_ms(columns["resume_total_us"][row]),
+            "wait_ms_total": rounded_ms(columns["wait_total_us"][row]),
+            "wait_ms_mean": rounded_ms(columns["wait_mean_us"][row]),
+            "wait_ms_p50": rounded_ms(columns["wait_p50_us"][row]),
+            "wait_ms_p95": rounded_ms(columns["wait_p95_us"][row]),
+            "wait_ms_p99": rounded_ms(columns["wait_p99_us"][row]),
+            "wait_ms_max": rounded_ms(columns["wait_max_us"][row]),
+            "resume_ms_total": rounded_ms(columns["resume_total_us"][row]),
             "max_depth": int(columns["depth_max"][row]),
             "stack_bytes_max": int(columns["stack_bytes_max"][row]),
             "paths": columns["paths"][row].split(", "),

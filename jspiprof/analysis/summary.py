@@ -8,19 +8,16 @@ from typing import Any
 from jspiprof.analysis.cpu import cpu_summary
 from jspiprof.analysis.insights import Insight
 from jspiprof.analysis.instances import instance_summaries
-from jspiprof.analysis.stats import kind_table, site_rows, time_accounting, wait_table
+from jspiprof.analysis.stats import kind_table, rounded_ms, site_rows, time_accounting, wait_table
 from jspiprof.analysis.tables import Tables
-
-
-def _ms(us: float) -> float:
-    return round(float(us) / 1000, 3)
 
 
 def _paths(tables: Tables) -> dict[str, dict[str, Any]]:
     table = wait_table(tables.arrays.suspensions, "path")
     counts, waits = table.columns["count"], table.columns["wait_total_us"]
     return {
-        str(path): {"count": int(counts[row]), "wait_ms_total": _ms(waits[row])} for row, path in enumerate(table.index)
+        str(path): {"count": int(counts[row]), "wait_ms_total": rounded_ms(waits[row])}
+        for row, path in enumerate(table.index)
     }
 
 
@@ -31,7 +28,7 @@ def _kinds(tables: Tables) -> dict[str, dict[str, Any]]:
         str(kind): {
             "entries": int(columns["entries"][row]),
             "suspensions": int(columns["suspensions"][row]),
-            "wait_ms_total": _ms(columns["wait_total_us"][row]),
+            "wait_ms_total": rounded_ms(columns["wait_total_us"][row]),
         }
         for row, kind in enumerate(table.index)
     }
@@ -55,14 +52,14 @@ def summary(tables: Tables, insights: list[Insight] | None = None) -> dict[str, 
     result: dict[str, Any] = {
         "suspensions": len(suspensions["id"]),
         "failed_switches": len(tables.arrays.failed_switches["ts_us"]),
-        "total_wait_ms": _ms(suspensions["wait_us"].sum()),
-        "total_resume_ms": _ms(suspensions["resume_us"].sum()),
+        "total_wait_ms": rounded_ms(suspensions["wait_us"].sum()),
+        "total_resume_ms": rounded_ms(suspensions["resume_us"].sum()),
         "entries": {str(kind): entries[kind] for kind in sorted(entries)},
         "callers_not_sampled": int((~tables.arrays.entries["caller_sampled"]).sum()),
-        "window_ms": _ms(accounting.window_us),
-        "running_ms": _ms(accounting.running_us),
-        "suspended_ms": _ms(accounting.suspended_us),
-        "other_ms": _ms(accounting.other_us),
+        "window_ms": rounded_ms(accounting.window_us),
+        "running_ms": rounded_ms(accounting.running_us),
+        "suspended_ms": rounded_ms(accounting.suspended_us),
+        "other_ms": rounded_ms(accounting.other_us),
         "dropped": tables.dropped,
         "complete": tables.finished,
         "snapshot": tables.snapshot_us is not None,
@@ -78,7 +75,7 @@ def summary(tables: Tables, insights: list[Insight] | None = None) -> dict[str, 
                 "kind": insight.kind,
                 "title": insight.title,
                 "site": insight.site,
-                "at_stake_ms": _ms(insight.at_stake_us),
+                "at_stake_ms": rounded_ms(insight.at_stake_us),
                 "evidence": insight.evidence,
                 "suggestion": insight.suggestion,
             }

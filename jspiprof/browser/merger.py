@@ -33,6 +33,12 @@ INSTANCES_AT_MOST = 64
 BATCHES_WAITING_AT_MOST = 64
 """Batches of one stream kept while an earlier one has not arrived."""
 WHERE = ("page", "worker")
+_KNOWN_FIELDS = {
+    kind: frozenset(line_type.fields) | frozenset(ENTRY_END_FIELDS if kind == "entry" else ())
+    for kind, line_type in LINE_TYPES.items()
+}
+"""The fields of each line type the format knows (an entry that ended before its line was written carries its
+end's fields too)."""
 
 
 @dataclass
@@ -229,10 +235,8 @@ class TraceMerger:
     def _renumbered(self, stream: _Stream, line: dict[str, Any]) -> dict[str, Any] | None:
         """The line with the trace's ids, times and instance (None for a frame already written)."""
         kind = line["type"]
-        # Only the fields the format knows are passed on: a page may add anything, nested as deep as it likes. An
-        # entry that ended before its line was written carries its end's fields too.
-        known = LINE_TYPES[kind].fields.keys() | (ENTRY_END_FIELDS if kind == "entry" else ())
-        merged = {"type": kind} | {name: value for name, value in line.items() if name in known}
+        # Only the fields the format knows are passed on: a page may add anything, nested as deep as it likes.
+        merged = {"type": kind} | {name: value for name, value in line.items() if name in _KNOWN_FIELDS[kind]}
         if merged.get("registration") is not None:
             registration = merged["registration"]
             merged["registration"] = {name: registration[name] for name in _REGISTRATION_FIELDS if name in registration}
